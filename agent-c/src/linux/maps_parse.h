@@ -1,0 +1,15 @@
+/* Parser for one line of /proc/<pid>/maps. Pure: no I/O, fuzzed. */
+#ifndef MS_LINUX_MAPS_PARSE_H
+#define MS_LINUX_MAPS_PARSE_H
+
+#include "../internal.h"
+
+/* Parses line (len bytes, no '\n', NUL-terminated at line[len]) into *out.
+ * out->path points into line. Returns MS_E_MALFORMED for anything that is not
+ * a well-formed maps line. */
+ms_status ms__maps_parse_line(const char *line, size_t len, ms_region *out);
+
+/* The kind of a region from its path and inode as maps shows them. */
+int32_t ms__region_kind_of(const char *path, uint64_t inode);
+
+#endif

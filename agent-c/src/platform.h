@@ -1,0 +1,15 @@
+/* The one internal interface between the portable API layer (api.c) and the
+ * platform code under linux/ and windows/. Arguments are validated by the API
+ * layer before these are called. */
+#ifndef MS_PLATFORM_H
+#define MS_PLATFORM_H
+
+#include "internal.h"
+
+ms_status ms__plat_process_list(ms_agent *agent, ms_process_cb cb, void *user_data);
+ms_status ms__plat_process_get(ms_agent *agent, int64_t pid, ms_process_cb cb, void *user_data);
+ms_status ms__plat_region_list(ms_agent *agent, int64_t pid, ms_region_cb cb, void *user_data);
+ms_status ms__plat_memory_read(ms_agent *agent, int64_t pid, uint64_t addr, void *buf, size_t len,
+                               size_t *out_read);
+
+#endif
