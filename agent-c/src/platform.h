@@ -11,5 +11,8 @@ ms_status ms__plat_process_get(ms_agent *agent, int64_t pid, ms_process_cb cb, v
 ms_status ms__plat_region_list(ms_agent *agent, int64_t pid, ms_region_cb cb, void *user_data);
 ms_status ms__plat_memory_read(ms_agent *agent, int64_t pid, uint64_t addr, void *buf, size_t len,
                                size_t *out_read);
+/* opts is complete (defaults filled in) and validated; result is full size. */
+ms_status ms__plat_dump_process(ms_agent *agent, int64_t pid, const char *path, const ms_dump_options *opts,
+                                ms_dump_result *result);
 
 #endif
