@@ -327,7 +327,7 @@ TEST(Reader, ForcedPreadPathGivesTheSameBytes)
 
 TEST(Reader, ProtNonePagesAreReadThroughProcMem)
 {
-    Victim v("victim_protnone");
+    Victim v("victim_protnone_pages");
     uint64_t map = v.hex("map"), len = std::stoull(v.fact("len")), addr = v.hex("addr");
     Reader rd;
     ASSERT_EQ(ms__reader_attach(rd.r, v.pid()), MS_OK);
