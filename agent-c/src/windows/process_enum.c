@@ -209,6 +209,7 @@ static int visit(const PROCESSENTRY32W *pe, void *user_data)
 
 static ms_status list(ms_agent *agent, int64_t only_pid, ms_process_cb cb, void *user_data)
 {
+    ms__win_ensure_debug_privilege(agent);
     process_scratch *s = NULL;
     ms_status st = scratch_open(&s);
     if (st != MS_OK)

@@ -26,6 +26,10 @@ ms_status ms__win_fail_as(ms_status status, DWORD err, const char *fmt, ...) MS_
  * MS_E_ACCESS_DENIED. Close *out with CloseHandle. */
 ms_status ms__win_open_process(ms_agent *agent, int64_t pid, DWORD access, HANDLE *out);
 
+/* Enables SeDebugPrivilege once per process when the token holds it
+ * (thread-safe; later calls return at once). agent receives the log line. */
+void ms__win_ensure_debug_privilege(ms_agent *agent);
+
 /* Whether SeDebugPrivilege is enabled in this process's token (after the
  * first ms__win_open_process call tried to enable it). */
 bool ms__win_debug_privilege_enabled(void);

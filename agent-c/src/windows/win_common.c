@@ -128,10 +128,15 @@ bool ms__win_debug_privilege_enabled(void)
     return debug_enabled;
 }
 
+void ms__win_ensure_debug_privilege(ms_agent *agent)
+{
+    InitOnceExecuteOnce(&debug_once, enable_debug_privilege, agent, NULL);
+}
+
 ms_status ms__win_open_process(ms_agent *agent, int64_t pid, DWORD access, HANDLE *out)
 {
     *out = NULL;
-    InitOnceExecuteOnce(&debug_once, enable_debug_privilege, agent, NULL);
+    ms__win_ensure_debug_privilege(agent);
     if (pid <= 0 || pid > UINT32_MAX)
         return ms__fail(MS_E_NO_SUCH_PROCESS, "pid %" PRId64 " is not a Windows process id", pid);
     HANDLE h = OpenProcess(access | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)pid);
