@@ -71,6 +71,10 @@ std::string sha256_hex(const unsigned char *data, size_t len)
     return out;
 }
 
+// A small per-region cap where a test needs only some regions: a Wine
+// process holds about 24 MB, and every byte goes through Wine.
+const ms_win_dump_options kSmall{64 * 1024, false};
+
 struct Agent {
     ms_agent *a = nullptr;
     Agent() { EXPECT_EQ(ms_agent_open(&a), MS_OK); }
@@ -240,7 +244,7 @@ TEST(WinDumpRaw, GuardPagesAreSkippedWithTheirReasonAndFileViewsKept)
     Victim v("victim_win_mappings", {widen(mapped)});
     Agent agent;
     std::string out = dir.file("mappings.raw");
-    ASSERT_EQ(ms__win_dump_raw(agent.a, v.pid(), out.c_str(), nullptr, nullptr), MS_OK) << ms_last_error();
+    ASSERT_EQ(ms__win_dump_raw(agent.a, v.pid(), out.c_str(), &kSmall, nullptr), MS_OK) << ms_last_error();
     auto regions = parse_manifest(read_file(out + ".json"));
     const ManifestRegion *guard = holding(regions, v.hex("guard"));
     ASSERT_NE(guard, nullptr);
@@ -285,17 +289,17 @@ TEST(WinDumpRaw, ExistingOutputIsNeverReplacedWithoutForce)
     Agent agent;
     std::string out = dir.file("exists.raw");
     write_file(out, "previous evidence");
-    EXPECT_EQ(ms__win_dump_raw(agent.a, v.pid(), out.c_str(), nullptr, nullptr), MS_E_EXISTS);
+    EXPECT_EQ(ms__win_dump_raw(agent.a, v.pid(), out.c_str(), &kSmall, nullptr), MS_E_EXISTS);
     EXPECT_EQ(read_file(out), "previous evidence");
     EXPECT_EQ(dir.files().size(), 1u) << "no temporary file left behind";
 
     // An existing manifest also blocks, and the data file is not created.
     std::string out2 = dir.file("manifest-exists.raw");
     write_file(out2 + ".json", "{}");
-    EXPECT_EQ(ms__win_dump_raw(agent.a, v.pid(), out2.c_str(), nullptr, nullptr), MS_E_EXISTS);
+    EXPECT_EQ(ms__win_dump_raw(agent.a, v.pid(), out2.c_str(), &kSmall, nullptr), MS_E_EXISTS);
     EXPECT_EQ(dir.files().size(), 2u);
 
-    ms_win_dump_options force{MS_WIN_DUMP_DEFAULT_MAX_REGION, true};
+    ms_win_dump_options force{kSmall.max_region_size, true};
     ASSERT_EQ(ms__win_dump_raw(agent.a, v.pid(), out.c_str(), &force, nullptr), MS_OK) << ms_last_error();
     EXPECT_NE(read_file(out), "previous evidence");
 }
@@ -319,7 +323,7 @@ TEST(WinDumpRaw, EvidenceGrantsNobodyButItsOwner)
     TempDir dir;
     Agent agent;
     std::string out = dir.file("acl.raw");
-    ASSERT_EQ(ms__win_dump_raw(agent.a, v.pid(), out.c_str(), nullptr, nullptr), MS_OK) << ms_last_error();
+    ASSERT_EQ(ms__win_dump_raw(agent.a, v.pid(), out.c_str(), &kSmall, nullptr), MS_OK) << ms_last_error();
     PACL dacl = nullptr;
     PSECURITY_DESCRIPTOR sd = nullptr;
     ASSERT_EQ(GetNamedSecurityInfoW(widen(out).c_str(), SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, nullptr, nullptr,
