@@ -213,7 +213,16 @@ bool ms__protect_entry_matches(const char *entry, const char *exe, const char *c
         return false;
     if (same(entry, comm, SIZE_MAX, fold_case))
         return true;
+#if defined(_WIN32)
+    return false; /* Toolhelp's image names are not truncated */
+#else
     return strlen(comm) == COMM_KEPT && strlen(entry) > COMM_KEPT && same(entry, comm, COMM_KEPT, fold_case);
+#endif
+}
+
+bool ms__name_equal(const char *a, const char *b, bool fold_case)
+{
+    return same(a, b, SIZE_MAX, fold_case);
 }
 
 int32_t ms__protect_match(const ms__term_config *config, const char *exe, const char *comm, bool fold_case,
@@ -271,8 +280,8 @@ static ms_status check_options(const ms_terminate_options *options, ms_terminate
     if (!options)
         return MS_OK;
     if (options->struct_size < sizeof *options)
-        return ms__fail(MS_E_INVALID_ARGUMENT, "%s: options->struct_size %u is smaller than %zu", fn,
-                        (unsigned)options->struct_size, sizeof *options);
+        return ms__fail(MS_E_INVALID_ARGUMENT, "%s: options->struct_size %u is smaller than %u", fn,
+                        (unsigned)options->struct_size, (unsigned)sizeof *options);
     if (options->grace_ms > MS_TERMINATE_MAX_GRACE_MS)
         return ms__fail(MS_E_INVALID_ARGUMENT, "%s: grace of %u ms exceeds the maximum of %u ms", fn,
                         (unsigned)options->grace_ms, MS_TERMINATE_MAX_GRACE_MS);
@@ -286,8 +295,8 @@ static ms_status check_report(ms_terminate_report *report, const char *fn)
     if (!report)
         return ms__fail(MS_E_INVALID_ARGUMENT, "%s: report is NULL", fn);
     if (report->struct_size < sizeof *report)
-        return ms__fail(MS_E_INVALID_ARGUMENT, "%s: report->struct_size %u is smaller than %zu", fn,
-                        (unsigned)report->struct_size, sizeof *report);
+        return ms__fail(MS_E_INVALID_ARGUMENT, "%s: report->struct_size %u is smaller than %u", fn,
+                        (unsigned)report->struct_size, (unsigned)sizeof *report);
     return MS_OK;
 }
 

@@ -36,6 +36,9 @@ int32_t ms__protect_match(const ms__term_config *config, const char *exe, const 
 /* Same rule for one entry; exposed for the built-in Windows names and tests. */
 bool ms__protect_entry_matches(const char *entry, const char *exe, const char *comm, bool fold_case);
 
+/* Whole-string comparison, ASCII case folded when fold_case. */
+bool ms__name_equal(const char *a, const char *b, bool fold_case);
+
 /* The file name part of a path (after the last '/' or, when fold_case, '\\'). */
 const char *ms__path_basename(const char *path, bool backslash_too);
 
