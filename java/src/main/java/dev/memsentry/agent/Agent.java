@@ -1,0 +1,51 @@
+package dev.memsentry.agent;
+
+import java.util.List;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * What the orchestrator asks of a backend. Implementations: {@link NativeAgent} (the C library
+ * through JNI) and {@link UnavailableAgent} (no backend could start). Every failure is an
+ * {@link AgentException} carrying the shared {@link Status}.
+ */
+public interface Agent extends AutoCloseable {
+
+    /** "native", "stub" or "none". */
+    String backendName();
+
+    /** The backend's version string. */
+    String version();
+
+    Set<Capability> capabilities();
+
+    /** Streams every visible process; the sink returns false to stop early. */
+    void forEachProcess(Predicate<ProcessInfo> sink);
+
+    default List<ProcessInfo> processes() {
+        List<ProcessInfo> all = new java.util.ArrayList<>();
+        forEachProcess(all::add);
+        return all;
+    }
+
+    ProcessInfo process(long pid);
+
+    /** Streams the regions of a process in address order; the sink returns false to stop early. */
+    void forEachRegion(long pid, Predicate<Region> sink);
+
+    default List<Region> regions(long pid) {
+        List<Region> all = new java.util.ArrayList<>();
+        forEachRegion(pid, all::add);
+        return all;
+    }
+
+    /**
+     * Reads a small range of another process's memory into buf (diagnostics and tests; dumps and
+     * scans never bring target bytes into the Java heap). Returns the bytes read, fewer than
+     * length when the range runs into unreadable memory; throws when nothing could be read.
+     */
+    int readMemory(long pid, long address, byte[] buf, int offset, int length);
+
+    @Override
+    void close();
+}
