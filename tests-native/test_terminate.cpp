@@ -133,12 +133,15 @@ std::map<std::string, std::string> fields_of(const std::string &rest)
     return f;
 }
 
-ProbeRun run_probe(const std::string &args, bool in_new_pid_namespace)
+enum class Namespace { Same, NewWithProc, NewWithoutProc };
+
+ProbeRun run_probe(const std::string &args, Namespace ns)
 {
     std::string cmd;
-    if (in_new_pid_namespace)
-        cmd = geteuid() == 0 ? "unshare --pid --fork --mount-proc "
-                             : "unshare --user --map-root-user --pid --fork --mount-proc ";
+    if (ns != Namespace::Same)
+        cmd = geteuid() == 0 ? "unshare --pid --fork " : "unshare --user --map-root-user --pid --fork ";
+    if (ns == Namespace::NewWithProc)
+        cmd += "--mount-proc ";
     cmd = "exec " + cmd + std::string("'") + MS_HELPER_DIR + "/terminate_probe' " + args + " 2>&1";
     ProbeRun run;
     FILE *p = popen(cmd.c_str(), "r");
@@ -318,7 +321,7 @@ TEST(TerminateProtection, CallerAndAllItsAncestorsAreRefused)
 {
     // The probe is the caller; its parent is this test process, and a child
     // of the probe adds a grandparent. Every target is ours.
-    ProbeRun run = run_probe("lineage", false);
+    ProbeRun run = run_probe("lineage", Namespace::Same);
     ASSERT_TRUE(run.started) << run.output;
     ASSERT_TRUE(WIFEXITED(run.exit_status) && WEXITSTATUS(run.exit_status) == 0) << run.output;
     const std::map<std::string, std::string> expected = {{"probe-self", "self"},
@@ -340,7 +343,7 @@ TEST(TerminateProtection, CallerAndAllItsAncestorsAreRefused)
 
 TEST(TerminateProtection, Pid1IsRefusedInsideItsOwnPidNamespace)
 {
-    ProbeRun run = run_probe("pid1", true);
+    ProbeRun run = run_probe("pid1", Namespace::NewWithProc);
     if (!run.started)
         GTEST_SKIP() << "cannot create a PID namespace here: " << run.output;
     ASSERT_TRUE(WIFEXITED(run.exit_status) && WEXITSTATUS(run.exit_status) == 0) << run.output;
@@ -523,7 +526,7 @@ TEST(TerminateProtection, DeniedWithoutPermission)
     if (geteuid() != 0)
         GTEST_SKIP() << "needs root to start a probe as another user";
     Victim v("victim_ignore_term");
-    ProbeRun run = run_probe("as-user 65534 " + std::to_string(v.pid()), false);
+    ProbeRun run = run_probe("as-user 65534 " + std::to_string(v.pid()), Namespace::Same);
     ASSERT_TRUE(run.started) << run.output;
     if (run.lines.count("SKIP"))
         GTEST_SKIP() << run.output;
@@ -592,7 +595,7 @@ TEST(TerminatePidfd, RecycledPidIsNeverHitThroughAStalePidfd)
 {
     // In a fresh PID namespace the probe reaps a child, hands its PID to a
     // new child through ns_last_pid, then terminates through the old pidfd.
-    ProbeRun run = run_probe("recycle", true);
+    ProbeRun run = run_probe("recycle", Namespace::NewWithProc);
     if (!run.started || run.lines.count("SKIP"))
         GTEST_SKIP() << "cannot recycle a PID here: " << run.output;
     ASSERT_TRUE(WIFEXITED(run.exit_status) && WEXITSTATUS(run.exit_status) == 0) << run.output;
@@ -604,6 +607,25 @@ TEST(TerminatePidfd, RecycledPidIsNeverHitThroughAStalePidfd)
     EXPECT_EQ(r.at("signals"), "0");
     EXPECT_EQ(run.lines["ALIVE"]["alive"], "1") << "the process that inherited the PID was hit:\n" << run.output;
     EXPECT_EQ(run.lines["EXIT"]["exited"], "1") << run.output;
+    EXPECT_EQ(run.lines["EXIT"]["code"], "0") << run.output;
+}
+
+TEST(TerminatePidfd, ProcFromAnotherPidNamespaceIsNotTrusted)
+{
+    // After unshare without --mount-proc, /proc/2 is the host's PID 2 while
+    // pidfd_open(2) reaches the probe's child: facts and target would differ.
+    ProbeRun run = run_probe("foreign-proc", Namespace::NewWithoutProc);
+    if (!run.started)
+        GTEST_SKIP() << "cannot create a PID namespace here: " << run.output;
+    ASSERT_TRUE(WIFEXITED(run.exit_status) && WEXITSTATUS(run.exit_status) == 0) << run.output;
+    EXPECT_EQ(run.lines["CHECK"]["status"], "unsupported") << run.output;
+    ASSERT_TRUE(run.results.count("foreign-proc")) << run.output;
+    auto &r = run.results.at("foreign-proc");
+    EXPECT_EQ(r.at("result"), "failed") << run.output;
+    EXPECT_EQ(r.at("status"), "unsupported");
+    EXPECT_EQ(r.at("signals"), "0");
+    EXPECT_NE(r.at("reason").find("another PID namespace"), std::string::npos) << r.at("reason");
+    EXPECT_EQ(run.lines["ALIVE"]["alive"], "1") << run.output;
     EXPECT_EQ(run.lines["EXIT"]["code"], "0") << run.output;
 }
 

@@ -8,6 +8,8 @@
  *   recycle            in a fresh PID namespace: reap a child, give its PID
  *                      to a new child through ns_last_pid, then terminate
  *                      through the first child's stale pidfd
+ *   foreign-proc       in a fresh PID namespace still showing the outer /proc:
+ *                      try to terminate a child by its namespace PID
  *   as-user UID PID    drop to UID, then try to terminate PID
  * Everything targeted is the test, this probe or a child the probe started. */
 #include <memsentry/memsentry.h>
@@ -152,6 +154,28 @@ static int recycle(ms_agent *agent)
     return 0;
 }
 
+static int foreign_proc(ms_agent *agent)
+{
+    int keep_fd;
+    pid_t child = start_sleeper(&keep_fd);
+    if (child < 0)
+        return 2;
+    printf("CHILD pid=%d\n", (int)child);
+    int32_t reason = -1;
+    ms_status st = ms_protect_check(agent, child, &reason, NULL, 0);
+    printf("CHECK pid=%d status=%s\n", (int)child, ms_status_name(st));
+    attempt(agent, "foreign-proc", child, 0);
+    int status;
+    pid_t done = waitpid(child, &status, WNOHANG);
+    printf("ALIVE pid=%d alive=%d\n", (int)child, done == 0 ? 1 : 0);
+    close(keep_fd);
+    if (done == 0)
+        waitpid(child, &status, 0);
+    printf("EXIT pid=%d exited=%d code=%d\n", (int)child, WIFEXITED(status) ? 1 : 0,
+           WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    return 0;
+}
+
 static int as_user(ms_agent *agent, const char *uid_text, const char *pid_text)
 {
     uid_t uid = (uid_t)strtoul(uid_text, NULL, 10);
@@ -179,10 +203,12 @@ int main(int argc, char **argv)
         rc = pid1(agent);
     else if (argc == 2 && strcmp(argv[1], "recycle") == 0)
         rc = recycle(agent);
+    else if (argc == 2 && strcmp(argv[1], "foreign-proc") == 0)
+        rc = foreign_proc(agent);
     else if (argc == 4 && strcmp(argv[1], "as-user") == 0)
         rc = as_user(agent, argv[2], argv[3]);
     else
-        fprintf(stderr, "usage: terminate_probe lineage|pid1|recycle|as-user UID PID\n");
+        fprintf(stderr, "usage: terminate_probe lineage|pid1|recycle|foreign-proc|as-user UID PID\n");
     ms_agent_close(agent);
     printf("PROBE-END rc=%d\n", rc);
     return rc;

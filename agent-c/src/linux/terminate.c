@@ -262,6 +262,78 @@ static int32_t decide(const ms_agent *agent, const target *t, char *detail, size
     return MS_PROTECT_NONE;
 }
 
+/* The PID a pidfd refers to, from /proc/self/fdinfo: -1 once the process
+ * has been reaped, 0 when it lives outside our PID namespace. */
+static ms_status pidfd_pid(int pidfd, int64_t *pid)
+{
+    char link[64], target_name[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", pidfd);
+    ssize_t n = readlink(link, target_name, sizeof target_name - 1);
+    if (n < 0)
+        return ms__fail(MS_E_INVALID_ARGUMENT, "fd %d: %s", pidfd, strerror(errno));
+    target_name[n] = '\0';
+    if (strcmp(target_name, "anon_inode:[pidfd]") != 0 && strncmp(target_name, "pidfd:", 6) != 0)
+        return ms__fail(MS_E_INVALID_ARGUMENT, "fd %d is not a pidfd (%s)", pidfd, target_name);
+    char info[1024];
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ms__fail(MS_E_IO, "open %s: %s", path, strerror(errno));
+    ssize_t len;
+    do {
+        len = read(fd, info, sizeof info - 1);
+    } while (len < 0 && errno == EINTR);
+    close(fd);
+    if (len < 0)
+        return ms__fail(MS_E_IO, "read %s: %s", path, strerror(errno));
+    info[len] = '\0';
+    const char *p = strstr(info, "\nPid:");
+    if (!p)
+        return ms__fail(MS_E_UNSUPPORTED, "%s has no Pid: line (kernel before 5.4?)", path);
+    char *end;
+    errno = 0;
+    long long v = strtoll(p + 5, &end, 10);
+    if (errno || end == p + 5 || v < -1 || v > INT32_MAX)
+        return ms__fail(MS_E_MALFORMED, "%s: bad Pid: line", path);
+    *pid = v;
+    return MS_OK;
+}
+
+/* Facts come from /proc, signals go through pidfds and kill(): both must
+ * see the caller's PID namespace. A process that entered a new namespace
+ * without mounting a matching /proc would otherwise read another process's
+ * facts under the same number. */
+static ms_status check_proc_view(int pidfd, int64_t pid)
+{
+    char link[32];
+    ssize_t n = readlink("/proc/self", link, sizeof link - 1);
+    if (n <= 0)
+        return ms__fail(MS_E_UNSUPPORTED, "/proc/self is unreadable: is /proc mounted?");
+    link[n] = '\0';
+    char *end;
+    errno = 0;
+    long long self = strtoll(link, &end, 10);
+    if (errno || *end || self != (long long)getpid())
+        return ms__fail(MS_E_UNSUPPORTED,
+                        "/proc belongs to another PID namespace than the caller (it calls us %s, we are %d); "
+                        "mount a /proc for this namespace",
+                        link, (int)getpid());
+    if (pidfd < 0)
+        return MS_OK;
+    int64_t seen;
+    ms_status st = pidfd_pid(pidfd, &seen);
+    if (st == MS_E_UNSUPPORTED)
+        return MS_OK; /* no Pid: line before 5.4; /proc/self agreed */
+    if (st != MS_OK)
+        return st;
+    if (seen == -1)
+        return ms__fail(MS_E_NO_SUCH_PROCESS, "process %" PRId64 " has already exited", pid);
+    if (seen != pid)
+        return ms__fail(MS_E_UNSUPPORTED, "the pidfd for %" PRId64 " names process %" PRId64 " in /proc", pid, seen);
+    return MS_OK;
+}
+
 /* Pins pid: a pidfd, or -1 with *fallback set when the kernel has none. */
 static ms_status pin(const ms_agent *agent, int64_t pid, int *pidfd, bool *fallback)
 {
@@ -269,13 +341,19 @@ static ms_status pin(const ms_agent *agent, int64_t pid, int *pidfd, bool *fallb
     int err = ENOSYS;
     if (!agent->term->force_kill_fallback) {
         *pidfd = sys_pidfd_open(pid);
-        if (*pidfd >= 0)
-            return MS_OK;
+        if (*pidfd >= 0) {
+            ms_status st = check_proc_view(*pidfd, pid);
+            if (st != MS_OK) {
+                close(*pidfd);
+                *pidfd = -1;
+            }
+            return st;
+        }
         err = errno;
     }
     if (err == ENOSYS) {
         *fallback = true;
-        return MS_OK;
+        return check_proc_view(-1, pid);
     }
     if (err == ESRCH)
         return ms__fail(MS_E_NO_SUCH_PROCESS, "no process %" PRId64, pid);
@@ -426,44 +504,6 @@ ms_status ms__plat_terminate(ms_agent *agent, int64_t pid, const ms_terminate_op
     return st;
 }
 
-/* The PID a pidfd refers to, from /proc/self/fdinfo: -1 once the process
- * has been reaped, 0 when it lives outside our PID namespace. */
-static ms_status pidfd_pid(int pidfd, int64_t *pid)
-{
-    char link[64], target_name[64];
-    snprintf(link, sizeof link, "/proc/self/fd/%d", pidfd);
-    ssize_t n = readlink(link, target_name, sizeof target_name - 1);
-    if (n < 0)
-        return ms__fail(MS_E_INVALID_ARGUMENT, "fd %d: %s", pidfd, strerror(errno));
-    target_name[n] = '\0';
-    if (strcmp(target_name, "anon_inode:[pidfd]") != 0 && strncmp(target_name, "pidfd:", 6) != 0)
-        return ms__fail(MS_E_INVALID_ARGUMENT, "fd %d is not a pidfd (%s)", pidfd, target_name);
-    char info[1024];
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ms__fail(MS_E_IO, "open %s: %s", path, strerror(errno));
-    ssize_t len;
-    do {
-        len = read(fd, info, sizeof info - 1);
-    } while (len < 0 && errno == EINTR);
-    close(fd);
-    if (len < 0)
-        return ms__fail(MS_E_IO, "read %s: %s", path, strerror(errno));
-    info[len] = '\0';
-    const char *p = strstr(info, "\nPid:");
-    if (!p)
-        return ms__fail(MS_E_UNSUPPORTED, "%s has no Pid: line (kernel before 5.4?)", path);
-    char *end;
-    errno = 0;
-    long long v = strtoll(p + 5, &end, 10);
-    if (errno || end == p + 5 || v < -1 || v > INT32_MAX)
-        return ms__fail(MS_E_MALFORMED, "%s: bad Pid: line", path);
-    *pid = v;
-    return MS_OK;
-}
-
 ms_status ms__plat_terminate_pidfd(ms_agent *agent, int pidfd, const ms_terminate_options *opts,
                                    ms_terminate_report *report)
 {
@@ -474,7 +514,10 @@ ms_status ms__plat_terminate_pidfd(ms_agent *agent, int pidfd, const ms_terminat
         return ms__report_result(report, MS_TERMINATE_FAILED, st, "%s", ms_last_error());
     report->pid = pid > 0 ? pid : 0;
     target t = {.pid = pid, .pidfd = pidfd};
-    if (pid == -1) {
+    if (pid > 0 && (st = check_proc_view(pidfd, pid)) != MS_OK) {
+        int32_t result = st == MS_E_NO_SUCH_PROCESS ? MS_TERMINATE_NOT_FOUND : MS_TERMINATE_FAILED;
+        st = ms__report_result(report, result, st, "%s", ms_last_error());
+    } else if (pid == -1) {
         st = ms__report_result(report, MS_TERMINATE_NOT_FOUND, MS_E_NO_SUCH_PROCESS,
                                "the pidfd's process has exited and been reaped; nothing was sent");
     } else if (pid == 0) {
