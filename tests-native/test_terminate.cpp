@@ -521,6 +521,31 @@ TEST(TerminateProtection, RefusalIsLoggedAsAWarning)
     EXPECT_NE(got[0].second.find("refused"), std::string::npos) << got[0].second;
 }
 
+TEST(TerminateProtection, UnreadableAncestryIsTreatedAsProtected)
+{
+    // With /proc mounted hidepid=2, a caller running as nobody cannot see its
+    // root-owned parent, so it cannot rule out that the target is an ancestor.
+    if (geteuid() != 0)
+        GTEST_SKIP() << "needs root to mount /proc with hidepid and change user";
+    ProbeRun run = run_probe("hidden-ancestry", Namespace::NewWithProc);
+    if (!run.started || run.lines.count("SKIP"))
+        GTEST_SKIP() << run.output;
+    ASSERT_TRUE(WIFEXITED(run.exit_status) && WEXITSTATUS(run.exit_status) == 0) << run.output;
+    ASSERT_TRUE(run.results.count("hidden-ancestry")) << run.output;
+    auto &r = run.results.at("hidden-ancestry");
+    EXPECT_EQ(r.at("result"), "refused") << run.output;
+    EXPECT_EQ(r.at("protection"), "ancestor");
+    EXPECT_EQ(r.at("signals"), "0");
+    EXPECT_NE(r.at("reason").find("unreadable"), std::string::npos) << r.at("reason");
+    EXPECT_EQ(run.lines["ALIVE"]["alive"], "1") << run.output;
+    // A live process that /proc hides cannot be judged: denied, not "not found".
+    ASSERT_TRUE(run.results.count("hidden-target")) << run.output;
+    auto &hidden = run.results.at("hidden-target");
+    EXPECT_EQ(hidden.at("result"), "denied") << run.output;
+    EXPECT_EQ(hidden.at("signals"), "0");
+    EXPECT_EQ(run.lines["ROOT-ALIVE"]["alive"], "1") << run.output;
+}
+
 TEST(TerminateProtection, DeniedWithoutPermission)
 {
     if (geteuid() != 0)

@@ -157,7 +157,10 @@ typedef struct ms_terminate_report {
  * traced) process is sent SIGKILL at once: resuming it to honour SIGTERM
  * would let malware run again. Only where the kernel lacks pidfds (ENOSYS,
  * before 5.3) kill() is used; the reason then says a reused PID cannot be
- * ruled out.
+ * ruled out. Nothing is sent when the facts cannot be trusted: /proc
+ * mounted for another PID namespace (failed, MS_E_UNSUPPORTED), a target
+ * /proc hides (denied), or a parent chain of the caller that cannot be read
+ * to the top (refused as a possible ancestor).
  *
  * Returns MS_OK for terminated, killed and would-terminate;
  * MS_E_PROTECTED (refused), MS_E_NO_SUCH_PROCESS (not-found),

@@ -10,6 +10,10 @@
  *                      through the first child's stale pidfd
  *   foreign-proc       in a fresh PID namespace still showing the outer /proc:
  *                      try to terminate a child by its namespace PID
+ *   hidden-ancestry    in a fresh PID namespace, remount /proc with hidepid=2;
+ *                      a child running as nobody under a root parent asks to
+ *                      terminate its own child: the unreadable parent chain
+ *                      must make it refuse
  *   as-user UID PID    drop to UID, then try to terminate PID
  * Everything targeted is the test, this probe or a child the probe started. */
 #include <memsentry/memsentry.h>
@@ -20,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -176,6 +182,53 @@ static int foreign_proc(ms_agent *agent)
     return 0;
 }
 
+static int hidden_ancestry(ms_agent *agent)
+{
+    if (getpid() != 1 || mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") != 0) {
+        printf("SKIP cannot mount /proc with hidepid=2: %s\n", strerror(errno));
+        return 3;
+    }
+    int root_keep_fd;
+    pid_t root_sleeper = start_sleeper(&root_keep_fd); /* not an ancestor, hidden from nobody */
+    if (root_sleeper < 0)
+        return 2;
+    pid_t middle = fork(); /* root, so invisible to nobody */
+    if (middle < 0)
+        return 2;
+    if (middle == 0) {
+        pid_t asker = fork();
+        if (asker == 0) {
+            /* Changing uid clears the dumpable flag, which would hide even our
+             * own child from us under hidepid; set it back. */
+            if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0 ||
+                prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0)
+                _exit(3);
+            int keep_fd;
+            pid_t sleeper = start_sleeper(&keep_fd);
+            if (sleeper < 0)
+                _exit(2);
+            attempt(agent, "hidden-ancestry", sleeper, 0);
+            attempt(agent, "hidden-target", root_sleeper, 0);
+            int status;
+            printf("ALIVE pid=%d alive=%d\n", (int)sleeper, waitpid(sleeper, &status, WNOHANG) == 0 ? 1 : 0);
+            fflush(stdout);
+            close(keep_fd);
+            waitpid(sleeper, &status, 0);
+            _exit(0);
+        }
+        int status = 1;
+        waitpid(asker, &status, 0);
+        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 2);
+    }
+    int status = 1;
+    waitpid(middle, &status, 0);
+    int root_status;
+    printf("ROOT-ALIVE pid=%d alive=%d\n", (int)root_sleeper, waitpid(root_sleeper, &root_status, WNOHANG) == 0);
+    close(root_keep_fd);
+    waitpid(root_sleeper, &root_status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 2;
+}
+
 static int as_user(ms_agent *agent, const char *uid_text, const char *pid_text)
 {
     uid_t uid = (uid_t)strtoul(uid_text, NULL, 10);
@@ -203,12 +256,14 @@ int main(int argc, char **argv)
         rc = pid1(agent);
     else if (argc == 2 && strcmp(argv[1], "recycle") == 0)
         rc = recycle(agent);
+    else if (argc == 2 && strcmp(argv[1], "hidden-ancestry") == 0)
+        rc = hidden_ancestry(agent);
     else if (argc == 2 && strcmp(argv[1], "foreign-proc") == 0)
         rc = foreign_proc(agent);
     else if (argc == 4 && strcmp(argv[1], "as-user") == 0)
         rc = as_user(agent, argv[2], argv[3]);
     else
-        fprintf(stderr, "usage: terminate_probe lineage|pid1|recycle|foreign-proc|as-user UID PID\n");
+        fprintf(stderr, "usage: terminate_probe lineage|pid1|recycle|foreign-proc|hidden-ancestry|as-user UID PID\n");
     ms_agent_close(agent);
     printf("PROBE-END rc=%d\n", rc);
     return rc;

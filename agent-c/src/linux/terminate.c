@@ -207,7 +207,11 @@ static int send_signal(const target *t, int sig)
 
 /* ---- protection ---- */
 
-static bool is_ancestor(int64_t pid, char *name, size_t name_cap)
+typedef enum ancestry { NOT_ANCESTOR, ANCESTOR, ANCESTRY_UNKNOWN } ancestry;
+
+/* Walks the caller's parent chain. A link that cannot be read (a hidepid
+ * /proc, say) leaves the answer unknown, which the caller treats as protected. */
+static ancestry ancestry_of(int64_t pid, char *name, size_t name_cap)
 {
     int64_t p = (int64_t)getppid();
     for (int depth = 0; p > 0 && depth < ANCESTOR_DEPTH_MAX; depth++) {
@@ -216,13 +220,19 @@ static bool is_ancestor(int64_t pid, char *name, size_t name_cap)
         bool known = read_stat(p, &a, &ppid) == MS_OK;
         if (p == pid) {
             ms__strlcpy(name, known ? a.comm : "?", name_cap);
-            return true;
+            return ANCESTOR;
         }
-        if (!known || ppid == p)
-            return false;
+        if (p == 1)
+            return NOT_ANCESTOR; /* the top of this PID namespace */
+        if (!known) {
+            snprintf(name, name_cap, "%" PRId64, p);
+            return ANCESTRY_UNKNOWN;
+        }
+        if (ppid == p)
+            return NOT_ANCESTOR;
         p = ppid;
     }
-    return false;
+    return NOT_ANCESTOR;
 }
 
 /* Decides from facts already read (and verified to belong to a live process). */
@@ -248,9 +258,18 @@ static int32_t decide(const ms_agent *agent, const target *t, char *detail, size
         snprintf(detail, cap, "pid %" PRId64 " (%s) is the calling process", t->pid, t->comm);
         return MS_PROTECT_SELF;
     }
-    if (is_ancestor(t->pid, ancestor, sizeof ancestor)) {
+    switch (ancestry_of(t->pid, ancestor, sizeof ancestor)) {
+    case ANCESTOR:
         snprintf(detail, cap, "pid %" PRId64 " (%s) is an ancestor of the calling process", t->pid, ancestor);
         return MS_PROTECT_ANCESTOR;
+    case ANCESTRY_UNKNOWN:
+        snprintf(detail, cap,
+                 "pid %" PRId64 " (%s) may be an ancestor of the calling process: its parent chain is unreadable "
+                 "at pid %s",
+                 t->pid, t->comm, ancestor);
+        return MS_PROTECT_ANCESTOR;
+    case NOT_ANCESTOR:
+        break;
     }
     by_list = ms__protect_match(agent->term, t->exe, t->comm, false, &matched);
     if (by_list != MS_PROTECT_NONE) {
@@ -376,9 +395,12 @@ static ms_status identify(target *t)
 {
     ms_status st = read_facts(t);
     if (st != MS_OK) {
-        /* A failure because it exited counts as not found; a pidfd tells. */
-        if (t->pidfd >= 0 && st != MS_E_NO_SUCH_PROCESS && has_exited(t))
+        /* The pidfd tells an exit from a process /proc hides (hidepid). */
+        if (t->pidfd >= 0 && has_exited(t))
             return ms__fail(MS_E_NO_SUCH_PROCESS, "process %" PRId64 " has already exited", t->pid);
+        if (t->pidfd >= 0 && st == MS_E_NO_SUCH_PROCESS)
+            return ms__fail(MS_E_ACCESS_DENIED, "process %" PRId64 " is alive but /proc hides it (hidepid?)",
+                            t->pid);
         return st;
     }
     if (t->pidfd < 0) {
