@@ -205,6 +205,13 @@ static int send_signal(const target *t, int sig)
     return r == 0 ? 0 : errno;
 }
 
+/* How messages name the process: the executable's file name, which the
+ * kernel does not truncate to 15 bytes as it does comm. */
+static const char *label(const target *t)
+{
+    return t->exe[0] ? ms__path_basename(t->exe, false) : t->comm;
+}
+
 /* ---- protection ---- */
 
 typedef enum ancestry { NOT_ANCESTOR, ANCESTOR, ANCESTRY_UNKNOWN } ancestry;
@@ -242,20 +249,20 @@ static int32_t decide(const ms_agent *agent, const target *t, char *detail, size
     const char *matched = NULL;
     int32_t by_list;
     if (t->pid == 1) {
-        snprintf(detail, cap, "pid 1 (%s) is the init process of this PID namespace", t->comm);
+        snprintf(detail, cap, "pid 1 (%s) is the init process of this PID namespace", label(t));
         return MS_PROTECT_INIT;
     }
     if (t->kflags & PF_KTHREAD_FLAG) {
-        snprintf(detail, cap, "pid %" PRId64 " (%s) is a kernel thread", t->pid, t->comm);
+        snprintf(detail, cap, "pid %" PRId64 " (%s) is a kernel thread", t->pid, label(t));
         return MS_PROTECT_KERNEL_THREAD;
     }
     if (t->vsize == 0 && !t->exe[0]) {
         snprintf(detail, cap, "pid %" PRId64 " (%s) has no user address space: a kernel thread", t->pid,
-                 t->comm);
+                 label(t));
         return MS_PROTECT_KERNEL_THREAD;
     }
     if (t->pid == (int64_t)getpid()) {
-        snprintf(detail, cap, "pid %" PRId64 " (%s) is the calling process", t->pid, t->comm);
+        snprintf(detail, cap, "pid %" PRId64 " (%s) is the calling process", t->pid, label(t));
         return MS_PROTECT_SELF;
     }
     switch (ancestry_of(t->pid, ancestor, sizeof ancestor)) {
@@ -266,7 +273,7 @@ static int32_t decide(const ms_agent *agent, const target *t, char *detail, size
         snprintf(detail, cap,
                  "pid %" PRId64 " (%s) may be an ancestor of the calling process: its parent chain is unreadable "
                  "at pid %s",
-                 t->pid, t->comm, ancestor);
+                 t->pid, label(t), ancestor);
         return MS_PROTECT_ANCESTOR;
     case NOT_ANCESTOR:
         break;
@@ -426,7 +433,7 @@ static ms_status from_errno(ms_terminate_report *report, int err, const target *
     if (err == EPERM || err == EACCES)
         return ms__report_result(report, MS_TERMINATE_DENIED, MS_E_ACCESS_DENIED,
                                  "not permitted to signal process %" PRId64 " (%s): run as root or as its owner",
-                                 t->pid, t->comm);
+                                 t->pid, label(t));
     return ms__report_result(report, MS_TERMINATE_FAILED, ms__status_from_errno(err),
                              "signalling process %" PRId64 " failed: %s", t->pid, strerror(err));
 }
@@ -463,41 +470,41 @@ static ms_status terminate_pinned(ms_agent *agent, target *t, bool fallback, con
         if (polite)
             return ms__report_result(report, MS_TERMINATE_WOULD_TERMINATE, MS_OK,
                                      "would send SIGTERM to %" PRId64 " (%s), then SIGKILL after %u ms%s", t->pid,
-                                     t->comm, (unsigned)opts->grace_ms, caveat);
+                                     label(t), (unsigned)opts->grace_ms, caveat);
         return ms__report_result(report, MS_TERMINATE_WOULD_TERMINATE, MS_OK,
-                                 "would send SIGKILL to %" PRId64 " (%s)%s%s", t->pid, t->comm,
+                                 "would send SIGKILL to %" PRId64 " (%s)%s%s", t->pid, label(t),
                                  stopped ? ": it is stopped and would not act on SIGTERM without being resumed" : "",
                                  caveat);
     }
 
     if (polite) {
-        ms__log(agent, MS_LOG_INFO, "sending SIGTERM to %" PRId64 " (%s)", t->pid, t->comm);
+        ms__log(agent, MS_LOG_INFO, "sending SIGTERM to %" PRId64 " (%s)", t->pid, label(t));
         err = send_signal(t, SIGTERM);
         if (err)
             return from_errno(report, err, t, false);
         ms__report_signal(report, MS_SIGNAL_TERM);
         if (wait_exit(t, opts->grace_ms))
             return ms__report_result(report, MS_TERMINATE_TERMINATED, MS_OK,
-                                     "process %" PRId64 " (%s) exited after SIGTERM%s", t->pid, t->comm, caveat);
+                                     "process %" PRId64 " (%s) exited after SIGTERM%s", t->pid, label(t), caveat);
     }
 
-    ms__log(agent, MS_LOG_INFO, "sending SIGKILL to %" PRId64 " (%s)", t->pid, t->comm);
+    ms__log(agent, MS_LOG_INFO, "sending SIGKILL to %" PRId64 " (%s)", t->pid, label(t));
     err = send_signal(t, SIGKILL);
     if (err)
         return from_errno(report, err, t, report->signal_count > 0);
     ms__report_signal(report, MS_SIGNAL_KILL);
     if (!wait_exit(t, MS_TERMINATE_CONFIRM_MS)) {
-        ms__log(agent, MS_LOG_WARN, "process %" PRId64 " (%s) still present after SIGKILL", t->pid, t->comm);
+        ms__log(agent, MS_LOG_WARN, "process %" PRId64 " (%s) still present after SIGKILL", t->pid, label(t));
         return ms__report_result(report, MS_TERMINATE_UNCONFIRMED, MS_E_TIMEOUT,
                                  "SIGKILL sent to %" PRId64 " (%s) but it was still present after %u ms "
                                  "(uninterruptible sleep?)%s",
-                                 t->pid, t->comm, MS_TERMINATE_CONFIRM_MS, caveat);
+                                 t->pid, label(t), MS_TERMINATE_CONFIRM_MS, caveat);
     }
     const char *why = stopped ? "it was stopped, so SIGKILL was sent without resuming it"
                       : polite ? "it outlived the grace period after SIGTERM"
                                : "no grace period was asked for";
     return ms__report_result(report, MS_TERMINATE_KILLED, MS_OK, "process %" PRId64 " (%s) killed: %s%s", t->pid,
-                             t->comm, why, caveat);
+                             label(t), why, caveat);
 }
 
 static void finish(ms_terminate_report *report, int64_t started)
