@@ -7,6 +7,7 @@ import dev.memsentry.agent.AgentException;
 import dev.memsentry.agent.Backends;
 import dev.memsentry.agent.Capability;
 import dev.memsentry.agent.NativeLoader;
+import dev.memsentry.agent.Protection;
 import dev.memsentry.agent.Region;
 import dev.memsentry.agent.RegionKind;
 import dev.memsentry.output.Json;
@@ -110,6 +111,12 @@ final class DoctorCommand implements Callable<Integer> {
                     byte[] buf = new byte[16];
                     int n = agent.readMemory(self, r.start(), buf, 0, buf.length);
                     yield "ok (read " + n + " bytes at " + Json.hex(r.start()) + ")";
+                }
+                case TERMINATE -> {
+                    // Asks only: memsentry must refuse to terminate itself.
+                    Protection p = agent.protection(self);
+                    yield p.isProtected() ? "ok (own process refused: " + p.reason().wireName() + ")"
+                        : "failed: memsentry's own process is not protected";
                 }
             };
         } catch (AgentException | IllegalStateException e) {
