@@ -153,7 +153,10 @@ final class DoctorCommand implements Callable<Integer> {
 
     private static Optional<String> readAll(Path p) {
         try {
-            return Optional.of(Files.readString(p));
+            // /proc files report size 0; read the stream to its end rather than trusting the size.
+            try (java.io.InputStream in = Files.newInputStream(p)) {
+                return Optional.of(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+            }
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }
