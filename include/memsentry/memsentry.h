@@ -11,5 +11,6 @@
 #include "ms_dump.h"
 #include "ms_process.h"
 #include "ms_region.h"
+#include "ms_terminate.h"
 
 #endif

@@ -622,8 +622,10 @@ static ms_status run(dump_job *j)
         return st;
 
     size_t buffer = j->total < MS_READER_DEFAULT_BUFFER ? (size_t)j->total : MS_READER_DEFAULT_BUFFER;
-    if ((st = ms__reader_new(buffer ? buffer : 1, 0, &j->reader)) != MS_OK ||
-        (st = ms__reader_attach(j->reader, j->pid)) != MS_OK)
+    if ((st = ms__reader_new(buffer ? buffer : 1, 0, &j->reader)) != MS_OK)
+        return st;
+    ms__reader_set_log(j->reader, j->agent);
+    if ((st = ms__reader_attach(j->reader, j->pid)) != MS_OK)
         return st;
 
     if ((st = ms__evidence_create(j->path, force, &j->data)) != MS_OK)

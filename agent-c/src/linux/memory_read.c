@@ -12,12 +12,12 @@
 
 ms_status ms__plat_memory_read(ms_agent *agent, int64_t pid, uint64_t addr, void *buf, size_t len, size_t *out_read)
 {
-    (void)agent;
     *out_read = 0;
     ms_reader *r;
     ms_status st = ms__reader_new(len < PEEK_BUFFER_MAX ? len : PEEK_BUFFER_MAX, MS_READER_NO_PAGEMAP, &r);
     if (st != MS_OK)
         return st;
+    ms__reader_set_log(r, agent);
     st = ms__reader_attach(r, pid);
     ms_copy_result res = {0};
     if (st == MS_OK)

@@ -80,6 +80,8 @@ typedef struct plan_span {
 } plan_span;
 
 struct ms_reader {
+    const ms_agent *log;
+    int vm_readv_err; /* why the last batch came short, for the log */
     int64_t pid;
     int pagemap_fd;
     int mem_fd;
@@ -204,6 +206,12 @@ ms_status ms__reader_attach(ms_reader *r, int64_t pid)
     }
     r->pid = pid;
     return MS_OK;
+}
+
+void ms__reader_set_log(ms_reader *r, const ms_agent *agent)
+{
+    if (r)
+        r->log = agent;
 }
 
 const ms_reader_stats *ms__reader_stats(const ms_reader *r)
@@ -553,7 +561,10 @@ static ms_status read_batch(ms_reader *r, size_t from)
             return target_gone(r);
         if (n < 0 && is_refusal(err)) {
             r->vm_readv_refused = true;
+            ms__log(r->log, MS_LOG_DEBUG, "pid %" PRId64 ": process_vm_readv refused (%s), reading /proc/%" PRId64 "/mem",
+                    r->pid, strerror(err), r->pid);
         } else {
+            r->vm_readv_err = n < 0 ? err : EFAULT;
             uint64_t left = n < 0 ? 0 : (uint64_t)n;
             for (size_t i = from; i < r->plan_len; i++) {
                 plan_span *s = &r->plan[i];
@@ -617,6 +628,9 @@ static void emit(ms_reader *r, ms_span *out, const plan_span *s, ms_span_kind ki
  * one unreadable span (or the bytes, if pread gets them at once). */
 static ms_status salvage(ms_reader *r, plan_span *s, ms_span *out)
 {
+    if (!(r->flags & MS_READER_NO_VM_READV) && !r->vm_readv_refused)
+        ms__log(r->log, MS_LOG_DEBUG, "pid %" PRId64 ": process_vm_readv at 0x%" PRIx64 " failed (%s), using /proc/%" PRId64 "/mem",
+                r->pid, s->addr + r->cursor, strerror(r->vm_readv_err), r->pid);
     uint64_t bad_start = r->cursor;
     uint64_t at = r->cursor;
     int first_err = 0;

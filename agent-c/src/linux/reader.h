@@ -82,6 +82,10 @@ ms_status ms__reader_new(size_t buffer_size, uint32_t flags, ms_reader **out);
 /* Accepts NULL. */
 void ms__reader_free(ms_reader *r);
 
+/* Sends the reader's debug messages (a switch to /proc/<pid>/mem and why) to
+ * agent's log; NULL (the default) keeps it quiet. */
+void ms__reader_set_log(ms_reader *r, const ms_agent *agent);
+
 /* Points the reader at pid (detaching from the previous one). Opens the
  * pagemap now, so a denied or missing process fails here:
  * MS_E_ACCESS_DENIED, MS_E_NO_SUCH_PROCESS. */

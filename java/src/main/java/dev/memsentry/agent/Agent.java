@@ -1,0 +1,82 @@
+package dev.memsentry.agent;
+
+import java.util.List;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * What the orchestrator asks of a backend. Implementations: {@link NativeAgent} (the C library
+ * through JNI) and {@link UnavailableAgent} (no backend could start). Every failure is an
+ * {@link AgentException} carrying the shared {@link Status}.
+ */
+public interface Agent extends AutoCloseable {
+
+    /** "native", "stub" or "none". */
+    String backendName();
+
+    /** The backend's version string. */
+    String version();
+
+    Set<Capability> capabilities();
+
+    /** Streams every visible process; the sink returns false to stop early. */
+    void forEachProcess(Predicate<ProcessInfo> sink);
+
+    default List<ProcessInfo> processes() {
+        List<ProcessInfo> all = new java.util.ArrayList<>();
+        forEachProcess(all::add);
+        return all;
+    }
+
+    ProcessInfo process(long pid);
+
+    /** Streams the regions of a process in address order; the sink returns false to stop early. */
+    void forEachRegion(long pid, Predicate<Region> sink);
+
+    default List<Region> regions(long pid) {
+        List<Region> all = new java.util.ArrayList<>();
+        forEachRegion(pid, all::add);
+        return all;
+    }
+
+    /**
+     * Reads a small range of another process's memory into buf (diagnostics and tests; dumps and
+     * scans never bring target bytes into the Java heap). Returns the bytes read, fewer than
+     * length when the range runs into unreadable memory; throws when nothing could be read.
+     */
+    int readMemory(long pid, long address, byte[] buf, int offset, int length);
+
+    /** The longest grace the agent accepts before the forced kill (ms_terminate.h). */
+    java.time.Duration MAX_GRACE = java.time.Duration.ofHours(1);
+
+    /**
+     * Terminates a process unless it is protected: the polite request, up to {@code grace} to
+     * leave, then the forced kill, confirmed before returning. A zero grace kills at once. With
+     * {@code dryRun} nothing is sent and the result says what would happen, protection included.
+     * Refused, not-found and denied are results in the report, not exceptions.
+     *
+     * @throws IllegalArgumentException for a grace below zero or above {@link #MAX_GRACE}
+     */
+    TerminationReport terminate(long pid, java.time.Duration grace, boolean dryRun);
+
+    /** Whether a process is protected from termination and why; nothing is sent. */
+    Protection protection(long pid);
+
+    /**
+     * Adds an executable name or (with a path separator) an executable path to the protected list.
+     *
+     * @throws IllegalArgumentException for an empty entry, one holding a NUL byte, or one over 4095 bytes
+     */
+    void protect(String nameOrPath);
+
+    /** Empties the configurable protected list, defaults included; the built-in rules stay. */
+    void clearProtected();
+
+    /** Adds the platform's default protected list back. */
+    void protectDefaults();
+
+    List<ProtectedEntry> protectedEntries();
+
+    @Override
+    void close();
+}

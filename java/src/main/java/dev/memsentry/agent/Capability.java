@@ -1,0 +1,19 @@
+package dev.memsentry.agent;
+
+/** What a backend can do; {@code doctor} prints the matrix. */
+public enum Capability {
+    PROCESS_LIST("list processes"),
+    REGION_LIST("list memory regions"),
+    MEMORY_READ("read process memory"),
+    TERMINATE("terminate processes (protected ones refused)");
+
+    private final String description;
+
+    Capability(String description) {
+        this.description = description;
+    }
+
+    public String description() {
+        return description;
+    }
+}

@@ -1,0 +1,207 @@
+package dev.memsentry.agent;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The C library behind the {@link Agent} interface. One instance owns one native handle. */
+public final class NativeAgent implements Agent {
+    /** The library's major version this orchestrator was written against. */
+    static final int EXPECTED_MAJOR = 0;
+
+    private static final Logger NATIVE_LOG = LoggerFactory.getLogger("memsentry.agent");
+    private static final int LOG_DEBUG = 0;
+    private static final int LOG_INFO = 1;
+    private static final int LOG_WARN = 2;
+
+    private final long handle;
+    private boolean closed;
+
+    private NativeAgent(long handle) {
+        this.handle = handle;
+    }
+
+    /** Opens a handle; the library must already be loaded (see {@link NativeLoader}). */
+    public static NativeAgent open() {
+        int version = NativeBridge.versionNumber();
+        if (version / 1_000_000 != EXPECTED_MAJOR) {
+            throw new AgentException(Status.UNSUPPORTED, "library version " + NativeBridge.version()
+                + " does not match the orchestrator (expects " + EXPECTED_MAJOR + ".x)");
+        }
+        long[] out = new long[1];
+        check(NativeBridge.open(out));
+        NativeAgent agent = new NativeAgent(out[0]);
+        int level = NATIVE_LOG.isDebugEnabled() ? LOG_DEBUG : NATIVE_LOG.isInfoEnabled() ? LOG_INFO : LOG_WARN;
+        check(NativeBridge.setLog(out[0], NativeAgent::log, level));
+        return agent;
+    }
+
+    private static void log(int level, byte[] message) {
+        String text = BytesText.decode(message);
+        switch (level) {
+            case LOG_DEBUG -> NATIVE_LOG.debug(text);
+            case LOG_INFO -> NATIVE_LOG.info(text);
+            case LOG_WARN -> NATIVE_LOG.warn(text);
+            default -> NATIVE_LOG.error(text);
+        }
+    }
+
+    /** The one place a native status becomes an exception. */
+    static void check(int code) {
+        if (code != 0) {
+            throw new AgentException(Status.fromCode(code), BytesText.decode(NativeBridge.lastError()));
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("agent is closed");
+        }
+    }
+
+    @Override
+    public String backendName() {
+        return "native";
+    }
+
+    @Override
+    public String version() {
+        return NativeBridge.version();
+    }
+
+    @Override
+    public Set<Capability> capabilities() {
+        return EnumSet.of(Capability.PROCESS_LIST, Capability.REGION_LIST, Capability.MEMORY_READ,
+            Capability.TERMINATE);
+    }
+
+    private static NativeBridge.ProcessSink processSink(Predicate<ProcessInfo> sink) {
+        return (pid, ppid, uid, flags, name, exe, cmdline) -> sink.test(new ProcessInfo(pid, ppid, uid, flags,
+            BytesText.decode(name), BytesText.decode(exe), BytesText.splitNul(cmdline)));
+    }
+
+    @Override
+    public void forEachProcess(Predicate<ProcessInfo> sink) {
+        ensureOpen();
+        int code = NativeBridge.listProcesses(handle, processSink(sink));
+        if (code != Status.STOPPED.ordinal()) {
+            check(code);
+        }
+    }
+
+    @Override
+    public ProcessInfo process(long pid) {
+        ensureOpen();
+        ProcessInfo[] found = new ProcessInfo[1];
+        check(NativeBridge.getProcess(handle, pid, processSink(p -> {
+            found[0] = p;
+            return true;
+        })));
+        return found[0];
+    }
+
+    @Override
+    public void forEachRegion(long pid, Predicate<Region> sink) {
+        ensureOpen();
+        int code = NativeBridge.listRegions(handle, pid, (start, end, offset, inode, major, minor, perms, kind, path) ->
+            sink.test(new Region(start, end, offset, inode, major, minor, perms, RegionKind.fromCode(kind),
+                BytesText.decode(path))));
+        if (code != Status.STOPPED.ordinal()) {
+            check(code);
+        }
+    }
+
+    @Override
+    public int readMemory(long pid, long address, byte[] buf, int offset, int length) {
+        ensureOpen();
+        java.util.Objects.checkFromIndexSize(offset, length, buf.length);
+        long[] got = new long[1];
+        int code = NativeBridge.readMemory(handle, pid, address, buf, offset, length, got);
+        if (code == Status.PARTIAL_READ.ordinal() && got[0] > 0) {
+            return (int) got[0];
+        }
+        check(code);
+        return (int) got[0];
+    }
+
+    @Override
+    public TerminationReport terminate(long pid, Duration grace, boolean dryRun) {
+        ensureOpen();
+        if (grace.isNegative() || grace.compareTo(MAX_GRACE) > 0) {
+            throw new IllegalArgumentException("grace must be between 0 and " + MAX_GRACE.toMinutes() + " minutes");
+        }
+        TerminationReport[] filled = new TerminationReport[1];
+        int code = NativeBridge.terminate(handle, pid, (int) grace.toMillis(), dryRun,
+            (status, reportedPid, result, protection, signals, elapsedMs, reason) -> {
+                List<String> names = new ArrayList<>();
+                for (int s : signals) {
+                    names.add(TerminationReport.signalName(s));
+                }
+                filled[0] = new TerminationReport(reportedPid, TerminationResult.fromCode(result),
+                    ProtectionReason.fromCode(protection), names, elapsedMs, BytesText.decode(reason),
+                    Status.fromCode(status));
+            });
+        if (filled[0] == null) {
+            check(code); // the arguments were rejected before anything happened
+            throw new AgentException(Status.INTERNAL, "terminate returned no report");
+        }
+        return filled[0];
+    }
+
+    @Override
+    public Protection protection(long pid) {
+        ensureOpen();
+        Protection[] found = new Protection[1];
+        check(NativeBridge.protectCheck(handle, pid,
+            (reason, detail) -> found[0] = new Protection(ProtectionReason.fromCode(reason), BytesText.decode(detail))));
+        return found[0];
+    }
+
+    /** The longest entry ms_protect_add accepts, in bytes. */
+    static final int MAX_ENTRY_BYTES = 4095;
+
+    @Override
+    public void protect(String nameOrPath) {
+        ensureOpen();
+        byte[] bytes = nameOrPath.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length == 0 || bytes.length > MAX_ENTRY_BYTES || nameOrPath.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("a protected name or path must be 1 to " + MAX_ENTRY_BYTES
+                + " bytes without NUL characters");
+        }
+        check(NativeBridge.protectAdd(handle, bytes));
+    }
+
+    @Override
+    public void clearProtected() {
+        ensureOpen();
+        check(NativeBridge.protectClear(handle));
+    }
+
+    @Override
+    public void protectDefaults() {
+        ensureOpen();
+        check(NativeBridge.protectAddDefaults(handle));
+    }
+
+    @Override
+    public List<ProtectedEntry> protectedEntries() {
+        ensureOpen();
+        List<ProtectedEntry> all = new ArrayList<>();
+        check(NativeBridge.protectList(handle, (entry, isPath) -> all.add(new ProtectedEntry(BytesText.decode(entry), isPath))));
+        return all;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            NativeBridge.close(handle);
+        }
+    }
+}

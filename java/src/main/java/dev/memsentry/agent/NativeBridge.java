@@ -1,0 +1,74 @@
+package dev.memsentry.agent;
+
+/**
+ * The JNI surface of the C library, registered by JNI_OnLoad (agent-c/src/jni). Thin by design:
+ * every method mirrors one C API call and returns its status code; {@link NativeAgent} turns
+ * codes into exceptions. Strings from the kernel arrive as raw bytes.
+ */
+final class NativeBridge {
+    private NativeBridge() {
+    }
+
+    interface ProcessSink {
+        boolean accept(long pid, long ppid, long uid, int flags, byte[] name, byte[] exe, byte[] cmdline);
+    }
+
+    interface RegionSink {
+        boolean accept(long start, long end, long offset, long inode, int devMajor, int devMinor, int perms,
+                       int kind, byte[] path);
+    }
+
+    interface LogSink {
+        void log(int level, byte[] message);
+    }
+
+    /** Receives a filled ms_terminate_report; not called when the arguments were rejected. */
+    interface TerminateSink {
+        void accept(int status, long pid, int result, int protection, int[] signals, long elapsedMs, byte[] reason);
+    }
+
+    interface ProtectionSink {
+        void accept(int reason, byte[] detail);
+    }
+
+    interface ProtectedEntrySink {
+        void accept(byte[] entry, boolean isPath);
+    }
+
+    static native int versionNumber();
+
+    static native String version();
+
+    static native String statusName(int status);
+
+    static native byte[] lastError();
+
+    static native int open(long[] handleOut);
+
+    static native void close(long handle);
+
+    static native int setLog(long handle, LogSink sink, int minLevel);
+
+    static native int listProcesses(long handle, ProcessSink sink);
+
+    static native int getProcess(long handle, long pid, ProcessSink sink);
+
+    static native int listRegions(long handle, long pid, RegionSink sink);
+
+    static native int readMemory(long handle, long pid, long address, byte[] buf, int offset, int length,
+                                 long[] readOut);
+
+    // ms_terminate.h (agent-c/src/jni/jni_terminate.c)
+
+    static native int terminate(long handle, long pid, int graceMs, boolean dryRun, TerminateSink sink);
+
+    static native int protectCheck(long handle, long pid, ProtectionSink sink);
+
+    static native int protectAdd(long handle, byte[] entry);
+
+    static native int protectClear(long handle);
+
+    static native int protectAddDefaults(long handle);
+
+    static native int protectList(long handle, ProtectedEntrySink sink);
+}

@@ -1,0 +1,56 @@
+package dev.memsentry.agent;
+
+/**
+ * One memory region of a process. Addresses are unsigned 64-bit values held in longs
+ * (the vsyscall page lies above 2^63); compare them with Long.compareUnsigned.
+ */
+public record Region(long start, long end, long offset, long inode, int devMajor, int devMinor, int perms,
+                     RegionKind kind, String path) {
+
+    public static final int READ = 0x1;
+    public static final int WRITE = 0x2;
+    public static final int EXEC = 0x4;
+    public static final int PRIVATE = 0x8;
+
+    public boolean readable() {
+        return (perms & READ) != 0;
+    }
+
+    public boolean writable() {
+        return (perms & WRITE) != 0;
+    }
+
+    public boolean executable() {
+        return (perms & EXEC) != 0;
+    }
+
+    public long size() {
+        return end - start;
+    }
+
+    public boolean contains(long address) {
+        return Long.compareUnsigned(start, address) <= 0 && Long.compareUnsigned(address, end) < 0;
+    }
+
+    /** The maps-style permission string, e.g. "r-xp". */
+    public String permsString() {
+        return new String(new char[] {
+            readable() ? 'r' : '-',
+            writable() ? 'w' : '-',
+            executable() ? 'x' : '-',
+            (perms & PRIVATE) != 0 ? 'p' : 's'
+        });
+    }
+
+    public static int parsePerms(String s) {
+        if (s.length() != 4) {
+            throw new IllegalArgumentException("permissions must be 4 characters like r-xp: " + s);
+        }
+        int p = 0;
+        p |= s.charAt(0) == 'r' ? READ : 0;
+        p |= s.charAt(1) == 'w' ? WRITE : 0;
+        p |= s.charAt(2) == 'x' ? EXEC : 0;
+        p |= s.charAt(3) == 'p' ? PRIVATE : 0;
+        return p;
+    }
+}

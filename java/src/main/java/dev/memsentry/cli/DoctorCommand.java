@@ -1,0 +1,174 @@
+package dev.memsentry.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.agent.Agent;
+import dev.memsentry.agent.AgentException;
+import dev.memsentry.agent.Backends;
+import dev.memsentry.agent.Capability;
+import dev.memsentry.agent.NativeLoader;
+import dev.memsentry.agent.Protection;
+import dev.memsentry.agent.Region;
+import dev.memsentry.agent.RegionKind;
+import dev.memsentry.output.Json;
+import dev.memsentry.output.JsonLines;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+@Command(name = "doctor",
+    mixinStandardHelpOptions = true,
+    description = {
+        "Report what memsentry can do on this host: the backend in use and why, the agent library's path and",
+        "version, the kernel, whether it runs as root or with CAP_SYS_PTRACE, the ptrace restrictions in force,",
+        "and a live check of each capability against memsentry's own process.",
+        "",
+        "Exits 0 when a backend works, 3 when none does."})
+final class DoctorCommand implements Callable<Integer> {
+    private static final int CAP_SYS_PTRACE = 19;
+
+    @ParentCommand
+    Main main;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--json", description = "One JSON object with the whole report.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        Backends.Selection selection = main.backend();
+        Agent agent = selection.agent();
+        ObjectNode report = Json.object();
+        report.put("orchestrator_version", VersionProvider.orchestratorVersion());
+        report.put("java", System.getProperty("java.version"));
+        report.put("backend", agent.backendName());
+        report.put("backend_version", agent.version());
+        NativeLoader.Result load = selection.nativeLoad();
+        report.put("native_library", load != null && load.loaded() ? load.loadedFrom() : null);
+        report.put("native_problem", selection.nativeProblem());
+        ArrayNode attempts = report.putArray("native_load_attempts");
+        if (load != null) {
+            load.attempts().forEach(a -> attempts.addObject().put("source", a.source()).put("loaded", a.loaded())
+                .put("detail", a.detail()));
+        }
+        report.put("os", System.getProperty("os.name"));
+        report.put("kernel", readFirstLine(Path.of("/proc/sys/kernel/osrelease")).orElse(System.getProperty("os.version")));
+        report.put("arch", System.getProperty("os.arch"));
+        String status = readAll(Path.of("/proc/self/status")).orElse("");
+        long uid = field(status, "Uid:").map(Long::parseLong).orElse(-1L);
+        report.put("uid", uid);
+        report.put("root", uid == 0);
+        Optional<Boolean> ptraceCap = field(status, "CapEff:").map(h -> (Long.parseUnsignedLong(h, 16) >>> CAP_SYS_PTRACE & 1) == 1);
+        report.put("cap_sys_ptrace", ptraceCap.orElse(false));
+        report.put("yama_ptrace_scope", readFirstLine(Path.of("/proc/sys/kernel/yama/ptrace_scope")).orElse("absent"));
+        ObjectNode caps = report.putObject("capabilities");
+        boolean anyWorks = false;
+        for (Capability c : Capability.values()) {
+            ObjectNode cap = caps.putObject(c.name().toLowerCase(java.util.Locale.ROOT));
+            cap.put("description", c.description());
+            if (!agent.capabilities().contains(c)) {
+                cap.put("available", false).put("check", "not offered by the " + agent.backendName() + " backend");
+                continue;
+            }
+            String check = check(agent, c);
+            boolean ok = check.startsWith("ok");
+            anyWorks |= ok;
+            cap.put("available", ok).put("check", check);
+        }
+        print(report);
+        return anyWorks ? ExitCodes.OK : ExitCodes.FAILED;
+    }
+
+    /** Exercises one capability against our own process; returns "ok (...)" or the failure. */
+    private static String check(Agent agent, Capability c) {
+        long self = ProcessHandle.current().pid();
+        try {
+            return switch (c) {
+                case PROCESS_LIST -> {
+                    // One entry proves the capability; reading every process is not doctor's business.
+                    long[] first = {-1};
+                    agent.forEachProcess(p -> {
+                        first[0] = p.pid();
+                        return false;
+                    });
+                    yield first[0] > 0 ? "ok" : "failed: no process visible";
+                }
+                case REGION_LIST -> "ok (" + agent.regions(self).size() + " regions in memsentry's own process)";
+                case MEMORY_READ -> {
+                    Region r = agent.regions(self).stream()
+                        .filter(x -> x.readable() && x.kind() == RegionKind.FILE).findFirst()
+                        .orElseThrow(() -> new IllegalStateException("no readable file-backed region in own process"));
+                    byte[] buf = new byte[16];
+                    int n = agent.readMemory(self, r.start(), buf, 0, buf.length);
+                    yield "ok (read " + n + " bytes at " + Json.hex(r.start()) + ")";
+                }
+                case TERMINATE -> {
+                    // Asks only: memsentry must refuse to terminate itself.
+                    Protection p = agent.protection(self);
+                    yield p.isProtected() ? "ok (own process refused: " + p.reason().wireName() + ")"
+                        : "failed: memsentry's own process is not protected";
+                }
+            };
+        } catch (AgentException | IllegalStateException e) {
+            return "failed: " + e.getMessage();
+        }
+    }
+
+    private void print(ObjectNode report) {
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            new JsonLines(out).write(report);
+            return;
+        }
+        String backendLine = report.get("backend").asText();
+        if (!report.get("backend_version").asText().equals("-")) {
+            backendLine += " " + report.get("backend_version").asText();
+        }
+        out.printf("memsentry %s (Java %s)%n", report.get("orchestrator_version").asText(), report.get("java").asText());
+        out.printf("  backend          %s%n", backendLine);
+        out.printf("  native library   %s%n", report.get("native_library").isNull() ? "not loaded" : report.get("native_library").asText());
+        if (!report.get("native_problem").isNull()) {
+            out.printf("  native problem   %s%n", report.get("native_problem").asText());
+        }
+        report.get("native_load_attempts").forEach(a -> out.printf("    %-6s %s: %s%n",
+            a.get("loaded").asBoolean() ? "ok" : "failed", a.get("source").asText(), a.get("detail").asText()));
+        out.printf("  system           %s %s (%s)%n", report.get("os").asText(), report.get("kernel").asText(), report.get("arch").asText());
+        out.printf("  privileges       uid %d%s, CAP_SYS_PTRACE %s%n", report.get("uid").asLong(),
+            report.get("root").asBoolean() ? " (root)" : "", report.get("cap_sys_ptrace").asBoolean() ? "yes" : "no");
+        out.printf("  ptrace_scope     %s%n", report.get("yama_ptrace_scope").asText());
+        out.println("  capabilities");
+        report.get("capabilities").forEach(c -> out.printf("    %-22s %s%n", c.get("description").asText(), c.get("check").asText()));
+        out.flush();
+    }
+
+    private static Optional<String> readAll(Path p) {
+        try {
+            // /proc files report size 0; read the stream to its end rather than trusting the size.
+            try (java.io.InputStream in = Files.newInputStream(p)) {
+                return Optional.of(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+            }
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static Optional<String> readFirstLine(Path p) {
+        return readAll(p).map(s -> s.lines().findFirst().orElse("").trim());
+    }
+
+    /** The first whitespace-separated value after a "Key:" line in /proc/self/status. */
+    private static Optional<String> field(String status, String key) {
+        return status.lines().filter(l -> l.startsWith(key)).findFirst()
+            .map(l -> l.substring(key.length()).trim().split("\\s+")[0]);
+    }
+}

@@ -1,0 +1,28 @@
+package dev.memsentry.cli;
+
+import java.util.List;
+
+/**
+ * Configures slf4j-simple before the first logger exists: messages to stderr as "LEVEL message",
+ * debug with -v. Must run before anything calls LoggerFactory.
+ */
+final class Logging {
+    private Logging() {
+    }
+
+    static void configure(String[] args) {
+        boolean verbose = List.of(args).contains("-v") || List.of(args).contains("--verbose");
+        set("org.slf4j.simpleLogger.defaultLogLevel", verbose ? "debug" : "info");
+        set("org.slf4j.simpleLogger.logFile", "System.err");
+        set("org.slf4j.simpleLogger.showThreadName", "false");
+        set("org.slf4j.simpleLogger.showLogName", "false");
+        set("org.slf4j.simpleLogger.showShortLogName", "false");
+        set("org.slf4j.simpleLogger.levelInBrackets", "false");
+    }
+
+    private static void set(String key, String value) {
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, value);
+        }
+    }
+}

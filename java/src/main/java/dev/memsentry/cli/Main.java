@@ -1,0 +1,127 @@
+package dev.memsentry.cli;
+
+import dev.memsentry.agent.Agent;
+import dev.memsentry.agent.AgentException;
+import dev.memsentry.agent.BackendChoice;
+import dev.memsentry.agent.Backends;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import picocli.AutoComplete;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "memsentry",
+    mixinStandardHelpOptions = true,
+    versionProvider = VersionProvider.class,
+    sortOptions = false,
+    usageHelpAutoWidth = true,
+    headerHeading = "%n",
+    header = "Host memory-threat detection: find code that lives only in memory, keep evidence, respond.",
+    synopsisHeading = "%nUsage: ",
+    descriptionHeading = "%nDescription:%n%n",
+    description = {
+        "memsentry inspects live processes: it lists them and their memory regions, and (as the agent grows)",
+        "dumps, scans, traces and terminates them. The work is done by a native agent library bundled in this",
+        "jar; run 'memsentry doctor' to see which backend is in use and what it can do.",
+        "",
+        "Data goes to standard output (one JSON object per line with --json); logs and progress go to",
+        "standard error."},
+    optionListHeading = "%nGlobal options:%n",
+    commandListHeading = "%nCommands:%n",
+    footerHeading = "%nExit codes:%n",
+    footer = {
+        "  0  success, nothing found",
+        "  1  findings reported",
+        "  2  usage error or bad input",
+        "  3  the operation failed (access denied, no such process, protected process, I/O error)",
+        "",
+        "Environment: MEMSENTRY_NATIVE_LIB=FILE loads the agent library from FILE instead of the jar."},
+    subcommands = {
+        PsCommand.class,
+        RegionsCommand.class,
+        KillCommand.class,
+        DoctorCommand.class,
+        CommandLine.HelpCommand.class,
+        AutoComplete.GenerateCompletion.class})
+public final class Main implements Runnable {
+
+    @Option(names = "--backend", defaultValue = "auto", paramLabel = "auto|native|stub",
+        description = "Agent backend. auto (default) uses the native library and falls back with a warning; "
+            + "native fails when the library cannot load.")
+    BackendChoice backendChoice;
+
+    @Option(names = {"-v", "--verbose"}, description = "Log debug detail to standard error.")
+    boolean verbose;
+
+    @Spec
+    CommandSpec spec;
+
+    private Backends.Selection selection;
+
+    /** The backend, chosen on first use so that --help and usage errors never load the library. */
+    Backends.Selection backend() {
+        if (selection == null) {
+            selection = Backends.select(backendChoice);
+        }
+        return selection;
+    }
+
+    Agent agent() {
+        return backend().agent();
+    }
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required");
+    }
+
+    private void closeAgent() {
+        if (selection != null) {
+            selection.agent().close();
+        }
+    }
+
+    public static void main(String[] args) {
+        Logging.configure(args);
+        PrintWriter out = new PrintWriter(System.out, true, StandardCharsets.UTF_8);
+        PrintWriter err = new PrintWriter(System.err, true, StandardCharsets.UTF_8);
+        System.exit(run(args, out, err));
+    }
+
+    /** Runs one command line; returns the exit code. Never calls System.exit, so tests can call it. */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        Main main = new Main();
+        CommandLine cl = new CommandLine(main);
+        cl.setOut(out);
+        cl.setErr(err);
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        cl.setParameterExceptionHandler((ex, a) -> {
+            ex.getCommandLine().getErr().println("memsentry: " + ex.getMessage() + " (see --help)");
+            return ExitCodes.USAGE;
+        });
+        cl.setExecutionExceptionHandler((ex, commandLine, parsed) -> {
+            PrintWriter e = commandLine.getErr();
+            if (ex instanceof AgentException ae) {
+                e.println("memsentry: " + ae.status().message() + ": " + ae.getMessage());
+                return ExitCodes.of(ae.status());
+            }
+            if (ex instanceof CommandLine.ParameterException pe) {
+                e.println("memsentry: " + pe.getMessage() + " (see --help)");
+                return ExitCodes.USAGE;
+            }
+            e.println("memsentry: internal error: " + ex);
+            if (main.verbose) {
+                ex.printStackTrace(e);
+            }
+            return ExitCodes.FAILED;
+        });
+        try {
+            return cl.execute(args);
+        } finally {
+            main.closeAgent();
+        }
+    }
+}

@@ -1,0 +1,26 @@
+package dev.memsentry.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Properties;
+import picocli.CommandLine.IVersionProvider;
+
+/** The orchestrator's version, from the build (resource filtered by Maven). */
+public final class VersionProvider implements IVersionProvider {
+    public static String orchestratorVersion() {
+        try (InputStream in = VersionProvider.class.getResourceAsStream("/memsentry-version.properties")) {
+            Properties p = new Properties();
+            if (in != null) {
+                p.load(in);
+            }
+            return p.getProperty("version", "unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    @Override
+    public String[] getVersion() {
+        return new String[] {"memsentry " + orchestratorVersion() + " (Java " + System.getProperty("java.version") + ")"};
+    }
+}

@@ -1,0 +1,55 @@
+package dev.memsentry.output;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.agent.ProcessInfo;
+import dev.memsentry.agent.Region;
+import dev.memsentry.agent.TerminationReport;
+
+/** JSON shapes of the agent's records, one place for every command that prints them. */
+public final class Records {
+    private Records() {
+    }
+
+    public static ObjectNode process(ProcessInfo p) {
+        ObjectNode o = Json.object();
+        o.put("pid", p.pid());
+        o.put("ppid", p.ppid());
+        o.put("uid", p.uid());
+        o.put("name", p.name());
+        o.put("exe", p.exe());
+        o.put("cmdline", p.commandLine());
+        p.cmdline().forEach(o.putArray("argv")::add);
+        o.put("kernel_thread", p.kernelThread());
+        o.put("exe_deleted", p.exeDeleted());
+        return o;
+    }
+
+    public static ObjectNode region(long pid, Region r) {
+        ObjectNode o = Json.object();
+        o.put("pid", pid);
+        o.put("start", Json.hex(r.start()));
+        o.put("end", Json.hex(r.end()));
+        o.put("size", r.size());
+        o.put("perms", r.permsString());
+        o.put("offset", r.offset());
+        o.put("dev", String.format("%02x:%02x", r.devMajor(), r.devMinor()));
+        o.put("inode", r.inode());
+        o.put("kind", r.kind().wireName());
+        o.put("path", r.path());
+        return o;
+    }
+
+    /** A kill result: pid, result, signals and elapsed_ms, plus why and how it was asked. */
+    public static ObjectNode termination(TerminationReport r, boolean dryRun, long graceMs) {
+        ObjectNode o = Json.object();
+        o.put("pid", r.pid());
+        o.put("result", r.result().wireName());
+        r.signals().forEach(o.putArray("signals")::add);
+        o.put("elapsed_ms", r.elapsedMs());
+        o.put("protection", r.protection().wireName());
+        o.put("reason", r.reason());
+        o.put("dry_run", dryRun);
+        o.put("grace_ms", graceMs);
+        return o;
+    }
+}

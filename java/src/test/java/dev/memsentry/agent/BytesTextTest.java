@@ -1,0 +1,28 @@
+package dev.memsentry.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class BytesTextTest {
+    @Test
+    void validUtf8IsDecodedAsIs() {
+        assertEquals("/tmp/évidence ✓", BytesText.decode("/tmp/évidence ✓".getBytes(StandardCharsets.UTF_8)));
+    }
+
+    @Test
+    void invalidBytesAreEscapedNotReplaced() {
+        byte[] raw = {'/', 't', (byte) 0xff, 'x', (byte) 0xc3, (byte) 0xa9, (byte) 0xc0, (byte) 0x80};
+        // 0xc0 0x80 is an overlong NUL: escaped byte by byte, never decoded.
+        assertEquals("/t\\xffxé\\xc0\\x80", BytesText.decode(raw));
+    }
+
+    @Test
+    void splitsNulSeparatedArguments() {
+        byte[] raw = "a\0b c\0\0d".getBytes(StandardCharsets.UTF_8);
+        assertEquals(List.of("a", "b c", "", "d"), BytesText.splitNul(raw));
+        assertEquals(List.of(), BytesText.splitNul(new byte[0]));
+    }
+}

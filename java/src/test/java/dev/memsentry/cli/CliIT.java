@@ -1,0 +1,119 @@
+package dev.memsentry.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.memsentry.output.Json;
+import dev.memsentry.testing.NativeSupport;
+import dev.memsentry.testing.Victim;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** End to end: the built jar, run as a user runs it, against real processes. */
+class CliIT {
+    record Run(int code, String out, String err) {
+    }
+
+    static Run jar(List<String> jvmArgs, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(jvmArgs);
+        cmd.add("-jar");
+        cmd.add(System.getProperty("memsentry.jar"));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).start();
+        p.getOutputStream().close();
+        byte[] out = p.getInputStream().readAllBytes();
+        byte[] err = p.getErrorStream().readAllBytes();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "jar did not finish");
+        return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void regionsJsonListsTheRegionHoldingTheAddressTheVictimPrinted() throws Exception {
+        NativeSupport.requireNative();
+        try (Victim v = Victim.start("victim_marker")) {
+            Run r = jar(List.of(), "regions", "--pid", String.valueOf(v.pid()), "--json");
+            assertEquals(0, r.code(), r.err());
+            long addr = v.hex("addr");
+            boolean found = false;
+            for (String line : r.out().split("\n")) {
+                JsonNode n = Json.MAPPER.readTree(line);
+                long start = Long.parseUnsignedLong(n.get("start").asText().substring(2), 16);
+                long end = Long.parseUnsignedLong(n.get("end").asText().substring(2), 16);
+                found |= Long.compareUnsigned(start, addr) <= 0 && Long.compareUnsigned(addr, end) < 0;
+            }
+            assertTrue(found, r.out());
+            assertEquals("", r.err(), "nothing on stderr in a clean run");
+        }
+    }
+
+    @Test
+    void psListsEveryProcessOfItsPidNamespace() throws Exception {
+        NativeSupport.requireNative();
+        // A sweep of every process runs in a fresh PID namespace holding only what the test started:
+        // sh becomes PID 1, starts sleep (PID 2) and replaces itself with the orchestrator.
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder("unshare", "--pid", "--fork", "--mount-proc", "sh", "-c",
+            "sleep 60 & exec \"$0\" -jar \"$1\" ps --json", java, System.getProperty("memsentry.jar")).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), err);
+        List<JsonNode> procs = new ArrayList<>();
+        for (String line : out.split("\n")) {
+            procs.add(Json.MAPPER.readTree(line));
+        }
+        assertEquals(2, procs.size(), out);
+        JsonNode self = procs.stream().filter(n -> n.get("pid").asLong() == 1).findFirst().orElseThrow();
+        JsonNode sleep = procs.stream().filter(n -> n.get("pid").asLong() == 2).findFirst().orElseThrow();
+        assertEquals("java", self.get("name").asText());
+        assertEquals("sleep", sleep.get("name").asText());
+        assertEquals(1, sleep.get("ppid").asLong());
+        assertEquals("sleep 60", sleep.get("cmdline").asText());
+        assertTrue(sleep.get("exe").asText().endsWith("/sleep"), sleep.toString());
+        assertFalse(sleep.get("kernel_thread").asBoolean());
+    }
+
+    @Test
+    void doctorSaysTheNativeBackendIsInUse() throws Exception {
+        NativeSupport.requireNative();
+        Run r = jar(List.of(), "doctor");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("backend          native"), r.out());
+    }
+
+    @Test
+    void brokenLibraryFallsBackWithOneWarningAndDoctorExplains(@TempDir Path tmp) throws Exception {
+        Path broken = tmp.resolve("libmemsentry.so");
+        Files.writeString(broken, "this is not a shared object");
+        List<String> jvm = List.of("-Dmemsentry.native.path=" + broken);
+
+        Run doctor = jar(jvm, "doctor");
+        assertEquals(ExitCodes.FAILED, doctor.code(), doctor.out() + doctor.err());
+        assertTrue(doctor.out().contains(broken.toString()), doctor.out());
+        assertTrue(doctor.out().contains("backend          none"), doctor.out());
+
+        Run ps = jar(jvm, "ps");
+        assertEquals(ExitCodes.FAILED, ps.code());
+        List<String> lines = ps.err().strip().lines().toList();
+        assertEquals(2, lines.size(), "one WARN line and one error line: " + ps.err());
+        assertTrue(lines.get(0).startsWith("WARN"), ps.err());
+        assertTrue(lines.get(0).contains(broken.toString()), ps.err());
+        assertFalse(ps.err().contains("\tat "), "no stack trace");
+
+        Run strict = jar(jvm, "--backend", "native", "ps");
+        assertEquals(ExitCodes.FAILED, strict.code());
+        assertEquals(1, strict.err().strip().lines().count(), strict.err());
+    }
+}

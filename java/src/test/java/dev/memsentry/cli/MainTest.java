@@ -1,0 +1,110 @@
+package dev.memsentry.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.memsentry.output.Json;
+import dev.memsentry.testing.NativeSupport;
+import dev.memsentry.testing.Victim;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class MainTest {
+    private static void assertOneLine(String text) {
+        assertEquals(1, text.strip().lines().count(), "expected exactly one line, got:\n" + text);
+        assertFalse(text.contains("Exception") || text.contains("\tat "), "no stack traces: " + text);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"abc", "-1", "0", "1.5", "99999999999", "", "0x10"})
+    void badPidIsAUsageErrorOnOneLine(String pid) {
+        CliRun r = CliRun.of("regions", "--pid", pid);
+        assertEquals(ExitCodes.USAGE, r.exitCode(), r.err());
+        assertOneLine(r.err());
+        assertTrue(r.err().contains("--pid"), r.err());
+        assertEquals("", r.out());
+    }
+
+    @Test
+    void missingRequiredOptionUnknownCommandAndNoCommandAreUsageErrors() {
+        for (String[] args : List.of(new String[] {"regions"}, new String[] {"frobnicate"}, new String[] {},
+            new String[] {"ps", "--no-such-option"}, new String[] {"--backend", "bogus", "ps"})) {
+            CliRun r = CliRun.of(args);
+            assertEquals(ExitCodes.USAGE, r.exitCode(), String.join(" ", args) + ": " + r.err());
+            assertOneLine(r.err());
+        }
+    }
+
+    @Test
+    void helpAndVersionSucceed() {
+        CliRun help = CliRun.of("--help");
+        assertEquals(0, help.exitCode());
+        assertTrue(help.out().contains("Exit codes:"), help.out());
+        assertTrue(help.out().contains("regions"), help.out());
+        CliRun regionsHelp = CliRun.of("regions", "--help");
+        assertEquals(0, regionsHelp.exitCode());
+        assertTrue(regionsHelp.out().contains("--pid"));
+        CliRun version = CliRun.of("--version");
+        assertEquals(0, version.exitCode());
+        assertTrue(version.out().startsWith("memsentry "), version.out());
+    }
+
+    @Test
+    void pidThatDoesNotExistFailsWithExitCode3OnOneLine() {
+        NativeSupport.requireNative();
+        CliRun r = CliRun.of("regions", "--pid", String.valueOf(Integer.MAX_VALUE));
+        assertEquals(ExitCodes.FAILED, r.exitCode(), r.err());
+        assertOneLine(r.err());
+        assertTrue(r.err().contains("no such process"), r.err());
+    }
+
+    private static List<JsonNode> jsonLines(String out) throws Exception {
+        List<JsonNode> nodes = new ArrayList<>();
+        for (String line : out.split("\n")) {
+            assertFalse(line.isBlank(), "no blank lines between JSON records");
+            nodes.add(Json.MAPPER.readTree(line));
+        }
+        return nodes;
+    }
+
+    @Test
+    void regionsJsonHasTheDocumentedShapeAndHoldsTheMarker() throws Exception {
+        NativeSupport.requireNative();
+        try (Victim v = Victim.start("victim_marker")) {
+            CliRun r = CliRun.of("regions", "--pid", String.valueOf(v.pid()), "--json");
+            assertEquals(0, r.exitCode(), r.err());
+            long addr = v.hex("addr");
+            boolean found = false;
+            for (JsonNode n : jsonLines(r.out())) {
+                for (String field : List.of("pid", "start", "end", "perms", "offset", "inode", "path", "kind")) {
+                    assertTrue(n.has(field), "missing " + field + " in " + n);
+                }
+                assertTrue(n.get("start").asText().matches("0x[0-9a-f]+"), n.toString());
+                assertTrue(n.get("end").asText().matches("0x[0-9a-f]+"), n.toString());
+                assertTrue(n.get("perms").asText().matches("[r-][w-][x-][ps]"), n.toString());
+                long start = Long.parseUnsignedLong(n.get("start").asText().substring(2), 16);
+                long end = Long.parseUnsignedLong(n.get("end").asText().substring(2), 16);
+                if (Long.compareUnsigned(start, addr) <= 0 && Long.compareUnsigned(addr, end) < 0) {
+                    found = true;
+                    assertEquals("anonymous", n.get("kind").asText());
+                }
+            }
+            assertTrue(found, "no region holds the victim's marker address");
+        }
+    }
+
+    @Test
+    void doctorReportsTheNativeBackend() throws Exception {
+        NativeSupport.requireNative();
+        CliRun r = CliRun.of("doctor", "--json");
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode d = Json.MAPPER.readTree(r.out());
+        assertEquals("native", d.get("backend").asText());
+        assertTrue(d.get("capabilities").get("memory_read").get("available").asBoolean(), d.toString());
+    }
+}
