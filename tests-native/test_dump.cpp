@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -670,6 +672,42 @@ TEST(DumpSafety, AlreadyTracedTargetIsBusyAndLeftAsItWas)
     EXPECT_TRUE(dir.entries().empty());
     // Without freezing, no ptrace is needed: the dump works.
     EXPECT_EQ(dump(v.pid(), dir / "ok.core", options()), MS_OK) << ms_last_error();
+}
+
+// A host whose other threads wait for their children (a JVM's process reaper
+// calls waitpid(pid, &status, 0)) collects the tracee's stop notification
+// before the freeze does: the freeze must still see the stop and resume it.
+TEST(DumpSafety, FreezeSurvivesAnotherThreadReapingTheStop)
+{
+    Victim v("victim_threads", {"2"});
+    std::atomic<int> stops{0};
+    pid_t pid = v.pid();
+    std::thread reaper([&]() {
+        for (;;) {
+            int st;
+            pid_t r = waitpid(pid, &st, 0); // blocks, so it is woken first
+            if (r == pid && WIFSTOPPED(st))
+                stops++;
+            if (r != pid || WIFEXITED(st) || WIFSIGNALED(st))
+                break;
+        }
+    });
+    TempDir dir;
+    ms_dump_result res;
+    ms_status st = dump(pid, dir / "r.core", options(MS_DUMP_FREEZE), &res);
+    std::string detail = ms_last_error();
+    std::string tracer = proc_status_field(pid, "TracerPid");
+    std::string state = proc_status_field(pid, "State");
+    v.stop(); // the reaper collects the exit
+    reaper.join();
+    ASSERT_EQ(st, MS_OK) << detail;
+    EXPECT_EQ(res.frozen, 1u);
+    EXPECT_EQ(res.threads, 3u);
+    EXPECT_EQ(tracer, "0");
+    EXPECT_TRUE(state.rfind("S", 0) == 0 || state.rfind("R", 0) == 0) << state;
+    Core core(dir / "r.core");
+    EXPECT_EQ(core.of_type(NT_PRFPREG).size(), 3u) << "registers of every thread";
+    EXPECT_GE(stops.load(), 1) << "the reaper should have taken the stop notification";
 }
 
 int in_child(const std::function<int()> &body)

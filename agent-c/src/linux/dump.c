@@ -592,6 +592,47 @@ static ms_status write_manifest(dump_job *j)
     return st;
 }
 
+/* Each thread keeps one reader between dumps: a fresh buffer costs a page
+ * fault per page on first use, more than copying a small process does, and
+ * a sweep dumps hundreds of them on a few threads. It is freed when the
+ * thread exits. Taken out while in use, so a nested dump gets its own. */
+static pthread_key_t reader_key;
+static pthread_once_t reader_key_once = PTHREAD_ONCE_INIT;
+static bool reader_key_ok;
+
+static void free_cached_reader(void *r)
+{
+    ms__reader_free(r);
+}
+
+static void make_reader_key(void)
+{
+    reader_key_ok = pthread_key_create(&reader_key, free_cached_reader) == 0;
+}
+
+static ms_status take_reader(ms_reader **out)
+{
+    pthread_once(&reader_key_once, make_reader_key);
+    ms_reader *cached = reader_key_ok ? pthread_getspecific(reader_key) : NULL;
+    if (cached) {
+        pthread_setspecific(reader_key, NULL);
+        *out = cached;
+        return MS_OK;
+    }
+    return ms__reader_new(MS_READER_DEFAULT_BUFFER, 0, out);
+}
+
+static void give_back_reader(ms_reader *r)
+{
+    if (!r)
+        return;
+    ms__reader_set_log(r, NULL);
+    ms__reader_detach(r);
+    if (reader_key_ok && !pthread_getspecific(reader_key) && pthread_setspecific(reader_key, r) == 0)
+        return;
+    ms__reader_free(r);
+}
+
 static ms_status run(dump_job *j)
 {
     bool force = (j->o.flags & MS_DUMP_FORCE) != 0;
@@ -602,6 +643,8 @@ static ms_status run(dump_job *j)
         if (n < 0 || (size_t)n >= sizeof j->manifest_path)
             return ms__fail(MS_E_INVALID_ARGUMENT, "output path too long");
     }
+    if (j->o.cancel && *j->o.cancel)
+        return ms__fail(MS_E_INTERRUPTED, "dump of process %" PRId64 " cancelled before it began", j->pid);
     /* The destination first: a refusal must not disturb the target. */
     ms_status st = ms__evidence_check(j->path, force);
     if (st == MS_OK && j->raw)
@@ -621,8 +664,7 @@ static ms_status run(dump_job *j)
     if ((st = read_regions(j)) != MS_OK || (st = plan_layout(j)) != MS_OK)
         return st;
 
-    size_t buffer = j->total < MS_READER_DEFAULT_BUFFER ? (size_t)j->total : MS_READER_DEFAULT_BUFFER;
-    if ((st = ms__reader_new(buffer ? buffer : 1, 0, &j->reader)) != MS_OK)
+    if ((st = take_reader(&j->reader)) != MS_OK)
         return st;
     ms__reader_set_log(j->reader, j->agent);
     if ((st = ms__reader_attach(j->reader, j->pid)) != MS_OK)
@@ -676,7 +718,7 @@ static void job_cleanup(dump_job *j)
     ms__threads_free(j->agent, &j->threads);
     ms__evidence_discard(&j->data);
     ms__evidence_discard(&j->manifest);
-    ms__reader_free(j->reader);
+    give_back_reader(j->reader);
     ms__bytes_free(&j->paths);
     ms__bytes_free(&j->header);
     ms__bytes_free(&j->notes);

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -172,33 +173,56 @@ static void nap(void)
     nanosleep(&ts, NULL);
 }
 
-/* Collects one wait status of t without blocking. Returns true when t is
- * settled: stopped, or gone (then no longer seized). */
-static bool poll_stop(ms_thread *t)
+/* The state letter of a thread from /proc/<pid>/task/<tid>/stat; 0 when the
+ * thread is gone. */
+static char thread_state(int64_t pid, int32_t tid)
+{
+    char leaf[64], stat[512];
+    snprintf(leaf, sizeof leaf, "task/%d/stat", tid);
+    if (ms__proc_read(pid, leaf, stat, sizeof stat, NULL) != MS_OK)
+        return 0;
+    const char *close = strrchr(stat, ')');
+    return close && close[1] == ' ' ? close[2] : 0;
+}
+
+/* A signal that arrived and is held in a signal-delivery-stop, to hand back
+ * at detach; 0 for our interrupt's stop and for group-stops. */
+static int held_signal(int32_t tid)
+{
+    siginfo_t si;
+    if (ptrace(PTRACE_GETSIGINFO, tid, NULL, &si) != 0)
+        return 0; /* EINVAL: a group-stop */
+    if (si.si_signo == SIGTRAP && (si.si_code >> 8) == PTRACE_EVENT_STOP)
+        return 0;
+    return si.si_signo;
+}
+
+/* Whether t has settled without blocking: stopped, or gone (then no longer
+ * seized). Other threads of a host process (a JVM's child reaper) may
+ * collect a tracee's wait status before we do, so the stop is also read
+ * from /proc, and a held signal from PTRACE_GETSIGINFO, not from the status. */
+static bool poll_stop(int64_t pid, ms_thread *t)
 {
     int status;
     pid_t r = waitpid(t->tid, &status, __WALL | WNOHANG);
-    if (r == 0)
-        return false;
-    if (r < 0) {
-        if (errno == EINTR)
-            return false;
-        t->seized = false; /* ECHILD: not our tracee any more (it exited) */
-        return true;
-    }
-    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+    if (r == t->tid && (WIFEXITED(status) || WIFSIGNALED(status))) {
         t->seized = false;
         return true;
     }
-    if (WIFSTOPPED(status)) {
-        t->stopped = true;
-        /* A stop that is not PTRACE_EVENT_STOP is a signal-delivery-stop:
-         * the signal is held and handed back at detach. */
-        if ((status >> 16) != PTRACE_EVENT_STOP)
-            t->pending_signal = WSTOPSIG(status);
-        return true;
+    bool stopped = r == t->tid && WIFSTOPPED(status);
+    if (!stopped) {
+        char state = thread_state(pid, t->tid);
+        if (state == 0 || state == 'Z' || state == 'X') {
+            t->seized = false;
+            return true;
+        }
+        stopped = state == 't';
     }
-    return false;
+    if (!stopped)
+        return false;
+    t->stopped = true;
+    t->pending_signal = held_signal(t->tid);
+    return true;
 }
 
 static void read_registers(ms_thread *t)
@@ -231,7 +255,7 @@ ms_status ms__threads_freeze(ms_agent *agent, int64_t pid, unsigned timeout_ms, 
             break;
         for (size_t i = 0; i < out->count; i++) {
             ms_thread *t = &out->t[i];
-            while (t->seized && !t->stopped && !poll_stop(t)) {
+            while (t->seized && !t->stopped && !poll_stop(pid, t)) {
                 if (now_ms() > deadline) {
                     st = ms__fail(MS_E_TIMEOUT, "thread %d of process %" PRId64 " did not stop within %u ms",
                                   t->tid, pid, timeout_ms);
@@ -283,7 +307,7 @@ static void detach_one(ms_agent *agent, int64_t pid, ms_thread *t)
             break;
         if (syscall(SYS_tgkill, (pid_t)pid, t->tid, 0) != 0)
             break; /* gone */
-        if (!poll_stop(t) && now_ms() > deadline) {
+        if (!poll_stop(pid, t) && now_ms() > deadline) {
             ms__log(agent, MS_LOG_ERROR, "thread %d of process %" PRId64 " never stopped; it stays traced until we exit",
                     t->tid, pid);
             break;

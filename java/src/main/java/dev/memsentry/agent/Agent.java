@@ -77,6 +77,17 @@ public interface Agent extends AutoCloseable {
 
     List<ProtectedEntry> protectedEntries();
 
+    /**
+     * Dumps a process to {@code out} (and, in the raw format, {@code out + ".json"}) as evidence:
+     * mode 0600, written under a temporary name and renamed when complete, never replacing an
+     * existing file unless {@link DumpOptions#force()}. The bytes go from the target to the file
+     * inside the agent; the listener hears progress and per-region facts only.
+     *
+     * @throws AgentException with the status (access denied, no such process, exists, no space,
+     *                        interrupted when {@code cancel} fired, ...); nothing is left at out then
+     */
+    DumpResult dump(long pid, java.nio.file.Path out, DumpOptions options, DumpListener listener, CancelToken cancel);
+
     @Override
     void close();
 }

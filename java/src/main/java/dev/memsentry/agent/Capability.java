@@ -5,7 +5,8 @@ public enum Capability {
     PROCESS_LIST("list processes"),
     REGION_LIST("list memory regions"),
     MEMORY_READ("read process memory"),
-    TERMINATE("terminate processes (protected ones refused)");
+    TERMINATE("terminate processes (protected ones refused)"),
+    DUMP("dump process memory to evidence files");
 
     private final String description;
 

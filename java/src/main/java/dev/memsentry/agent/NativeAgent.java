@@ -78,7 +78,7 @@ public final class NativeAgent implements Agent {
     @Override
     public Set<Capability> capabilities() {
         return EnumSet.of(Capability.PROCESS_LIST, Capability.REGION_LIST, Capability.MEMORY_READ,
-            Capability.TERMINATE);
+            Capability.TERMINATE, Capability.DUMP);
     }
 
     private static NativeBridge.ProcessSink processSink(Predicate<ProcessInfo> sink) {
@@ -195,6 +195,46 @@ public final class NativeAgent implements Agent {
         List<ProtectedEntry> all = new ArrayList<>();
         check(NativeBridge.protectList(handle, (entry, isPath) -> all.add(new ProtectedEntry(BytesText.decode(entry), isPath))));
         return all;
+    }
+
+    @Override
+    public DumpResult dump(long pid, java.nio.file.Path out, DumpOptions options, DumpListener listener,
+                           CancelToken cancel) {
+        ensureOpen();
+        java.util.Objects.requireNonNull(out, "out");
+        java.util.Objects.requireNonNull(options, "options");
+        DumpListener l = listener == null ? DumpListener.NONE : listener;
+        String text = out.toString();
+        if (text.isEmpty() || text.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("output path must be non-empty and hold no NUL character");
+        }
+        byte[] path = text.getBytes(StandardCharsets.UTF_8);
+        long[] limits = {options.maxRegionSize(), options.maxTotalSize(), options.skipNonexecOver()};
+        long[] result = new long[13];
+        NativeBridge.DumpRegionSink regions = !l.wantsRegions() ? null
+            : (start, end, perms, kind, p, fileOffset, length, read, fromFile, hole, unreadable, status, reason, sha) -> {
+                l.region(new DumpedRegion(start, end, perms, RegionKind.fromCode(kind), BytesText.decode(p), fileOffset,
+                    length, read, fromFile, hole, unreadable, DumpRegionStatus.fromCode(status), BytesText.decode(reason),
+                    sha));
+                return true;
+            };
+        long flag = cancel == null ? 0 : NativeBridge.cancelNew();
+        if (cancel != null && flag == 0) {
+            throw new AgentException(Status.OUT_OF_MEMORY, "cancel flag");
+        }
+        int code;
+        CancelToken.Registration reg = cancel == null ? () -> { } : cancel.onCancel(() -> NativeBridge.cancelSet(flag));
+        try {
+            code = NativeBridge.dump(handle, pid, path, options.format().code(), options.flags(), limits, flag,
+                l == DumpListener.NONE ? null : l::progress, regions, result);
+        } finally {
+            reg.close(); // from here on no cancel can reach the flag
+            if (flag != 0) {
+                NativeBridge.cancelFree(flag);
+            }
+        }
+        check(code);
+        return DumpResult.of(result);
     }
 
     @Override

@@ -71,4 +71,31 @@ final class NativeBridge {
     static native int protectAddDefaults(long handle);
 
     static native int protectList(long handle, ProtectedEntrySink sink);
+
+    // ms_dump.h (agent-c/src/jni/jni_dump.c)
+
+    interface DumpProgressSink {
+        boolean progress(long done, long total);
+    }
+
+    interface DumpRegionSink {
+        boolean region(long start, long end, int perms, int kind, byte[] path, long fileOffset, long length,
+                       long bytesRead, long bytesFromFile, long bytesHole, long bytesUnreadable, int status,
+                       byte[] reason, String sha256);
+    }
+
+    /**
+     * ms_dump_process. limits: max_region_size, max_total_size, skip_nonexec_over. cancel: a flag from
+     * {@link #cancelNew} or 0. resultOut: the 13 fields of ms_dump_result in the order of
+     * {@link DumpResult}. The sinks may be null.
+     */
+    static native int dump(long handle, long pid, byte[] path, int format, int flags, long[] limits, long cancel,
+                           DumpProgressSink progress, DumpRegionSink regions, long[] resultOut);
+
+    /** A cancel flag in native memory (0 when out of memory); free it with {@link #cancelFree}. */
+    static native long cancelNew();
+
+    static native void cancelSet(long token);
+
+    static native void cancelFree(long token);
 }

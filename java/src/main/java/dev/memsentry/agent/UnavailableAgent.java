@@ -91,4 +91,10 @@ public final class UnavailableAgent implements Agent {
     @Override
     public void close() {
     }
+
+    @Override
+    public DumpResult dump(long pid, java.nio.file.Path out, DumpOptions options, DumpListener listener,
+                           CancelToken cancel) {
+        throw unavailable();
+    }
 }

@@ -118,9 +118,38 @@ final class DoctorCommand implements Callable<Integer> {
                     yield p.isProtected() ? "ok (own process refused: " + p.reason().wireName() + ")"
                         : "failed: memsentry's own process is not protected";
                 }
+                case DUMP -> dumpCheck(agent, self);
             };
         } catch (AgentException | IllegalStateException e) {
             return "failed: " + e.getMessage();
+        }
+    }
+
+    /** A real dump of 4 KiB of memsentry's own process into a private temporary directory, then removed. */
+    private static String dumpCheck(Agent agent, long self) {
+        java.nio.file.Path dir = null;
+        try {
+            dir = java.nio.file.Files.createTempDirectory("memsentry-doctor");
+            java.nio.file.Path file = dir.resolve("self.core");
+            var options = dev.memsentry.agent.DumpOptions.defaults();
+            options = new dev.memsentry.agent.DumpOptions(options.format(), false, false, false, false,
+                options.maxRegionSize(), 4096, 0);
+            var r = agent.dump(self, file, options, null, null);
+            return "ok (a " + r.bytesDumped() + "-byte test core of memsentry's own process, " + r.regions()
+                + " regions)";
+        } catch (java.io.IOException e) {
+            return "failed: temporary directory: " + e.getMessage();
+        } finally {
+            if (dir != null) {
+                try (var files = java.nio.file.Files.list(dir)) {
+                    for (var f : (Iterable<java.nio.file.Path>) files::iterator) {
+                        java.nio.file.Files.deleteIfExists(f);
+                    }
+                    java.nio.file.Files.deleteIfExists(dir);
+                } catch (java.io.IOException ignored) {
+                    // a leftover empty temporary directory is harmless
+                }
+            }
         }
     }
 

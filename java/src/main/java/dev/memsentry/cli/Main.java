@@ -43,6 +43,7 @@ import picocli.CommandLine.Spec;
         PsCommand.class,
         RegionsCommand.class,
         KillCommand.class,
+        DumpCommand.class,
         DoctorCommand.class,
         CommandLine.HelpCommand.class,
         AutoComplete.GenerateCompletion.class})

@@ -1,0 +1,54 @@
+package dev.memsentry.agent;
+
+import java.util.Objects;
+
+/**
+ * How to dump a process (ms_dump_options). Sizes are bytes; 0 means no limit.
+ *
+ * @param format          core (default) or raw
+ * @param freeze          stop every thread for a consistent snapshot and their registers; always resumed
+ * @param force           replace an existing file or link at the destination (a link is replaced, never followed)
+ * @param suspiciousOnly  only executable anonymous regions and writable+executable ones
+ * @param sync            fsync the file and its directory before reporting success
+ * @param maxRegionSize   bytes per region (default 10 MiB, the seed's cap); 0 = no cap
+ * @param maxTotalSize    bytes in all; 0 = no cap
+ * @param skipNonexecOver skip non-executable regions larger than this; 0 = never
+ */
+public record DumpOptions(DumpFormat format, boolean freeze, boolean force, boolean suspiciousOnly, boolean sync,
+                          long maxRegionSize, long maxTotalSize, long skipNonexecOver) {
+
+    /** MS_DUMP_DEFAULT_MAX_REGION. */
+    public static final long DEFAULT_MAX_REGION = 10L << 20;
+
+    public DumpOptions {
+        Objects.requireNonNull(format, "format");
+        if (maxRegionSize < 0 || maxTotalSize < 0 || skipNonexecOver < 0) {
+            throw new IllegalArgumentException("sizes must not be negative");
+        }
+    }
+
+    public static DumpOptions defaults() {
+        return new DumpOptions(DumpFormat.CORE, false, false, false, false, DEFAULT_MAX_REGION, 0, 0);
+    }
+
+    public DumpOptions withFormat(DumpFormat f) {
+        return new DumpOptions(f, freeze, force, suspiciousOnly, sync, maxRegionSize, maxTotalSize, skipNonexecOver);
+    }
+
+    public DumpOptions withFreeze(boolean on) {
+        return new DumpOptions(format, on, force, suspiciousOnly, sync, maxRegionSize, maxTotalSize, skipNonexecOver);
+    }
+
+    public DumpOptions withForce(boolean on) {
+        return new DumpOptions(format, freeze, on, suspiciousOnly, sync, maxRegionSize, maxTotalSize, skipNonexecOver);
+    }
+
+    public DumpOptions withMaxRegionSize(long bytes) {
+        return new DumpOptions(format, freeze, force, suspiciousOnly, sync, bytes, maxTotalSize, skipNonexecOver);
+    }
+
+    /** The ms_dump_options flags word. */
+    int flags() {
+        return (freeze ? 0x01 : 0) | (force ? 0x02 : 0) | (suspiciousOnly ? 0x04 : 0) | (sync ? 0x08 : 0);
+    }
+}
