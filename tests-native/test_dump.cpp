@@ -831,6 +831,78 @@ TEST(DumpRss, LargeUntouchedMappingIsNotAllocatedByTheDump)
     EXPECT_EQ(core.load_at(v.hex("map"))->p_filesz, 256ull << 20);
 }
 
+// Big dumps are streamed by several threads: the file must not depend on it.
+TEST(DumpParallel, SameBytesWithOneOrSeveralThreads)
+{
+    Victim v("victim_pages", {"96", "1"});
+    uint64_t map = v.hex("map"), len = std::stoull(v.fact("len"));
+    TempDir dir;
+    for (uint32_t threads : {1u, 3u}) {
+        ms_dump_options o = options();
+        o.max_region_size = 0;
+        o.threads = threads;
+        ASSERT_EQ(dump(v.pid(), dir / ("t" + std::to_string(threads) + ".core"), o), MS_OK) << ms_last_error();
+    }
+    Core one(dir / "t1.core"), three(dir / "t3.core");
+    ASSERT_EQ(one.loads.size(), three.loads.size());
+    for (size_t i = 0; i < one.loads.size(); i++)
+        EXPECT_EQ(one.loads[i].p_filesz, three.loads[i].p_filesz);
+    for (uint64_t at = map; at < map + len; at += 1 << 20) {
+        std::string a = one.at(at, 1 << 20), b = three.at(at, 1 << 20);
+        ASSERT_EQ(a.size(), 1u << 20);
+        ASSERT_TRUE(a == b) << "differs in the MiB at " << hex(at);
+        uint64_t tag;
+        memcpy(&tag, b.data(), 8);
+        ASSERT_EQ(tag, at);
+    }
+
+    // Raw: regions are shared out whole, each hashed by one thread.
+    struct Digests {
+        std::vector<std::string> sha;
+    } d1, d3;
+    for (auto *d : {&d1, &d3}) {
+        ms_dump_options o = options(0, MS_DUMP_FORMAT_RAW);
+        o.threads = d == &d1 ? 1 : 3;
+        o.max_region_size = 0;
+        o.on_region = [](const ms_dump_region *r, void *u) {
+            static_cast<Digests *>(u)->sha.push_back(r->sha256 ? r->sha256 : "-");
+            return 0;
+        };
+        o.region_user = d;
+        ASSERT_EQ(dump(v.pid(), dir / (d == &d1 ? "r1.raw" : "r3.raw"), o), MS_OK) << ms_last_error();
+    }
+    EXPECT_EQ(d1.sha, d3.sha);
+}
+
+TEST(DumpParallel, TargetExitingStopsEveryThreadAndLeavesNoFile)
+{
+    Victim v("victim_pages", {"256", "1"});
+    TempDir dir;
+    ms_dump_options o = options();
+    o.max_region_size = 0;
+    o.threads = 3;
+    struct Ctx {
+        pid_t pid;
+        bool killed;
+    } ctx{v.pid(), false};
+    o.progress = [](uint64_t done, uint64_t total, void *u) {
+        auto *c = static_cast<Ctx *>(u);
+        if (done > 0 && done < total && !c->killed) {
+            c->killed = true;
+            kill(c->pid, SIGKILL);
+            for (int i = 0; i < 500 && proc_status_field(c->pid, "State").rfind("Z", 0) != 0; i++)
+                usleep(1000);
+        }
+        return 0;
+    };
+    o.progress_user = &ctx;
+    ms_status st = dump(v.pid(), dir / "p.core", o);
+    if (!ctx.killed)
+        GTEST_SKIP() << "the dump finished before the first progress report";
+    EXPECT_EQ(st, MS_E_NO_SUCH_PROCESS) << ms_last_error();
+    EXPECT_TRUE(dir.entries().empty());
+}
+
 TEST(DumpArgs, BadInputGetsOneClearStatus)
 {
     Agent agent;
@@ -844,6 +916,9 @@ TEST(DumpArgs, BadInputGetsOneClearStatus)
     EXPECT_EQ(ms_dump_process(agent.a, 1, "/tmp/x", &bad, nullptr), MS_E_INVALID_ARGUMENT);
     bad = o;
     bad.flags = 0x8000;
+    EXPECT_EQ(ms_dump_process(agent.a, 1, "/tmp/x", &bad, nullptr), MS_E_INVALID_ARGUMENT);
+    bad = o;
+    bad.threads = 1000;
     EXPECT_EQ(ms_dump_process(agent.a, 1, "/tmp/x", &bad, nullptr), MS_E_INVALID_ARGUMENT);
     bad = o;
     bad.struct_size = 8;

@@ -95,7 +95,9 @@ typedef struct ms_dump_options {
     uint32_t struct_size;         /* sizeof(ms_dump_options) */
     int32_t format;               /* ms_dump_format */
     uint32_t flags;               /* MS_DUMP_* */
-    uint32_t reserved;
+    uint32_t threads;             /* threads streaming one dump; 0 = automatic: several for dumps of 64 MiB
+                                     and more on a multi-processor machine (a sweep that dumps processes
+                                     in parallel passes 1) */
     uint64_t max_region_size;     /* bytes per region; 0 = no cap. Default MS_DUMP_DEFAULT_MAX_REGION */
     uint64_t max_total_size;      /* bytes in all; 0 = no cap (default) */
     uint64_t skip_nonexec_over;   /* skip non-executable regions larger than this; 0 = never (default) */

@@ -116,6 +116,8 @@ ms_status ms_dump_process(ms_agent *agent, int64_t pid, const char *path, const 
     }
     if (o.format != MS_DUMP_FORMAT_CORE && o.format != MS_DUMP_FORMAT_RAW)
         return ms__fail(MS_E_INVALID_ARGUMENT, "ms_dump_process: unknown format %d", (int)o.format);
+    if (o.threads > 64)
+        return ms__fail(MS_E_INVALID_ARGUMENT, "ms_dump_process: %u threads is too many", (unsigned)o.threads);
     if (o.flags & ~MS_DUMP_KNOWN_FLAGS)
         return ms__fail(MS_E_INVALID_ARGUMENT, "ms_dump_process: unknown flags 0x%x", (unsigned)(o.flags & ~MS_DUMP_KNOWN_FLAGS));
     if (result && (result->struct_size < sizeof(uint32_t) || result->struct_size > sizeof(ms_dump_result)))

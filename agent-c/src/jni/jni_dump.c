@@ -45,7 +45,7 @@ static int region_to_java(const ms_dump_region *d, void *user_data)
     return (*env)->ExceptionCheck(env) || !more;
 }
 
-/* longs[]: max_region_size, max_total_size, skip_nonexec_over.
+/* limits[]: max_region_size, max_total_size, skip_nonexec_over, threads.
  * result[]: threads, frozen, regions, dumped, truncated, partial, skipped,
  * bytes_dumped, bytes_read, bytes_from_file, bytes_hole, bytes_unreadable,
  * file_size. */
@@ -62,8 +62,8 @@ static jint JNICALL n_dump(JNIEnv *env, jclass cls, jlong handle, jlong pid, jby
         return MS_E_NO_MEMORY;
     (*env)->GetByteArrayRegion(env, path, 0, len, (jbyte *)cpath);
     cpath[len] = '\0';
-    jlong lim[3];
-    (*env)->GetLongArrayRegion(env, limits, 0, 3, lim);
+    jlong lim[4];
+    (*env)->GetLongArrayRegion(env, limits, 0, 4, lim);
 
     ms_dump_options o;
     ms_dump_options_init(&o);
@@ -72,6 +72,7 @@ static jint JNICALL n_dump(JNIEnv *env, jclass cls, jlong handle, jlong pid, jby
     o.max_region_size = (uint64_t)lim[0];
     o.max_total_size = (uint64_t)lim[1];
     o.skip_nonexec_over = (uint64_t)lim[2];
+    o.threads = (uint32_t)lim[3]; /* 0..64, checked in Java and in C */
     dump_ctx ctx = {env, progress, regions};
     if (progress) {
         o.progress = progress_to_java;

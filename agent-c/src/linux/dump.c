@@ -79,19 +79,48 @@ typedef struct dump_job {
     size_t *range_region;
     size_t nranges;
 
-    /* The mapped file of the region whose absent pages are being copied. */
-    size_t source_region;
-    int source_fd;
-    uint8_t *copy_buffer;
+    struct dump_worker *workers;
+    unsigned nworkers;
+    bool workers_joined;
+    pthread_mutex_t lock; /* first_bad/first_err of regions shared by workers */
+    int stop;             /* set (atomically) when one worker fails: the others stop */
+    int helpers_running;  /* atomically counted */
 
     ms_bytes header;
     ms_bytes notes;
     uint64_t total;
-    uint64_t done;
+    uint64_t done; /* atomically updated by the workers */
     uint64_t reported;
     uint64_t file_size;
     ms_dump_result res;
 } dump_job;
+
+/* One share of the streaming work. The caller's thread is worker 0 and the
+ * only one that calls back (progress) or touches ptrace; helpers only read
+ * memory and write at their own offsets. */
+typedef struct dump_worker {
+    dump_job *j;
+    ms_reader *reader;
+    ms_range *ranges;
+    size_t *range_region;
+    size_t nranges;
+    /* The mapped file of the region whose absent pages are being copied. */
+    size_t source_region;
+    int source_fd;
+    uint8_t *copy_buffer;
+    ms_status status;
+    bool aborted; /* stopped because another worker failed */
+    char detail[256];
+    pthread_t thread;
+    bool started;
+} dump_worker;
+
+/* Dumps of at least this many bytes are streamed by several threads (on a
+ * machine with several processors): copying into the page cache is bound by
+ * one core's memory bandwidth. */
+#define PARALLEL_MIN_BYTES ((uint64_t)64 << 20)
+#define MAX_WORKERS 4
+#define HELPER_BUFFER ((size_t)2 << 20)
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
@@ -213,25 +242,33 @@ static uint64_t space_needed(const dump_job *j)
     return j->header.len + j->notes.len + data + (uint64_t)j->count * 512u + j->page * 16u;
 }
 
-static void account(dump_job *j, dump_region *d, const ms_span *sp)
+static void add(uint64_t *counter, uint64_t n)
 {
+    __atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
+}
+
+static void account(dump_worker *w, dump_region *d, const ms_span *sp)
+{
+    dump_job *j = w->j;
     switch (sp->kind) {
     case MS_SPAN_DATA:
-        d->bytes_read += sp->len;
+        add(&d->bytes_read, sp->len);
         if (j->raw)
             ms__sha256_update(&d->sha, sp->data, (size_t)sp->len);
         break;
     case MS_SPAN_HOLE:
-        d->bytes_hole += sp->len;
+        add(&d->bytes_hole, sp->len);
         if (j->raw)
             ms__sha256_zeros(&d->sha, sp->len);
         break;
     case MS_SPAN_UNREADABLE:
-        if (d->bytes_unreadable == 0) {
+        pthread_mutex_lock(&j->lock);
+        if (d->bytes_unreadable == 0 || sp->addr < d->first_bad) {
             d->first_bad = sp->addr;
             d->first_err = sp->err;
         }
         d->bytes_unreadable += sp->len;
+        pthread_mutex_unlock(&j->lock);
         if (j->raw)
             ms__sha256_zeros(&d->sha, sp->len);
         break;
@@ -260,42 +297,45 @@ static int open_backing_file(const dump_job *j, const dump_region *d)
     return fd;
 }
 
-static void close_source(dump_job *j)
+static void close_source(dump_worker *w)
 {
-    if (j->source_fd >= 0)
-        close(j->source_fd);
-    j->source_fd = -1;
+    if (w->source_fd >= 0)
+        close(w->source_fd);
+    w->source_fd = -1;
 }
 
 /* Copies [src, src+len) of the source file to dst in the dump. Returns the
  * bytes copied; fewer at the file's end or when it cannot be read. */
-static ms_status copy_file_range_to_dump(dump_job *j, dump_region *d, uint64_t src, uint64_t dst, uint64_t len,
+static ms_status copy_file_range_to_dump(dump_worker *w, dump_region *d, uint64_t src, uint64_t dst, uint64_t len,
                                          uint64_t *copied)
 {
+    dump_job *j = w->j;
     uint64_t done = 0;
     while (done < len && src + done <= (uint64_t)INT64_MAX) {
         ssize_t n;
-        if (!j->raw) {
+        if (!j->raw && j->nworkers == 1) {
+            /* sendfile writes at the file position: one writer only. */
             off_t in = (off_t)(src + done);
             if (lseek(j->data.fd, (off_t)(dst + done), SEEK_SET) < 0)
                 return ms__fail(MS_E_IO, "seek in %s: %s", j->path, strerror(errno));
-            n = sendfile(j->data.fd, j->source_fd, &in, (size_t)(len - done));
+            n = sendfile(j->data.fd, w->source_fd, &in, (size_t)(len - done));
             if (n < 0 && errno == EINTR)
                 continue;
             if (n < 0 && (errno == ENOSPC || errno == EDQUOT))
                 return ms__fail(MS_E_NO_SPACE, "write %s: %s", j->path, strerror(errno));
         } else {
-            if (!j->copy_buffer && !(j->copy_buffer = malloc(FILE_COPY_BUFFER)))
+            if (!w->copy_buffer && !(w->copy_buffer = malloc(FILE_COPY_BUFFER)))
                 return ms__fail(MS_E_NO_MEMORY, "file copy buffer");
             size_t want = len - done < FILE_COPY_BUFFER ? (size_t)(len - done) : FILE_COPY_BUFFER;
-            n = pread(j->source_fd, j->copy_buffer, want, (off_t)(src + done));
+            n = pread(w->source_fd, w->copy_buffer, want, (off_t)(src + done));
             if (n < 0 && errno == EINTR)
                 continue;
             if (n > 0) {
-                ms_status st = ms__evidence_pwrite(&j->data, j->copy_buffer, (size_t)n, dst + done);
+                ms_status st = ms__evidence_pwrite(&j->data, w->copy_buffer, (size_t)n, dst + done);
                 if (st != MS_OK)
                     return st;
-                ms__sha256_update(&d->sha, j->copy_buffer, (size_t)n);
+                if (j->raw)
+                    ms__sha256_update(&d->sha, w->copy_buffer, (size_t)n);
             }
         }
         if (n <= 0)
@@ -310,13 +350,14 @@ static ms_status copy_file_range_to_dump(dump_job *j, dump_region *d, uint64_t s
  * copy them from the file, extent by extent (SEEK_DATA/SEEK_HOLE, so a
  * sparse file or untouched shared memory stays a hole in the dump too).
  * What lies past the file's end, or cannot be read from it, stays a hole. */
-static ms_status fill_from_file(dump_job *j, size_t index, dump_region *d, uint64_t addr, uint64_t len)
+static ms_status fill_from_file(dump_worker *w, size_t index, dump_region *d, uint64_t addr, uint64_t len)
 {
-    if (j->source_region != index) {
-        close_source(j);
-        j->source_region = index;
-        j->source_fd = open_backing_file(j, d);
-        if (j->source_fd < 0)
+    dump_job *j = w->j;
+    if (w->source_region != index) {
+        close_source(w);
+        w->source_region = index;
+        w->source_fd = open_backing_file(j, d);
+        if (w->source_fd < 0 && w == j->workers)
             ms__log(j->agent, MS_LOG_DEBUG, "process %" PRId64 ": cannot open the file behind %s; absent pages stay holes",
                     j->pid, d->r.path);
     }
@@ -324,15 +365,15 @@ static ms_status fill_from_file(dump_job *j, size_t index, dump_region *d, uint6
     uint64_t dst = d->file_offset + (addr - d->r.start);
     uint64_t pos = 0; /* relative to src */
     uint64_t copied_total = 0;
-    while (j->source_fd >= 0 && pos < len && src + pos <= (uint64_t)INT64_MAX) {
-        off_t data = lseek(j->source_fd, (off_t)(src + pos), SEEK_DATA);
+    while (w->source_fd >= 0 && pos < len && src + pos <= (uint64_t)INT64_MAX) {
+        off_t data = lseek(w->source_fd, (off_t)(src + pos), SEEK_DATA);
         uint64_t data_end = len;
         if (data < 0) {
             if (errno == ENXIO)
                 break; /* no data from here to the end of the file */
             data = (off_t)(src + pos); /* no SEEK_DATA here: copy it all */
         } else {
-            off_t hole = lseek(j->source_fd, data, SEEK_HOLE);
+            off_t hole = lseek(w->source_fd, data, SEEK_HOLE);
             if (hole >= 0 && (uint64_t)hole - src < len)
                 data_end = (uint64_t)hole - src;
         }
@@ -342,7 +383,7 @@ static ms_status fill_from_file(dump_job *j, size_t index, dump_region *d, uint6
         uint64_t want = data_end - from, copied = 0;
         if (j->raw)
             ms__sha256_zeros(&d->sha, from - pos); /* the hole before this extent */
-        ms_status st = copy_file_range_to_dump(j, d, src + from, dst + from, want, &copied);
+        ms_status st = copy_file_range_to_dump(w, d, src + from, dst + from, want, &copied);
         if (st != MS_OK)
             return st;
         if (j->raw && copied < want)
@@ -354,8 +395,8 @@ static ms_status fill_from_file(dump_job *j, size_t index, dump_region *d, uint6
     }
     if (j->raw && pos < len)
         ms__sha256_zeros(&d->sha, len - pos);
-    d->bytes_from_file += copied_total;
-    d->bytes_hole += len - copied_total;
+    add(&d->bytes_from_file, copied_total);
+    add(&d->bytes_hole, len - copied_total);
     return MS_OK;
 }
 
@@ -396,12 +437,13 @@ static int exe_class(int64_t pid)
  * this kernel and ABI, so absent pages are copied from our own [vdso] (a page
  * the target changed, e.g. a debugger's breakpoint, is present and was read
  * from the target). Otherwise they stay holes. */
-static ms_status fill_vdso(dump_job *j, dump_region *d, const ms_span *sp)
+static ms_status fill_vdso(dump_worker *w, dump_region *d, const ms_span *sp)
 {
+    dump_job *j = w->j;
     pthread_once(&own_vdso_once, locate_own_vdso);
     bool same_image = own_vdso_len == d->r.end - d->r.start && exe_class(j->pid) == (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32);
     if (!same_image) {
-        account(j, d, sp);
+        account(w, d, sp);
         return MS_OK;
     }
     ms_span data = *sp;
@@ -409,50 +451,196 @@ static ms_status fill_vdso(dump_job *j, dump_region *d, const ms_span *sp)
     data.data = (const uint8_t *)(uintptr_t)(own_vdso_start + (sp->addr - d->r.start));
     ms_status st = ms__evidence_pwrite(&j->data, data.data, (size_t)data.len, d->file_offset + (sp->addr - d->r.start));
     if (st == MS_OK)
-        account(j, d, &data);
+        account(w, d, &data);
     return st;
 }
 
-static ms_status stream_regions(dump_job *j)
+static bool cancelled(const dump_job *j)
 {
-    ms_status st = ms__reader_begin(j->reader, j->ranges, j->nranges);
+    return j->o.cancel && __atomic_load_n(j->o.cancel, __ATOMIC_RELAXED);
+}
+
+/* Worker 0 only: hands the progress to the caller's callback. */
+static ms_status report_progress(dump_job *j, bool final)
+{
+    uint64_t done = __atomic_load_n(&j->done, __ATOMIC_RELAXED);
+    if (!j->o.progress || (!final && done - j->reported < PROGRESS_STEP) || (final && done == j->reported))
+        return MS_OK;
+    j->reported = done;
+    if (j->o.progress(done, j->total, j->o.progress_user) != 0)
+        return ms__fail(MS_E_STOPPED, "dump of process %" PRId64 " cancelled by the progress callback", j->pid);
+    return MS_OK;
+}
+
+static ms_status stream_share(dump_worker *w)
+{
+    dump_job *j = w->j;
+    bool main_worker = w == j->workers;
+    ms_status st = ms__reader_begin(w->reader, w->ranges, w->nranges);
     while (st == MS_OK) {
-        if (j->o.cancel && *j->o.cancel)
+        if (cancelled(j))
             return ms__fail(MS_E_INTERRUPTED, "dump of process %" PRId64 " cancelled", j->pid);
+        if (__atomic_load_n(&j->stop, __ATOMIC_RELAXED)) {
+            w->aborted = true;
+            return MS_E_INTERRUPTED;
+        }
         ms_span sp;
         bool more;
-        st = ms__reader_next(j->reader, &sp, &more);
+        st = ms__reader_next(w->reader, &sp, &more);
         if (st != MS_OK || !more)
             break;
-        size_t index = j->range_region[sp.range];
+        size_t index = w->range_region[sp.range];
         dump_region *d = &j->regions[index];
         if (sp.kind == MS_SPAN_DATA) {
             st = ms__evidence_pwrite(&j->data, sp.data, (size_t)sp.len, d->file_offset + (sp.addr - d->r.start));
             if (st != MS_OK)
                 return st;
         }
-        if (sp.kind == MS_SPAN_HOLE && d->r.path[0] == '/') {
-            st = fill_from_file(j, index, d, sp.addr, sp.len);
-            if (st != MS_OK)
-                return st;
-        } else if (sp.kind == MS_SPAN_HOLE && d->r.kind == MS_REGION_VDSO) {
-            st = fill_vdso(j, d, &sp);
-            if (st != MS_OK)
-                return st;
-        } else {
-            account(j, d, &sp);
-        }
-        j->done += sp.len;
-        if (j->o.progress && (j->done - j->reported >= PROGRESS_STEP || j->done == j->total)) {
-            j->reported = j->done;
-            if (j->o.progress(j->done, j->total, j->o.progress_user) != 0)
-                return ms__fail(MS_E_STOPPED, "dump of process %" PRId64 " cancelled by the progress callback",
-                                j->pid);
-        }
+        if (sp.kind == MS_SPAN_HOLE && d->r.path[0] == '/')
+            st = fill_from_file(w, index, d, sp.addr, sp.len);
+        else if (sp.kind == MS_SPAN_HOLE && d->r.kind == MS_REGION_VDSO)
+            st = fill_vdso(w, d, &sp);
+        else
+            account(w, d, &sp);
+        if (st != MS_OK)
+            return st;
+        add(&j->done, sp.len);
+        if (main_worker && (st = report_progress(j, false)) != MS_OK)
+            return st;
     }
     if (st == MS_E_NO_SUCH_PROCESS)
         return ms__fail(st, "process %" PRId64 " exited during the dump", j->pid);
     return st;
+}
+
+static void finish_share(dump_worker *w)
+{
+    w->status = stream_share(w);
+    if (w->status != MS_OK && !w->aborted) {
+        ms__strlcpy(w->detail, ms_last_error(), sizeof w->detail);
+        __atomic_store_n(&w->j->stop, 1, __ATOMIC_RELAXED);
+    }
+}
+
+static void *helper_main(void *arg)
+{
+    dump_worker *w = arg;
+    finish_share(w);
+    __atomic_fetch_sub(&w->j->helpers_running, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static unsigned worker_count(const dump_job *j)
+{
+    unsigned n = j->o.threads;
+    if (n == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        n = j->total >= PARALLEL_MIN_BYTES && cpus > 1 ? (unsigned)cpus : 1;
+    }
+    if (n > MAX_WORKERS)
+        n = MAX_WORKERS;
+    /* Raw dumps hash each region in order: a share holds whole regions. */
+    if (j->raw && n > j->nranges)
+        n = (unsigned)(j->nranges ? j->nranges : 1);
+    return n ? n : 1;
+}
+
+/* Splits the chosen ranges into n shares of about equal bytes, in address
+ * order; core dumps may cut a range (at a page boundary), raw ones do not. */
+static ms_status split_shares(dump_job *j, unsigned n)
+{
+    uint64_t target = (j->total + n - 1) / n;
+    for (unsigned k = 0; k < n; k++) {
+        dump_worker *w = &j->workers[k];
+        w->j = j;
+        w->source_fd = -1;
+        w->source_region = SIZE_MAX;
+        w->ranges = calloc(j->nranges + n, sizeof *w->ranges);
+        w->range_region = calloc(j->nranges + n, sizeof *w->range_region);
+        if (!w->ranges || !w->range_region)
+            return ms__fail(MS_E_NO_MEMORY, "work shares");
+    }
+    unsigned k = 0;
+    uint64_t filled = 0;
+    for (size_t i = 0; i < j->nranges; i++) {
+        ms_range rest = j->ranges[i];
+        while (rest.start < rest.end) {
+            if (filled >= target && k + 1 < n) {
+                k++;
+                filled = 0;
+            }
+            dump_worker *w = &j->workers[k];
+            uint64_t take = rest.end - rest.start;
+            if (!j->raw && k + 1 < n && take > target - filled) {
+                take = align_up(target - filled, j->page);
+                if (take > rest.end - rest.start)
+                    take = rest.end - rest.start;
+            }
+            w->ranges[w->nranges] = (ms_range){rest.start, rest.start + take};
+            w->range_region[w->nranges++] = j->range_region[i];
+            filled += take;
+            rest.start += take;
+        }
+    }
+    return MS_OK;
+}
+
+/* Streams every chosen range into the file: present pages from the target,
+ * absent file pages from the files, holes left sparse; on several threads
+ * for big dumps. Worker 0 is the calling thread. */
+static ms_status stream_regions(dump_job *j)
+{
+    unsigned n = worker_count(j);
+    j->workers = calloc(n, sizeof *j->workers);
+    if (!j->workers)
+        return ms__fail(MS_E_NO_MEMORY, "workers");
+    j->nworkers = n;
+    ms_status st = split_shares(j, n);
+    if (st != MS_OK)
+        return st;
+    j->workers[0].reader = j->reader;
+    for (unsigned k = 1; k < n; k++) {
+        dump_worker *w = &j->workers[k];
+        if ((st = ms__reader_new(HELPER_BUFFER, 0, &w->reader)) != MS_OK ||
+            (st = ms__reader_attach(w->reader, j->pid)) != MS_OK)
+            return st;
+    }
+    for (unsigned k = 1; k < n; k++) {
+        dump_worker *w = &j->workers[k];
+        __atomic_fetch_add(&j->helpers_running, 1, __ATOMIC_RELAXED);
+        if (pthread_create(&w->thread, NULL, helper_main, w) != 0) {
+            __atomic_fetch_sub(&j->helpers_running, 1, __ATOMIC_RELAXED);
+            continue; /* worker 0 takes this share on after its own */
+        }
+        w->started = true;
+    }
+    finish_share(&j->workers[0]);
+    for (unsigned k = 1; k < n; k++)
+        if (!j->workers[k].started && !__atomic_load_n(&j->stop, __ATOMIC_RELAXED))
+            finish_share(&j->workers[k]);
+    /* The caller's thread keeps reporting progress (and noticing a cancel)
+     * until the helpers are done. */
+    while (__atomic_load_n(&j->helpers_running, __ATOMIC_ACQUIRE) > 0) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        if (!__atomic_load_n(&j->stop, __ATOMIC_RELAXED) && report_progress(j, false) != MS_OK) {
+            j->workers[0].status = MS_E_STOPPED;
+            ms__strlcpy(j->workers[0].detail, ms_last_error(), sizeof j->workers[0].detail);
+            __atomic_store_n(&j->stop, 1, __ATOMIC_RELAXED);
+        }
+    }
+    for (unsigned k = 1; k < n; k++)
+        if (j->workers[k].started)
+            pthread_join(j->workers[k].thread, NULL);
+    j->workers_joined = true;
+    for (unsigned k = 0; k < n; k++) {
+        dump_worker *w = &j->workers[k];
+        if (w->status != MS_OK && !w->aborted)
+            return ms__fail(w->status, "%s", w->detail);
+    }
+    if (cancelled(j))
+        return ms__fail(MS_E_INTERRUPTED, "dump of process %" PRId64 " cancelled", j->pid);
+    return report_progress(j, true);
 }
 
 static void finish_regions(dump_job *j)
@@ -713,8 +901,19 @@ static ms_status run(dump_job *j)
 
 static void job_cleanup(dump_job *j)
 {
-    close_source(j);
-    free(j->copy_buffer);
+    for (unsigned k = 0; j->workers && k < j->nworkers; k++) {
+        dump_worker *w = &j->workers[k];
+        if (w->started && !j->workers_joined)
+            pthread_join(w->thread, NULL);
+        close_source(w);
+        free(w->copy_buffer);
+        free(w->ranges);
+        free(w->range_region);
+        if (k > 0)
+            ms__reader_free(w->reader);
+    }
+    free(j->workers);
+    pthread_mutex_destroy(&j->lock);
     ms__threads_free(j->agent, &j->threads);
     ms__evidence_discard(&j->data);
     ms__evidence_discard(&j->manifest);
@@ -740,8 +939,7 @@ ms_status ms__plat_dump_process(ms_agent *agent, int64_t pid, const char *path, 
     j->raw = opts->format == MS_DUMP_FORMAT_RAW;
     j->page = (uint64_t)sysconf(_SC_PAGESIZE);
     j->threads.pid = pid;
-    j->source_region = SIZE_MAX;
-    j->source_fd = -1;
+    pthread_mutex_init(&j->lock, NULL);
     ms__evidence_init(&j->data);
     ms__evidence_init(&j->manifest);
 

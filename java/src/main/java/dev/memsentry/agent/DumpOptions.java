@@ -13,9 +13,11 @@ import java.util.Objects;
  * @param maxRegionSize   bytes per region (default 10 MiB, the seed's cap); 0 = no cap
  * @param maxTotalSize    bytes in all; 0 = no cap
  * @param skipNonexecOver skip non-executable regions larger than this; 0 = never
+ * @param threads         threads streaming the dump; 0 = automatic (several for big dumps), a sweep that
+ *                        dumps processes in parallel passes 1
  */
 public record DumpOptions(DumpFormat format, boolean freeze, boolean force, boolean suspiciousOnly, boolean sync,
-                          long maxRegionSize, long maxTotalSize, long skipNonexecOver) {
+                          long maxRegionSize, long maxTotalSize, long skipNonexecOver, int threads) {
 
     /** MS_DUMP_DEFAULT_MAX_REGION. */
     public static final long DEFAULT_MAX_REGION = 10L << 20;
@@ -25,26 +27,33 @@ public record DumpOptions(DumpFormat format, boolean freeze, boolean force, bool
         if (maxRegionSize < 0 || maxTotalSize < 0 || skipNonexecOver < 0) {
             throw new IllegalArgumentException("sizes must not be negative");
         }
+        if (threads < 0 || threads > 64) {
+            throw new IllegalArgumentException("threads must be between 0 (automatic) and 64");
+        }
     }
 
     public static DumpOptions defaults() {
-        return new DumpOptions(DumpFormat.CORE, false, false, false, false, DEFAULT_MAX_REGION, 0, 0);
+        return new DumpOptions(DumpFormat.CORE, false, false, false, false, DEFAULT_MAX_REGION, 0, 0, 0);
     }
 
     public DumpOptions withFormat(DumpFormat f) {
-        return new DumpOptions(f, freeze, force, suspiciousOnly, sync, maxRegionSize, maxTotalSize, skipNonexecOver);
+        return new DumpOptions(f, freeze, force, suspiciousOnly, sync, maxRegionSize, maxTotalSize, skipNonexecOver, threads);
     }
 
     public DumpOptions withFreeze(boolean on) {
-        return new DumpOptions(format, on, force, suspiciousOnly, sync, maxRegionSize, maxTotalSize, skipNonexecOver);
+        return new DumpOptions(format, on, force, suspiciousOnly, sync, maxRegionSize, maxTotalSize, skipNonexecOver, threads);
     }
 
     public DumpOptions withForce(boolean on) {
-        return new DumpOptions(format, freeze, on, suspiciousOnly, sync, maxRegionSize, maxTotalSize, skipNonexecOver);
+        return new DumpOptions(format, freeze, on, suspiciousOnly, sync, maxRegionSize, maxTotalSize, skipNonexecOver, threads);
     }
 
     public DumpOptions withMaxRegionSize(long bytes) {
-        return new DumpOptions(format, freeze, force, suspiciousOnly, sync, bytes, maxTotalSize, skipNonexecOver);
+        return new DumpOptions(format, freeze, force, suspiciousOnly, sync, bytes, maxTotalSize, skipNonexecOver, threads);
+    }
+
+    public DumpOptions withThreads(int n) {
+        return new DumpOptions(format, freeze, force, suspiciousOnly, sync, maxRegionSize, maxTotalSize, skipNonexecOver, n);
     }
 
     /** The ms_dump_options flags word. */

@@ -209,7 +209,7 @@ public final class NativeAgent implements Agent {
             throw new IllegalArgumentException("output path must be non-empty and hold no NUL character");
         }
         byte[] path = text.getBytes(StandardCharsets.UTF_8);
-        long[] limits = {options.maxRegionSize(), options.maxTotalSize(), options.skipNonexecOver()};
+        long[] limits = {options.maxRegionSize(), options.maxTotalSize(), options.skipNonexecOver(), options.threads()};
         long[] result = new long[13];
         NativeBridge.DumpRegionSink regions = !l.wantsRegions() ? null
             : (start, end, perms, kind, p, fileOffset, length, read, fromFile, hole, unreadable, status, reason, sha) -> {

@@ -85,7 +85,7 @@ final class NativeBridge {
     }
 
     /**
-     * ms_dump_process. limits: max_region_size, max_total_size, skip_nonexec_over. cancel: a flag from
+     * ms_dump_process. limits: max_region_size, max_total_size, skip_nonexec_over, threads. cancel: a flag from
      * {@link #cancelNew} or 0. resultOut: the 13 fields of ms_dump_result in the order of
      * {@link DumpResult}. The sinks may be null.
      */

@@ -133,7 +133,7 @@ final class DoctorCommand implements Callable<Integer> {
             java.nio.file.Path file = dir.resolve("self.core");
             var options = dev.memsentry.agent.DumpOptions.defaults();
             options = new dev.memsentry.agent.DumpOptions(options.format(), false, false, false, false,
-                options.maxRegionSize(), 4096, 0);
+                options.maxRegionSize(), 4096, 0, 1);
             var r = agent.dump(self, file, options, null, null);
             return "ok (a " + r.bytesDumped() + "-byte test core of memsentry's own process, " + r.regions()
                 + " regions)";

@@ -143,9 +143,10 @@ final class DumpCommand implements Callable<Integer> {
     public Integer call() {
         validate();
         stdout = spec.commandLine().getOut();
-        jsonOut = new JsonLines(stdout);
+        jsonOut = json ? new JsonLines(stdout) : null; // Jackson loads only when asked for
+        // A sweep runs processes in parallel already: one thread per dump there.
         DumpOptions options = new DumpOptions(format, freeze, force, suspiciousOnly, sync, maxRegionSize, maxTotalSize,
-            skipNonexecOver);
+            skipNonexecOver, target.all ? 1 : 0);
         Agent agent = main.agent();
         CancelToken cancel = new CancelToken();
         ExecutorService pool = target.all ? Executors.newFixedThreadPool(threads(), r -> {
@@ -334,7 +335,7 @@ final class DumpCommand implements Callable<Integer> {
             String why = p.kernelThread() ? "kernel thread" : p.pid() == self ? "memsentry itself" : null;
             if (why != null) {
                 s.count(s.skipped, why);
-                report(DumpRecords.notDumped(p.pid(), p.name(), "skipped", why, ""));
+                report(() -> DumpRecords.notDumped(p.pid(), p.name(), "skipped", why, ""));
             } else {
                 targets.add(p);
             }
@@ -385,19 +386,19 @@ final class DumpCommand implements Callable<Integer> {
                 s.millis.add(ms);
             }
             warnPartial(p.pid(), p.name(), r, bar);
-            report(DumpRecords.dumped(p.pid(), p.name(), file.toString(), format.wireName(), r, ms));
+            report(() -> DumpRecords.dumped(p.pid(), p.name(), file.toString(), format.wireName(), r, ms));
         } catch (AgentException e) {
             String skip = skipReason(e.status());
             bar.clear();
             if (skip != null) {
                 s.count(s.skipped, skip);
                 LOG.warn("pid {} ({}): skipped, {}: {}", p.pid(), p.name(), skip, e.getMessage());
-                report(DumpRecords.notDumped(p.pid(), p.name(), "skipped", skip, e.getMessage()));
+                report(() -> DumpRecords.notDumped(p.pid(), p.name(), "skipped", skip, e.getMessage()));
             } else {
                 String why = e.status().message();
                 s.count(s.failed, why);
                 LOG.error("pid {} ({}): {}: {}", p.pid(), p.name(), why, e.getMessage());
-                report(DumpRecords.notDumped(p.pid(), p.name(), "failed", why, e.getMessage()));
+                report(() -> DumpRecords.notDumped(p.pid(), p.name(), "failed", why, e.getMessage()));
             }
         } finally {
             int done = s.finished.incrementAndGet();
@@ -405,10 +406,10 @@ final class DumpCommand implements Callable<Integer> {
         }
     }
 
-    private void report(com.fasterxml.jackson.databind.node.ObjectNode record) {
+    private void report(java.util.function.Supplier<Object> record) {
         if (json) {
             synchronized (this) {
-                jsonOut.write(record);
+                jsonOut.write(record.get());
             }
         }
     }
@@ -439,7 +440,7 @@ final class DumpCommand implements Callable<Integer> {
             sum.put("elapsed_ms", ms);
             sum.put("median_ms_per_process", median);
             sum.put("cancelled", cancelled);
-            report(o);
+            report(() -> o);
             return;
         }
         StringBuilder line = new StringBuilder();

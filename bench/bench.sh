@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# memsentry dump benchmarks, each against its peer measured in the same run.
+#   bench/bench.sh [ROUNDS]        (default 5; as root; needs the jar: mvn -B -q package)
+# Prints the figures docs/BENCHMARKS.md records:
+#   1. the native read path alone (no disk) against single-thread memcpy;
+#   2. one process holding 1 GiB of touched heap, no cap: `dump` end to end
+#      (JVM start included) against gcore on the same target;
+#   3. inside a fresh PID namespace holding a few dozen synthetic targets:
+#      `dump --all`, no cap, against a loop of gcore over the same processes,
+#      and the median milliseconds per process with the default 10 MiB cap.
+# Sweeps run only inside the PID namespace (bench/sweep_ns.sh), never over
+# the machine's own processes.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+rounds=${1:-5}
+build=${MS_BENCH_BUILD:-/tmp/build-bench}
+jar=$repo/target/orchestrator.jar
+java=${JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}/bin/java
+[[ -f $jar ]] || { echo "bench: build the jar first: mvn -B -q package" >&2; exit 2; }
+command -v gcore >/dev/null || { echo "bench: gcore (gdb) is missing: ci/install-deps.sh" >&2; exit 2; }
+[[ $(id -u) == 0 ]] || { echo "bench: run as root" >&2; exit 2; }
+
+work=$(mktemp -d /tmp/memsentry-bench.XXXXXX)
+victims=()
+cleanup() {
+  for p in "${victims[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMS_WITH_JNI=OFF >/dev/null
+cmake --build "$build" --parallel 2 --target memsentry_static victim_pages victim_threads victim_marker >/dev/null
+cc -O2 -std=gnu11 -D_GNU_SOURCE -I"$repo/include" -I"$repo/agent-c/src" "$repo/bench/read_bandwidth.c" \
+   "$build/agent-c/libmemsentry_static.a" -lpthread -o "$work/read_bandwidth"
+cc -O2 -std=gnu11 -D_GNU_SOURCE -I"$repo/include" "$repo/bench/dump_once.c" \
+   "$build/agent-c/libmemsentry_static.a" -lpthread -o "$work/dump_once"
+
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+echo "# machine: $(nproc) cpus, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
+echo
+echo "## 1. native read path (no disk)"
+"$work/read_bandwidth" 1024 7
+echo
+
+echo "## 2. one process with 1 GiB of touched heap, no cap ($rounds rounds, alternating)"
+mkfifo "$work/hold"
+exec 3<>"$work/hold"
+"$build/victims/victim_pages" 1024 1 <&3 >"$work/v1g.out" &
+victims+=($!)
+until grep -q READY "$work/v1g.out" 2>/dev/null; do sleep 0.1; done
+pid=${victims[0]}
+: >"$work/t.ms"; : >"$work/t.gcore"; : >"$work/t.c"
+for ((i = 0; i < rounds; i++)); do
+  t0=$(ms); "$java" -jar "$jar" dump --pid "$pid" --out "$work/m.core" --max-region-size 0 >/dev/null; t1=$(ms)
+  echo $((t1 - t0)) >>"$work/t.ms"; rm -f "$work/m.core"
+  t0=$(ms); gcore -o "$work/g" "$pid" >/dev/null 2>&1; t1=$(ms)
+  echo $((t1 - t0)) >>"$work/t.gcore"; rm -f "$work/g.$pid"
+  "$work/dump_once" "$pid" "$work/c.core" 0 >>"$work/t.c"; rm -f "$work/c.core"
+done
+jvm=$( { for i in 1 2 3; do t0=$(ms); "$java" -jar "$jar" --version >/dev/null; echo $(( $(ms) - t0 )); done; } | median)
+m=$(median <"$work/t.ms"); g=$(median <"$work/t.gcore"); c=$(median <"$work/t.c")
+echo "  memsentry dump (java -jar, JVM start included): median $m ms  [$(tr '\n' ' ' <"$work/t.ms")]"
+echo "  gcore:                                          median $g ms  [$(tr '\n' ' ' <"$work/t.gcore")]"
+echo "  ratio memsentry / gcore: $(awk -v a="$m" -v b="$g" 'BEGIN {printf "%.2f", a / b}')"
+echo "  of which: C library alone (ms_dump_process) median $c ms; JVM + CLI start (--version) median $jvm ms"
+kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+victims=()
+echo
+
+echo "## 3. sweeps inside a fresh PID namespace"
+unshare --pid --fork --mount-proc bash "$repo/bench/sweep_ns.sh" "$build" "$jar" "$java" "$work" "$rounds"
