@@ -1062,7 +1062,8 @@ def _terminate_pinned(t, fallback, grace_ms, dry_run, protected, self_pids, repo
     reason, detail = decide(t, protected, self_pids, os.getppid())
     if reason != "none":
         report["protection"] = reason
-        log("warn", "refused to terminate: %s" % detail)
+        if not dry_run:
+            log("warn", "refused to terminate: %s" % detail)
         return outcome("refused", PROTECTED, detail)
 
     def from_errno(err, sent_any):

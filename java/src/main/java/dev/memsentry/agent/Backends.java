@@ -77,7 +77,9 @@ public final class Backends {
     public static Probe probe(String name, Selection selection) {
         Agent agent = selection.agent();
         if (agent.backendName().equals(name)) {
-            return new Probe(name, true, agent.version(), agent.capabilities(), "in use");
+            String detail = agent instanceof StubAgent s ? s.implementation()
+                : selection.nativeLoad() != null ? selection.nativeLoad().loadedFrom() : "";
+            return new Probe(name, true, agent.version(), agent.capabilities(), detail);
         }
         if (name.equals("native")) {
             NativeLoader.Result load = selection.nativeLoad() != null ? selection.nativeLoad() : NativeLoader.loadOnce();

@@ -167,11 +167,11 @@ final class DoctorCommand implements Callable<Integer> {
         report.get("backends").properties().forEach(e -> out.printf("    %-7s %-10s %-6s %s%n", e.getKey(),
             e.getValue().get("in_use").asBoolean() ? "in use" : e.getValue().get("available").asBoolean() ? "available" : "unusable",
             e.getValue().get("version").asText(), e.getValue().get("detail").asText()));
-        StringBuilder head = new StringBuilder(String.format("  %-46s", "capability matrix"));
+        StringBuilder head = new StringBuilder(String.format("  %-48s", "capability matrix"));
         report.get("backends").fieldNames().forEachRemaining(n -> head.append(String.format("%-8s", n)));
         out.println(head.toString().stripTrailing());
         for (Capability c : Capability.values()) {
-            StringBuilder row = new StringBuilder(String.format("    %-44s", c.description()));
+            StringBuilder row = new StringBuilder(String.format("    %-46s", c.description()));
             report.get("backends").forEach(b -> {
                 boolean has = false;
                 for (var name : b.get("capabilities")) {
