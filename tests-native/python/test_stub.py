@@ -380,6 +380,22 @@ class DumpTest(unittest.TestCase):
                 manifest = json.load(f)
             self.assertEqual(r["regions"], len(manifest["regions"]))
 
+    def test_a_file_that_appears_at_the_destination_is_never_replaced(self):
+        fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for name, content in ((b".x.partial-1", b"new dump"), (b"x.raw", b"someone else's file")):
+                with open(os.path.join(os.fsencode(self.dir), name), "wb") as f:
+                    f.write(content)
+            with self.assertRaises(stub.Failure) as e:
+                stub._publish(fd, b".x.partial-1", b"x.raw", False)
+            self.assertEqual(stub.EXISTS, e.exception.status)
+            with open(os.path.join(self.dir, "x.raw"), "rb") as f:
+                self.assertEqual(b"someone else's file", f.read())
+            stub._publish(fd, b".x.partial-1", b"y.raw", False)
+            self.assertEqual(["x.raw", "y.raw"], sorted(os.listdir(self.dir)), "linked into place, temporary name gone")
+        finally:
+            os.close(fd)
+
     def test_dump_into_a_missing_directory_fails_cleanly(self):
         with Victim("victim_marker") as v:
             _, a = self.s.request("dump", pid=v.pid, path=os.path.join(self.dir, "no", "such", "dir.raw"))

@@ -564,6 +564,28 @@ def _unlink_quietly(dir_fd, name):
         pass
 
 
+def _publish(dir_fd, tmp_name, name, force):
+    """Moves a finished temporary file into place. Without force a file or
+    link that appeared at the destination meanwhile is never replaced: a hard
+    link fails on it (rename would not), and the temporary name is then removed."""
+    if force:
+        os.replace(tmp_name, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        return
+    try:
+        os.link(tmp_name, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+    except FileExistsError:
+        raise Failure(EXISTS, "%s appeared while the dump was written; nothing was replaced" % os.fsdecode(name))
+    except OSError as e:
+        if e.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        # A file system without hard links: check, then rename (a narrow window remains).
+        if _exists(dir_fd, name):
+            raise Failure(EXISTS, "%s appeared while the dump was written; nothing was replaced" % os.fsdecode(name))
+        os.replace(tmp_name, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        return
+    os.unlink(tmp_name, dir_fd=dir_fd)
+
+
 def dump_process(pid, path, options, progress):
     """Writes the raw dump of pid to path and its manifest to path + ".json"
     (docs/PROTOCOL.md, "dump"). Returns the totals."""
@@ -643,11 +665,11 @@ def dump_process(pid, path, options, progress):
         finally:
             os.close(mfd)
         # Manifest first, data last: a data file at the destination means a complete dump.
-        os.replace(manifest_tmp, manifest_base, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        _publish(dir_fd, manifest_tmp, manifest_base, options["force"])
         manifest_tmp = None
         try:
-            os.replace(data_tmp, base, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-        except OSError:
+            _publish(dir_fd, data_tmp, base, options["force"])
+        except (OSError, Failure):
             _unlink_quietly(dir_fd, manifest_base)
             raise
         data_tmp = None
