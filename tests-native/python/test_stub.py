@@ -7,11 +7,14 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
+from unittest import mock
 
 STUB_PATH = os.environ["MEMSENTRY_STUB"]
 _spec = importlib.util.spec_from_file_location("memsentry_stub", STUB_PATH)
@@ -402,6 +405,56 @@ class DumpTest(unittest.TestCase):
             self.assertFalse(a["ok"])
             self.assertEqual("io_error", a["error"]["status"])
             self.assertEqual([], os.listdir(self.dir))
+
+
+class TerminateTest(unittest.TestCase):
+    """Termination of victims we started, with a pidfd where this Python and kernel have one, and
+    through the kill() fallback that older Pythons (before 3.9) and kernels (before 5.3) get."""
+
+    def run_terminate(self, victim, grace_ms, fallback):
+        if fallback:
+            with mock.patch.object(os, "pidfd_open", None, create=True):
+                return stub.terminate(victim.pid, grace_ms, False, [], {os.getpid()})
+        return stub.terminate(victim.pid, grace_ms, False, [], {os.getpid()})
+
+    def test_sigterm_then_the_report(self):
+        for fallback in (False, True):
+            with Victim("victim_marker") as v:
+                status, report = self.run_terminate(v, 5000, fallback)
+                self.assertEqual((stub.OK, "terminated", ["SIGTERM"]), (status, report["result"], report["signals"]),
+                                 report)
+                self.assertEqual(-15, v.proc.wait(timeout=10))
+                self.assertEqual(fallback or not hasattr(os, "pidfd_open"), "kill() fallback" in report["reason"])
+
+    def test_no_grace_is_sigkill(self):
+        for fallback in (False, True):
+            with Victim("victim_marker") as v:
+                status, report = self.run_terminate(v, 0, fallback)
+                self.assertEqual(("killed", ["SIGKILL"]), (report["result"], report["signals"]), report)
+                self.assertEqual(-9, v.proc.wait(timeout=10))
+
+    def test_a_stopped_process_is_killed_without_being_resumed(self):
+        with Victim("victim_marker") as v:
+            os.kill(v.pid, signal.SIGSTOP)
+            for _ in range(500):
+                with open("/proc/%d/stat" % v.pid, "rb") as f:
+                    if f.read().rsplit(b")", 1)[1].split()[0] == b"T":
+                        break
+                time.sleep(0.01)
+            status, report = self.run_terminate(v, 5000, False)
+            self.assertEqual(("killed", ["SIGKILL"]), (report["result"], report["signals"]), report)
+            self.assertIn("stopped", report["reason"])
+            self.assertEqual(-9, v.proc.wait(timeout=10))
+
+    def test_the_caller_and_its_parents_are_refused(self):
+        with Victim("victim_marker") as v:
+            status, report = stub.terminate(os.getpid(), 0, False, [], {os.getpid()})
+            self.assertEqual((stub.PROTECTED, "self"), (status, report["protection"]))
+            status, report = stub.terminate(v.pid, 0, True, [b"victim_marker"], {os.getpid()})
+            self.assertEqual((stub.PROTECTED, "name", []), (status, report["protection"], report["signals"]))
+            self.assertIsNone(v.proc.poll(), "nothing was sent")
+        status, report = stub.terminate(2 ** 31 - 1, 0, False, [], {os.getpid()})
+        self.assertEqual((stub.NO_SUCH_PROCESS, "not-found"), (status, report["result"]))
 
 
 @unittest.skipUnless(os.geteuid() == 0 and shutil.which("unshare"), "needs root and unshare for a PID namespace")
