@@ -1197,6 +1197,9 @@ class Server(object):
         if handler is None:
             self.final_error(req_id, UNSUPPORTED_STATUS, "unknown operation %r" % (op,))
             return
+        if op != "hello" and not sys.platform.startswith("linux"):
+            self.final_error(req_id, UNSUPPORTED_STATUS, "the stub implements Linux /proc only, not %s" % sys.platform)
+            return
         try:
             result = handler(req_id, req)
             self.emit({"v": PROTOCOL_VERSION, "id": req_id, "ok": True, "result": result})

@@ -102,7 +102,7 @@ public final class StubAgent implements Agent {
     private Set<Capability> capabilities;
     private Map<String, String> unsupported;
     private int restarts;
-    private String gaveUp;
+    private volatile String gaveUp;
     private boolean closed;
 
     private StubAgent(Config config) {
@@ -113,6 +113,12 @@ public final class StubAgent implements Agent {
     public static StubAgent start(Config config) {
         StubAgent agent = new StubAgent(config);
         agent.current = agent.launch();
+        if (agent.capabilities.isEmpty()) {
+            String why = String.join("; ", agent.unsupported.values());
+            agent.close();
+            throw new AgentException(Status.UNSUPPORTED, "the Python stub offers nothing on this system"
+                + (why.isEmpty() ? "" : " (" + why + ")"));
+        }
         return agent;
     }
 
