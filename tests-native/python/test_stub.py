@@ -267,6 +267,30 @@ class ProtectionRulesTest(unittest.TestCase):
         self.assertEqual("name", self.decide(self.target(62, exe=b"/usr/sbin/sshd"), protected=[b"sshd"], chain=chain,
                                              parent=60))
 
+    def test_an_unreadable_parent_chain_counts_as_a_possible_ancestor(self):
+        hidden = {60: (61, b"bash")}  # 61 cannot be read (hidepid, say)
+        t = self.target(62, exe=b"/usr/bin/victim")
+        reason, detail = stub.decide(t, [], set(), 60, self._reader(hidden))
+        self.assertEqual("ancestor", reason)
+        self.assertIn("may be an ancestor", detail)
+        self.assertIn("unreadable at pid 61", detail)
+        top = {60: (1, b"bash"), 1: (0, b"init")}
+        self.assertEqual("none", stub.decide(t, [], set(), 60, self._reader(top))[0], "pid 1 ends the walk")
+
+    def test_messages_name_the_executable_not_the_15_byte_comm(self):
+        t = self.target(70, comm=b"systemd-network", exe=b"/usr/lib/systemd/systemd-networkd")
+        self.assertIn("(systemd-networkd)", stub.decide(t, [], {70}, 0)[1])
+        t = self.target(71, comm=b"kworker/0:1", exe=b"", vsize=0)
+        self.assertIn("(kworker/0:1)", stub.decide(t, [], set(), 0)[1])
+
+    @staticmethod
+    def _reader(chain):
+        def read_stat(a):
+            if a.pid not in chain:
+                raise stub.Failure(stub.ACCESS_DENIED, "hidden")
+            a.ppid, a.comm = chain[a.pid]
+        return read_stat
+
     def test_entries_match_the_executable_not_the_name_a_process_gives_itself(self):
         m = stub.entry_matches
         self.assertTrue(m(b"sshd", b"/usr/sbin/sshd", b"anything"))
@@ -474,8 +498,27 @@ class PidNamespaceTest(unittest.TestCase):
                 self.assertEqual("protected", a["error"]["status"])
                 self.assertEqual(("refused", "init", []), (a["result"]["result"], a["result"]["protection"],
                                                           a["result"]["signals"]))
+            _, a = s.request("protect_check", pid=1)
+            self.assertEqual(("init", 1), (a["result"]["protection"], a["result"]["pid"]))
             _, a = s.request("hello")
             self.assertTrue(a["ok"], "still alive")
+        finally:
+            self.assertEqual(0, s.close())
+
+    def test_a_proc_of_another_namespace_is_refused_before_anything_is_sent(self):
+        # A new PID namespace without its own /proc: /proc still shows the parent namespace, so
+        # its facts about "pid 1" would be another process's. The stub (PID 1 here) refuses.
+        s = Session(prefix=("unshare", "--pid", "--fork"))
+        try:
+            _, hello = s.request("hello")
+            self.assertEqual(1, hello["result"]["pid"])
+            answers = {}
+            for op, extra in (("terminate", {"grace_ms": 0}), ("protect_check", {})):
+                _, answers[op] = s.request(op, pid=1, **extra)
+                self.assertEqual("unsupported", answers[op]["error"]["status"], answers[op])
+                self.assertIn("another PID namespace", answers[op]["error"]["message"])
+            self.assertEqual(("failed", []), (answers["terminate"]["result"]["result"],
+                                              answers["terminate"]["result"]["signals"]))
         finally:
             self.assertEqual(0, s.close())
 

@@ -42,7 +42,6 @@ static ms_status read_with_pread(int64_t pid, uint64_t addr, void *buf, size_t l
 
 ms_status ms__plat_memory_read(ms_agent *agent, int64_t pid, uint64_t addr, void *buf, size_t len, size_t *out_read)
 {
-    (void)agent;
     size_t done = 0;
     while (done < len) {
         struct iovec local = {.iov_base = (char *)buf + done, .iov_len = len - done};
@@ -67,6 +66,8 @@ ms_status ms__plat_memory_read(ms_agent *agent, int64_t pid, uint64_t addr, void
         }
         /* Refused (EPERM under some LSMs, ENOSYS) or PROT_NONE memory, which
          * /proc/<pid>/mem can still read: try the slower path for the rest. */
+        ms__log(agent, MS_LOG_DEBUG, "pid %" PRId64 ": process_vm_readv at 0x%" PRIx64 " failed (%s), using /proc/%" PRId64 "/mem",
+                pid, addr + done, strerror(err), pid);
         size_t more = 0;
         ms_status st = read_with_pread(pid, addr + done, (char *)buf + done, len - done, &more);
         *out_read = done + more;

@@ -972,8 +972,13 @@ def entry_matches(entry, exe, comm):
     return len(comm) == COMM_KEPT and len(entry) > COMM_KEPT and entry[:COMM_KEPT] == comm
 
 
-def ancestor_of(pid, start_ppid, read_stat=None):
-    """The comm of pid when it is on the parent chain starting at start_ppid; None otherwise."""
+NOT_ANCESTOR, ANCESTOR, ANCESTRY_UNKNOWN = range(3)
+
+
+def ancestry_of(pid, start_ppid, read_stat=None):
+    """(answer, name) for pid against the parent chain that starts at
+    start_ppid. A link that cannot be read (a hidepid /proc, say) leaves the
+    answer unknown, which counts as protected; pid 1 is the top."""
     p = start_ppid
     depth = 0
     while p > 0 and depth < ANCESTOR_DEPTH_MAX:
@@ -984,12 +989,23 @@ def ancestor_of(pid, start_ppid, read_stat=None):
         except Failure:
             known = False
         if p == pid:
-            return a.comm if known else b"?"
-        if not known or a.ppid == p:
-            return None
+            return ANCESTOR, a.comm if known else b"?"
+        if p == 1:
+            return NOT_ANCESTOR, b""
+        if not known:
+            return ANCESTRY_UNKNOWN, str(p).encode()
+        if a.ppid == p:
+            return NOT_ANCESTOR, b""
         p = a.ppid
         depth += 1
-    return None
+    return NOT_ANCESTOR, b""
+
+
+def label(t):
+    """How messages name a process: the executable's file name, which the
+    kernel does not cut to 15 bytes as it does comm."""
+    name = t.exe.rsplit(b"/", 1)[-1] if t.exe else t.comm
+    return name.decode("utf-8", "backslashreplace")
 
 
 def decide(t, protected, self_pids, start_ppid, read_stat=None):
@@ -997,24 +1013,128 @@ def decide(t, protected, self_pids, start_ppid, read_stat=None):
     def show(b):
         return b.decode("utf-8", "backslashreplace")
 
-    comm = show(t.comm)
+    name = label(t)
     if t.pid == 1:
-        return "init", "pid 1 (%s) is the init process of this PID namespace" % comm
+        return "init", "pid 1 (%s) is the init process of this PID namespace" % name
     if t.kflags & PF_KTHREAD:
-        return "kernel-thread", "pid %d (%s) is a kernel thread" % (t.pid, comm)
+        return "kernel-thread", "pid %d (%s) is a kernel thread" % (t.pid, name)
     if t.vsize == 0 and not t.exe:
-        return "kernel-thread", "pid %d (%s) has no user address space: a kernel thread" % (t.pid, comm)
+        return "kernel-thread", "pid %d (%s) has no user address space: a kernel thread" % (t.pid, name)
     if t.pid in self_pids:
-        return "self", "pid %d (%s) is the calling process" % (t.pid, comm)
-    ancestor = ancestor_of(t.pid, start_ppid, read_stat)
-    if ancestor is not None:
+        return "self", "pid %d (%s) is the calling process" % (t.pid, name)
+    answer, ancestor = ancestry_of(t.pid, start_ppid, read_stat)
+    if answer == ANCESTOR:
         return "ancestor", "pid %d (%s) is an ancestor of the calling process" % (t.pid, show(ancestor))
+    if answer == ANCESTRY_UNKNOWN:
+        return "ancestor", ("pid %d (%s) may be an ancestor of the calling process: its parent chain is "
+                            "unreadable at pid %s" % (t.pid, name, show(ancestor)))
     for entry in protected:
         if entry_matches(entry, t.exe, t.comm):
             kind = "path" if is_path_entry(entry) else "name"
             return kind, "pid %d (%s) matches the protected %s \"%s\"" % (
                 t.pid, show(t.exe or t.comm), kind, show(entry))
     return "none", "pid %d (%s) is not protected" % (t.pid, show(t.exe or t.comm))
+
+
+def pidfd_pid(pidfd):
+    """The PID a pidfd names in our /proc (its fdinfo Pid: line): -1 once
+    reaped, 0 outside our namespace, None when the kernel (before 5.4) does not say."""
+    try:
+        info = read_fd_bounded_path("/proc/self/fdinfo/%d" % pidfd, 1024)
+    except OSError as e:
+        raise Failure(IO_ERROR, "read /proc/self/fdinfo/%d: %s" % (pidfd, os.strerror(e.errno)))
+    m = re.search(rb"\nPid:\s*(-?[0-9]+)", info)
+    return int(m.group(1)) if m else None
+
+
+def read_fd_bounded_path(path, cap):
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return read_fd_bounded(fd, cap)
+    finally:
+        os.close(fd)
+
+
+def check_proc_view(pidfd, pid):
+    """Facts come from /proc, signals go through pidfds and kill(): both must
+    see our PID namespace, or the facts would belong to another process."""
+    try:
+        me = os.readlink("/proc/self")
+    except OSError:
+        raise Failure(UNSUPPORTED_STATUS, "/proc/self is unreadable: is /proc mounted?")
+    if me != str(os.getpid()):
+        raise Failure(UNSUPPORTED_STATUS, "/proc belongs to another PID namespace than the caller (it calls us %s, "
+                      "we are %d); mount a /proc for this namespace" % (me, os.getpid()))
+    if pidfd is None:
+        return
+    seen = pidfd_pid(pidfd)
+    if seen is None:
+        return
+    if seen == -1:
+        raise Failure(NO_SUCH_PROCESS, "process %d has already exited" % pid)
+    if seen != pid:
+        raise Failure(UNSUPPORTED_STATUS, "the pidfd for %d names process %d in /proc" % (pid, seen))
+
+
+def pin(pid):
+    """(Target, fallback): the process pinned by a pidfd, or unpinned where
+    this Python or kernel has no pidfds. Raises Failure."""
+    pidfd_open = getattr(os, "pidfd_open", None)
+    t = Target(pid)
+    if pidfd_open is None or not hasattr(signal, "pidfd_send_signal"):
+        check_proc_view(None, pid)
+        return t, True
+    try:
+        t.pidfd = pidfd_open(pid)
+    except OSError as e:
+        if e.errno == errno.ENOSYS:
+            check_proc_view(None, pid)
+            return t, True
+        if e.errno == errno.ESRCH:
+            raise Failure(NO_SUCH_PROCESS, "no process %d" % pid)
+        if e.errno in (errno.EINVAL, errno.ENOENT):
+            # pidfd_open takes thread-group leaders only: EINVAL, or ENOENT with pidfs (6.9 and later).
+            tgid = read_tgid(pid)
+            if 0 < tgid != pid:
+                raise Failure(NO_SUCH_PROCESS, "%d is a thread of process %d, not a process" % (pid, tgid))
+            raise Failure(NO_SUCH_PROCESS, "no process %d (pidfd_open: %s)" % (pid, os.strerror(e.errno)))
+        raise Failure(status_from_errno(e.errno), "pidfd_open(%d): %s" % (pid, os.strerror(e.errno)))
+    try:
+        check_proc_view(t.pidfd, pid)
+    except Failure:
+        os.close(t.pidfd)
+        raise
+    return t, False
+
+
+def identify(t):
+    """Reads the facts of the pinned process and makes sure they are its own."""
+    try:
+        read_target_facts(t)
+    except Failure as f:
+        # The pidfd tells an exit from a process /proc hides (hidepid).
+        if t.pidfd is not None and has_exited(t):
+            raise Failure(NO_SUCH_PROCESS, "process %d has already exited" % t.pid)
+        if t.pidfd is not None and f.status == NO_SUCH_PROCESS:
+            raise Failure(ACCESS_DENIED, "process %d is alive but /proc hides it (hidepid?)" % t.pid)
+        raise
+    if t.pidfd is None:
+        tgid = read_tgid(t.pid)
+        if 0 < tgid != t.pid:
+            raise Failure(NO_SUCH_PROCESS, "%d is a thread of process %d, not a process" % (t.pid, tgid))
+    if has_exited(t) or t.state in ("Z", "X"):
+        raise Failure(NO_SUCH_PROCESS, "process %d has already exited" % t.pid)
+
+
+def protect_check(pid, protected, self_pids):
+    """ms_protect_check: (reason name, detail) without sending anything. Raises Failure."""
+    t, _ = pin(pid)
+    try:
+        identify(t)
+        return decide(t, protected, self_pids, os.getppid())
+    finally:
+        if t.pidfd is not None:
+            os.close(t.pidfd)
 
 
 def terminate(pid, grace_ms, dry_run, protected, self_pids):
@@ -1028,31 +1148,11 @@ def terminate(pid, grace_ms, dry_run, protected, self_pids):
         report["elapsed_ms"] = int((time.monotonic() - started) * 1000)
         return status, report
 
-    pidfd_open = getattr(os, "pidfd_open", None)
-    have_send = hasattr(signal, "pidfd_send_signal")
-    t = Target(pid)
-    fallback = False
-    if pidfd_open is None or not have_send:
-        fallback = True
-    else:
-        try:
-            t.pidfd = pidfd_open(pid)
-        except OSError as e:
-            if e.errno == errno.ENOSYS:
-                fallback = True
-            elif e.errno == errno.ESRCH:
-                return outcome("not-found", NO_SUCH_PROCESS, "no process %d" % pid)
-            elif e.errno in (errno.EINVAL, errno.ENOENT):
-                tgid = read_tgid(pid)
-                if 0 < tgid != pid:
-                    return outcome("not-found", NO_SUCH_PROCESS,
-                                   "%d is a thread of process %d, not a process" % (pid, tgid))
-                return outcome("not-found", NO_SUCH_PROCESS,
-                               "no process %d (pidfd_open: %s)" % (pid, os.strerror(e.errno)))
-            else:
-                st = status_from_errno(e.errno)
-                return outcome("denied" if st == ACCESS_DENIED else "failed", st,
-                               "pidfd_open(%d): %s" % (pid, os.strerror(e.errno)))
+    try:
+        t, fallback = pin(pid)
+    except Failure as f:
+        result = {NO_SUCH_PROCESS: "not-found", ACCESS_DENIED: "denied"}.get(f.status, "failed")
+        return outcome(result, f.status, f.message)
     try:
         return _terminate_pinned(t, fallback, grace_ms, dry_run, protected, self_pids, report, outcome)
     finally:
@@ -1062,30 +1162,20 @@ def terminate(pid, grace_ms, dry_run, protected, self_pids):
 
 def _terminate_pinned(t, fallback, grace_ms, dry_run, protected, self_pids, report, outcome):
     caveat = " (kill() fallback: no pidfd here, a reused PID cannot be ruled out)" if fallback else ""
-    comm = t.comm
     try:
-        read_target_facts(t)
-        comm = t.comm.decode("utf-8", "backslashreplace")
-        if t.pidfd is None:
-            tgid = read_tgid(t.pid)
-            if 0 < tgid != t.pid:
-                raise Failure(NO_SUCH_PROCESS, "%d is a thread of process %d, not a process" % (t.pid, tgid))
-        if has_exited(t) or t.state in ("Z", "X"):
-            raise Failure(NO_SUCH_PROCESS, "process %d has already exited" % t.pid)
+        identify(t)
     except Failure as f:
-        if f.status != NO_SUCH_PROCESS and t.pidfd is not None and has_exited(t):
-            f = Failure(NO_SUCH_PROCESS, "process %d has already exited" % t.pid)
         if f.status == NO_SUCH_PROCESS:
             return outcome("not-found", f.status, f.message)
         if f.status == ACCESS_DENIED:
             return outcome("denied", f.status, f.message)
         return outcome("failed", f.status, "cannot identify process %d: %s" % (t.pid, f.message))
+    name = label(t)
 
     reason, detail = decide(t, protected, self_pids, os.getppid())
     if reason != "none":
         report["protection"] = reason
-        if not dry_run:
-            log("warn", "refused to terminate: %s" % detail)
+        log("warn", "refused to terminate: %s" % detail)
         return outcome("refused", PROTECTED, detail)
 
     def from_errno(err, sent_any):
@@ -1095,7 +1185,7 @@ def _terminate_pinned(t, fallback, grace_ms, dry_run, protected, self_pids, repo
             return outcome("not-found", NO_SUCH_PROCESS, "process %d has already exited" % t.pid)
         if err in (errno.EPERM, errno.EACCES):
             return outcome("denied", ACCESS_DENIED,
-                           "not permitted to signal process %d (%s): run as root or as its owner" % (t.pid, comm))
+                           "not permitted to signal process %d (%s): run as root or as its owner" % (t.pid, name))
         return outcome("failed", status_from_errno(err),
                        "signalling process %d failed: %s" % (t.pid, os.strerror(err)))
 
@@ -1107,30 +1197,30 @@ def _terminate_pinned(t, fallback, grace_ms, dry_run, protected, self_pids, repo
     if dry_run:
         if polite:
             return outcome("would-terminate", OK, "would send SIGTERM to %d (%s), then SIGKILL after %d ms%s"
-                           % (t.pid, comm, grace_ms, caveat))
+                           % (t.pid, name, grace_ms, caveat))
         return outcome("would-terminate", OK, "would send SIGKILL to %d (%s)%s%s" % (
-            t.pid, comm,
+            t.pid, name,
             ": it is stopped and would not act on SIGTERM without being resumed" if stopped else "", caveat))
     if polite:
-        log("info", "sending SIGTERM to %d (%s)" % (t.pid, comm))
+        log("info", "sending SIGTERM to %d (%s)" % (t.pid, name))
         err = send_signal(t, signal.SIGTERM)
         if err:
             return from_errno(err, False)
         report["signals"].append("SIGTERM")
         if wait_exit(t, grace_ms):
-            return outcome("terminated", OK, "process %d (%s) exited after SIGTERM%s" % (t.pid, comm, caveat))
-    log("info", "sending SIGKILL to %d (%s)" % (t.pid, comm))
+            return outcome("terminated", OK, "process %d (%s) exited after SIGTERM%s" % (t.pid, name, caveat))
+    log("info", "sending SIGKILL to %d (%s)" % (t.pid, name))
     err = send_signal(t, signal.SIGKILL)
     if err:
         return from_errno(err, bool(report["signals"]))
     report["signals"].append("SIGKILL")
     if not wait_exit(t, CONFIRM_MS):
-        log("warn", "process %d (%s) still present after SIGKILL" % (t.pid, comm))
+        log("warn", "process %d (%s) still present after SIGKILL" % (t.pid, name))
         return outcome("unconfirmed", TIMEOUT, "SIGKILL sent to %d (%s) but it was still present after %d ms "
-                       "(uninterruptible sleep?)%s" % (t.pid, comm, CONFIRM_MS, caveat))
+                       "(uninterruptible sleep?)%s" % (t.pid, name, CONFIRM_MS, caveat))
     why = ("it was stopped, so SIGKILL was sent without resuming it" if stopped
            else "it outlived the grace period after SIGTERM" if polite else "no grace period was asked for")
-    return outcome("killed", OK, "process %d (%s) killed: %s%s" % (t.pid, comm, why, caveat))
+    return outcome("killed", OK, "process %d (%s) killed: %s%s" % (t.pid, name, why, caveat))
 
 
 # ---------------------------------------------------------------- the protocol
@@ -1149,6 +1239,7 @@ class Server(object):
             "read": self.op_read,
             "dump": self.op_dump,
             "terminate": self.op_terminate,
+            "protect_check": self.op_protect_check,
             "yara_scan": self.op_unsupported("yara"),
             "trace": self.op_unsupported("trace"),
         }
@@ -1261,6 +1352,7 @@ class Server(object):
             "capabilities": list(CAPABILITIES) if linux else [],
             "unsupported": unsupported,
             "limits": {"max_line": MAX_LINE, "max_read": MAX_READ},
+            "protected_defaults": list(DEFAULT_PROTECTED),
         }
 
     def op_list_processes(self, req_id, req):
@@ -1338,30 +1430,42 @@ class Server(object):
 
         return dump_process(pid, path, options, progress)
 
+    @staticmethod
+    def protected_arg(req):
+        entries = req.get("protected")
+        if entries is None:
+            return [e.encode("utf-8") for e in DEFAULT_PROTECTED]
+        if not isinstance(entries, list):
+            raise Failure(INVALID_ARGUMENT, "\"protected\" must be a list of names and paths")
+        protected = []
+        for e in entries:
+            raw = e.encode("utf-8", "surrogateescape") if isinstance(e, str) else None
+            if raw is None or not 1 <= len(raw) <= PROTECT_ENTRY_MAX or b"\0" in raw:
+                raise Failure(INVALID_ARGUMENT, "protected entries must be 1 to %d bytes, without NUL"
+                              % PROTECT_ENTRY_MAX)
+            protected.append(raw)
+        return protected
+
+    def self_pids(self):
+        pids = {os.getpid()}
+        if self.orchestrator_pid:
+            pids.add(self.orchestrator_pid)
+        return pids
+
     def op_terminate(self, req_id, req):
         pid = self.pid_arg(req)
         grace = self.int_arg(req, "grace_ms", 0, MAX_GRACE_MS, DEFAULT_GRACE_MS)
         dry_run = self.bool_arg(req, "dry_run")
-        entries = req.get("protected")
-        if entries is None:
-            protected = [e.encode("utf-8") for e in DEFAULT_PROTECTED]
-        else:
-            if not isinstance(entries, list):
-                raise Failure(INVALID_ARGUMENT, "\"protected\" must be a list of names and paths")
-            protected = []
-            for e in entries:
-                raw = e.encode("utf-8", "surrogateescape") if isinstance(e, str) else None
-                if raw is None or not 1 <= len(raw) <= PROTECT_ENTRY_MAX or b"\0" in raw:
-                    raise Failure(INVALID_ARGUMENT, "protected entries must be 1 to %d bytes, without NUL"
-                                  % PROTECT_ENTRY_MAX)
-                protected.append(raw)
-        self_pids = {os.getpid()}
-        if self.orchestrator_pid:
-            self_pids.add(self.orchestrator_pid)
-        status, report = terminate(pid, grace, dry_run, protected, self_pids)
+        protected = self.protected_arg(req)
+        status, report = terminate(pid, grace, dry_run, protected, self.self_pids())
         if status != OK:
             raise Failure(status, report["reason"], report)
         return report
+
+    def op_protect_check(self, req_id, req):
+        pid = self.pid_arg(req)
+        reason, detail = protect_check(pid, self.protected_arg(req), self.self_pids())
+        return {"pid": pid, "protection": reason, "detail": detail}
 
     @staticmethod
     def op_unsupported(name):

@@ -11,7 +11,7 @@ public enum Capability {
     REGION_LIST("list memory regions"),
     MEMORY_READ("read process memory"),
     DUMP("dump a process to a file"),
-    TERMINATE("terminate a process (protected ones refused)"),
+    TERMINATE("terminate processes (protected ones refused)"),
     YARA("scan memory with YARA rules"),
     TRACE("trace syscalls that make memory executable");
 

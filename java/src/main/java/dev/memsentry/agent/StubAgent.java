@@ -75,11 +75,6 @@ public final class StubAgent implements Agent {
         }
     }
 
-    /** The outcome of a termination request, as the stub's report gives it (docs/PROTOCOL.md). */
-    public record TerminateReport(Status status, long pid, String result, String protection, List<String> signals,
-                                  long elapsedMs, String reason) {
-    }
-
     /** What a raw dump wrote: the data file, its manifest and the totals. */
     public record DumpSummary(Path file, Path manifest, int regions, int regionsDumped, int regionsTruncated,
                               int regionsPartial, int regionsSkipped, long bytesDumped, long bytesRead, long bytesHole,
@@ -101,6 +96,10 @@ public final class StubAgent implements Agent {
     private String implementation;
     private Set<Capability> capabilities;
     private Map<String, String> unsupported;
+    private List<String> protectedDefaults = List.of();
+    /** The configurable protected list, kept here and sent with each request, so it survives a restart. */
+    private final List<String> protectedList = new ArrayList<>();
+    private boolean protectedListSet;
     private int restarts;
     private volatile String gaveUp;
     private boolean closed;
@@ -143,6 +142,13 @@ public final class StubAgent implements Agent {
         Map<String, String> off = new LinkedHashMap<>();
         h.path("unsupported").properties().forEach(e -> off.put(e.getKey(), e.getValue().asText()));
         unsupported = Collections.unmodifiableMap(off);
+        List<String> defaults = new ArrayList<>();
+        h.path("protected_defaults").forEach(e -> defaults.add(e.asText()));
+        protectedDefaults = List.copyOf(defaults);
+        if (!protectedListSet) {
+            protectedList.addAll(protectedDefaults);
+            protectedListSet = true;
+        }
         return p;
     }
 
@@ -325,30 +331,90 @@ public final class StubAgent implements Agent {
         return done;
     }
 
-    /**
-     * Asks the stub to terminate pid under the C agent's protection rules (docs/PROTOCOL.md
-     * "terminate"). protectedEntries null means the stub's default list. Refusals and other outcomes
-     * come back in the report's status; only transport failures throw.
-     */
-    public TerminateReport terminate(long pid, int graceMs, boolean dryRun, List<String> protectedEntries) {
+    @Override
+    public TerminationReport terminate(long pid, Duration grace, boolean dryRun) {
+        if (grace.isNegative() || grace.compareTo(MAX_GRACE) > 0) {
+            throw new IllegalArgumentException("grace must be between 0 and " + MAX_GRACE.toMinutes() + " minutes");
+        }
         ObjectNode a = args();
-        a.put("pid", pid).put("grace_ms", graceMs).put("dry_run", dryRun);
-        if (protectedEntries != null) {
-            protectedEntries.forEach(a.putArray("protected")::add);
+        a.put("pid", pid).put("grace_ms", grace.toMillis()).put("dry_run", dryRun);
+        synchronized (this) {
+            protectedList.forEach(a.putArray("protected")::add);
         }
         // The stub waits up to the grace period, then up to 10 s for the kill to be confirmed.
-        Duration idle = timeout().plusMillis(graceMs).plusSeconds(10);
+        Duration idle = timeout().plus(grace).plusSeconds(10);
         StubProcess.Reply reply = request("terminate", a, item -> {
         }, dryRun, idle);
         JsonNode r = reply.result();
         if (!r.has("result")) {
-            reply.require();
+            reply.require(); // the arguments were rejected before anything happened
             throw new AgentException(Status.MALFORMED, "the stub's terminate answer has no report");
         }
         List<String> signals = new ArrayList<>();
         r.path("signals").forEach(s -> signals.add(s.asText()));
-        return new TerminateReport(reply.status(), r.path("pid").asLong(), r.path("result").asText(),
-            r.path("protection").asText(), List.copyOf(signals), r.path("elapsed_ms").asLong(), r.path("reason").asText());
+        return new TerminationReport(r.path("pid").asLong(pid), terminationResult(r.path("result").asText()),
+            protectionReason(r.path("protection").asText()), signals, r.path("elapsed_ms").asLong(),
+            r.path("reason").asText(), reply.status());
+    }
+
+    @Override
+    public Protection protection(long pid) {
+        ObjectNode a = args();
+        a.put("pid", pid);
+        synchronized (this) {
+            protectedList.forEach(a.putArray("protected")::add);
+        }
+        JsonNode r = request("protect_check", a, item -> {
+        }, true, timeout()).require();
+        return new Protection(protectionReason(r.path("protection").asText()), r.path("detail").asText());
+    }
+
+    /** The longest protected entry, in bytes, as ms_protect_add accepts it. */
+    static final int MAX_ENTRY_BYTES = 4095;
+
+    @Override
+    public synchronized void protect(String nameOrPath) {
+        byte[] bytes = nameOrPath.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length == 0 || bytes.length > MAX_ENTRY_BYTES || nameOrPath.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("a protected name or path must be 1 to " + MAX_ENTRY_BYTES
+                + " bytes without NUL characters");
+        }
+        if (!protectedList.contains(nameOrPath)) {
+            protectedList.add(nameOrPath);
+        }
+    }
+
+    @Override
+    public synchronized void clearProtected() {
+        protectedList.clear();
+    }
+
+    @Override
+    public synchronized void protectDefaults() {
+        protectedDefaults.forEach(this::protect);
+    }
+
+    @Override
+    public synchronized List<ProtectedEntry> protectedEntries() {
+        return protectedList.stream().map(e -> new ProtectedEntry(e, e.indexOf('/') >= 0)).toList();
+    }
+
+    private static TerminationResult terminationResult(String wire) {
+        for (TerminationResult r : TerminationResult.values()) {
+            if (r.wireName().equals(wire)) {
+                return r;
+            }
+        }
+        throw new AgentException(Status.MALFORMED, "the stub reported an unknown termination result: " + wire);
+    }
+
+    private static ProtectionReason protectionReason(String wire) {
+        for (ProtectionReason r : ProtectionReason.values()) {
+            if (r.wireName().equals(wire)) {
+                return r;
+            }
+        }
+        throw new AgentException(Status.MALFORMED, "the stub reported an unknown protection reason: " + wire);
     }
 
     /**

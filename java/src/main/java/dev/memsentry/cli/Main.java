@@ -44,6 +44,7 @@ import picocli.CommandLine.Spec;
     subcommands = {
         PsCommand.class,
         RegionsCommand.class,
+        KillCommand.class,
         DoctorCommand.class,
         CommandLine.HelpCommand.class,
         AutoComplete.GenerateCompletion.class})

@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
@@ -81,7 +82,6 @@ class AgentConformanceTest {
             assertEquals(Victim.directory().resolve("victim_marker").toString(), p.exe());
             assertEquals(List.of(p.exe(), "ARG-ONE", "arg two"), p.cmdline(), "trailing empty argument is trimmed like the C agent does");
             assertFalse(p.kernelThread() || p.exeDeleted());
-            assertTrue(agent.processes().contains(p), "the listing holds the same record");
         }
     }
 
@@ -136,9 +136,6 @@ class AgentConformanceTest {
             int[] seen = {0};
             agent.forEachRegion(v.pid(), r -> ++seen[0] < 3);
             assertEquals(3, seen[0]);
-            int[] procs = {0};
-            agent.forEachProcess(p -> ++procs[0] < 2);
-            assertEquals(2, procs[0]);
             assertEquals(v.pid(), agent.process(v.pid()).pid(), "the agent is usable after an early stop");
         }
     }
@@ -201,9 +198,7 @@ class AgentConformanceTest {
                 assertEquals(nativeAgent.process(pid), stubAgent.process(pid), "pid " + pid);
             }
             assertTrue(stubAgent.process(victims.get(2).pid()).exeDeleted());
-            Set<Long> ours = Set.copyOf(pids);
-            assertEquals(listed(nativeAgent, ours), listed(stubAgent, ours));
-            assertEquals(ours.size(), listed(stubAgent, ours).size());
+            // Whole process lists are compared in a PID namespace of their own: BackendsConformanceIT.
         } finally {
             victims.forEach(Victim::close);
         }
@@ -238,13 +233,55 @@ class AgentConformanceTest {
     }
 
     @Test
+    void bothBackendsDecideProtectionAlikeAndTerminateAlike() throws Exception {
+        long self = ProcessHandle.current().pid();
+        long parent = ProcessHandle.current().parent().orElseThrow().pid();
+        try (Victim a = Victim.start("victim_marker"); Victim b = Victim.start("victim_marker")) {
+            for (long pid : List.of(self, parent, a.pid())) {
+                assertEquals(nativeAgent.protection(pid), stubAgent.protection(pid), "pid " + pid);
+            }
+            assertEquals(ProtectionReason.SELF, stubAgent.protection(self).reason());
+            assertEquals(ProtectionReason.ANCESTOR, stubAgent.protection(parent).reason());
+            assertEquals(nativeAgent.protectedEntries(), stubAgent.protectedEntries(), "the same default list");
+            try {
+                nativeAgent.protect("victim_marker");
+                stubAgent.protect("victim_marker");
+                assertEquals(nativeAgent.protection(a.pid()), stubAgent.protection(a.pid()));
+                assertEquals(ProtectionReason.NAME, stubAgent.protection(a.pid()).reason());
+            } finally {
+                nativeAgent.clearProtected();
+                nativeAgent.protectDefaults();
+                stubAgent.clearProtected();
+                stubAgent.protectDefaults();
+            }
+            TerminationReport dryNative = nativeAgent.terminate(a.pid(), Duration.ofSeconds(5), true);
+            TerminationReport dryStub = stubAgent.terminate(a.pid(), Duration.ofSeconds(5), true);
+            assertEquals(TerminationResult.WOULD_TERMINATE, dryStub.result());
+            assertEquals(List.of(dryNative.result(), dryNative.reason(), dryNative.status()),
+                List.of(dryStub.result(), dryStub.reason(), dryStub.status()));
+
+            TerminationReport viaNative = nativeAgent.terminate(a.pid(), Duration.ofSeconds(5), false);
+            TerminationReport viaStub = stubAgent.terminate(b.pid(), Duration.ofSeconds(5), false);
+            assertEquals(TerminationResult.TERMINATED, viaStub.result(), viaStub.reason());
+            assertEquals(List.of(viaNative.result(), viaNative.signals(), viaNative.status()),
+                List.of(viaStub.result(), viaStub.signals(), viaStub.status()));
+            assertEquals(viaNative.reason().replace(String.valueOf(a.pid()), "PID"),
+                viaStub.reason().replace(String.valueOf(b.pid()), "PID"));
+            TerminationReport goneNative = nativeAgent.terminate(a.pid(), Duration.ZERO, false);
+            TerminationReport goneStub = stubAgent.terminate(b.pid(), Duration.ZERO, false);
+            assertEquals(List.of(TerminationResult.NOT_FOUND, Status.NO_SUCH_PROCESS), List.of(goneStub.result(), goneStub.status()));
+            assertEquals(List.of(goneNative.result(), goneNative.status()), List.of(goneStub.result(), goneStub.status()));
+        }
+    }
+
+    @Test
     void capabilitiesDifferAsDocumented() {
-        Set<Capability> basics = EnumSet.of(Capability.PROCESS_LIST, Capability.REGION_LIST, Capability.MEMORY_READ);
-        // The native backend offers dump, terminate, YARA and tracing once those land in the library's Java
-        // wrapper; update this line with them.
+        Set<Capability> basics = EnumSet.of(Capability.PROCESS_LIST, Capability.REGION_LIST, Capability.MEMORY_READ,
+            Capability.TERMINATE);
+        // The native backend gains dump, YARA and tracing as those land in its Java wrapper; update this line then.
         assertEquals(basics, nativeAgent.capabilities());
         Set<Capability> stub = EnumSet.copyOf(basics);
-        stub.addAll(List.of(Capability.DUMP, Capability.TERMINATE));
+        stub.add(Capability.DUMP);
         assertEquals(stub, stubAgent.capabilities());
         assertFalse(stubAgent.capabilities().contains(Capability.YARA));
         assertFalse(stubAgent.capabilities().contains(Capability.TRACE));
@@ -282,10 +319,6 @@ class AgentConformanceTest {
         }
         assertTrue(Arrays.equals(a, 0, na, b, 0, nb), "bytes differ in " + where);
         return 1;
-    }
-
-    private static Set<ProcessInfo> listed(Agent agent, Set<Long> pids) {
-        return agent.processes().stream().filter(p -> pids.contains(p.pid())).collect(Collectors.toSet());
     }
 
     private static long aThreadOfThisJvm() throws IOException {

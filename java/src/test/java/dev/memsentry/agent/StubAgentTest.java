@@ -14,7 +14,6 @@ import java.time.Duration;
 import java.util.Collections;
 import java.util.EnumSet;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -65,9 +64,9 @@ class StubAgentTest {
         Path marker = Files.createFile(tmp.resolve("hang-once"));
         Path hung = Path.of(marker + ".hung");
         try (Victim v = Victim.start("victim_marker");
-             StubAgent stub = StubAgent.start(StubSupport.faulty(tmp, "hang", "list_processes", marker, Duration.ofSeconds(60)))) {
+             StubAgent stub = StubAgent.start(StubSupport.faulty(tmp, "hang", "list_regions", marker, Duration.ofSeconds(60)))) {
             long first = stub.stubPid();
-            CompletableFuture<List<ProcessInfo>> listing = CompletableFuture.supplyAsync(stub::processes);
+            CompletableFuture<List<Region>> listing = CompletableFuture.supplyAsync(() -> stub.regions(v.pid()));
             for (int i = 0; i < 600 && !Files.exists(hung); i++) {
                 Thread.sleep(50);
             }
@@ -76,8 +75,8 @@ class StubAgentTest {
             ProcessHandle.of(first).orElseThrow().destroyForcibly();
 
             // The listing is repeated on a restarted stub and succeeds.
-            List<ProcessInfo> all = listing.get(60, TimeUnit.SECONDS);
-            assertTrue(all.stream().anyMatch(p -> p.pid() == v.pid()), "victim missing from the repeated listing");
+            List<Region> all = listing.get(60, TimeUnit.SECONDS);
+            assertTrue(all.stream().anyMatch(r -> r.contains(v.hex("addr"))), "marker region missing from the repeated listing");
             assertEquals(1, stub.restarts());
             long second = stub.stubPid();
             assertTrue(second > 0);
@@ -104,8 +103,8 @@ class StubAgentTest {
         try (Victim v = Victim.start("victim_marker");
              StubAgent stub = StubAgent.start(StubSupport.faulty(tmp, "hang", "terminate", marker, Duration.ofSeconds(60)))) {
             long first = stub.stubPid();
-            CompletableFuture<StubAgent.TerminateReport> kill =
-                CompletableFuture.supplyAsync(() -> stub.terminate(v.pid(), 1000, false, null));
+            CompletableFuture<TerminationReport> kill =
+                CompletableFuture.supplyAsync(() -> stub.terminate(v.pid(), Duration.ofSeconds(1), false));
             for (int i = 0; i < 600 && !Files.exists(hung); i++) {
                 Thread.sleep(50);
             }
@@ -152,8 +151,10 @@ class StubAgentTest {
     @Test
     void oversizedRequestIsRefusedBeforeItIsSent() {
         try (StubAgent stub = StubAgent.start(StubSupport.config(tmp))) {
-            List<String> huge = Collections.nCopies(5000, "x".repeat(1000));
-            AgentException e = assertThrows(AgentException.class, () -> stub.terminate(1, 0, true, huge));
+            for (int i = 0; i < 5000; i++) {
+                stub.protect(i + "x".repeat(1000));
+            }
+            AgentException e = assertThrows(AgentException.class, () -> stub.terminate(1, Duration.ZERO, true));
             assertEquals(Status.INVALID_ARGUMENT, e.status());
             assertTrue(stub.stubPid() > 0, "the stub is untouched");
         }
@@ -172,60 +173,70 @@ class StubAgentTest {
     @Test
     void terminateEndsAVictimWithSigtermAndReportsIt() throws Exception {
         try (StubAgent stub = StubAgent.start(StubSupport.config(tmp)); Victim v = Victim.start("victim_marker")) {
-            StubAgent.TerminateReport dry = stub.terminate(v.pid(), 5000, true, null);
+            TerminationReport dry = stub.terminate(v.pid(), Duration.ofSeconds(5), true);
             assertEquals(Status.OK, dry.status());
-            assertEquals("would-terminate", dry.result());
+            assertEquals(TerminationResult.WOULD_TERMINATE, dry.result());
             assertTrue(v.process().isAlive());
 
-            StubAgent.TerminateReport r = stub.terminate(v.pid(), 5000, false, null);
+            TerminationReport r = stub.terminate(v.pid(), Duration.ofSeconds(5), false);
             assertEquals(Status.OK, r.status(), r.reason());
-            assertEquals("terminated", r.result());
+            assertEquals(TerminationResult.TERMINATED, r.result());
             assertEquals(List.of("SIGTERM"), r.signals());
             assertTrue(v.process().waitFor(10, TimeUnit.SECONDS));
             assertEquals(128 + 15, v.process().exitValue(), "ended by SIGTERM");
 
-            StubAgent.TerminateReport again = stub.terminate(v.pid(), 5000, false, null);
+            TerminationReport again = stub.terminate(v.pid(), Duration.ofSeconds(5), false);
             assertEquals(Status.NO_SUCH_PROCESS, again.status());
-            assertEquals("not-found", again.result());
+            assertEquals(TerminationResult.NOT_FOUND, again.result());
         }
     }
 
     @Test
     void terminateWithoutGraceKills() throws Exception {
         try (StubAgent stub = StubAgent.start(StubSupport.config(tmp)); Victim v = Victim.start("victim_marker")) {
-            StubAgent.TerminateReport r = stub.terminate(v.pid(), 0, false, null);
-            assertEquals("killed", r.result(), r.reason());
+            TerminationReport r = stub.terminate(v.pid(), Duration.ZERO, false);
+            assertEquals(TerminationResult.KILLED, r.result(), r.reason());
             assertEquals(List.of("SIGKILL"), r.signals());
             assertTrue(v.process().waitFor(10, TimeUnit.SECONDS));
             assertEquals(128 + 9, v.process().exitValue());
+            assertThrows(IllegalArgumentException.class, () -> stub.terminate(v.pid(), Duration.ofHours(2), true));
         }
     }
 
     @Test
     void protectedProcessesAreRefusedAndNothingIsSent() throws Exception {
         try (StubAgent stub = StubAgent.start(StubSupport.config(tmp)); Victim v = Victim.start("victim_marker")) {
-            Map<Long, String> expected = Map.of(
-                ProcessHandle.current().pid(), "self",     // the orchestrator
-                stub.stubPid(), "self");                    // the stub itself
-            for (var e : expected.entrySet()) {
-                StubAgent.TerminateReport r = stub.terminate(e.getKey(), 0, false, null);
+            long stubPid = stub.stubPid();
+            for (long self : List.of(ProcessHandle.current().pid(), stubPid)) { // the orchestrator, the stub
+                TerminationReport r = stub.terminate(self, Duration.ZERO, false);
                 assertEquals(Status.PROTECTED, r.status(), r.reason());
-                assertEquals("refused", r.result());
-                assertEquals(e.getValue(), r.protection(), r.reason());
+                assertEquals(TerminationResult.REFUSED, r.result());
+                assertEquals(ProtectionReason.SELF, r.protection(), r.reason());
                 assertEquals(List.of(), r.signals());
+                assertEquals(ProtectionReason.SELF, stub.protection(self).reason());
             }
-            // The orchestrator's parent is an ancestor of the stub: a dry run decides it before anything is sent.
+            // The orchestrator's parent is an ancestor of the stub: decided before anything is sent.
             long parent = ProcessHandle.current().parent().orElseThrow().pid();
-            StubAgent.TerminateReport up = stub.terminate(parent, 0, true, null);
-            assertEquals("ancestor", up.protection(), up.reason());
+            assertEquals(ProtectionReason.ANCESTOR, stub.protection(parent).reason());
+            assertEquals(ProtectionReason.NONE, stub.protection(v.pid()).reason());
 
-            StubAgent.TerminateReport byName = stub.terminate(v.pid(), 0, false, List.of("victim_marker"));
-            assertEquals("name", byName.protection(), byName.reason());
+            assertEquals(16, stub.protectedEntries().size(), "the C agent's default list");
+            assertTrue(stub.protectedEntries().contains(new ProtectedEntry("sshd", false)));
+            stub.protect("victim_marker");
+            TerminationReport byName = stub.terminate(v.pid(), Duration.ZERO, false);
+            assertEquals(ProtectionReason.NAME, byName.protection(), byName.reason());
+            stub.clearProtected();
             String exe = Victim.directory().resolve("victim_marker").toString();
-            StubAgent.TerminateReport byPath = stub.terminate(v.pid(), 0, false, List.of("/usr/bin/other", exe));
-            assertEquals("path", byPath.protection(), byPath.reason());
-            StubAgent.TerminateReport otherDir = stub.terminate(v.pid(), 0, true, List.of("/elsewhere/victim_marker"));
-            assertEquals("would-terminate", otherDir.result(), "a path entry matches the full path only");
+            stub.protect("/elsewhere/victim_marker");
+            assertEquals(ProtectionReason.NONE, stub.protection(v.pid()).reason(), "a path entry matches the full path only");
+            stub.protect(exe);
+            assertEquals(new ProtectedEntry(exe, true), stub.protectedEntries().get(1));
+            TerminationReport byPath = stub.terminate(v.pid(), Duration.ZERO, false);
+            assertEquals(ProtectionReason.PATH, byPath.protection(), byPath.reason());
+            stub.protectDefaults();
+            assertEquals(18, stub.protectedEntries().size());
+            assertThrows(IllegalArgumentException.class, () -> stub.protect(""));
+            assertThrows(IllegalArgumentException.class, () -> stub.protect("a\0b"));
             assertTrue(v.process().isAlive(), "a refused termination sends nothing");
         }
     }

@@ -58,6 +58,34 @@ class CliIT {
     }
 
     @Test
+    void psListsEveryProcessOfItsPidNamespace() throws Exception {
+        NativeSupport.requireNative();
+        // A sweep of every process runs in a fresh PID namespace holding only what the test started:
+        // sh becomes PID 1, starts sleep (PID 2) and replaces itself with the orchestrator.
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder("unshare", "--pid", "--fork", "--mount-proc", "sh", "-c",
+            "sleep 60 & exec \"$0\" -jar \"$1\" ps --json", java, System.getProperty("memsentry.jar")).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), err);
+        List<JsonNode> procs = new ArrayList<>();
+        for (String line : out.split("\n")) {
+            procs.add(Json.MAPPER.readTree(line));
+        }
+        assertEquals(2, procs.size(), out);
+        JsonNode self = procs.stream().filter(n -> n.get("pid").asLong() == 1).findFirst().orElseThrow();
+        JsonNode sleep = procs.stream().filter(n -> n.get("pid").asLong() == 2).findFirst().orElseThrow();
+        assertEquals("java", self.get("name").asText());
+        assertEquals("sleep", sleep.get("name").asText());
+        assertEquals(1, sleep.get("ppid").asLong());
+        assertEquals("sleep 60", sleep.get("cmdline").asText());
+        assertTrue(sleep.get("exe").asText().endsWith("/sleep"), sleep.toString());
+        assertFalse(sleep.get("kernel_thread").asBoolean());
+    }
+
+    @Test
     void doctorSaysTheNativeBackendIsInUse() throws Exception {
         NativeSupport.requireNative();
         Run r = jar(List.of(), "doctor");
@@ -80,17 +108,17 @@ class CliIT {
         assertTrue(doctor.out().matches("(?s).*\\n    scan memory with YARA rules +- +-\\n.*"), doctor.out());
         assertTrue(doctor.out().matches("(?s).*\\n    list processes +- +yes\\n.*"), doctor.out());
 
-        try (Victim v = Victim.start("victim_marker")) {
-            Run ps = jar(jvm, "ps", "--json");
-            assertEquals(ExitCodes.OK, ps.code(), ps.err());
-            assertOneFallbackWarning(ps.err(), broken);
-            boolean listed = false;
-            for (String line : ps.out().split("\n")) {
-                JsonNode n = Json.MAPPER.readTree(line);
-                listed |= n.get("pid").asLong() == v.pid() && n.get("name").asText().equals("victim_marker");
-            }
-            assertTrue(listed, "the victim is listed through the stub");
+        Run ps = jarInPidNamespace(jvm, "ps", "--json");
+        assertEquals(ExitCodes.OK, ps.code(), ps.err());
+        assertOneFallbackWarning(ps.err(), broken);
+        boolean listed = false;
+        for (String line : ps.out().split("\n")) {
+            JsonNode n = Json.MAPPER.readTree(line);
+            listed |= n.get("pid").asLong() == 2 && n.get("name").asText().equals("sleep") && n.get("ppid").asLong() == 1;
+        }
+        assertTrue(listed, "the namespace's sleep is listed through the stub: " + ps.out());
 
+        try (Victim v = Victim.start("victim_marker")) {
             Run regions = jar(jvm, "regions", "--pid", String.valueOf(v.pid()), "--json");
             assertEquals(ExitCodes.OK, regions.code(), regions.err());
             assertOneFallbackWarning(regions.err(), broken);
@@ -111,6 +139,25 @@ class CliIT {
         Run strict = jar(jvm, "--backend", "native", "ps");
         assertEquals(ExitCodes.FAILED, strict.code());
         assertEquals(1, strict.err().strip().lines().count(), strict.err());
+    }
+
+    /**
+     * Runs the jar as PID 1 of a fresh PID namespace whose only other process is a sleep (PID 2), so
+     * that a sweep of every process touches nothing the test did not start.
+     */
+    static Run jarInPidNamespace(List<String> jvmArgs, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("unshare", "--pid", "--fork", "--mount-proc", "sh", "-c",
+            "sleep 60 & exec \"$@\"", "sh", Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(jvmArgs);
+        cmd.add("-jar");
+        cmd.add(System.getProperty("memsentry.jar"));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).start();
+        p.getOutputStream().close();
+        byte[] out = p.getInputStream().readAllBytes();
+        byte[] err = p.getErrorStream().readAllBytes();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "jar did not finish");
+        return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
     }
 
     private static void assertOneFallbackWarning(String err, Path broken) {
