@@ -381,6 +381,27 @@ class ProtocolTest(unittest.TestCase):
             self.assertEqual(os.getpid(), a["result"]["ppid"])
 
 
+class CancelTest(unittest.TestCase):
+    def setUp(self):
+        self.s = Session()
+        self.addCleanup(self.s.close)
+
+    def test_a_cancelled_list_stops_early_with_stopped_and_the_stub_goes_on(self):
+        with Victim("victim_marker") as v:
+            total, _ = self.s.request("list_regions", pid=v.pid)
+            self.assertGreater(len(total), 5)
+            # The cancel is on its way before the first item: the stub sees it after that item.
+            self.s.send(json.dumps({"v": 1, "id": 100, "op": "list_regions", "pid": v.pid}).encode()
+                        + b'\n{"v":1,"id":100,"op":"cancel"}')
+            self.assertIn("item", self.s.answer())
+            a = self.s.answer()
+            self.assertEqual(100, a["id"])
+            self.assertEqual("stopped", a["error"]["status"], a)
+            self.s.send(b'{"v":1,"id":100,"op":"cancel"}')  # late: ignored, never answered
+            _, a = self.s.request("get_process", pid=v.pid)
+            self.assertTrue(a["ok"])
+
+
 class DumpTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="memsentry-stub-dump-")

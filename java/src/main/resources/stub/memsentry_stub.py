@@ -87,6 +87,7 @@ NO_SPACE = "no_space"
 BUSY = "busy"
 TIMEOUT = "timeout"
 INTERRUPTED = "interrupted"
+STOPPED = "stopped"
 MALFORMED = "malformed"
 INTERNAL = "internal"
 
@@ -1228,8 +1229,9 @@ def _terminate_pinned(t, fallback, grace_ms, dry_run, protected, self_pids, repo
 class Server(object):
     """Answers one request line at a time; never raises for a bad request."""
 
-    def __init__(self, out):
+    def __init__(self, out, inp=None):
         self.out = out
+        self.inp = inp
         self.orchestrator_pid = None
         self.ops = {
             "hello": self.op_hello,
@@ -1259,6 +1261,29 @@ class Server(object):
             answer["result"] = result
         self.emit(answer)
 
+    def emit_item(self, req_id, item):
+        """One item of a list; raises Failure(stopped) when the orchestrator cancelled the list."""
+        self.emit({"v": PROTOCOL_VERSION, "id": req_id, "item": item})
+        if self.cancelled(req_id):
+            raise Failure(STOPPED, "stopped by the orchestrator")
+
+    def cancelled(self, req_id):
+        """Whether a {"op":"cancel"} line for req_id has arrived (the only line the orchestrator
+        sends while a request is in flight). End of input counts as a cancel."""
+        if self.inp is None or not self.inp.ready():
+            return False
+        line, oversized = self.inp.next()
+        if line is None:
+            return oversized is None
+        try:
+            msg = json.loads(line.decode("utf-8"))
+        except (ValueError, RecursionError):
+            msg = None
+        if isinstance(msg, dict) and msg.get("op") == "cancel" and msg.get("id") == req_id:
+            return True
+        log("warn", "ignored a line that came while request %d was answered (only cancel may)" % req_id)
+        return False
+
     # -- dispatch
 
     def handle_oversized(self, length):
@@ -1284,6 +1309,8 @@ class Server(object):
                              % (req.get("v"), PROTOCOL_VERSION))
             return
         op = req.get("op")
+        if op == "cancel":
+            return  # for a request already answered: nothing to stop, and a cancel is never answered
         handler = self.ops.get(op) if isinstance(op, str) else None
         if handler is None:
             self.final_error(req_id, UNSUPPORTED_STATUS, "unknown operation %r" % (op,))
@@ -1372,8 +1399,8 @@ class Server(object):
                     log("debug", "process %d: %s" % (pid, f.message))
                     skipped += 1
                 continue
-            self.emit({"v": PROTOCOL_VERSION, "id": req_id, "item": info})
             count += 1
+            self.emit_item(req_id, info)
         return {"count": count, "skipped": skipped}
 
     def op_get_process(self, req_id, req):
@@ -1388,8 +1415,8 @@ class Server(object):
             log("warn", "pid %d maps line %d: %s" % (pid, lineno, why))
 
         for region in iter_regions(pid, malformed):
-            self.emit({"v": PROTOCOL_VERSION, "id": req_id, "item": region_wire(region)})
             count[0] += 1
+            self.emit_item(req_id, region_wire(region))
         return {"count": count[0], "malformed_lines": count[1]}
 
     def op_read(self, req_id, req):
@@ -1478,23 +1505,50 @@ def _reject_constant(name):
     raise ValueError("%s is not a JSON number" % name)
 
 
-def read_request(stream):
-    """The next request line: (line without its newline, None); (None, length)
-    for an oversized line, skipped up to its newline; (None, None) at the end
-    of input."""
-    line = stream.readline(MAX_LINE + 1)
-    if not line:
-        return None, None
-    if line.endswith(b"\n"):
-        return line[:-1], None
-    if len(line) <= MAX_LINE:
-        return line, None  # the last line, without a newline
-    length = len(line)
-    while True:
-        more = stream.readline(65536)
-        length += len(more)
-        if not more or more.endswith(b"\n"):
-            return None, length
+class RequestReader(object):
+    """Request lines from a file descriptor, each bounded to MAX_LINE bytes. Its own buffer, so
+    that ready() can tell whether a line (a cancel) is waiting without blocking."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.pending = b""
+        self.eof = False
+
+    def ready(self):
+        if self.pending or self.eof:
+            return True
+        try:
+            return bool(select.select([self.fd], [], [], 0)[0])
+        except (OSError, ValueError):
+            return False
+
+    def _read(self):
+        chunk = os.read(self.fd, 65536)
+        if not chunk:
+            self.eof = True
+        return chunk
+
+    def next(self):
+        """(line without its newline, None); (None, length) for an oversized line, skipped up to
+        its newline; (None, None) at the end of input."""
+        parts, size = [], 0
+        chunk, self.pending = self.pending, b""
+        while True:
+            nl = chunk.find(b"\n")
+            if nl >= 0:
+                parts.append(chunk[:nl])
+                size += nl
+                self.pending = chunk[nl + 1:]
+                return (b"".join(parts), None) if size <= MAX_LINE else (None, size)
+            parts.append(chunk)
+            size += len(chunk)
+            if size > MAX_LINE:
+                parts = []  # keep counting, keep nothing
+            if self.eof:
+                if size == 0:
+                    return None, None
+                return (b"".join(parts), None) if size <= MAX_LINE else (None, size)
+            chunk = self._read()
 
 
 def _stop(signum, frame):
@@ -1504,11 +1558,11 @@ def _stop(signum, frame):
 def main():
     # SIGTERM unwinds through the finally blocks, so a dump removes its temporary file.
     signal.signal(signal.SIGTERM, _stop)
-    server = Server(sys.stdout.buffer)
-    stdin = sys.stdin.buffer
+    requests = RequestReader(sys.stdin.fileno())
+    server = Server(sys.stdout.buffer, requests)
     try:
         while True:
-            line, oversized = read_request(stdin)
+            line, oversized = requests.next()
             if line is None and oversized is None:
                 return 0
             if oversized is not None:

@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.function.Consumer;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -200,7 +199,7 @@ public final class StubAgent implements Agent {
      * Sends one request under the failure rules of the class comment. repeatable: the request has no
      * effect on the host, so it may be sent again to a restarted stub.
      */
-    private synchronized StubProcess.Reply request(String op, ObjectNode args, Consumer<JsonNode> items,
+    private synchronized StubProcess.Reply request(String op, ObjectNode args, Predicate<JsonNode> items,
                                                    boolean repeatable, Duration idle) {
         if (closed) {
             throw new IllegalStateException("agent is closed");
@@ -209,9 +208,9 @@ public final class StubAgent implements Agent {
             throw new AgentException(Status.UNSUPPORTED, gaveUp);
         }
         int[] delivered = {0};
-        Consumer<JsonNode> counting = item -> {
+        Predicate<JsonNode> counting = item -> {
             delivered[0]++;
-            items.accept(item);
+            return items.test(item);
         };
         for (int attempt = 0; ; attempt++) {
             if (current == null) {
@@ -262,21 +261,14 @@ public final class StubAgent implements Agent {
 
     @Override
     public void forEachProcess(Predicate<ProcessInfo> sink) {
-        boolean[] stopped = {false};
-        request("list_processes", args(), item -> {
-            ProcessInfo p = processFrom(item);
-            if (!stopped[0] && !sink.test(p)) {
-                stopped[0] = true; // the rest of the stream is read and dropped
-            }
-        }, true, timeout()).require();
+        request("list_processes", args(), item -> sink.test(processFrom(item)), true, timeout()).require();
     }
 
     @Override
     public ProcessInfo process(long pid) {
         ObjectNode a = args();
         a.put("pid", pid);
-        JsonNode r = request("get_process", a, item -> {
-        }, true, timeout()).require();
+        JsonNode r = request("get_process", a, item -> true, true, timeout()).require();
         try {
             return processFrom(r);
         } catch (StubProcess.BadAnswer e) {
@@ -288,13 +280,7 @@ public final class StubAgent implements Agent {
     public void forEachRegion(long pid, Predicate<Region> sink) {
         ObjectNode a = args();
         a.put("pid", pid);
-        boolean[] stopped = {false};
-        request("list_regions", a, item -> {
-            Region r = regionFrom(item);
-            if (!stopped[0] && !sink.test(r)) {
-                stopped[0] = true;
-            }
-        }, true, timeout()).require();
+        request("list_regions", a, item -> sink.test(regionFrom(item)), true, timeout()).require();
     }
 
     @Override
@@ -305,8 +291,7 @@ public final class StubAgent implements Agent {
             int want = Math.min(MAX_READ, length - done);
             ObjectNode a = args();
             a.put("pid", pid).put("address", "0x" + Long.toHexString(address + done)).put("length", want);
-            StubProcess.Reply reply = request("read", a, item -> {
-            }, true, timeout());
+            StubProcess.Reply reply = request("read", a, item -> true, true, timeout());
             if (!reply.ok()) {
                 if (done > 0 && reply.status() == Status.PARTIAL_READ) {
                     return done;
@@ -343,8 +328,7 @@ public final class StubAgent implements Agent {
         }
         // The stub waits up to the grace period, then up to 10 s for the kill to be confirmed.
         Duration idle = timeout().plus(grace).plusSeconds(10);
-        StubProcess.Reply reply = request("terminate", a, item -> {
-        }, dryRun, idle);
+        StubProcess.Reply reply = request("terminate", a, item -> true, dryRun, idle);
         JsonNode r = reply.result();
         if (!r.has("result")) {
             reply.require(); // the arguments were rejected before anything happened
@@ -364,8 +348,7 @@ public final class StubAgent implements Agent {
         synchronized (this) {
             protectedList.forEach(a.putArray("protected")::add);
         }
-        JsonNode r = request("protect_check", a, item -> {
-        }, true, timeout()).require();
+        JsonNode r = request("protect_check", a, item -> true, true, timeout()).require();
         return new Protection(protectionReason(r.path("protection").asText()), r.path("detail").asText());
     }
 
@@ -427,8 +410,7 @@ public final class StubAgent implements Agent {
             .put("force", options.force()).put("suspicious_only", options.suspiciousOnly())
             .put("max_region_size", options.maxRegionSize()).put("max_total_size", options.maxTotalSize())
             .put("skip_nonexec_over", options.skipNonexecOver()).put("sync", options.sync());
-        JsonNode r = request("dump", a, item -> {
-        }, false, idle).require();
+        JsonNode r = request("dump", a, item -> true, false, idle).require();
         return new DumpSummary(Path.of(text(r.path("file"))), Path.of(text(r.path("manifest"))),
             r.path("regions").asInt(), r.path("regions_dumped").asInt(), r.path("regions_truncated").asInt(),
             r.path("regions_partial").asInt(), r.path("regions_skipped").asInt(), r.path("bytes_dumped").asLong(),

@@ -21,7 +21,7 @@ import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -160,8 +160,7 @@ final class StubProcess implements AutoCloseable {
             }
             StubProcess stub = new StubProcess(p);
             try {
-                Reply r = stub.call("hello", helloArgs, item -> {
-                }, launch.startTimeout());
+                Reply r = stub.call("hello", helloArgs, item -> true, launch.startTimeout());
                 stub.hello = r.require();
                 int protocol = stub.hello.path("protocol").asInt(-1);
                 if (protocol != PROTOCOL_VERSION) {
@@ -197,10 +196,12 @@ final class StubProcess implements AutoCloseable {
 
     /**
      * Sends one request and waits for its final answer, passing item lines to items as they come.
-     * idle bounds the wait for each line, so long streams and dumps (which send progress lines) are
-     * not cut short. An exception thrown by items is rethrown once the final answer has arrived.
+     * When items returns false (or throws), a cancel line asks the stub to stop the stream; the rest
+     * is read and dropped, and the stub's "stopped" answer counts as success. idle bounds the wait
+     * for each line, so long streams and dumps (which send progress lines) are not cut short. An
+     * exception thrown by items is rethrown once the final answer has arrived.
      */
-    Reply call(String op, ObjectNode args, Consumer<JsonNode> items, Duration idle) throws Died, Violation, Timeout {
+    Reply call(String op, ObjectNode args, Predicate<JsonNode> items, Duration idle) throws Died, Violation, Timeout {
         long id = nextId++;
         ObjectNode request = WIRE.createObjectNode();
         request.put("v", PROTOCOL_VERSION).put("id", id).put("op", op);
@@ -222,6 +223,7 @@ final class StubProcess implements AutoCloseable {
             throw new Died(describeExit("stopped reading requests (" + oneLine(e.getMessage()) + ")"));
         }
         RuntimeException sinkFailure = null;
+        boolean cancelled = false;
         while (true) {
             Line line;
             try {
@@ -244,13 +246,17 @@ final class StubProcess implements AutoCloseable {
             }
             JsonNode n = parse(((Text) line).bytes(), id);
             if (n.has("item")) {
-                if (sinkFailure == null) {
+                if (!cancelled) {
                     try {
-                        items.accept(n.get("item"));
+                        cancelled = !items.test(n.get("item"));
                     } catch (BadAnswer e) {
                         throw new Violation("malformed " + op + " item: " + e.getMessage());
                     } catch (RuntimeException e) {
                         sinkFailure = e; // drain to the final line so the channel stays in step
+                        cancelled = true;
+                    }
+                    if (cancelled) {
+                        cancel(id);
                     }
                 }
                 continue;
@@ -272,8 +278,22 @@ final class StubProcess implements AutoCloseable {
             if (!error.path("status").isTextual()) {
                 throw new Violation("an error answer has no status");
             }
+            if (cancelled && error.get("status").asText().equals(Status.STOPPED.wireName())) {
+                return new Reply(true, n.path("result"), Status.OK, "");
+            }
             return new Reply(false, n.path("result"), Status.fromWireName(error.get("status").asText()),
                 error.path("message").asText(""));
+        }
+    }
+
+    /** Asks the stub to stop streaming request id; it may have finished already, which is fine. */
+    private void cancel(long id) throws Died {
+        try {
+            stdin.write(("{\"v\":" + PROTOCOL_VERSION + ",\"id\":" + id + ",\"op\":\"cancel\"}\n").getBytes(
+                java.nio.charset.StandardCharsets.US_ASCII));
+            stdin.flush();
+        } catch (IOException e) {
+            throw new Died(describeExit("stopped reading requests (" + oneLine(e.getMessage()) + ")"));
         }
     }
 
