@@ -5,7 +5,10 @@
 #include <memsentry/memsentry.h>
 #include <stdbool.h>
 
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+/* mingw-w64 builds with __USE_MINGW_ANSI_STDIO: C99 formats (%zu, %lld). */
+#  define MS_PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
+#elif defined(__GNUC__)
 #  define MS_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #  define MS_PRINTF(f, a)

@@ -4,13 +4,10 @@
  *   wine_terminate.exe            run the checks
  *   wine_terminate.exe child      sleep until killed (a victim)
  *   wine_terminate.exe ancestor   try to terminate the parent (must be refused)
- * Run from a directory the test owns: a copy named CSRSS.EXE is made there.
- * Build (from the repository root, once the whole Windows platform layer is
- * in src/windows/):
- *   x86_64-w64-mingw32-gcc-posix -std=c11 -municode -static -Iinclude -Iagent-c/src \
- *     agent-c/src/common/*.c agent-c/src/windows/*.c tests-native/windows/wine_terminate.c \
- *     -o wine_terminate.exe
- *   WINEPREFIX=$(mktemp -d) WINEDEBUG=-all wine wine_terminate.exe */
+ * It makes a copy of itself named CSRSS.EXE in its own directory.
+ * Built by tests-native/CMakeLists.txt in a Windows build (target
+ * wine_terminate, in its own directory) and run by ctest as
+ * wine_terminate_checks, under Wine on Linux (ci/windows-tests.sh). */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 

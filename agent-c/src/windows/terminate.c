@@ -13,6 +13,7 @@
 
 #include "../common/protect.h"
 #include "../platform.h"
+#include "win.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -351,6 +352,7 @@ ms_status ms__plat_terminate(ms_agent *agent, int64_t pid, const ms_terminate_op
                              ms_terminate_report *report)
 {
     int64_t started = now_ms();
+    ms__win_ensure_debug_privilege(agent); /* the seed: an administrator may end other users' processes */
     char detail[sizeof report->reason];
     ms_status st;
     if (is_system_pid(pid, detail, sizeof detail)) {
@@ -388,6 +390,7 @@ ms_status ms__plat_terminate_pidfd(ms_agent *agent, int pidfd, const ms_terminat
 
 ms_status ms__plat_protect_check(ms_agent *agent, int64_t pid, int32_t *reason, char *detail, size_t cap)
 {
+    ms__win_ensure_debug_privilege(agent);
     if (is_system_pid(pid, detail, cap)) {
         *reason = MS_PROTECT_INIT;
         return MS_OK;

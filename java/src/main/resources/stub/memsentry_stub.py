@@ -641,18 +641,20 @@ def dump_process(pid, path, options, progress):
         data_fd = None
 
         manifest = {
-            "format": "memsentry-raw-dump",
-            "format_version": 1,
+            "format": "memsentry-raw",
+            "version": 1,
+            "os": "linux",
+            "pid": pid,
+            "data": wire_bytes(base),
+            "max_region_size": options["max_region_size"],
             "created_by": "memsentry stub %s (python %s)" % (STUB_VERSION, sys.version.split()[0]),
             "created_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "pid": pid,
             "process": facts,
-            "data_file": wire_bytes(base),
             "frozen": False,
             "threads": threads,
             "notes": malformed + ([pagemap_note] if pagemap_note else []),
             "totals": totals,
-            "regions": [p["entry"] for p in plans],
+            "regions": [_manifest_entry(p["entry"]) for p in plans],
         }
         text = (json.dumps(manifest, indent=1, ensure_ascii=True) + "\n").encode("ascii")
         manifest_tmp = b"." + manifest_base + b".partial-" + token
@@ -692,6 +694,17 @@ def dump_process(pid, path, options, progress):
         os.close(dir_fd)
 
 
+def _manifest_entry(entry):
+    """A region as the manifest shows it, in the shape of the Windows agent's raw manifest
+    (agent-c/src/windows/dump.c): reason only when there is one, sha256 only for bytes in the file."""
+    out = dict(entry)
+    if not out["reason"]:
+        del out["reason"]
+    if out["sha256"] is None:
+        del out["sha256"]
+    return out
+
+
 def plan_regions(regions, options, pagemap_fd):
     """Decides per region what goes into the file: its length after the caps,
     or why it is skipped; counts resident bytes for the free-space check."""
@@ -703,7 +716,7 @@ def plan_regions(regions, options, pagemap_fd):
             "start": hex64(r["start"]), "end": hex64(r["end"]), "perms": perms_string(r["perms"]),
             "kind": KIND_NAMES[r["kind"]], "path": wire_bytes(r["path"]), "offset": hex64(r["offset"]),
             "dev": "%02x:%02x" % (r["dev_major"], r["dev_minor"]), "inode": r["inode"],
-            "file_offset": 0, "length": 0, "bytes_read": 0, "bytes_hole": 0, "bytes_unreadable": 0,
+            "file_offset": 0, "bytes": 0, "bytes_read": 0, "bytes_hole": 0, "bytes_unreadable": 0,
             "status": "skipped", "reason": "", "sha256": None,
         }
         plan = {"region": r, "entry": entry, "length": 0, "resident": 0}
@@ -758,7 +771,7 @@ def write_regions(pid, data_fd, mem_fd, pagemap_fd, plans, progress):
             continue
         digest = hashlib.sha256()
         entry["file_offset"] = file_offset
-        entry["length"] = length
+        entry["bytes"] = length
         unreadable_reason = ""
         for run_addr, run_len, resident in page_runs(pagemap_fd, r["start"], r["start"] + length):
             pos = run_addr - r["start"]
@@ -794,7 +807,7 @@ def write_regions(pid, data_fd, mem_fd, pagemap_fd, plans, progress):
         elif plan.get("truncated"):
             entry["status"] = "truncated"
         else:
-            entry["status"] = "complete"
+            entry["status"] = "ok"
         if plan.get("truncated"):
             totals["regions_truncated"] += 1
         entry["sha256"] = digest.hexdigest()

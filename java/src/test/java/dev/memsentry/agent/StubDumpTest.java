@@ -66,7 +66,10 @@ class StubDumpTest {
                 assertEquals(2, left.count(), "no temporary file is left behind");
             }
             JsonNode m = Json.MAPPER.readTree(s.manifest().toFile());
-            assertEquals("memsentry-raw-dump", m.get("format").asText());
+            assertEquals("memsentry-raw", m.get("format").asText(), "the Windows agent's manifest format");
+            assertEquals(1, m.get("version").asInt());
+            assertEquals("linux", m.get("os").asText());
+            assertEquals("victim.raw", m.get("data").asText());
             assertEquals(v.pid(), m.get("pid").asLong());
             assertEquals("victim_marker", m.get("process").get("name").asText());
             assertEquals(s.fileSize(), Files.size(file));
@@ -80,13 +83,15 @@ class StubDumpTest {
             try (var raf = new java.io.RandomAccessFile(file.toFile(), "r")) {
                 for (JsonNode r : m.get("regions")) {
                     long start = hex(r.get("start"));
-                    long length = r.get("length").asLong();
+                    long length = r.get("bytes").asLong();
                     String status = r.get("status").asText();
                     if (status.equals("skipped")) {
                         assertEquals(0, length);
                         assertFalse(r.get("reason").asText().isEmpty(), "a skipped region says why: " + r);
+                        assertFalse(r.has("sha256"), r.toString());
                         continue;
                     }
+                    assertTrue(List.of("ok", "truncated", "partial").contains(status), r.toString());
                     assertEquals(expectedOffset, r.get("file_offset").asLong(), "back to back: " + r);
                     assertEquals(length, r.get("bytes_read").asLong() + r.get("bytes_hole").asLong()
                         + r.get("bytes_unreadable").asLong(), r.toString());
@@ -151,7 +156,7 @@ class StubDumpTest {
             JsonNode m = Json.MAPPER.readTree(s.manifest().toFile());
             boolean truncated = false;
             for (JsonNode r : m.get("regions")) {
-                assertTrue(r.get("length").asLong() <= 8192, r.toString());
+                assertTrue(r.get("bytes").asLong() <= 8192, r.toString());
                 truncated |= r.get("status").asText().equals("truncated") && r.get("reason").asText().contains("cap");
             }
             assertTrue(truncated && s.regionsTruncated() > 0);
@@ -167,7 +172,7 @@ class StubDumpTest {
                     dumped.add(hex(r.get("start")));
                     assertEquals('x', r.get("perms").asText().charAt(2), "only executable regions are suspicious here: " + r);
                 } else if (r.get("reason").asText().contains("not suspicious")) {
-                    assertEquals(0, r.get("length").asLong());
+                    assertEquals(0, r.get("bytes").asLong());
                 }
             }
             assertEquals(List.of(v.hex("rwx"), v.hex("memfd")), dumped, "the RWX anonymous region and the memfd, nothing else");
