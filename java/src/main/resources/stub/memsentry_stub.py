@@ -870,7 +870,6 @@ def _hash_zeros(digest, count):
 
 # ---------------------------------------------------------------- termination
 
-PROTECT_REASONS = ["none", "init", "kernel-thread", "self", "ancestor", "name", "path", "critical"]
 
 
 class Target(object):
