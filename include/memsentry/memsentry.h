@@ -8,6 +8,7 @@
 #define MEMSENTRY_H
 
 #include "ms_common.h"
+#include "ms_dump.h"
 #include "ms_process.h"
 #include "ms_region.h"
 #include "ms_terminate.h"
