@@ -9,6 +9,7 @@ import dev.memsentry.agent.Capability;
 import dev.memsentry.agent.NativeLoader;
 import dev.memsentry.agent.Region;
 import dev.memsentry.agent.RegionKind;
+import dev.memsentry.detect.yara.Yara;
 import dev.memsentry.output.Json;
 import dev.memsentry.output.JsonLines;
 import java.io.IOException;
@@ -102,6 +103,10 @@ final class DoctorCommand implements Callable<Integer> {
                     byte[] buf = new byte[16];
                     int n = agent.readMemory(self, r.start(), buf, 0, buf.length);
                     yield "ok (read " + n + " bytes at " + Json.hex(r.start()) + ")";
+                }
+                case YARA -> {
+                    Yara.YaraStatus yara = Yara.status();
+                    yield yara.available() ? "ok (" + yara.detail() + ")" : "failed: " + yara.detail();
                 }
             };
         } catch (AgentException | IllegalStateException e) {
