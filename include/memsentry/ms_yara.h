@@ -140,6 +140,7 @@ typedef struct ms_yara_scan_stats {
     uint64_t bytes_zero;         /* pages not in memory and not file-backed: zeros, never touched */
     uint64_t block_fetches;      /* block reads, more than blocks when rules revisit blocks */
     uint64_t elapsed_ns;
+    uint64_t fetch_ns;           /* of elapsed_ns, the time spent reading blocks */
 } ms_yara_scan_stats;
 
 /* Scans the memory of pid with the scanner's rules; every matching rule goes

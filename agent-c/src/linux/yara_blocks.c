@@ -386,7 +386,18 @@ static void fill_span(ms__yara_blocks *b, const region_entry *r, fill_state *fs,
     }
 }
 
+static const uint8_t *fetch_block_timed(YR_MEMORY_BLOCK *block);
+
 static const uint8_t *fetch_block(YR_MEMORY_BLOCK *block)
+{
+    ms__yara_blocks *b = block->context;
+    uint64_t t0 = ms__monotonic_ns();
+    const uint8_t *data = fetch_block_timed(block);
+    b->stats.fetch_ns += ms__monotonic_ns() - t0;
+    return data;
+}
+
+static const uint8_t *fetch_block_timed(YR_MEMORY_BLOCK *block)
 {
     ms__yara_blocks *b = block->context;
     b->stats.block_fetches++;
@@ -496,6 +507,7 @@ void ms__plat_yara_blocks_detach(ms__yara_blocks *b, ms_yara_scan_stats *stats)
         stats->bytes_from_file += b->stats.bytes_from_file;
         stats->bytes_zero += b->stats.bytes_zero;
         stats->block_fetches += b->stats.block_fetches;
+        stats->fetch_ns += b->stats.fetch_ns;
     }
     release_buffer(b);
     clear_regions(b);
