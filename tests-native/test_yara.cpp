@@ -135,7 +135,7 @@ struct ScanResult {
 };
 
 ScanResult scan(ms_yara_rules *rules, pid_t pid, uint64_t max_block = 0, const volatile int32_t *cancel = nullptr,
-                bool stop_at_first = false)
+                bool stop_at_first = false, uint32_t flags = 0)
 {
     ScanResult r{};
     ms_yara_scanner *s = nullptr;
@@ -145,6 +145,7 @@ ScanResult scan(ms_yara_rules *rules, pid_t pid, uint64_t max_block = 0, const v
     o.max_block_size = max_block;
     o.timeout_seconds = 120;
     o.cancel = cancel;
+    o.flags = flags;
     r.stats.struct_size = sizeof r.stats;
     struct Ctx {
         ScanResult *r;
@@ -263,6 +264,29 @@ TEST_F(Yara, ManyMatchesAcrossMappingsAndMemoryReadsEqualYara)
     ASSERT_TRUE(ours.hits.count("default:elf_headers_in_memory"));
     EXPECT_GE(ours.hits["default:elf_headers_in_memory"].strings.size(), 3u);
     EXPECT_GT(ours.stats.block_fetches, ours.stats.blocks) << "uint16() should fetch blocks again";
+}
+
+TEST_F(Yara, LargeBlocksStreamedWhileScannedEqualYaraAndWholeReads)
+{
+    // A 48 MiB heap of random bytes: one block, streamed by the filler thread
+    // while libyara scans it, and read whole with streaming off.
+    Victim v("victim_bigheap", {"48"});
+    const std::string rules_file = kRules + "/big/markers.yar";
+    Rules rules(rules_file);
+    ASSERT_EQ(rules.status, MS_OK) << rules.error;
+    ScanResult streamed = scan(rules.rules, v.pid());
+    ASSERT_EQ(streamed.status, MS_OK) << streamed.error;
+    ScanResult whole = scan(rules.rules, v.pid(), 0, nullptr, false, MS_YARA_SCAN_NO_STREAMING);
+    ASSERT_EQ(whole.status, MS_OK) << whole.error;
+    Hits oracle = yara_cli({rules_file}, v.pid());
+    EXPECT_EQ(streamed.hits, oracle) << "memsentry:\n" << describe(streamed.hits) << "yara:\n" << describe(oracle);
+    EXPECT_EQ(whole.hits, oracle);
+    std::set<std::pair<std::string, uint64_t>> planted;
+    for (int i = 0; i < 4; i++)
+        planted.insert({"$m", v.hex("marker" + std::to_string(i))});
+    EXPECT_EQ(streamed.hits["default:big_heap_marker"].strings, planted);
+    EXPECT_GE(streamed.stats.bytes_read, 48ull << 20);
+    EXPECT_EQ(streamed.stats.bytes_read, whole.stats.bytes_read);
 }
 
 TEST_F(Yara, SmallBlocksSplitMappingsAsYaraDoes)

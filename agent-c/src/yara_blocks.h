@@ -16,6 +16,7 @@ typedef struct ms__yara_blocks_config {
     uint64_t max_block;             /* page multiple, > 0 */
     uint64_t deadline_ns;           /* CLOCK_MONOTONIC; 0: none */
     const volatile int32_t *cancel; /* may be NULL */
+    bool streaming;                 /* large blocks read while libyara scans them */
 } ms__yara_blocks_config;
 
 /* One per scanner: keeps its reader and buffers from one process to the next. */
@@ -29,7 +30,7 @@ ms_status ms__plat_yara_blocks_attach(ms__yara_blocks *b, ms_agent *agent, int64
 
 /* MS_OK while the pass is sound; otherwise what ended it (the target exited,
  * the deadline passed, cancelled), with the detail in ms_last_error(). */
-ms_status ms__plat_yara_blocks_status(const ms__yara_blocks *b);
+ms_status ms__plat_yara_blocks_status(ms__yara_blocks *b);
 
 /* Ends the pass: adds its counters to stats (when not NULL), releases the
  * block buffer and the process's descriptors. */

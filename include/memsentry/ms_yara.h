@@ -115,6 +115,13 @@ typedef int (*ms_yara_match_cb)(const ms_yara_match *match, void *user_data);
 
 #define MS_YARA_DEFAULT_MAX_STRING_MATCHES 1000
 
+/* Large blocks are normally streamed: a second thread reads a block while
+ * libyara already scans it (the scan waits, through userfaultfd, for pages
+ * not read yet), so reading costs almost no time. This flag reads every block
+ * whole before it is scanned, as yara does. Streaming also turns itself off
+ * where userfaultfd is not allowed. */
+#define MS_YARA_SCAN_NO_STREAMING 0x1u
+
 typedef struct ms_yara_scan_options {
     uint32_t struct_size;        /* sizeof(ms_yara_scan_options) */
     uint32_t timeout_seconds;    /* per process; 0: none. Past it: MS_E_TIMEOUT, no match reported */
@@ -124,7 +131,7 @@ typedef struct ms_yara_scan_options {
      * value `yara RULES PID` uses. Rounded down to pages. */
     uint64_t max_block_size;
     uint32_t max_string_matches; /* per rule in a match; 0: MS_YARA_DEFAULT_MAX_STRING_MATCHES */
-    uint32_t reserved;
+    uint32_t flags;              /* MS_YARA_SCAN_* */
     const volatile int32_t *cancel; /* non-zero stops the scan with MS_E_INTERRUPTED; may be NULL */
 } ms_yara_scan_options;
 

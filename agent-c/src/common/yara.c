@@ -675,6 +675,7 @@ ms_status ms_yara_scan_process(ms_yara_scanner *s, int64_t pid, const ms_yara_sc
         .max_block = max_block,
         .deadline_ns = o.timeout_seconds ? started + (uint64_t)o.timeout_seconds * 1000000000ull : 0,
         .cancel = o.cancel,
+        .streaming = !(o.flags & MS_YARA_SCAN_NO_STREAMING),
     };
     YR_MEMORY_BLOCK_ITERATOR *iterator;
     ms_status st = ms__plat_yara_blocks_attach(s->blocks, s->rules->agent, pid, &cfg, &iterator);

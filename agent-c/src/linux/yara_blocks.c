@@ -45,11 +45,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/userfaultfd.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,6 +64,11 @@
 #define YARA_MAPS_LINE_MAX 4096
 #define MAPS_PREFIX_MAX 80
 
+/* Blocks at least this large are streamed: read by a filler thread while
+ * libyara already scans them (see stream_block). */
+#define STREAM_MIN_BLOCK ((uint64_t)8 << 20)
+#define STREAM_BOUNCE ((size_t)1 << 20)
+
 typedef enum block_source { SOURCE_FILE, SOURCE_ANON, SOURCE_WHOLE } block_source;
 
 typedef struct region_entry {
@@ -67,6 +76,27 @@ typedef struct region_entry {
     uint32_t dev_major, dev_minor;
     char *path;
 } region_entry;
+
+typedef struct fill_state {
+    const region_entry *region;
+    uint64_t base, size; /* the block */
+    block_source source;
+    int fd;              /* FILE: the file; WHOLE: the map_files object, -1 not opened, -2 unavailable */
+    uint64_t file_size;  /* WHOLE */
+    uint64_t stop_at;    /* WHOLE: where the pread yara does would have stopped; UINT64_MAX: nowhere */
+    bool skip;           /* FILE, ANON: yara drops the block */
+    bool map_files_failed;
+    char map_files_error[200];
+    /* Where the bytes go: written into buf directly, or, when streaming,
+     * handed to the kernel page by page through the userfaultfd. */
+    uint8_t *buf;
+    int uffd;            /* -1: direct */
+    uint8_t *bounce;     /* streaming: file bytes pass through it */
+    size_t bounce_len;
+    uint64_t resolved;   /* streaming: bytes from the block's start already placed */
+    int uffd_errno;
+    ms_yara_scan_stats stats; /* bytes_read, bytes_from_file, bytes_zero */
+} fill_state;
 
 struct ms__yara_blocks {
     ms_reader *reader;
@@ -92,6 +122,20 @@ struct ms__yara_blocks {
     bool any_fetched;
 
     bool map_files_warned;
+    bool stream_enabled;
+
+    /* Streaming (see stream_block): one filler thread per scanner. */
+    int uffd; /* -1 not tried, -2 unavailable */
+    uint8_t *bounce;
+    bool filler_started, streaming;
+    pthread_t filler;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool job_pending, job_running, quit;
+    fill_state job;
+    ms_status job_status;
+    char job_msg[256];
+
     ms_status fatal;
     char fatal_msg[256];
     ms_yara_scan_stats stats;
@@ -115,12 +159,18 @@ ms_status ms__plat_yara_blocks_new(ms__yara_blocks **out)
         return st;
     }
     b->page = (uint64_t)sysconf(_SC_PAGESIZE);
+    b->uffd = -1;
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->cv, NULL);
     *out = b;
     return MS_OK;
 }
 
+static void stream_wait(ms__yara_blocks *b);
+
 static void release_buffer(ms__yara_blocks *b)
 {
+    stream_wait(b);
     if (b->buf)
         munmap(b->buf, b->buf_len);
     b->buf = NULL;
@@ -142,6 +192,18 @@ void ms__plat_yara_blocks_free(ms__yara_blocks *b)
     release_buffer(b);
     clear_regions(b);
     free(b->regions);
+    if (b->filler_started) {
+        pthread_mutex_lock(&b->mu);
+        b->quit = true;
+        pthread_cond_broadcast(&b->cv);
+        pthread_mutex_unlock(&b->mu);
+        pthread_join(b->filler, NULL);
+        munmap(b->bounce, STREAM_BOUNCE);
+    }
+    if (b->uffd >= 0)
+        close(b->uffd);
+    pthread_mutex_destroy(&b->mu);
+    pthread_cond_destroy(&b->cv);
     ms__reader_free(b->reader);
     free(b);
 }
@@ -155,8 +217,9 @@ static ms_status set_fatal(ms__yara_blocks *b, ms_status st)
     return b->fatal;
 }
 
-ms_status ms__plat_yara_blocks_status(const ms__yara_blocks *b)
+ms_status ms__plat_yara_blocks_status(ms__yara_blocks *b)
 {
+    stream_wait(b);
     if (b->fatal == MS_OK)
         return MS_OK;
     return ms__fail(b->fatal, "%s", b->fatal_msg);
@@ -277,21 +340,87 @@ static int64_t pread_full(int fd, uint8_t *dst, uint64_t len, uint64_t off)
     return (int64_t)done;
 }
 
+/* Streaming: places len bytes at off through UFFDIO_COPY (which wakes a
+ * scan waiting on those pages). */
+static void put_bytes(fill_state *fs, uint64_t off, const uint8_t *src, uint64_t len)
+{
+    if (fs->uffd < 0) {
+        memcpy(fs->buf + off, src, (size_t)len);
+        return;
+    }
+    uint64_t done = 0;
+    while (done < len && !fs->uffd_errno) {
+        struct uffdio_copy c = {.dst = (uintptr_t)(fs->buf + off + done), .src = (uintptr_t)(src + done),
+                                .len = len - done, .mode = 0};
+        if (ioctl(fs->uffd, UFFDIO_COPY, &c) == 0) {
+            done = len;
+        } else if (c.copy > 0) {
+            done += (uint64_t)c.copy;
+        } else if (errno != EAGAIN && errno != EINTR) {
+            fs->uffd_errno = errno;
+        }
+    }
+    fs->resolved = off + len;
+}
+
+/* Streaming: zero pages for [off, off+len); direct: they are zeros already. */
+static void put_zeros(fill_state *fs, uint64_t off, uint64_t len)
+{
+    if (fs->uffd >= 0 && len && !fs->uffd_errno) {
+        uint64_t done = 0;
+        while (done < len && !fs->uffd_errno) {
+            struct uffdio_zeropage z = {.range = {(uintptr_t)(fs->buf + off + done), len - done}, .mode = 0};
+            if (ioctl(fs->uffd, UFFDIO_ZEROPAGE, &z) == 0)
+                done = len;
+            else if (z.zeropage > 0)
+                done += (uint64_t)z.zeropage;
+            else if (errno != EAGAIN && errno != EINTR)
+                fs->uffd_errno = errno;
+        }
+    }
+    if (fs->uffd >= 0)
+        fs->resolved = off + len;
+}
+
+/* len bytes of fd at file_off placed at off (zeros past the end of the
+ * file). Returns the bytes that came from the file. */
+static uint64_t put_file(fill_state *fs, int fd, uint64_t off, uint64_t len, uint64_t file_off, uint64_t page)
+{
+    if (fs->uffd < 0) {
+        int64_t got = pread_full(fd, fs->buf + off, len, file_off);
+        return got < 0 ? 0 : (uint64_t)got;
+    }
+    uint64_t total = 0;
+    for (uint64_t done = 0; done < len;) {
+        uint64_t chunk = len - done < fs->bounce_len ? len - done : fs->bounce_len;
+        int64_t got = pread_full(fd, fs->bounce, chunk, file_off + done);
+        if (got < 0)
+            got = 0;
+        memset(fs->bounce + got, 0, (size_t)(chunk - (uint64_t)got));
+        total += (uint64_t)got;
+        /* Whole pages of zeros past the file's end map the zero page. */
+        uint64_t data_pages = ((uint64_t)got + page - 1) & ~(page - 1);
+        if (data_pages > chunk)
+            data_pages = chunk;
+        put_bytes(fs, off + done, fs->bounce, data_pages);
+        put_zeros(fs, off + done + data_pages, chunk - data_pages);
+        done += chunk;
+    }
+    return total;
+}
+
 /* The mapped object of a region, as the target sees it (a deleted file, a
  * memfd, shared memory): /proc/<pid>/map_files needs CAP_SYS_ADMIN or
  * CAP_CHECKPOINT_RESTORE. -1 when it cannot be opened. */
-static int open_map_file(ms__yara_blocks *b, const region_entry *r, uint64_t *size)
+static int open_map_file(int64_t pid, fill_state *fs, uint64_t *size)
 {
+    const region_entry *r = fs->region;
     char leaf[80];
     snprintf(leaf, sizeof leaf, "map_files/%" PRIx64 "-%" PRIx64, r->start, r->end);
     int fd;
-    if (ms__proc_open(b->pid, leaf, O_RDONLY | O_NOCTTY | O_NONBLOCK, &fd) != MS_OK) {
-        if (!b->map_files_warned)
-            ms__log(b->agent, MS_LOG_WARN,
-                    "pid %" PRId64 ": %s: %s; pages of such mappings that are not in memory read as zeros, "
-                    "where yara would fault them in",
-                    b->pid, leaf, ms_last_error());
-        b->map_files_warned = true;
+    if (ms__proc_open(pid, leaf, O_RDONLY | O_NOCTTY | O_NONBLOCK, &fd) != MS_OK) {
+        fs->map_files_failed = true;
+        snprintf(fs->map_files_error, sizeof fs->map_files_error, "%s: %s", leaf, ms_last_error());
         return -1;
     }
     struct stat st;
@@ -303,30 +432,24 @@ static int open_map_file(ms__yara_blocks *b, const region_entry *r, uint64_t *si
     return fd;
 }
 
-typedef struct fill_state {
-    block_source source;
-    int fd;             /* FILE: the file; WHOLE: the map_files object, -1 not opened, -2 unavailable */
-    uint64_t file_size; /* WHOLE */
-    uint64_t stop_at;   /* WHOLE: where the pread yara does would have stopped; UINT64_MAX: nowhere */
-    bool skip;          /* FILE, ANON: yara drops the block */
-} fill_state;
-
 /* Pages of a WHOLE block that are not in memory: from the mapped object,
  * until a page a fault could not bring in. */
-static void fill_whole_hole(ms__yara_blocks *b, const region_entry *r, fill_state *fs, uint64_t addr,
-                            uint64_t len)
+static void fill_whole_hole(int64_t pid, uint64_t page, fill_state *fs, uint64_t addr, uint64_t len)
 {
+    const region_entry *r = fs->region;
+    uint64_t off = addr - fs->base;
     if (fs->fd == -1) {
-        fs->fd = open_map_file(b, r, &fs->file_size);
+        fs->fd = open_map_file(pid, fs, &fs->file_size);
         if (fs->fd < 0)
             fs->fd = -2;
     }
     if (fs->fd == -2) {
-        b->stats.bytes_zero += len;
+        put_zeros(fs, off, len);
+        fs->stats.bytes_zero += len;
         return;
     }
     uint64_t file_off = r->offset + (addr - r->start);
-    uint64_t file_pages_end = (fs->file_size + b->page - 1) & ~(b->page - 1);
+    uint64_t file_pages_end = (fs->file_size + page - 1) & ~(page - 1);
     if (file_off >= file_pages_end) {
         fs->stop_at = addr; /* SIGBUS territory: /proc/<pid>/mem reads stop here */
         return;
@@ -339,26 +462,26 @@ static void fill_whole_hole(ms__yara_blocks *b, const region_entry *r, fill_stat
     uint64_t in_file = fs->file_size > file_off ? fs->file_size - file_off : 0;
     if (in_file > want)
         in_file = want;
-    int64_t got = pread_full(fs->fd, b->buf + (addr - b->block.base), in_file, file_off);
-    if (got < 0)
-        got = 0;
-    b->stats.bytes_from_file += (uint64_t)got;
-    b->stats.bytes_zero += want - (uint64_t)got;
+    uint64_t got = put_file(fs, fs->fd, off, in_file, file_off, page);
+    put_zeros(fs, off + in_file, want - in_file);
+    fs->stats.bytes_from_file += got;
+    fs->stats.bytes_zero += want - got;
 }
 
-static void fill_span(ms__yara_blocks *b, const region_entry *r, fill_state *fs, const ms_span *sp)
+static void fill_span(int64_t pid, uint64_t page, fill_state *fs, const ms_span *sp)
 {
-    uint64_t base = b->block.base;
+    uint64_t off = sp->addr - fs->base;
     if (sp->addr >= fs->stop_at)
         return;
     if (sp->kind == MS_SPAN_DATA) {
-        memcpy(b->buf + (sp->addr - base), sp->data, (size_t)sp->len);
-        b->stats.bytes_read += sp->len;
+        put_bytes(fs, off, sp->data, sp->len);
+        fs->stats.bytes_read += sp->len;
         return;
     }
     if (sp->kind == MS_SPAN_UNREADABLE) {
         if (sp->err == EFAULT) { /* beyond the address space: yara's pagemap read returns nothing */
-            b->stats.bytes_zero += sp->len;
+            put_zeros(fs, off, sp->len);
+            fs->stats.bytes_zero += sp->len;
             return;
         }
         if (fs->source == SOURCE_WHOLE)
@@ -369,21 +492,193 @@ static void fill_span(ms__yara_blocks *b, const region_entry *r, fill_state *fs,
     }
     switch (fs->source) {
     case SOURCE_ANON:
-        b->stats.bytes_zero += sp->len;
+        put_zeros(fs, off, sp->len);
+        fs->stats.bytes_zero += sp->len;
         break;
     case SOURCE_FILE: {
         /* The file mapped at the region's offset for the whole block (see the top). */
-        int64_t got = pread_full(fs->fd, b->buf + (sp->addr - base), sp->len, r->offset + (sp->addr - base));
-        if (got < 0)
-            got = 0;
-        b->stats.bytes_from_file += (uint64_t)got;
-        b->stats.bytes_zero += sp->len - (uint64_t)got;
+        uint64_t got = put_file(fs, fs->fd, off, sp->len, fs->region->offset + off, page);
+        fs->stats.bytes_from_file += got;
+        fs->stats.bytes_zero += sp->len - got;
         break;
     }
     case SOURCE_WHOLE:
-        fill_whole_hole(b, r, fs, sp->addr, sp->len);
+        fill_whole_hole(pid, page, fs, sp->addr, sp->len);
         break;
     }
+}
+
+/* Reads one block into fs->buf (or streams it). Returns what ended reading:
+ * MS_OK, or the reader's failure (the target exited), or the stop reason. */
+static ms_status fill_block(ms_reader *reader, int64_t pid, uint64_t page, const ms__yara_blocks_config *cfg,
+                            fill_state *fs)
+{
+    ms_range range = {fs->base, fs->base + fs->size};
+    ms_status st = ms__reader_begin(reader, &range, 1);
+    while (st == MS_OK && !fs->skip && fs->stop_at == UINT64_MAX) {
+        ms_span sp;
+        bool more;
+        st = ms__reader_next(reader, &sp, &more);
+        if (st != MS_OK || !more)
+            break;
+        fill_span(pid, page, fs, &sp);
+        if (cfg->cancel && *cfg->cancel)
+            st = ms__fail(MS_E_INTERRUPTED, "scan of %" PRId64 " cancelled", pid);
+        else if (cfg->deadline_ns && ms__monotonic_ns() >= cfg->deadline_ns)
+            st = ms__fail(MS_E_TIMEOUT, "scan of %" PRId64 " passed its deadline", pid);
+    }
+    if (fs->uffd >= 0) {
+        /* Whatever happened, every page gets resolved: the scan may be waiting on any of them. */
+        put_zeros(fs, fs->resolved, fs->size - fs->resolved);
+        if (fs->uffd_errno) {
+            struct uffdio_range all = {(uintptr_t)fs->buf, fs->size};
+            ioctl(fs->uffd, UFFDIO_UNREGISTER, &all); /* wakes any waiter onto ordinary zero pages */
+        }
+    }
+    if (fs->fd >= 0)
+        close(fs->fd);
+    fs->fd = -1;
+    return st;
+}
+
+/* ---- streaming: a filler thread reads the block while libyara scans it ---- */
+
+static void *filler_main(void *arg)
+{
+    ms__yara_blocks *b = arg;
+    pthread_mutex_lock(&b->mu);
+    for (;;) {
+        while (!b->job_pending && !b->quit)
+            pthread_cond_wait(&b->cv, &b->mu);
+        if (b->job_pending) {
+            b->job_pending = false;
+            pthread_mutex_unlock(&b->mu);
+            ms_status st = fill_block(b->reader, b->pid, b->page, &b->cfg, &b->job);
+            b->job_status = st;
+            if (st != MS_OK)
+                ms__strlcpy(b->job_msg, ms_last_error(), sizeof b->job_msg);
+            pthread_mutex_lock(&b->mu);
+            b->job_running = false;
+            pthread_cond_broadcast(&b->cv);
+            continue;
+        }
+        break; /* quit */
+    }
+    pthread_mutex_unlock(&b->mu);
+    return NULL;
+}
+
+/* Folds a finished fill into the pass: counters, warnings, failures. */
+static void absorb_fill(ms__yara_blocks *b, fill_state *fs, ms_status st, const char *msg)
+{
+    b->stats.bytes_read += fs->stats.bytes_read;
+    b->stats.bytes_from_file += fs->stats.bytes_from_file;
+    b->stats.bytes_zero += fs->stats.bytes_zero;
+    if (fs->map_files_failed && !b->map_files_warned) {
+        b->map_files_warned = true;
+        ms__log(b->agent, MS_LOG_WARN,
+                "pid %" PRId64 ": %s; pages of such mappings that are not in memory read as zeros, where yara would "
+                "fault them in",
+                b->pid, fs->map_files_error);
+    }
+    if (st != MS_OK && b->fatal == MS_OK) {
+        b->fatal = st;
+        ms__strlcpy(b->fatal_msg, msg, sizeof b->fatal_msg);
+    }
+}
+
+/* Waits for the block being streamed, if any, and folds its outcome in. */
+static void stream_wait(ms__yara_blocks *b)
+{
+    if (!b->streaming)
+        return;
+    pthread_mutex_lock(&b->mu);
+    while (b->job_running)
+        pthread_cond_wait(&b->cv, &b->mu);
+    pthread_mutex_unlock(&b->mu);
+    b->streaming = false;
+    absorb_fill(b, &b->job, b->job_status, b->job_msg);
+    if (b->job.skip || b->job.stop_at == b->job.base)
+        ms__log(b->agent, MS_LOG_WARN,
+                "pid %" PRId64 ": block 0x%" PRIx64 "+0x%" PRIx64 " had an unreadable page once its scan had begun; "
+                "yara would have skipped it",
+                b->pid, b->job.base, b->job.size);
+    else if (b->job.uffd_errno)
+        ms__log(b->agent, MS_LOG_WARN, "pid %" PRId64 ": streaming block 0x%" PRIx64 ": %s; the rest read as zeros",
+                b->pid, b->job.base, strerror(b->job.uffd_errno));
+}
+
+/* Blocks a present page of which may refuse to be read ([vvar], device
+ * memory) are read before the scan, so they can be dropped as yara drops them. */
+static bool may_refuse_reads(const region_entry *r)
+{
+    const char *p = r->path;
+    if (p[0] == '[')
+        return strcmp(p, "[heap]") != 0 && strcmp(p, "[stack]") != 0 && strncmp(p, "[anon:", 6) != 0;
+    return strncmp(p, "/dev/", 5) == 0 && strncmp(p, "/dev/shm/", 9) != 0 && strcmp(p, "/dev/zero (deleted)") != 0;
+}
+
+static bool start_filler(ms__yara_blocks *b)
+{
+    if (b->filler_started)
+        return true;
+    if (b->uffd == -1) {
+        b->uffd = -2;
+        long fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+#if defined(UFFD_USER_MODE_ONLY)
+        if (fd < 0 && (errno == EPERM || errno == EACCES)) /* unprivileged: libyara's reads fault in user mode */
+            fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+#endif
+        if (fd >= 0) {
+            struct uffdio_api api = {.api = UFFD_API, .features = 0};
+            if (ioctl((int)fd, UFFDIO_API, &api) == 0) {
+                b->uffd = (int)fd;
+            } else {
+                close((int)fd);
+            }
+        }
+        if (b->uffd < 0)
+            ms__log(b->agent, MS_LOG_DEBUG, "userfaultfd unavailable (%s): blocks are read before they are scanned",
+                    strerror(errno));
+    }
+    if (b->uffd < 0)
+        return false;
+    b->bounce = mmap(NULL, STREAM_BOUNCE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (b->bounce == MAP_FAILED) {
+        b->bounce = NULL;
+        return false;
+    }
+    if (pthread_create(&b->filler, NULL, filler_main, b) != 0) {
+        munmap(b->bounce, STREAM_BOUNCE);
+        b->bounce = NULL;
+        return false;
+    }
+    b->filler_started = true;
+    return true;
+}
+
+/* Hands the block to the filler thread and returns at once; libyara's reads
+ * of pages not placed yet wait in the kernel until the filler places them. */
+static bool stream_block(ms__yara_blocks *b, const fill_state *fs)
+{
+    if (fs->size < STREAM_MIN_BLOCK || may_refuse_reads(fs->region) || !start_filler(b))
+        return false;
+    struct uffdio_register reg = {.range = {(uintptr_t)b->buf, fs->size}, .mode = UFFDIO_REGISTER_MODE_MISSING};
+    if (ioctl(b->uffd, UFFDIO_REGISTER, &reg) != 0 || !(reg.ioctls & (1ull << _UFFDIO_COPY)) ||
+        !(reg.ioctls & (1ull << _UFFDIO_ZEROPAGE)))
+        return false;
+    pthread_mutex_lock(&b->mu);
+    b->job = *fs;
+    b->job.uffd = b->uffd;
+    b->job.bounce = b->bounce;
+    b->job.bounce_len = STREAM_BOUNCE;
+    b->job_status = MS_OK;
+    b->job_pending = true;
+    b->job_running = true;
+    b->streaming = true;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    return true;
 }
 
 static const uint8_t *fetch_block_timed(YR_MEMORY_BLOCK *block);
@@ -401,8 +696,9 @@ static const uint8_t *fetch_block_timed(YR_MEMORY_BLOCK *block)
 {
     ms__yara_blocks *b = block->context;
     b->stats.block_fetches++;
+    stream_wait(b);
     if (b->cached && b->cached_base == block->base && b->cached_size == block->size)
-        return b->cached_data;
+        return b->fatal == MS_OK ? b->cached_data : NULL;
     release_buffer(b);
     if (should_stop(b))
         return NULL;
@@ -425,24 +721,21 @@ static const uint8_t *fetch_block_timed(YR_MEMORY_BLOCK *block)
     b->buf = buf;
     b->buf_len = block->size;
 
-    fill_state fs = {.fd = -1, .stop_at = UINT64_MAX};
+    fill_state fs = {.region = r, .base = block->base, .size = block->size, .fd = -1, .stop_at = UINT64_MAX,
+                     .buf = b->buf, .uffd = -1};
     fs.source = choose_source(r, block->size, &fs.fd);
-    ms_range range = {block->base, block->base + block->size};
-    ms_status st = ms__reader_begin(b->reader, &range, 1);
-    while (st == MS_OK && !fs.skip) {
-        ms_span sp;
-        bool more;
-        st = ms__reader_next(b->reader, &sp, &more);
-        if (st != MS_OK || !more)
-            break;
-        fill_span(b, r, &fs, &sp);
-        if (should_stop(b))
-            break;
+    b->cached = true;
+    b->cached_base = block->base;
+    b->cached_size = block->size;
+    if (b->stream_enabled && stream_block(b, &fs)) {
+        if (first_time)
+            b->stats.bytes_scanned += block->size;
+        b->cached_data = b->buf;
+        return b->buf;
     }
-    if (fs.fd >= 0)
-        close(fs.fd);
-    if (st != MS_OK)
-        set_fatal(b, st);
+
+    ms_status st = fill_block(b->reader, b->pid, b->page, &b->cfg, &fs);
+    absorb_fill(b, &fs, st, st == MS_OK ? "" : ms_last_error());
 
     const uint8_t *data = b->buf;
     if (b->fatal != MS_OK || fs.skip || fs.stop_at == block->base) {
@@ -455,9 +748,6 @@ static const uint8_t *fetch_block_timed(YR_MEMORY_BLOCK *block)
     } else if (first_time) {
         b->stats.bytes_scanned += block->size;
     }
-    b->cached = true;
-    b->cached_base = block->base;
-    b->cached_size = block->size;
     b->cached_data = data;
     return data;
 }
@@ -476,6 +766,7 @@ ms_status ms__plat_yara_blocks_attach(ms__yara_blocks *b, ms_agent *agent, int64
     b->any_fetched = false;
     b->highest_fetched = 0;
     b->map_files_warned = false;
+    b->stream_enabled = cfg->streaming;
 
     ms_status st = ms__reader_attach(b->reader, pid);
     if (st != MS_OK)
