@@ -38,5 +38,6 @@ int main(int argc, char **argv)
     char buf[64];
     while (read(0, buf, sizeof buf) > 0) {
     }
+    free(heap);
     return 0;
 }

@@ -592,17 +592,23 @@ static int report_rule(ms_yara_scanner *s, YR_SCAN_CONTEXT *context, const YR_RU
     const YR_STRING *string;
     yr_rule_strings_foreach(rule, string)
     {
-        const YR_MATCH *match;
-        yr_string_matches_foreach(context, string, match)
-        {
+        /* yr_string_matches_foreach, reading each YR_MATCH through a copy:
+         * libyara's notebook packs them after their data, unaligned. */
+        const void *at = context->matches[string->idx].head;
+        while (at) {
+            YR_MATCH match;
+            memcpy(&match, at, sizeof match);
+            at = match.next;
+            if (match.is_private)
+                continue;
             m.string_total++;
             if (m.string_count >= s->max_string_matches)
                 continue;
             if (!reserve((void **)&s->strings, &s->strings_cap, m.string_count + 1, sizeof *s->strings))
                 goto oom;
             s->strings[m.string_count++] = (ms_yara_string_match){
-                string->identifier, (uint64_t)(match->base + match->offset), (uint32_t)match->match_length,
-                (uint32_t)match->data_length, match->data};
+                string->identifier, (uint64_t)(match.base + match.offset), (uint32_t)match.match_length,
+                (uint32_t)match.data_length, match.data};
         }
     }
     m.tags = s->tags;
