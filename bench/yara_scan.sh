@@ -111,4 +111,11 @@ else
 fi
 echo
 echo "memsentry's last scan: $(tail -1 "$work/ms.err")"
+
+# The floor: libyara's matching alone, on the same heap bytes as a file (no process to read).
+heap=$(sed -n 's/.* heap=\(0x[0-9a-f]*\).*/\1/p' "$work/victim.out")
+len=$(sed -n 's/.* len=\([0-9]*\).*/\1/p' "$work/victim.out")
+dd if="/proc/$victim_pid/mem" of="$work/heap.bin" bs=4M iflag=skip_bytes,count_bytes skip=$((heap)) count="$len" 2>/dev/null
+for i in $(seq "$runs"); do run floor five "$work/floor" yara -w "$five" "$work/heap.bin"; done
+echo "libyara matching alone (yara on the same ${heap_mib} MiB as a file, five strings): wall $(cut -d' ' -f1 "$work/floor-five.times" | median) s, CPU $(cut -d' ' -f2 "$work/floor-five.times" | median) s"
 exit $status
