@@ -276,9 +276,10 @@ ms_status ms_yara_rules_load(ms_agent *agent, const char *path, ms_yara_rules **
     if (st != MS_OK)
         return st;
     struct stat sb;
-    if (stat(path, &sb) != 0)
-        return ms__fail(ms__status_from_errno(errno) == MS_E_ACCESS_DENIED ? MS_E_ACCESS_DENIED : MS_E_INVALID_ARGUMENT,
-                        "%s: %s", path, strerror(errno));
+    if (stat(path, &sb) != 0) {
+        int err = errno;
+        return ms__fail(err == EACCES ? MS_E_ACCESS_DENIED : MS_E_INVALID_ARGUMENT, "%s: %s", path, strerror(err));
+    }
     if (!S_ISREG(sb.st_mode))
         return ms__fail(MS_E_INVALID_ARGUMENT, "%s: not a regular file", path);
     YR_RULES *rules = NULL;
@@ -405,7 +406,7 @@ static ms_status list_rule_files(const char *dir, char ***out, size_t *count)
     return MS_OK;
 }
 
-static ms_status compile_files(ms_agent *agent, char *const *files, size_t n, const ms_yara_compile_options *o,
+static ms_status compile_files(ms_agent *agent, const char *const *files, size_t n, const ms_yara_compile_options *o,
                                ms_yara_rules **out)
 {
     compile_ctx ctx = {.agent = agent, .cb = o->on_diagnostic, .user_data = o->user_data};
@@ -481,7 +482,7 @@ ms_status ms_yara_rules_compile(ms_agent *agent, const char *path, const ms_yara
         st = list_rule_files(path, &files, &n);
         if (st != MS_OK)
             return st;
-        st = compile_files(agent, files, n, &o, out);
+        st = compile_files(agent, (const char *const *)files, n, &o, out);
         free_list(files, n);
         return st;
     }
@@ -489,8 +490,7 @@ ms_status ms_yara_rules_compile(ms_agent *agent, const char *path, const ms_yara
         return ms__fail(MS_E_INVALID_ARGUMENT, "%s: neither a rules file nor a directory", path);
     if (is_compiled_rules(path))
         return ms_yara_rules_load(agent, path, out);
-    char *one = (char *)path;
-    return compile_files(agent, &one, 1, &o, out);
+    return compile_files(agent, &path, 1, &o, out);
 }
 
 /* ---- scanning ------------------------------------------------------------- */

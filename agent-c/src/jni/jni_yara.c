@@ -88,6 +88,10 @@ static jint JNICALL n_compile(JNIEnv *env, jclass cls, jlong handle, jbyteArray 
     ms_status st = ms_yara_rules_compile(ms_jni_handle_of(handle)->agent, p, &o, &rules);
     free(p);
     free(n);
+    if (st == MS_OK && (*env)->ExceptionCheck(env)) {
+        ms_yara_rules_close(rules); /* the diagnostic sink threw: Java never sees these rules */
+        return MS_E_STOPPED;
+    }
     if (st == MS_OK)
         put_handle(env, out, rules);
     return st;
@@ -247,6 +251,8 @@ static jint JNICALL n_scan(JNIEnv *env, jclass cls, jlong scanner, jlong pid, ji
                       (jlong)stats.blocks_skipped,  (jlong)stats.bytes_scanned, (jlong)stats.bytes_read,
                       (jlong)stats.bytes_from_file, (jlong)stats.bytes_zero,    (jlong)stats.block_fetches,
                       (jlong)stats.elapsed_ns};
+    if ((*env)->ExceptionCheck(env))
+        return st; /* the match sink threw; it propagates when this native returns */
     jsize n = (*env)->GetArrayLength(env, stats_out);
     jsize want = (jsize)(sizeof values / sizeof values[0]);
     (*env)->SetLongArrayRegion(env, stats_out, 0, n < want ? n : want, values);
