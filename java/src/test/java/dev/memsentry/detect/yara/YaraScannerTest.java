@@ -146,6 +146,20 @@ class YaraScannerTest {
     }
 
     @Test
+    void aSinkThatThrowsStopsTheScanAndTheScannerStaysUsable() throws Exception {
+        try (Victim v = Victim.start("victim_yara");
+             YaraRules rules = YaraRules.compile(agent, RULES.resolve("good/markers.yar"));
+             YaraScanner scanner = rules.newScanner()) {
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> scanner.scan(v.pid(), YaraScanOptions.DEFAULTS, m -> {
+                    throw new IllegalStateException("sink failed on " + m.rule());
+                }));
+            assertTrue(e.getMessage().startsWith("sink failed on "), e.getMessage());
+            assertEquals(5, scanner.scan(v.pid(), YaraScanOptions.DEFAULTS).size());
+        }
+    }
+
+    @Test
     void stoppingCancellingAndAVanishedProcess() throws Exception {
         try (YaraRules rules = YaraRules.compile(agent, RULES.resolve("good")); YaraScanner scanner = rules.newScanner()) {
             long gone;
