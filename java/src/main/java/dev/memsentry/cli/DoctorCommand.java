@@ -10,6 +10,7 @@ import dev.memsentry.agent.NativeLoader;
 import dev.memsentry.agent.Protection;
 import dev.memsentry.agent.Region;
 import dev.memsentry.agent.RegionKind;
+import dev.memsentry.detect.yara.Yara;
 import dev.memsentry.output.Json;
 import dev.memsentry.output.JsonLines;
 import java.io.IOException;
@@ -135,7 +136,11 @@ final class DoctorCommand implements Callable<Integer> {
                     yield p.isProtected() ? "ok (own process refused: " + p.reason().wireName() + ")"
                         : "failed: memsentry's own process is not protected";
                 }
-                case DUMP, YARA, TRACE -> "ok (offered; doctor does not exercise it)";
+                case DUMP, TRACE -> "ok (offered; doctor does not exercise it)";
+                case YARA -> {
+                    Yara.YaraStatus yara = Yara.status();
+                    yield yara.available() ? "ok (" + yara.detail() + ")" : "failed: " + yara.detail();
+                }
             };
         } catch (AgentException | IllegalStateException e) {
             return "failed: " + e.getMessage();
