@@ -12,5 +12,6 @@
 #include "ms_process.h"
 #include "ms_region.h"
 #include "ms_terminate.h"
+#include "ms_yara.h"
 
 #endif

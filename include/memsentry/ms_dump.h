@@ -5,9 +5,12 @@
  *     (PT_NOTE with NT_PRSTATUS per thread, NT_PRPSINFO, NT_AUXV, NT_FILE;
  *     one PT_LOAD per region, p_filesz < p_memsz where a region was cut);
  *   - MS_DUMP_FORMAT_RAW: the regions' bytes back to back, plus a JSON
- *     manifest next to it (path + ".json") giving each region's start, end,
- *     perms, path, offset and length in the file, bytes read, status, reason
- *     and SHA-256.
+ *     manifest next to it (path + ".json") in the shape every memsentry agent
+ *     writes (docs/PROTOCOL.md "dump"): per region start, end, perms, kind,
+ *     path, file_offset and bytes in the data file, bytes read / from file /
+ *     hole / unreadable, status, reason and SHA-256, plus totals. The data
+ *     file is renamed into place first, the manifest last: a manifest means
+ *     a complete dump.
  * Dumping never changes the target: only pages present (or swapped) in it
  * are read from it (a read of an untouched page would allocate it there).
  * Absent pages of file-backed regions hold the file's bytes: they are read
@@ -64,13 +67,14 @@ typedef enum ms_dump_format {
 typedef int (*ms_dump_progress_fn)(uint64_t done, uint64_t total, void *user_data);
 
 typedef enum ms_dump_region_status {
-    MS_DUMP_REGION_COMPLETE = 0,  /* the whole region is in the file */
+    MS_DUMP_REGION_OK = 0,        /* the whole region is in the file */
     MS_DUMP_REGION_TRUNCATED = 1, /* cut at the per-region or total cap */
     MS_DUMP_REGION_PARTIAL = 2,   /* some present pages could not be read (zeros in the file) */
     MS_DUMP_REGION_SKIPPED = 3    /* not in the file; reason says why */
 } ms_dump_region_status;
 
-/* Stable lowercase name of a region status ("complete", ...). Never NULL. */
+/* Stable lowercase name of a region status ("ok", "truncated", "partial", "skipped"), as the raw
+ * manifests of every agent spell it. Never NULL. */
 MS_API const char *ms_dump_region_status_name(int32_t status);
 
 typedef struct ms_dump_region {

@@ -70,7 +70,7 @@ ms_status ms_memory_read(ms_agent *agent, int64_t pid, uint64_t addr, void *buf,
 }
 
 static const char *const dump_region_status_names[] = {
-    [MS_DUMP_REGION_COMPLETE] = "complete",
+    [MS_DUMP_REGION_OK] = "ok",
     [MS_DUMP_REGION_TRUNCATED] = "truncated",
     [MS_DUMP_REGION_PARTIAL] = "partial",
     [MS_DUMP_REGION_SKIPPED] = "skipped",

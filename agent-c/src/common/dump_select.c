@@ -97,7 +97,7 @@ void ms__dump_choose(const ms_region *r, const ms_dump_options *o, uint64_t *bud
         return;
     }
     out->length = size;
-    out->status = MS_DUMP_REGION_COMPLETE;
+    out->status = MS_DUMP_REGION_OK;
     if (o->max_region_size && out->length > o->max_region_size) {
         out->length = o->max_region_size;
         out->status = MS_DUMP_REGION_TRUNCATED;

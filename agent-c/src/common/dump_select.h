@@ -9,7 +9,7 @@
 
 typedef struct ms_dump_choice {
     uint64_t length;   /* bytes from the region's start to put in the dump; 0 = skipped */
-    int32_t status;    /* MS_DUMP_REGION_COMPLETE, _TRUNCATED or _SKIPPED */
+    int32_t status;    /* MS_DUMP_REGION_OK, _TRUNCATED or _SKIPPED */
     char reason[128];  /* "" when complete */
 } ms_dump_choice;
 

@@ -726,54 +726,73 @@ static void perms_string(uint32_t perms, char out[5])
     out[4] = '\0';
 }
 
+/* The raw manifest, in the shape the Windows agent and the Python stub write
+ * (docs/PROTOCOL.md "dump"), with bytes_from_file added: per region
+ * bytes_read + bytes_from_file + bytes_hole + bytes_unreadable = bytes. */
 static ms_status write_manifest(dump_job *j)
 {
     ms_bytes b = {0};
-    char exe[4096] = "";
+    char exe[4096] = "", comm[64] = "";
     char link[64];
     ms__proc_path(link, sizeof link, j->pid, "exe");
     ssize_t n = readlink(link, exe, sizeof exe - 1);
     exe[n > 0 ? n : 0] = '\0';
+    size_t comm_len = 0;
+    if (ms__proc_read(j->pid, "comm", comm, sizeof comm, &comm_len) == MS_OK && comm_len && comm[comm_len - 1] == '\n')
+        comm[comm_len - 1] = '\0';
     char created[32] = "";
     time_t now = time(NULL);
     struct tm tm;
     if (gmtime_r(&now, &tm))
         strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
     const char *slash = strrchr(j->path, '/');
+    const ms_dump_result *t = &j->res;
 
-    ms__bytes_printf(&b, "{\n  \"format\": \"memsentry-raw\",\n  \"version\": 1,\n  \"pid\": %" PRId64 ",\n  \"exe\": ",
+    ms__bytes_printf(&b, "{\"format\":\"memsentry-raw\",\"version\":1,\"os\":\"linux\",\"pid\":%" PRId64 ",\"data\":",
                      j->pid);
-    ms__bytes_json_string(&b, exe);
-    ms__bytes_printf(&b, ",\n  \"created\": \"%s\",\n  \"data_file\": ", created);
     ms__bytes_json_string(&b, slash ? slash + 1 : j->path);
     ms__bytes_printf(&b,
-                     ",\n  \"data_size\": %" PRIu64 ",\n  \"page_size\": %" PRIu64 ",\n  \"frozen\": %s,\n"
-                     "  \"threads\": %zu,\n  \"max_region_size\": %" PRIu64 ",\n  \"max_total_size\": %" PRIu64
-                     ",\n  \"regions\": [",
-                     j->file_size, j->page, j->threads.frozen ? "true" : "false", j->threads.count,
-                     j->o.max_region_size, j->o.max_total_size);
+                     ",\"max_region_size\":%" PRIu64 ",\"max_total_size\":%" PRIu64
+                     ",\"created_by\":\"memsentry %s\",\"created_at\":\"%s\",\"page_size\":%" PRIu64
+                     ",\n \"process\":{\"pid\":%" PRId64 ",\"name\":",
+                     j->o.max_region_size, j->o.max_total_size, ms_version(), created, j->page, j->pid);
+    ms__bytes_json_string(&b, comm);
+    ms__bytes_printf(&b, ",\"exe\":");
+    ms__bytes_json_string(&b, exe);
+    ms__bytes_printf(&b,
+                     "},\"frozen\":%s,\"threads\":%zu,\"notes\":[],\n \"totals\":{\"regions\":%u,\"regions_dumped\":%u,"
+                     "\"regions_truncated\":%u,\"regions_partial\":%u,\"regions_skipped\":%u,\"bytes_dumped\":%" PRIu64
+                     ",\"bytes_read\":%" PRIu64 ",\"bytes_from_file\":%" PRIu64 ",\"bytes_hole\":%" PRIu64
+                     ",\"bytes_unreadable\":%" PRIu64 ",\"file_size\":%" PRIu64 "},\n \"regions\":[",
+                     t->frozen ? "true" : "false", j->threads.count, t->regions, t->regions_dumped, t->regions_truncated,
+                     t->regions_partial, t->regions_skipped, t->bytes_dumped, t->bytes_read, t->bytes_from_file,
+                     t->bytes_hole, t->bytes_unreadable, t->file_size);
     for (size_t i = 0; i < j->count; i++) {
         const dump_region *d = &j->regions[i];
         char perms[5];
         perms_string(d->r.perms, perms);
         ms__bytes_printf(&b,
-                         "%s\n    {\"start\": \"0x%" PRIx64 "\", \"end\": \"0x%" PRIx64 "\", \"perms\": \"%s\", "
-                         "\"kind\": \"%s\", \"path\": ",
+                         "%s\n  {\"start\":\"0x%" PRIx64 "\",\"end\":\"0x%" PRIx64 "\",\"perms\":\"%s\",\"kind\":\"%s\","
+                         "\"path\":",
                          i ? "," : "", d->r.start, d->r.end, perms, ms_region_kind_name(d->r.kind));
         ms__bytes_json_string(&b, d->r.path);
         ms__bytes_printf(&b,
-                         ", \"map_offset\": %" PRIu64 ", \"offset\": %" PRIu64 ", \"length\": %" PRIu64
-                         ", \"bytes_read\": %" PRIu64 ", \"bytes_from_file\": %" PRIu64 ", \"bytes_hole\": %" PRIu64
-                         ", \"bytes_unreadable\": %" PRIu64 ", \"status\": \"%s\", \"reason\": ",
-                         d->r.offset, d->file_offset, d->choice.length, d->bytes_read, d->bytes_from_file, d->bytes_hole,
-                         d->bytes_unreadable, ms_dump_region_status_name(d->status));
-        ms__bytes_json_string(&b, d->reason);
+                         ",\"offset\":\"0x%" PRIx64 "\",\"dev\":\"%02x:%02x\",\"inode\":%" PRIu64
+                         ",\"file_offset\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"bytes_read\":%" PRIu64
+                         ",\"bytes_from_file\":%" PRIu64 ",\"bytes_hole\":%" PRIu64 ",\"bytes_unreadable\":%" PRIu64
+                         ",\"status\":\"%s\"",
+                         d->r.offset, d->r.dev_major, d->r.dev_minor, d->r.inode, d->file_offset, d->choice.length,
+                         d->bytes_read, d->bytes_from_file, d->bytes_hole, d->bytes_unreadable,
+                         ms_dump_region_status_name(d->status));
+        if (d->status != MS_DUMP_REGION_OK) {
+            ms__bytes_printf(&b, ",\"reason\":");
+            ms__bytes_json_string(&b, d->reason);
+        }
         if (d->choice.length)
-            ms__bytes_printf(&b, ", \"sha256\": \"%s\"}", d->sha_hex);
-        else
-            ms__bytes_printf(&b, ", \"sha256\": null}");
+            ms__bytes_printf(&b, ",\"sha256\":\"%s\"", d->sha_hex);
+        ms__bytes_printf(&b, "}");
     }
-    ms__bytes_printf(&b, "\n  ]\n}\n");
+    ms__bytes_printf(&b, "\n ]}\n");
     ms_status st = b.failed ? ms__fail(MS_E_NO_MEMORY, "manifest of %zu regions", j->count)
                             : ms__evidence_pwrite(&j->manifest, b.p, b.len, 0);
     ms__bytes_free(&b);

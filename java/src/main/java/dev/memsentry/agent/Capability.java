@@ -1,12 +1,19 @@
 package dev.memsentry.agent;
 
-/** What a backend can do; {@code doctor} prints the matrix. */
+import java.util.Locale;
+
+/**
+ * What a backend can do; {@code doctor} prints the matrix. The wire name (lowercase) is how the agent
+ * protocol's hello answer and doctor's JSON name a capability.
+ */
 public enum Capability {
     PROCESS_LIST("list processes"),
     REGION_LIST("list memory regions"),
     MEMORY_READ("read process memory"),
+    DUMP("dump a process to a file"),
     TERMINATE("terminate processes (protected ones refused)"),
-    DUMP("dump process memory to evidence files");
+    YARA("scan memory with YARA rules"),
+    TRACE("trace syscalls that make memory executable");
 
     private final String description;
 
@@ -16,5 +23,9 @@ public enum Capability {
 
     public String description() {
         return description;
+    }
+
+    public String wireName() {
+        return name().toLowerCase(Locale.ROOT);
     }
 }

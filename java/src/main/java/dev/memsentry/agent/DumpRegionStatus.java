@@ -5,7 +5,7 @@ import java.util.Locale;
 /** ms_dump_region_status, in the C enum's order. */
 public enum DumpRegionStatus {
     /** The whole region is in the file. */
-    COMPLETE,
+    OK,
     /** Cut at the per-region or the total cap. */
     TRUNCATED,
     /** Some present pages could not be read: zeros in the file. */

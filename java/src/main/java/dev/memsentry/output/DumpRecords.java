@@ -46,6 +46,7 @@ public final class DumpRecords {
         return o;
     }
 
+    /** One region as the raw manifests spell it (docs/PROTOCOL.md "dump"), with the pid. */
     public static ObjectNode region(long pid, DumpedRegion r) {
         ObjectNode o = Json.object();
         o.put("pid", pid);
@@ -54,14 +55,16 @@ public final class DumpRecords {
         o.put("perms", new Region(r.start(), r.end(), 0, 0, 0, 0, r.perms(), r.kind(), r.path()).permsString());
         o.put("kind", r.kind().wireName());
         o.put("path", r.path());
-        o.put("offset", r.fileOffset());
-        o.put("length", r.length());
+        o.put("file_offset", r.fileOffset());
+        o.put("bytes", r.length());
         o.put("bytes_read", r.bytesRead());
         o.put("bytes_from_file", r.bytesFromFile());
         o.put("bytes_hole", r.bytesHole());
         o.put("bytes_unreadable", r.bytesUnreadable());
         o.put("status", r.status().wireName());
-        o.put("reason", r.reason());
+        if (r.status() != dev.memsentry.agent.DumpRegionStatus.OK) {
+            o.put("reason", r.reason());
+        }
         if (r.sha256() != null) {
             o.put("sha256", r.sha256());
         }

@@ -111,8 +111,8 @@ class DumpCommandTest {
             assertEquals(Files.size(file), last.get("file_size").asLong());
             assertEquals(last.get("regions").asInt(), lines.length - 1, "one record per region before the summary");
             JsonNode region = Json.MAPPER.readTree(lines[0]);
-            for (String key : new String[] {"start", "end", "perms", "kind", "path", "offset", "length", "bytes_read",
-                "bytes_hole", "status", "reason"}) {
+            for (String key : new String[] {"start", "end", "perms", "kind", "path", "file_offset", "bytes", "bytes_read",
+                "bytes_from_file", "bytes_hole", "status"}) {
                 assertTrue(region.has(key), key + " in " + region);
             }
             assertTrue(region.get("start").asText().startsWith("0x"));

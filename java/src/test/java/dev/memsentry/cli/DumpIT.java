@@ -83,14 +83,15 @@ class DumpIT {
             Path data = Path.of(rec.get("file").asText());
             JsonNode manifest = Json.MAPPER.readTree(Path.of(data + ".json").toFile());
             byte[] bytes = Files.readAllBytes(data);
-            assertEquals(bytes.length, manifest.get("data_size").asLong());
+            assertEquals(bytes.length, manifest.get("totals").get("file_size").asLong());
+            assertEquals(data.getFileName().toString(), manifest.get("data").asText());
             long addr = v.hex("addr");
             boolean found = false;
             for (JsonNode reg : manifest.get("regions")) {
                 long start = Long.parseUnsignedLong(reg.get("start").asText().substring(2), 16);
                 long end = Long.parseUnsignedLong(reg.get("end").asText().substring(2), 16);
-                int off = reg.get("offset").asInt();
-                int len = reg.get("length").asInt();
+                int off = reg.get("file_offset").asInt();
+                int len = reg.get("bytes").asInt();
                 if (len > 0) {
                     MessageDigest sha = MessageDigest.getInstance("SHA-256");
                     sha.update(bytes, off, len);
