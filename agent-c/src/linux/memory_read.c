@@ -1,77 +1,33 @@
-/* Bounded reads of another process's memory: process_vm_readv first (no file
- * descriptor, one copy), /proc/<pid>/mem with pread when it is refused. */
+/* ms_memory_read: a peek at an address the caller chose, through the shared
+ * reader (process_vm_readv, pread on /proc/<pid>/mem when refused). It reads
+ * every page, present or not, as a debugger does: sweeps that must not
+ * change the target use the reader with the pagemap instead. */
 #include "../platform.h"
-#include "procfs.h"
+#include "reader.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <string.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
-static ms_status read_with_pread(int64_t pid, uint64_t addr, void *buf, size_t len, size_t *out_read)
-{
-    if (addr > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - addr)
-        return ms__fail(MS_E_PARTIAL_READ, "address 0x%" PRIx64 " is beyond a file offset's reach", addr);
-    int fd;
-    ms_status st = ms__proc_open(pid, "mem", O_RDONLY, &fd);
-    if (st != MS_OK)
-        return st;
-    size_t done = 0;
-    int err = 0;
-    while (done < len) {
-        ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(addr + done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            err = n < 0 ? errno : EIO;
-            break;
-        }
-        done += (size_t)n;
-    }
-    close(fd);
-    *out_read = done;
-    if (done == len)
-        return MS_OK;
-    if (done == 0 && err == ESRCH)
-        return ms__fail(MS_E_NO_SUCH_PROCESS, "process %" PRId64 " exited", pid);
-    return ms__fail(MS_E_PARTIAL_READ, "read %zu of %zu bytes at 0x%" PRIx64 ": %s", done, len, addr,
-                    strerror(err));
-}
+/* The reader's buffer is populated up front; a peek needs only a little. */
+#define PEEK_BUFFER_MAX ((size_t)1 << 20)
 
 ms_status ms__plat_memory_read(ms_agent *agent, int64_t pid, uint64_t addr, void *buf, size_t len, size_t *out_read)
 {
     (void)agent;
-    size_t done = 0;
-    while (done < len) {
-        struct iovec local = {.iov_base = (char *)buf + done, .iov_len = len - done};
-        struct iovec remote = {.iov_base = (void *)(uintptr_t)(addr + done), .iov_len = len - done};
-        ssize_t n = process_vm_readv((pid_t)pid, &local, 1, &remote, 1, 0);
-        if (n > 0) {
-            done += (size_t)n;
-            continue;
-        }
-        int err = n < 0 ? errno : EFAULT;
-        if (err == EINTR)
-            continue;
-        if (err == ESRCH) {
-            *out_read = done;
-            return ms__fail(MS_E_NO_SUCH_PROCESS, "process %" PRId64 " does not exist", pid);
-        }
-        if (err == EFAULT || err == EIO) {
-            if (done > 0) {
-                *out_read = done;
-                return ms__fail(MS_E_PARTIAL_READ, "read %zu of %zu bytes at 0x%" PRIx64, done, len, addr);
-            }
-        }
-        /* Refused (EPERM under some LSMs, ENOSYS) or PROT_NONE memory, which
-         * /proc/<pid>/mem can still read: try the slower path for the rest. */
-        size_t more = 0;
-        ms_status st = read_with_pread(pid, addr + done, (char *)buf + done, len - done, &more);
-        *out_read = done + more;
+    *out_read = 0;
+    ms_reader *r;
+    ms_status st = ms__reader_new(len < PEEK_BUFFER_MAX ? len : PEEK_BUFFER_MAX, MS_READER_NO_PAGEMAP, &r);
+    if (st != MS_OK)
         return st;
-    }
-    *out_read = done;
-    return MS_OK;
+    st = ms__reader_attach(r, pid);
+    ms_copy_result res = {0};
+    if (st == MS_OK)
+        st = ms__reader_copy(r, addr, buf, len, &res);
+    if (st == MS_OK)
+        *out_read = len;
+    else if (st == MS_E_PARTIAL_READ)
+        *out_read = (size_t)(res.first_unreadable - addr); /* the readable prefix */
+    else
+        *out_read = 0;
+    ms__reader_free(r);
+    return st;
 }
