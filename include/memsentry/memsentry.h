@@ -10,5 +10,6 @@
 #include "ms_common.h"
 #include "ms_process.h"
 #include "ms_region.h"
+#include "ms_inspect.h"
 
 #endif
