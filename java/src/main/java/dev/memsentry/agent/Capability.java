@@ -4,7 +4,8 @@ package dev.memsentry.agent;
 public enum Capability {
     PROCESS_LIST("list processes"),
     REGION_LIST("list memory regions"),
-    MEMORY_READ("read process memory");
+    MEMORY_READ("read process memory"),
+    INSPECT("inspect regions, code, threads and process facts for detection");
 
     private final String description;
 

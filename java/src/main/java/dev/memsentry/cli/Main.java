@@ -43,6 +43,7 @@ import picocli.CommandLine.Spec;
         PsCommand.class,
         RegionsCommand.class,
         DoctorCommand.class,
+        ScanCommand.class,
         CommandLine.HelpCommand.class,
         AutoComplete.GenerateCompletion.class})
 public final class Main implements Runnable {
