@@ -145,8 +145,14 @@ public final class ConfigLoader {
             JsonLocation at = e.getLocation();
             String where = at == null || at.getLineNr() < 1 ? "" : "line " + at.getLineNr() + ", column " + at.getColumnNr() + ": ";
             throw new ConfigException(label + ": " + where + "not valid " + (json ? "JSON" : "YAML") + ": "
-                + e.getOriginalMessage().replace('\n', ' '));
+                + cleanParserMessage(e.getOriginalMessage()));
         }
+    }
+
+    /** SnakeYAML appends the offending line and a caret; the line and column are given already. */
+    static String cleanParserMessage(String m) {
+        String s = m == null ? "" : m.replaceAll("(?s)\\s+in 'reader'.*$", "");
+        return s.replaceAll("\\s+", " ").trim();
     }
 
     private ConfigException fail(String message) {

@@ -72,7 +72,9 @@ public final class ProcessScanner {
             ctx = new ProcessContext(session, info, regions, facts, deadline);
             for (Check c : checks) {
                 deadline.check();
+                long t0 = System.nanoTime();
                 c.run(ctx, findings);
+                LOG.debug("pid {}: {} took {} ms", pid, c.getClass().getSimpleName(), (System.nanoTime() - t0) / 1_000_000);
             }
             for (ExtraScan x : extras) {
                 deadline.check();
@@ -91,7 +93,9 @@ public final class ProcessScanner {
             String identity = ctx != null && ctx.facts != null && ctx.facts.has(ProcessFacts.EXE_KNOWN)
                 ? ctx.facts.exeDevMajor() + ":" + ctx.facts.exeDevMinor() + ":" + ctx.facts.exeInode() + ":" + ctx.facts.exeSize()
                 : "pid:" + pid;
+            long t0 = System.nanoTime();
             Optional<String> sha = session.exeSha256(pid, identity);
+            LOG.debug("pid {}: executable hash took {} ms", pid, (System.nanoTime() - t0) / 1_000_000);
             ProcessRef withHash = sha.map(ref::withSha256).orElse(ref);
             Instant now = Instant.now();
             for (Finding f : findings) {
