@@ -11,5 +11,6 @@
 #include "ms_process.h"
 #include "ms_region.h"
 #include "ms_inspect.h"
+#include "ms_yara.h"
 
 #endif

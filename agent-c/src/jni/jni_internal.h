@@ -28,5 +28,6 @@ jbyteArray ms_jni_cstr(JNIEnv *env, const char *s);
 /* Each glue file registers its natives on the bridge class; called from JNI_OnLoad. */
 jint ms_jni_register_core(JNIEnv *env, jclass bridge);
 jint ms_jni_register_inspect(JNIEnv *env, jclass bridge);
+jint ms_jni_register_yara(JNIEnv *env, jclass bridge);
 
 #endif

@@ -5,7 +5,8 @@ public enum Capability {
     PROCESS_LIST("list processes"),
     REGION_LIST("list memory regions"),
     MEMORY_READ("read process memory"),
-    INSPECT("inspect regions, code, threads and process facts for detection");
+    INSPECT("inspect regions, code, threads and process facts for detection"),
+    YARA("scan memory with YARA rules");
 
     private final String description;
 

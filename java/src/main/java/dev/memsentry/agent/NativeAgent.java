@@ -61,6 +61,15 @@ public final class NativeAgent implements Agent {
         }
     }
 
+    /**
+     * The native handle, for the library's other JNI glue (the YARA engine in
+     * dev.memsentry.detect.yara); never dereferenced in Java. Valid until {@link #close()}.
+     */
+    public long nativeHandle() {
+        ensureOpen();
+        return handle;
+    }
+
     @Override
     public String backendName() {
         return "native";
@@ -74,7 +83,7 @@ public final class NativeAgent implements Agent {
     @Override
     public Set<Capability> capabilities() {
         return EnumSet.of(Capability.PROCESS_LIST, Capability.REGION_LIST, Capability.MEMORY_READ,
-            Capability.INSPECT);
+            Capability.INSPECT, Capability.YARA);
     }
 
     private static NativeBridge.ProcessSink processSink(Predicate<ProcessInfo> sink) {

@@ -9,6 +9,7 @@ import dev.memsentry.agent.Capability;
 import dev.memsentry.agent.NativeLoader;
 import dev.memsentry.agent.Region;
 import dev.memsentry.agent.RegionKind;
+import dev.memsentry.detect.yara.Yara;
 import dev.memsentry.output.Json;
 import dev.memsentry.output.JsonLines;
 import java.io.IOException;
@@ -111,6 +112,10 @@ final class DoctorCommand implements Callable<Integer> {
                     int threads = agent.threads(self).size();
                     agent.processFacts(self);
                     yield "ok (" + header + " header at " + Json.hex(r.start()) + ", " + threads + " threads)";
+                }
+                case YARA -> {
+                    Yara.YaraStatus yara = Yara.status();
+                    yield yara.available() ? "ok (" + yara.detail() + ")" : "failed: " + yara.detail();
                 }
             };
         } catch (AgentException | IllegalStateException e) {
