@@ -2,6 +2,8 @@ package dev.memsentry.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.Agent;
+import dev.memsentry.agent.AgentException;
+import dev.memsentry.agent.Status;
 import dev.memsentry.config.ConfigException;
 import dev.memsentry.config.ConfigLoader;
 import dev.memsentry.config.ResponseAction;
@@ -15,6 +17,10 @@ import dev.memsentry.detect.ScanRunner;
 import dev.memsentry.detect.ScanSession;
 import dev.memsentry.detect.ScanSummary;
 import dev.memsentry.detect.Severity;
+import dev.memsentry.detect.YaraDetector;
+import dev.memsentry.detect.yara.YaraCompileException;
+import dev.memsentry.detect.yara.YaraDiagnostic;
+import dev.memsentry.detect.yara.YaraRules;
 import dev.memsentry.output.Json;
 import dev.memsentry.output.JsonLines;
 import dev.memsentry.output.Table;
@@ -78,6 +84,14 @@ final class ScanCommand implements Callable<Integer> {
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Targets targets;
+
+    @Option(names = "--rules", paramLabel = "PATH",
+        description = "YARA rules: a .yar file, a folder of them, or a file compiled by yarac (repeatable; "
+            + "replaces the configuration's rules). Compiled once; one pass over each process per PATH.")
+    List<Path> rules;
+
+    @Option(names = "--no-heuristics", description = "Run no built-in heuristic (YARA only).")
+    boolean noHeuristics;
 
     @Option(names = "--config", paramLabel = "FILE", description = "Configuration file (YAML or JSON).")
     Path config;
@@ -168,12 +182,62 @@ final class ScanCommand implements Callable<Integer> {
         if (budget < 1 || budget > 86_400) {
             throw usage("--timeout must be from 1 to 86400 seconds");
         }
-        if (!cfg.rules().isEmpty()) {
-            throw usage("YARA rules (rules: in " + config + ") are not available in this build yet");
-        }
         Severity threshold = minSeverity != null ? minSeverity : Severity.LOW;
+        if (noHeuristics) {
+            cfg = withoutHeuristics(cfg);
+        }
+        List<Path> rulePaths = rules != null ? rules : cfg.rules();
 
         Agent agent = main.agent();
+        YaraDetector yara = null;
+        String yaraStatus = "off (no rules given)";
+        if (!rulePaths.isEmpty()) {
+            try {
+                yara = YaraDetector.compile(agent, rulePaths);
+                yaraStatus = yara.describe();
+                for (YaraRules r : yara.rules()) {
+                    r.warnings().forEach(w -> LOG.warn("rules: {}", w));
+                }
+            } catch (YaraCompileException e) {
+                PrintWriter err = spec.commandLine().getErr();
+                for (YaraDiagnostic d : e.errors()) {
+                    err.println("memsentry: rules error: " + d);
+                }
+                if (e.errors().isEmpty()) {
+                    err.println("memsentry: rules error: " + e.getMessage());
+                }
+                return ExitCodes.USAGE;
+            } catch (AgentException e) {
+                if (e.status() != Status.UNSUPPORTED) {
+                    throw e;
+                }
+                yaraStatus = e.getMessage();
+                LOG.warn("{}; scanning with the built-in heuristics only", e.getMessage());
+            }
+        }
+        try {
+            return scan(agent, cfg, yara, yaraStatus, workers, budget, threshold, action, actionMin);
+        } finally {
+            if (yara != null) {
+                yara.close();
+            }
+        }
+    }
+
+    /** The configuration with every built-in rule switched off. */
+    private static ScanConfig withoutHeuristics(ScanConfig c) {
+        java.util.Map<String, ScanConfig.RuleSetting> off = new java.util.HashMap<>();
+        for (dev.memsentry.detect.Rule r : dev.memsentry.detect.BuiltinRules.ALL) {
+            off.put(r.id(), new ScanConfig.RuleSetting(false, null));
+        }
+        return new ScanConfig(c.source(), c.rules(), off, c.jitSeverity(), c.jitRuntimes(), c.allowlist(),
+            c.protectedList(), c.knownDebuggers(), c.responseAction(), c.responseMin(), c.threads(),
+            c.processTimeoutSeconds(), c.compareAllPages());
+    }
+
+    private int scan(Agent agent, ScanConfig cfg, YaraDetector yara, String yaraStatus, int workers, int budget,
+                     Severity threshold, ResponseAction action, Severity actionMin) {
+        PrintWriter stdout = spec.commandLine().getOut();
         List<Long> pids = new ArrayList<>();
         if (targets.all) {
             agent.forEachProcess(p -> pids.add(p.pid()));
@@ -182,13 +246,13 @@ final class ScanCommand implements Callable<Integer> {
         }
 
         ScanSession session = new ScanSession(agent, new DetectionPolicy(cfg));
-        ProcessScanner scanner = new ProcessScanner(session, List.of());
+        ProcessScanner scanner = new ProcessScanner(session, yara == null ? List.of() : List.of(yara));
         ScanRunner runner = new ScanRunner(scanner, workers, Duration.ofSeconds(budget));
         EcsWriter ecs = new EcsWriter();
         ScanSummary summary = new ScanSummary();
         summary.requested(pids.size());
         summary.threads(runner.threads());
-        summary.yara("off (no rules given)");
+        summary.yara(yaraStatus);
         LOG.debug("scan: {} processes, {} threads, {} s per process, respond {} at {}+", pids.size(), workers, budget,
             action.wireName(), actionMin.wireName());
 

@@ -68,7 +68,9 @@ public final class EcsWriter {
             threat.put("framework", "MITRE ATT&CK");
             ObjectNode technique = threat.putObject("technique");
             technique.putArray("id").add(a.rule().techniqueId());
-            technique.putArray("name").add(a.rule().techniqueName());
+            if (a.rule().techniqueName() != null) {
+                technique.putArray("name").add(a.rule().techniqueName());
+            }
         }
         process(doc, a.process());
         doc.putObject("host").put("hostname", hostname);

@@ -4,11 +4,14 @@ import java.util.List;
 
 /**
  * The scan of one process: how it ended, its alerts (after policy and allowlist), and counters.
+ * A process that vanished or refused access mid-scan keeps the alerts found before.
  *
+ * @param bytesScanned bytes of the target read by YARA (memory and, for pages not in memory, mapped files)
  * @param process null when the process could not be looked at
  */
 public record ProcessResult(long pid, ProcessRef process, Outcome outcome, String detail, List<Alert> alerts,
-                            int suppressed, long regions, long bytesMapped, long bytesCompared, long elapsedNanos,
+                            int suppressed, long regions, long bytesMapped, long bytesCompared, long bytesScanned,
+                            long elapsedNanos,
                             List<String> warnings) {
     public ProcessResult {
         alerts = List.copyOf(alerts);
@@ -45,6 +48,6 @@ public record ProcessResult(long pid, ProcessRef process, Outcome outcome, Strin
     }
 
     static ProcessResult skipped(long pid, ProcessRef process, Outcome outcome, String detail, long elapsedNanos) {
-        return new ProcessResult(pid, process, outcome, detail, List.of(), 0, 0, 0, 0, elapsedNanos, List.of());
+        return new ProcessResult(pid, process, outcome, detail, List.of(), 0, 0, 0, 0, 0, elapsedNanos, List.of());
     }
 }

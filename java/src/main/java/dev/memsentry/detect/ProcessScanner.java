@@ -24,7 +24,8 @@ public final class ProcessScanner {
 
     /** Another detector run over the same process after the heuristics (YARA). */
     public interface ExtraScan {
-        void scan(ProcessInfo info, List<Region> regions, Deadline deadline, List<Finding> out);
+        /** Adds findings; returns the bytes of the target it read. */
+        long scan(ProcessInfo info, List<Region> regions, Deadline deadline, List<Finding> out);
     }
 
     private final ScanSession session;
@@ -58,6 +59,7 @@ public final class ProcessScanner {
         ProcessContext ctx = null;
         ProcessResult.Outcome outcome = ProcessResult.Outcome.SCANNED;
         String detail = "";
+        long extraBytes = 0;
         try {
             List<Region> regions = session.agent().regions(pid);
             ProcessFacts facts = null;
@@ -78,13 +80,18 @@ public final class ProcessScanner {
             }
             for (ExtraScan x : extras) {
                 deadline.check();
-                x.scan(info, regions, deadline, findings);
+                extraBytes += x.scan(info, regions, deadline, findings);
             }
         } catch (Deadline.ScanTimeoutException e) {
             outcome = ProcessResult.Outcome.TIMED_OUT;
             detail = "deadline of " + budget.toSeconds() + " s reached";
         } catch (AgentException e) {
-            return failed(pid, ref, e, started);
+            if (findings.isEmpty()) {
+                return failed(pid, ref, e, started);
+            }
+            // Gone or refused mid-scan: what was found before stands.
+            outcome = outcomeOf(e);
+            detail = e.getMessage();
         }
         Optional<dev.memsentry.config.JitRuntime> jit = ctx == null ? Optional.empty() : ctx.jit;
         List<Alert> alerts = new ArrayList<>();
@@ -114,7 +121,7 @@ public final class ProcessScanner {
         }
         long mapped = ctx == null ? 0 : ctx.regions.stream().mapToLong(Region::size).sum();
         return new ProcessResult(pid, ref, outcome, detail, alerts, suppressed, ctx == null ? 0 : ctx.regions.size(),
-            mapped, ctx == null ? 0 : ctx.bytesCompared, System.nanoTime() - started,
+            mapped, ctx == null ? 0 : ctx.bytesCompared, extraBytes, System.nanoTime() - started,
             ctx == null ? List.of() : ctx.warnings);
     }
 
@@ -130,12 +137,15 @@ public final class ProcessScanner {
         return false;
     }
 
-    private static ProcessResult failed(long pid, ProcessRef ref, AgentException e, long started) {
-        ProcessResult.Outcome o = switch (e.status()) {
+    private static ProcessResult.Outcome outcomeOf(AgentException e) {
+        return switch (e.status()) {
             case NO_SUCH_PROCESS -> ProcessResult.Outcome.VANISHED;
             case ACCESS_DENIED -> ProcessResult.Outcome.DENIED;
             default -> ProcessResult.Outcome.FAILED;
         };
-        return ProcessResult.skipped(pid, ref, o, e.getMessage(), System.nanoTime() - started);
+    }
+
+    private static ProcessResult failed(long pid, ProcessRef ref, AgentException e, long started) {
+        return ProcessResult.skipped(pid, ref, outcomeOf(e), e.getMessage(), System.nanoTime() - started);
     }
 }

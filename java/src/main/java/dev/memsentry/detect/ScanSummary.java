@@ -18,6 +18,7 @@ public final class ScanSummary {
     private long regions;
     private long bytesMapped;
     private long bytesCompared;
+    private long bytesScanned;
     private long elapsedNanos;
     private int threads;
     private String yara = "off";
@@ -45,6 +46,7 @@ public final class ScanSummary {
         regions += r.regions();
         bytesMapped += r.bytesMapped();
         bytesCompared += r.bytesCompared();
+        bytesScanned += r.bytesScanned();
     }
 
     /** An alert that was reported. */
@@ -96,6 +98,7 @@ public final class ScanSummary {
         o.put("regions", regions);
         o.put("bytes_mapped", bytesMapped);
         o.put("bytes_compared", bytesCompared);
+        o.put("bytes_scanned_yara", bytesScanned);
         ObjectNode sev = o.putObject("findings");
         for (Severity s : Severity.values()) {
             sev.put(s.wireName(), bySeverity.getOrDefault(s, 0));
@@ -130,8 +133,8 @@ public final class ScanSummary {
         if (skips.length() > 0) {
             sb.append("skipped: ").append(skips).append(System.lineSeparator());
         }
-        sb.append(String.format("%d regions, %s mapped, %s of code compared with files%n", regions, size(bytesMapped),
-            size(bytesCompared)));
+        sb.append(String.format("%d regions, %s mapped, %s of code compared with files, %s scanned by YARA%n", regions,
+            size(bytesMapped), size(bytesCompared), size(bytesScanned)));
         StringBuilder f = new StringBuilder();
         for (Severity s : new Severity[] {Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW}) {
             f.append(f.length() == 0 ? "" : ", ").append(bySeverity.getOrDefault(s, 0)).append(' ').append(s.wireName());

@@ -511,4 +511,69 @@ class ScanIT {
         assertEquals(ExitCodes.OK, r.code());
         assertEquals(15, r.out().strip().lines().count());
     }
+
+    /** rule -> "identifier@address" of every string match, from `yara -s RULES PID`. */
+    static java.util.Map<String, Set<String>> yaraCli(Path rules, long pid) throws Exception {
+        Process p = new ProcessBuilder("yara", "-s", rules.toString(), Long.toString(pid)).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        java.util.Map<String, Set<String>> byRule = new java.util.TreeMap<>();
+        String rule = null;
+        for (String line : out.split("\n")) {
+            if (line.startsWith("0x")) {
+                String[] parts = line.split(":", 3);
+                byRule.get(rule).add(parts[1] + "@" + Long.parseUnsignedLong(parts[0].substring(2), 16));
+            } else if (!line.isBlank()) {
+                rule = line.split(" ")[0];
+                byRule.put(rule, new TreeSet<>());
+            }
+        }
+        return byRule;
+    }
+
+    @Test
+    void yaraHitsAreAlertsEqualToTheYaraCommandLine() throws Exception {
+        Path rules = Path.of("tests-native", "rules", "good", "markers.yar").toAbsolutePath();
+        try (Victim v = Victim.start("victim_yara")) {
+            Scan s = scan("--pid", Long.toString(v.pid()), "--rules", rules.toString());
+            assertEquals(ExitCodes.FINDINGS, s.code(), s.err());
+            java.util.Map<String, Set<String>> ours = new java.util.TreeMap<>();
+            for (JsonNode a : s.alerts()) {
+                if (!a.at("/rule/ruleset").asText().equals("yara")) {
+                    continue;
+                }
+                JsonNode y = a.at("/memsentry/yara");
+                assertEquals("yara." + y.get("namespace").asText() + "." + y.get("rule").asText(), a.at("/rule/id").asText());
+                Set<String> strings = new TreeSet<>();
+                y.get("strings").forEach(m -> strings.add(m.get("identifier").asText() + "@" + hex(m.get("address"))));
+                ours.put(y.get("rule").asText(), strings);
+                if (!strings.isEmpty()) {
+                    assertRegionHolds(a, hex(y.at("/strings/0/address")));
+                }
+            }
+            // yara faults pages in (the memfd marker): it runs second.
+            assertEquals(yaraCli(rules, v.pid()), ours);
+            JsonNode alpha = s.alert("yara.default.heap_alpha");
+            assertEquals(List.of("victim", "heap"), Json.MAPPER.convertValue(alpha.at("/memsentry/yara/tags"), List.class));
+            assertEquals("the heap marker", alpha.at("/rule/description").asText());
+            assertEquals("high", alpha.at("/memsentry/severity").asText(), "severity = 70 in the rule's metadata");
+            assertEquals(v.hex("alpha"), hex(alpha.at("/memsentry/yara/strings/0/address")));
+            assertTrue(s.summary().get("yara").asText().startsWith("on: 5 rules"), s.summary().toString());
+            assertTrue(s.summary().get("bytes_scanned_yara").asLong() > 0);
+        }
+    }
+
+    @Test
+    void brokenRulesGiveFileLineAndMessageAndExitTwo() throws Exception {
+        Path bad = Path.of("tests-native", "rules", "bad").toAbsolutePath();
+        try (Victim v = Victim.start("victim_plain")) {
+            CliIT.Run r = CliIT.jar(List.of(), "scan", "--pid", Long.toString(v.pid()), "--rules", bad.toString());
+            assertEquals(ExitCodes.USAGE, r.code(), r.err());
+            assertTrue(r.err().strip().matches("(?s)memsentry: rules error: .*/broken\\.yar\\(\\d+\\): .+"), r.err());
+            assertEquals("", r.out(), "nothing is scanned with rules that do not compile");
+            CliIT.Run missing = CliIT.jar(List.of(), "scan", "--pid", Long.toString(v.pid()), "--rules", "/no/such.yar");
+            assertEquals(ExitCodes.USAGE, missing.code(), missing.err());
+        }
+    }
 }
