@@ -4,7 +4,9 @@
 #   2. mvn verify: CMake builds the C agent (Release, -Werror), ctest runs the Google Tests,
 #      Surefire the JUnit tests, Failsafe the end-to-end tests against target/orchestrator.jar,
 #   3. the C tests again under AddressSanitizer + UndefinedBehaviorSanitizer, with the fuzz
-#      targets run for a bounded time (ci/sanitize.sh).
+#      targets run for a bounded time (ci/sanitize.sh),
+#   4. the Windows agent cross-built with mingw-w64 and its Google Tests run under Wine
+#      (ci/windows-tests.sh; MEMSENTRY_SKIP_WINDOWS=1 leaves it out, as in install-deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,5 +20,10 @@ mvn -B -ntp -Dstyle.color=never verify
 
 echo "== sanitizers and fuzzing"
 ci/sanitize.sh
+
+if [[ "${MEMSENTRY_SKIP_WINDOWS:-0}" != 1 ]]; then
+  echo "== Windows agent: cross build and Google Test under Wine"
+  ci/windows-tests.sh
+fi
 
 echo "== all tests passed"

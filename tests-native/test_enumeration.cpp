@@ -10,6 +10,7 @@
 
 #include <memsentry/memsentry.h>
 
+#include "pid_namespace.hpp"
 #include "victim.hpp"
 
 namespace {
@@ -31,44 +32,59 @@ ProcessRecord record_of(const ms_process_info *p)
     return {p->pid, p->ppid, p->uid, p->flags, p->name, p->exe, std::string(p->cmdline, p->cmdline_len)};
 }
 
+// A sweep over every process runs in a fresh PID namespace holding only what the test started.
 TEST(Enumeration, ProcessListFindsOurVictimWithItsExe)
 {
-    Victim v("victim_marker", {"MARKER-FOR-PS"});
-    Agent agent;
-    std::vector<ProcessRecord> seen;
-    ASSERT_EQ(ms_process_list(agent.a, [](const ms_process_info *p, void *u) {
-                  static_cast<std::vector<ProcessRecord> *>(u)->push_back(record_of(p));
-                  return 0;
-              }, &seen),
-              MS_OK);
-    const ProcessRecord *mine = nullptr;
-    for (auto &r : seen)
-        if (r.pid == v.pid())
-            mine = &r;
-    ASSERT_NE(mine, nullptr) << "victim " << v.pid() << " not listed among " << seen.size();
-    EXPECT_EQ(mine->ppid, getpid());
-    EXPECT_EQ(mine->uid, (int64_t)getuid());
-    EXPECT_EQ(mine->name, "victim_marker");
-    EXPECT_EQ(mine->exe, std::string(MS_VICTIM_DIR) + "/victim_marker");
-    EXPECT_EQ(mine->cmdline, std::string(MS_VICTIM_DIR) + "/victim_marker" + '\0' + "MARKER-FOR-PS");
-    EXPECT_EQ(mine->flags & MS_PROC_KERNEL_THREAD, 0u);
+    int rc = run_in_new_pid_namespace([] {
+        Victim v("victim_marker", {"MARKER-FOR-PS"});
+        Agent agent;
+        std::vector<ProcessRecord> seen;
+        if (ms_process_list(agent.a, [](const ms_process_info *p, void *u) {
+                static_cast<std::vector<ProcessRecord> *>(u)->push_back(record_of(p));
+                return 0;
+            }, &seen) != MS_OK) {
+            fprintf(stderr, "ms_process_list: %s\n", ms_last_error());
+            return 1;
+        }
+        if (seen.size() != 2) {
+            fprintf(stderr, "expected this test (pid 1) and its victim, saw %zu processes\n", seen.size());
+            return 2;
+        }
+        for (auto &r : seen) {
+            if (r.pid != v.pid())
+                continue;
+            std::string exe = std::string(MS_VICTIM_DIR) + "/victim_marker";
+            bool ok = r.ppid == 1 && r.uid == (int64_t)getuid() && r.name == "victim_marker" && r.exe == exe &&
+                      r.cmdline == exe + '\0' + "MARKER-FOR-PS" && !(r.flags & MS_PROC_KERNEL_THREAD);
+            if (!ok)
+                fprintf(stderr, "victim facts wrong: ppid=%lld name=%s exe=%s\n", (long long)r.ppid,
+                        r.name.c_str(), r.exe.c_str());
+            return ok ? 0 : 3;
+        }
+        fprintf(stderr, "victim %d not listed\n", (int)v.pid());
+        return 4;
+    });
+    EXPECT_EQ(rc, 0);
 }
 
-TEST(Enumeration, KernelThreadIsFlaggedWhereVisible)
+TEST(Enumeration, KernelThreadIsFlagged)
 {
+    // kthreadd is PID 2 in the initial PID namespace; only its stat is read.
     Agent agent;
-    bool any_kthread = false;
-    ms_status st = ms_process_list(agent.a, [](const ms_process_info *p, void *u) {
-        if (p->flags & MS_PROC_KERNEL_THREAD) {
-            *static_cast<bool *>(u) = true;
-            EXPECT_EQ(p->cmdline_len, 0u) << p->name;
-        }
+    ms_process_info copy{};
+    std::string name;
+    std::pair<ms_process_info *, std::string *> out(&copy, &name);
+    ms_status st = ms_process_get(agent.a, 2, [](const ms_process_info *p, void *u) {
+        auto *out = static_cast<std::pair<ms_process_info *, std::string *> *>(u);
+        *out->first = *p;
+        *out->second = p->name;
         return 0;
-    }, &any_kthread);
+    }, &out);
+    if (st == MS_E_NO_SUCH_PROCESS || name != "kthreadd")
+        GTEST_SKIP() << "kthreadd is not PID 2 here (a PID namespace?)";
     ASSERT_EQ(st, MS_OK);
-    if (access("/proc/2/stat", R_OK) != 0)
-        GTEST_SKIP() << "no kernel threads visible in this PID namespace";
-    EXPECT_TRUE(any_kthread);
+    EXPECT_TRUE(copy.flags & MS_PROC_KERNEL_THREAD);
+    EXPECT_EQ(copy.cmdline_len, 0u);
 }
 
 TEST(Enumeration, ProcessGetMapsMissingPidAndThreads)
@@ -205,18 +221,41 @@ TEST(Status, EveryStatusHasANameAndMessage)
     EXPECT_STREQ(ms_version(), MS_VERSION_STRING);
 }
 
-TEST(Log, CallbackReceivesWarningsAtOrAboveTheLevel)
+TEST(MemoryRead, ProtNoneMemoryIsReadThroughProcMem)
 {
+    Victim v("victim_protnone", {"HIDDEN-BEHIND-PROT-NONE"});
     Agent agent;
-    std::vector<std::string> got;
-    ASSERT_EQ(ms_agent_set_log(agent.a, [](int32_t, const char *m, void *u) {
-                  static_cast<std::vector<std::string> *>(u)->push_back(m);
-              }, &got, MS_LOG_DEBUG),
-              MS_OK);
-    EXPECT_EQ(ms_agent_set_log(agent.a, nullptr, nullptr, 42), MS_E_INVALID_ARGUMENT);
-    // Listing every process logs at debug level for processes it could not describe;
-    // we only require that logging does not crash and the call succeeds.
-    EXPECT_EQ(ms_process_list(agent.a, [](const ms_process_info *, void *) { return 0; }, nullptr), MS_OK);
+    char buf[32] = {};
+    size_t got = 0;
+    ASSERT_EQ(ms_memory_read(agent.a, v.pid(), v.hex("addr"), buf, 23, &got), MS_OK) << ms_last_error();
+    EXPECT_EQ(std::string(buf, got), "HIDDEN-BEHIND-PROT-NONE");
+}
+
+TEST(Log, CallbackGetsMessagesAtOrAboveItsLevelOnly)
+{
+    Victim v("victim_protnone");
+    Agent agent;
+    std::vector<std::pair<int, std::string>> got;
+    auto collect = [](int32_t level, const char *m, void *u) {
+        static_cast<std::vector<std::pair<int, std::string>> *>(u)->emplace_back(level, m);
+    };
+    char buf[16];
+    size_t n;
+    ASSERT_EQ(ms_agent_set_log(agent.a, collect, &got, MS_LOG_WARN), MS_OK);
+    ASSERT_EQ(ms_memory_read(agent.a, v.pid(), v.hex("addr"), buf, sizeof buf, &n), MS_OK);
+    EXPECT_TRUE(got.empty()) << "a debug message passed a WARN filter: " << got[0].second;
+
+    ASSERT_EQ(ms_agent_set_log(agent.a, collect, &got, MS_LOG_DEBUG), MS_OK);
+    ASSERT_EQ(ms_memory_read(agent.a, v.pid(), v.hex("addr"), buf, sizeof buf, &n), MS_OK);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].first, MS_LOG_DEBUG);
+    EXPECT_NE(got[0].second.find("/proc/" + std::to_string(v.pid()) + "/mem"), std::string::npos) << got[0].second;
+
+    EXPECT_EQ(ms_agent_set_log(agent.a, collect, &got, 42), MS_E_INVALID_ARGUMENT);
+    ASSERT_EQ(ms_agent_set_log(agent.a, nullptr, nullptr, MS_LOG_DEBUG), MS_OK);
+    got.clear();
+    ASSERT_EQ(ms_memory_read(agent.a, v.pid(), v.hex("addr"), buf, sizeof buf, &n), MS_OK);
+    EXPECT_TRUE(got.empty());
 }
 
 } // namespace

@@ -5,17 +5,27 @@
 #include <memsentry/memsentry.h>
 #include <stdbool.h>
 
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+/* mingw-w64 builds with __USE_MINGW_ANSI_STDIO: C99 formats (%zu, %lld). */
+#  define MS_PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
+#elif defined(__GNUC__)
 #  define MS_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #  define MS_PRINTF(f, a)
 #endif
 
+struct ms__term_config;
+
 struct ms_agent {
     ms_log_fn log_fn;
     void *log_user;
     int32_t log_min;
+    struct ms__term_config *term; /* protected list (common/protect.c) */
 };
+
+/* Creates agent->term with the default protected list; frees it (NULL-safe). */
+ms_status ms__term_config_open(ms_agent *agent);
+void ms__term_config_close(ms_agent *agent);
 
 /* Records the detail for ms_last_error() and returns status, so error paths
  * read `return ms__fail(MS_E_IO, "open %s: %s", path, strerror(errno));`. */

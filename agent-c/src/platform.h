@@ -11,6 +11,14 @@ ms_status ms__plat_process_get(ms_agent *agent, int64_t pid, ms_process_cb cb, v
 ms_status ms__plat_region_list(ms_agent *agent, int64_t pid, ms_region_cb cb, void *user_data);
 ms_status ms__plat_memory_read(ms_agent *agent, int64_t pid, uint64_t addr, void *buf, size_t len,
                                size_t *out_read);
+/* Termination (common/protect.c checks the arguments and resets the report;
+ * options are complete, with defaults applied). */
+ms_status ms__plat_terminate(ms_agent *agent, int64_t pid, const ms_terminate_options *opts,
+                             ms_terminate_report *report);
+ms_status ms__plat_terminate_pidfd(ms_agent *agent, int pidfd, const ms_terminate_options *opts,
+                                   ms_terminate_report *report);
+/* detail has cap bytes; filled when MS_OK is returned. */
+ms_status ms__plat_protect_check(ms_agent *agent, int64_t pid, int32_t *reason, char *detail, size_t cap);
 
 /* ms_inspect.h; the structs are full-size and zeroed with struct_size set. */
 ms_status ms__plat_region_probe(ms_agent *agent, int64_t pid, const ms_region *region, ms_region_probe_result *out);

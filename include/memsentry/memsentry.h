@@ -12,5 +12,6 @@
 #include "ms_region.h"
 #include "ms_inspect.h"
 #include "ms_yara.h"
+#include "ms_terminate.h"
 
 #endif

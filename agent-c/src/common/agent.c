@@ -23,12 +23,19 @@ ms_status ms_agent_open(ms_agent **out)
     if (!agent)
         return ms__fail(MS_E_NO_MEMORY, "ms_agent_open: out of memory");
     agent->log_min = MS_LOG_INFO;
+    ms_status st = ms__term_config_open(agent);
+    if (st != MS_OK) {
+        free(agent);
+        return st;
+    }
     *out = agent;
     return MS_OK;
 }
 
 void ms_agent_close(ms_agent *agent)
 {
+    if (agent)
+        ms__term_config_close(agent);
     free(agent);
 }
 

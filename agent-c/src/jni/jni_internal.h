@@ -29,5 +29,6 @@ jbyteArray ms_jni_cstr(JNIEnv *env, const char *s);
 jint ms_jni_register_core(JNIEnv *env, jclass bridge);
 jint ms_jni_register_inspect(JNIEnv *env, jclass bridge);
 jint ms_jni_register_yara(JNIEnv *env, jclass bridge);
+jint ms_jni_register_terminate(JNIEnv *env, jclass bridge);
 
 #endif

@@ -12,7 +12,6 @@
 
 ms_status ms__plat_memory_read(ms_agent *agent, int64_t pid, uint64_t addr, void *buf, size_t len, size_t *out_read)
 {
-    (void)agent;
     *out_read = 0;
     ms_reader *r;
     ms_status st = ms__reader_new(len < PEEK_BUFFER_MAX ? len : PEEK_BUFFER_MAX, MS_READER_NO_PAGEMAP, &r);
@@ -28,6 +27,9 @@ ms_status ms__plat_memory_read(ms_agent *agent, int64_t pid, uint64_t addr, void
         *out_read = (size_t)(res.first_unreadable - addr); /* the readable prefix */
     else
         *out_read = 0;
+    if (ms__reader_stats(r)->pread_calls > 0)
+        ms__log(agent, MS_LOG_DEBUG, "pid %" PRId64 ": process_vm_readv could not read at 0x%" PRIx64
+                ", used /proc/%" PRId64 "/mem", pid, addr, pid);
     ms__reader_free(r);
     return st;
 }

@@ -82,6 +82,37 @@ public interface Agent extends AutoCloseable {
         throw new AgentException(Status.UNSUPPORTED, backendName() + " backend cannot read process facts");
     }
 
+    /** The longest grace the agent accepts before the forced kill (ms_terminate.h). */
+    java.time.Duration MAX_GRACE = java.time.Duration.ofHours(1);
+
+    /**
+     * Terminates a process unless it is protected: the polite request, up to {@code grace} to
+     * leave, then the forced kill, confirmed before returning. A zero grace kills at once. With
+     * {@code dryRun} nothing is sent and the result says what would happen, protection included.
+     * Refused, not-found and denied are results in the report, not exceptions.
+     *
+     * @throws IllegalArgumentException for a grace below zero or above {@link #MAX_GRACE}
+     */
+    TerminationReport terminate(long pid, java.time.Duration grace, boolean dryRun);
+
+    /** Whether a process is protected from termination and why; nothing is sent. */
+    Protection protection(long pid);
+
+    /**
+     * Adds an executable name or (with a path separator) an executable path to the protected list.
+     *
+     * @throws IllegalArgumentException for an empty entry, one holding a NUL byte, or one over 4095 bytes
+     */
+    void protect(String nameOrPath);
+
+    /** Empties the configurable protected list, defaults included; the built-in rules stay. */
+    void clearProtected();
+
+    /** Adds the platform's default protected list back. */
+    void protectDefaults();
+
+    List<ProtectedEntry> protectedEntries();
+
     @Override
     void close();
 }

@@ -6,7 +6,9 @@ public enum Capability {
     REGION_LIST("list memory regions"),
     MEMORY_READ("read process memory"),
     INSPECT("inspect regions, code, threads and process facts for detection"),
-    YARA("scan memory with YARA rules");
+    YARA("scan memory with YARA rules"),
+
+    TERMINATE("terminate processes (protected ones refused)");
 
     private final String description;
 

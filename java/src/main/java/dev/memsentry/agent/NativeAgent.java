@@ -1,6 +1,10 @@
 package dev.memsentry.agent;
 
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Set;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
@@ -83,7 +87,7 @@ public final class NativeAgent implements Agent {
     @Override
     public Set<Capability> capabilities() {
         return EnumSet.of(Capability.PROCESS_LIST, Capability.REGION_LIST, Capability.MEMORY_READ,
-            Capability.INSPECT, Capability.YARA);
+            Capability.INSPECT, Capability.YARA, Capability.TERMINATE);
     }
 
     private static NativeBridge.ProcessSink processSink(Predicate<ProcessInfo> sink) {
@@ -185,6 +189,73 @@ public final class NativeAgent implements Agent {
         check(NativeBridge.processFacts(handle, pid, n, strings));
         return new ProcessFacts((int) n[0], n[1], n[2], n[3], (int) n[4], (int) n[5], n[6], n[7],
             strings[0] == null ? "" : BytesText.decode(strings[0]), strings[1] == null ? "" : BytesText.decode(strings[1]));
+    }
+
+    @Override
+    public TerminationReport terminate(long pid, Duration grace, boolean dryRun) {
+        ensureOpen();
+        if (grace.isNegative() || grace.compareTo(MAX_GRACE) > 0) {
+            throw new IllegalArgumentException("grace must be between 0 and " + MAX_GRACE.toMinutes() + " minutes");
+        }
+        TerminationReport[] filled = new TerminationReport[1];
+        int code = NativeBridge.terminate(handle, pid, (int) grace.toMillis(), dryRun,
+            (status, reportedPid, result, protection, signals, elapsedMs, reason) -> {
+                List<String> names = new ArrayList<>();
+                for (int s : signals) {
+                    names.add(TerminationReport.signalName(s));
+                }
+                filled[0] = new TerminationReport(reportedPid, TerminationResult.fromCode(result),
+                    ProtectionReason.fromCode(protection), names, elapsedMs, BytesText.decode(reason),
+                    Status.fromCode(status));
+            });
+        if (filled[0] == null) {
+            check(code); // the arguments were rejected before anything happened
+            throw new AgentException(Status.INTERNAL, "terminate returned no report");
+        }
+        return filled[0];
+    }
+
+    @Override
+    public Protection protection(long pid) {
+        ensureOpen();
+        Protection[] found = new Protection[1];
+        check(NativeBridge.protectCheck(handle, pid,
+            (reason, detail) -> found[0] = new Protection(ProtectionReason.fromCode(reason), BytesText.decode(detail))));
+        return found[0];
+    }
+
+    /** The longest entry ms_protect_add accepts, in bytes. */
+    static final int MAX_ENTRY_BYTES = 4095;
+
+    @Override
+    public void protect(String nameOrPath) {
+        ensureOpen();
+        byte[] bytes = nameOrPath.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length == 0 || bytes.length > MAX_ENTRY_BYTES || nameOrPath.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("a protected name or path must be 1 to " + MAX_ENTRY_BYTES
+                + " bytes without NUL characters");
+        }
+        check(NativeBridge.protectAdd(handle, bytes));
+    }
+
+    @Override
+    public void clearProtected() {
+        ensureOpen();
+        check(NativeBridge.protectClear(handle));
+    }
+
+    @Override
+    public void protectDefaults() {
+        ensureOpen();
+        check(NativeBridge.protectAddDefaults(handle));
+    }
+
+    @Override
+    public List<ProtectedEntry> protectedEntries() {
+        ensureOpen();
+        List<ProtectedEntry> all = new ArrayList<>();
+        check(NativeBridge.protectList(handle, (entry, isPath) -> all.add(new ProtectedEntry(BytesText.decode(entry), isPath))));
+        return all;
     }
 
     @Override

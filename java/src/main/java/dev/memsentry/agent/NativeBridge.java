@@ -30,6 +30,19 @@ final class NativeBridge {
         void log(int level, byte[] message);
     }
 
+    /** Receives a filled ms_terminate_report; not called when the arguments were rejected. */
+    interface TerminateSink {
+        void accept(int status, long pid, int result, int protection, int[] signals, long elapsedMs, byte[] reason);
+    }
+
+    interface ProtectionSink {
+        void accept(int reason, byte[] detail);
+    }
+
+    interface ProtectedEntrySink {
+        void accept(byte[] entry, boolean isPath);
+    }
+
     static native int versionNumber();
 
     static native String version();
@@ -67,4 +80,18 @@ final class NativeBridge {
     /** nums: flags, tracer pid, threads, exe inode, exe dev major, exe dev minor, exe fs magic, exe size;
      *  strings: LD_PRELOAD, LD_AUDIT. */
     static native int processFacts(long handle, long pid, long[] numsOut, byte[][] stringsOut);
+
+    // ms_terminate.h (agent-c/src/jni/jni_terminate.c)
+
+    static native int terminate(long handle, long pid, int graceMs, boolean dryRun, TerminateSink sink);
+
+    static native int protectCheck(long handle, long pid, ProtectionSink sink);
+
+    static native int protectAdd(long handle, byte[] entry);
+
+    static native int protectClear(long handle);
+
+    static native int protectAddDefaults(long handle);
+
+    static native int protectList(long handle, ProtectedEntrySink sink);
 }

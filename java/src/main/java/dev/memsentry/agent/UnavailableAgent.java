@@ -59,6 +59,36 @@ public final class UnavailableAgent implements Agent {
     }
 
     @Override
+    public TerminationReport terminate(long pid, java.time.Duration grace, boolean dryRun) {
+        throw unavailable();
+    }
+
+    @Override
+    public Protection protection(long pid) {
+        throw unavailable();
+    }
+
+    @Override
+    public void protect(String nameOrPath) {
+        throw unavailable();
+    }
+
+    @Override
+    public void clearProtected() {
+        throw unavailable();
+    }
+
+    @Override
+    public void protectDefaults() {
+        throw unavailable();
+    }
+
+    @Override
+    public java.util.List<ProtectedEntry> protectedEntries() {
+        throw unavailable();
+    }
+
+    @Override
     public void close() {
     }
 }

@@ -7,6 +7,7 @@ import dev.memsentry.agent.AgentException;
 import dev.memsentry.agent.Backends;
 import dev.memsentry.agent.Capability;
 import dev.memsentry.agent.NativeLoader;
+import dev.memsentry.agent.Protection;
 import dev.memsentry.agent.Region;
 import dev.memsentry.agent.RegionKind;
 import dev.memsentry.detect.yara.Yara;
@@ -94,7 +95,15 @@ final class DoctorCommand implements Callable<Integer> {
         long self = ProcessHandle.current().pid();
         try {
             return switch (c) {
-                case PROCESS_LIST -> "ok (" + agent.processes().size() + " processes visible)";
+                case PROCESS_LIST -> {
+                    // One entry proves the capability; reading every process is not doctor's business.
+                    long[] first = {-1};
+                    agent.forEachProcess(p -> {
+                        first[0] = p.pid();
+                        return false;
+                    });
+                    yield first[0] > 0 ? "ok" : "failed: no process visible";
+                }
                 case REGION_LIST -> "ok (" + agent.regions(self).size() + " regions in memsentry's own process)";
                 case MEMORY_READ -> {
                     Region r = agent.regions(self).stream()
@@ -116,6 +125,12 @@ final class DoctorCommand implements Callable<Integer> {
                 case YARA -> {
                     Yara.YaraStatus yara = Yara.status();
                     yield yara.available() ? "ok (" + yara.detail() + ")" : "failed: " + yara.detail();
+                }
+                case TERMINATE -> {
+                    // Asks only: memsentry must refuse to terminate itself.
+                    Protection p = agent.protection(self);
+                    yield p.isProtected() ? "ok (own process refused: " + p.reason().wireName() + ")"
+                        : "failed: memsentry's own process is not protected";
                 }
             };
         } catch (AgentException | IllegalStateException e) {
@@ -152,7 +167,10 @@ final class DoctorCommand implements Callable<Integer> {
 
     private static Optional<String> readAll(Path p) {
         try {
-            return Optional.of(Files.readString(p));
+            // /proc files report size 0; read the stream to its end rather than trusting the size.
+            try (java.io.InputStream in = Files.newInputStream(p)) {
+                return Optional.of(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+            }
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }

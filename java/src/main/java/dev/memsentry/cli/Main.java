@@ -42,6 +42,7 @@ import picocli.CommandLine.Spec;
     subcommands = {
         PsCommand.class,
         RegionsCommand.class,
+        KillCommand.class,
         DoctorCommand.class,
         ScanCommand.class,
         CommandLine.HelpCommand.class,

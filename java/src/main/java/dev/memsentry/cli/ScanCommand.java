@@ -13,6 +13,7 @@ import dev.memsentry.detect.DetectionPolicy;
 import dev.memsentry.detect.EcsWriter;
 import dev.memsentry.detect.ProcessResult;
 import dev.memsentry.detect.ProcessScanner;
+import dev.memsentry.detect.Responder;
 import dev.memsentry.detect.ScanRunner;
 import dev.memsentry.detect.ScanSession;
 import dev.memsentry.detect.ScanSummary;
@@ -115,6 +116,10 @@ final class ScanCommand implements Callable<Integer> {
         description = "Minimum severity that triggers --respond (default high).")
     Severity respondMin;
 
+    @Option(names = "--respond-grace", paramLabel = "DURATION", converter = DurationConverter.class,
+        description = "For kill: time between SIGTERM and SIGKILL (default 5s; 0 kills at once).")
+    Duration respondGrace;
+
     @Option(names = {"-j", "--threads"}, paramLabel = "N",
         description = "Processes scanned in parallel (default: one per core).")
     Integer threads;
@@ -168,9 +173,14 @@ final class ScanCommand implements Callable<Integer> {
         }
         ResponseAction action = respond != null ? respond : cfg.responseAction();
         Severity actionMin = respondMin != null ? respondMin : cfg.responseMin();
-        if (action != ResponseAction.ALERT) {
-            throw usage("--respond " + action.wireName() + " is not available in this build: dumping and terminating "
-                + "come with the acquisition and termination support; use --respond alert");
+        if (!Responder.available(action)) {
+            throw usage("--respond " + action.wireName() + " is not available in this build: evidence dumps come with "
+                + "the acquisition support; use --respond alert or kill");
+        }
+        Duration grace = respondGrace != null ? respondGrace : cfg.responseGraceSeconds() != null
+            ? Duration.ofSeconds(cfg.responseGraceSeconds()) : Duration.ofSeconds(5);
+        if (grace.compareTo(Agent.MAX_GRACE) > 0) {
+            throw usage("--respond-grace: at most 1h");
         }
         int workers = threads != null ? threads : cfg.threads() != null ? cfg.threads()
             : Runtime.getRuntime().availableProcessors();
@@ -189,6 +199,17 @@ final class ScanCommand implements Callable<Integer> {
         List<Path> rulePaths = rules != null ? rules : cfg.rules();
 
         Agent agent = main.agent();
+        if (action.kills() && cfg.protectedList() != null) {
+            for (String entry : cfg.protectedList()) {
+                try {
+                    agent.protect(entry);
+                } catch (IllegalArgumentException e) {
+                    spec.commandLine().getErr().println("memsentry: invalid configuration: " + cfg.source()
+                        + ": protected: '" + entry + "': " + e.getMessage());
+                    return ExitCodes.USAGE;
+                }
+            }
+        }
         YaraDetector yara = null;
         String yaraStatus = "off (no rules given)";
         if (!rulePaths.isEmpty()) {
@@ -216,7 +237,7 @@ final class ScanCommand implements Callable<Integer> {
             }
         }
         try {
-            return scan(agent, cfg, yara, yaraStatus, workers, budget, threshold, action, actionMin);
+            return scan(agent, cfg, yara, yaraStatus, workers, budget, threshold, action, actionMin, grace);
         } finally {
             if (yara != null) {
                 yara.close();
@@ -231,12 +252,12 @@ final class ScanCommand implements Callable<Integer> {
             off.put(r.id(), new ScanConfig.RuleSetting(false, null));
         }
         return new ScanConfig(c.source(), c.rules(), off, c.jitSeverity(), c.jitRuntimes(), c.allowlist(),
-            c.protectedList(), c.knownDebuggers(), c.responseAction(), c.responseMin(), c.threads(),
-            c.processTimeoutSeconds(), c.compareAllPages());
+            c.protectedList(), c.knownDebuggers(), c.responseAction(), c.responseMin(), c.responseGraceSeconds(),
+            c.threads(), c.processTimeoutSeconds(), c.compareAllPages());
     }
 
     private int scan(Agent agent, ScanConfig cfg, YaraDetector yara, String yaraStatus, int workers, int budget,
-                     Severity threshold, ResponseAction action, Severity actionMin) {
+                     Severity threshold, ResponseAction action, Severity actionMin, Duration grace) {
         PrintWriter stdout = spec.commandLine().getOut();
         List<Long> pids = new ArrayList<>();
         if (targets.all) {
@@ -257,9 +278,14 @@ final class ScanCommand implements Callable<Integer> {
             action.wireName(), actionMin.wireName());
 
         List<Alert> shown = new ArrayList<>();
+        List<String> actions = new ArrayList<>();
         List<Long> failedExplicit = new ArrayList<>();
         long started = System.nanoTime();
         try (AlertOutput output = AlertOutput.open(out, json ? new JsonLines(stdout) : null)) {
+            Responder responder = new Responder(agent, action, actionMin, grace, ecs, e -> {
+                output.write(e);
+                actions.add(e.get("message").asText());
+            });
             ScanRunner.Progress progress = !noProgress && System.console() != null && pids.size() > 1
                 ? new TerminalProgress(spec.commandLine().getErr()) : ScanRunner.Progress.NONE;
             runner.run(pids, !targets.all, r -> {
@@ -276,10 +302,13 @@ final class ScanCommand implements Callable<Integer> {
                         shown.add(a);
                     }
                 }
+                responder.respond(r);
             }, progress);
+            summary.responses(responder.counts());
             summary.elapsed(System.nanoTime() - started);
             if (!json) {
                 printTable(stdout, shown);
+                actions.forEach(stdout::println);
                 stdout.print(summary.toText());
                 stdout.flush();
             }

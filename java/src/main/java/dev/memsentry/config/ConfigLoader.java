@@ -73,8 +73,8 @@ public final class ConfigLoader {
         ScanConfig d = ScanConfig.defaults();
         if (root == null || root.isMissingNode() || root.isNull()) {
             return new ScanConfig(file, d.rules(), d.heuristics(), d.jitSeverity(), d.jitRuntimes(), d.allowlist(),
-                d.protectedList(), d.knownDebuggers(), d.responseAction(), d.responseMin(), d.threads(),
-                d.processTimeoutSeconds(), d.compareAllPages());
+                d.protectedList(), d.knownDebuggers(), d.responseAction(), d.responseMin(), d.responseGraceSeconds(),
+                d.threads(), d.processTimeoutSeconds(), d.compareAllPages());
         }
         object(root, "");
         onlyKeys(root, "", TOP);
@@ -103,9 +103,13 @@ public final class ConfigLoader {
 
         ResponseAction action = d.responseAction();
         Severity min = d.responseMin();
+        Integer grace = d.responseGraceSeconds();
         if (root.has("response")) {
             JsonNode r = object(root.get("response"), "response");
-            onlyKeys(r, "response", ordered("action", "min_severity"));
+            onlyKeys(r, "response", ordered("action", "min_severity", "grace_seconds"));
+            if (r.has("grace_seconds")) {
+                grace = integer(r.get("grace_seconds"), "response.grace_seconds", 0, 3600);
+            }
             if (r.has("action")) {
                 action = convert(r.get("action"), "response.action", ResponseAction::parse);
             }
@@ -131,7 +135,7 @@ public final class ConfigLoader {
             }
         }
         return new ScanConfig(file, rules, heuristics, jitSeverity, jit, allow, protectedList, debuggers, action, min,
-            threads, timeout, compareAll);
+            grace, threads, timeout, compareAll);
     }
 
     private JsonNode tree(String text) {

@@ -10,13 +10,15 @@ import java.util.Map;
  * their defaults; command-line options override what is set here.
  *
  * @param heuristics     per built-in rule id: switched on or off, and a severity, where set
- * @param protectedList  names or executable paths never to terminate; null keeps the agent's defaults
+ * @param protectedList  names or executable paths never to terminate, added to the agent's defaults; null: none added
+ * @param responseGraceSeconds time between SIGTERM and SIGKILL for --respond kill; null: the default (5 s)
  * @param threads        null: one per core
  */
 public record ScanConfig(Path source, List<Path> rules, Map<String, RuleSetting> heuristics, Severity jitSeverity,
                          List<JitRuntime> jitRuntimes, List<AllowEntry> allowlist, List<String> protectedList,
                          List<String> knownDebuggers, ResponseAction responseAction, Severity responseMin,
-                         Integer threads, Integer processTimeoutSeconds, boolean compareAllPages) {
+                         Integer responseGraceSeconds, Integer threads, Integer processTimeoutSeconds,
+                         boolean compareAllPages) {
 
     /** A rule's setting; a null field keeps the rule's default. */
     public record RuleSetting(Boolean enabled, Severity severity) {
@@ -37,6 +39,6 @@ public record ScanConfig(Path source, List<Path> rules, Map<String, RuleSetting>
 
     public static ScanConfig defaults() {
         return new ScanConfig(null, List.of(), Map.of(), Severity.LOW, JitRuntime.DEFAULTS, List.of(), null,
-            DEFAULT_DEBUGGERS, ResponseAction.ALERT, Severity.HIGH, null, null, false);
+            DEFAULT_DEBUGGERS, ResponseAction.ALERT, Severity.HIGH, null, null, null, false);
     }
 }

@@ -75,7 +75,15 @@ public final class ProcessScanner {
             for (Check c : checks) {
                 deadline.check();
                 long t0 = System.nanoTime();
-                c.run(ctx, findings);
+                try {
+                    c.run(ctx, findings);
+                } catch (AgentException e) {
+                    if (e.status() != dev.memsentry.agent.Status.UNSUPPORTED) {
+                        throw e;
+                    }
+                    // A fact this platform or backend does not offer: the check has nothing to say.
+                    LOG.debug("pid {}: {} skipped: {}", pid, c.getClass().getSimpleName(), e.getMessage());
+                }
                 LOG.debug("pid {}: {} took {} ms", pid, c.getClass().getSimpleName(), (System.nanoTime() - t0) / 1_000_000);
             }
             for (ExtraScan x : extras) {

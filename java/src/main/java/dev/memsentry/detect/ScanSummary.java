@@ -22,6 +22,7 @@ public final class ScanSummary {
     private long elapsedNanos;
     private int threads;
     private String yara = "off";
+    private Map<String, Integer> responses = Map.of();
     private final java.util.List<Long> perProcessNanos = new java.util.ArrayList<>();
 
     public synchronized void requested(int n) {
@@ -30,6 +31,11 @@ public final class ScanSummary {
 
     public synchronized void threads(int n) {
         threads = n;
+    }
+
+    /** What the response policy did, by action and result ("kill killed" -> 1). */
+    public synchronized void responses(Map<String, Integer> counts) {
+        responses = new TreeMap<>(counts);
     }
 
     public synchronized void yara(String status) {
@@ -110,6 +116,8 @@ public final class ScanSummary {
         o.put("below_min_severity", belowThreshold);
         o.put("threads", threads);
         o.put("yara", yara);
+        ObjectNode resp = o.putObject("responses");
+        responses.forEach(resp::put);
         o.put("elapsed_ms", elapsedNanos / 1_000_000);
         o.put("median_process_ms", medianProcessMillis());
         return o;
@@ -147,6 +155,11 @@ public final class ScanSummary {
             sb.append(" (").append(belowThreshold).append(" below --min-severity)");
         }
         sb.append(System.lineSeparator()).append("yara: ").append(yara).append(System.lineSeparator());
+        if (!responses.isEmpty()) {
+            StringBuilder r = new StringBuilder();
+            responses.forEach((k, v) -> r.append(r.length() == 0 ? "" : ", ").append(v).append(' ').append(k));
+            sb.append("responses: ").append(r).append(System.lineSeparator());
+        }
         return sb.toString();
     }
 

@@ -3,6 +3,7 @@ package dev.memsentry.output;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.ProcessInfo;
 import dev.memsentry.agent.Region;
+import dev.memsentry.agent.TerminationReport;
 
 /** JSON shapes of the agent's records, one place for every command that prints them. */
 public final class Records {
@@ -35,6 +36,20 @@ public final class Records {
         o.put("inode", r.inode());
         o.put("kind", r.kind().wireName());
         o.put("path", r.path());
+        return o;
+    }
+
+    /** A kill result: pid, result, signals and elapsed_ms, plus why and how it was asked. */
+    public static ObjectNode termination(TerminationReport r, boolean dryRun, long graceMs) {
+        ObjectNode o = Json.object();
+        o.put("pid", r.pid());
+        o.put("result", r.result().wireName());
+        r.signals().forEach(o.putArray("signals")::add);
+        o.put("elapsed_ms", r.elapsedMs());
+        o.put("protection", r.protection().wireName());
+        o.put("reason", r.reason());
+        o.put("dry_run", dryRun);
+        o.put("grace_ms", graceMs);
         return o;
     }
 }

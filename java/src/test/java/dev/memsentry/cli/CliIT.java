@@ -58,6 +58,34 @@ class CliIT {
     }
 
     @Test
+    void psListsEveryProcessOfItsPidNamespace() throws Exception {
+        NativeSupport.requireNative();
+        // A sweep of every process runs in a fresh PID namespace holding only what the test started:
+        // sh becomes PID 1, starts sleep (PID 2) and replaces itself with the orchestrator.
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder("unshare", "--pid", "--fork", "--mount-proc", "sh", "-c",
+            "sleep 60 & exec \"$0\" -jar \"$1\" ps --json", java, System.getProperty("memsentry.jar")).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), err);
+        List<JsonNode> procs = new ArrayList<>();
+        for (String line : out.split("\n")) {
+            procs.add(Json.MAPPER.readTree(line));
+        }
+        assertEquals(2, procs.size(), out);
+        JsonNode self = procs.stream().filter(n -> n.get("pid").asLong() == 1).findFirst().orElseThrow();
+        JsonNode sleep = procs.stream().filter(n -> n.get("pid").asLong() == 2).findFirst().orElseThrow();
+        assertEquals("java", self.get("name").asText());
+        assertEquals("sleep", sleep.get("name").asText());
+        assertEquals(1, sleep.get("ppid").asLong());
+        assertEquals("sleep 60", sleep.get("cmdline").asText());
+        assertTrue(sleep.get("exe").asText().endsWith("/sleep"), sleep.toString());
+        assertFalse(sleep.get("kernel_thread").asBoolean());
+    }
+
+    @Test
     void doctorSaysTheNativeBackendIsInUse() throws Exception {
         NativeSupport.requireNative();
         Run r = jar(List.of(), "doctor");

@@ -99,20 +99,6 @@ class MainTest {
     }
 
     @Test
-    void psJsonListsTheVictim() throws Exception {
-        NativeSupport.requireNative();
-        try (Victim v = Victim.start("victim_marker")) {
-            CliRun r = CliRun.of("ps", "--json");
-            assertEquals(0, r.exitCode(), r.err());
-            JsonNode mine = jsonLines(r.out()).stream().filter(n -> n.get("pid").asLong() == v.pid()).findFirst().orElseThrow();
-            assertEquals("victim_marker", mine.get("name").asText());
-            assertEquals(ProcessHandle.current().pid(), mine.get("ppid").asLong());
-            assertFalse(mine.get("kernel_thread").asBoolean());
-            assertTrue(mine.get("exe").asText().endsWith("/victim_marker"));
-        }
-    }
-
-    @Test
     void doctorReportsTheNativeBackend() throws Exception {
         NativeSupport.requireNative();
         CliRun r = CliRun.of("doctor", "--json");

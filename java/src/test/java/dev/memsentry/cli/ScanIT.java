@@ -456,6 +456,7 @@ class ScanIT {
     void usageErrors() throws Exception {
         for (String[] args : List.of(new String[] {"scan"}, new String[] {"scan", "--all", "--pid", "5"},
             new String[] {"scan", "--pid", "5", "--respond", "dump"}, new String[] {"scan", "--pid", "5", "--respond", "nuke"},
+            new String[] {"scan", "--pid", "5", "--respond", "kill", "--respond-grace", "2h"},
             new String[] {"scan", "--pid", "5", "--min-severity", "huge"}, new String[] {"scan", "--pid", "5", "--threads", "0"})) {
             CliIT.Run r = CliIT.jar(List.of(), args);
             assertEquals(ExitCodes.USAGE, r.code(), String.join(" ", args) + ": " + r.err());
@@ -574,6 +575,61 @@ class ScanIT {
             assertEquals("", r.out(), "nothing is scanned with rules that do not compile");
             CliIT.Run missing = CliIT.jar(List.of(), "scan", "--pid", Long.toString(v.pid()), "--rules", "/no/such.yar");
             assertEquals(ExitCodes.USAGE, missing.code(), missing.err());
+        }
+    }
+
+    static List<JsonNode> events(Scan s, String action) throws IOException {
+        List<JsonNode> out = new ArrayList<>();
+        for (String line : s.out().split("\n")) {
+            if (!line.isBlank()) {
+                JsonNode n = Json.MAPPER.readTree(line);
+                if (n.at("/event/kind").asText().equals("event") && n.at("/event/action").asText().equals(action)) {
+                    out.add(n);
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void respondKillTerminatesTheProcessAndLogsTheAction() throws Exception {
+        try (Victim v = Victim.start("victim_shellcode"); Victim bystander = Victim.start("victim_preload")) {
+            Scan s = scan("--pid", Long.toString(v.pid()), "--pid", Long.toString(bystander.pid()), "--respond", "kill",
+                "--respond-min", "high", "--respond-grace", "2s");
+            assertEquals(ExitCodes.FINDINGS, s.code(), s.err());
+            List<JsonNode> kills = events(s, "kill");
+            assertEquals(1, kills.size(), "only the process with a high alert: " + s.out());
+            JsonNode k = kills.get(0);
+            assertEquals(v.pid(), k.at("/process/pid").asLong());
+            assertEquals("success", k.at("/event/outcome").asText());
+            assertEquals("end", k.at("/event/type/0").asText());
+            assertEquals("terminated", k.at("/memsentry/response/result").asText(), "it left on SIGTERM");
+            assertEquals("SIGTERM", k.at("/memsentry/response/signals/0").asText());
+            assertEquals("memory.exec_anonymous", k.at("/memsentry/response/trigger_rules/0").asText());
+            assertTrue(v.process().waitFor(5, TimeUnit.SECONDS), "the victim is gone");
+            assertTrue(bystander.process().isAlive(), "a medium alert is below --respond-min high");
+            assertEquals(1, s.summary().at("/responses/kill terminated").asInt(), s.summary().toString());
+        }
+    }
+
+    @Test
+    void protectedProcessIsRefusedWithAWarningAndAFailedEvent(@TempDir Path tmp) throws Exception {
+        Path cfg = tmp.resolve("c.yaml");
+        Files.writeString(cfg, "protected: [victim_shellcode]\nresponse: {action: kill, min_severity: medium}\n");
+        try (Victim v = Victim.start("victim_shellcode")) {
+            Scan s = scan("--pid", Long.toString(v.pid()), "--config", cfg.toString());
+            assertEquals(ExitCodes.FINDINGS, s.code(), s.err());
+            JsonNode k = events(s, "kill").get(0);
+            assertEquals("failure", k.at("/event/outcome").asText());
+            assertEquals("refused", k.at("/memsentry/response/result").asText());
+            assertEquals("name", k.at("/memsentry/response/protection").asText());
+            assertTrue(s.err().contains("WARN kill pid " + v.pid()), s.err());
+            assertTrue(v.process().isAlive(), "a protected process is never terminated");
+        }
+        try (Victim v = Victim.start("victim_shellcode")) {
+            Scan s = scan("--pid", Long.toString(v.pid()), "--respond", "kill", "--respond-min", "critical");
+            assertTrue(events(s, "kill").isEmpty());
+            assertTrue(v.process().isAlive());
         }
     }
 }

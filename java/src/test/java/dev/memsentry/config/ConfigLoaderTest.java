@@ -45,7 +45,7 @@ class ConfigLoaderTest {
                 rules: [fileless.exe_memfd]
             protected: [sshd, /usr/sbin/cron]
             known_debuggers: [gdb]
-            response: {action: alert, min_severity: critical}
+            response: {action: alert, min_severity: critical, grace_seconds: 0}
             scan: {threads: 3, process_timeout_seconds: 9, compare_all_pages: true}
             """.formatted(SHA.toUpperCase()));
         ScanConfig c = ConfigLoader.load(file);
@@ -60,6 +60,7 @@ class ConfigLoaderTest {
         assertEquals(List.of("gdb"), c.knownDebuggers());
         assertEquals(ResponseAction.ALERT, c.responseAction());
         assertEquals(Severity.CRITICAL, c.responseMin());
+        assertEquals(0, c.responseGraceSeconds());
         assertEquals(3, c.threads());
         assertEquals(9, c.processTimeoutSeconds());
         assertTrue(c.compareAllPages());
@@ -85,6 +86,7 @@ class ConfigLoaderTest {
         "scan: {threads: 0}|scan.threads: expected a whole number from 1 to 1024, found 0",
         "scan: {threads: two}|scan.threads: expected a whole number from 1 to 1024, found 'two'",
         "response: {action: explode}|response.action: 'explode' is not a response (alert, dump, kill, dump-kill)",
+        "response: {grace_seconds: 7200}|response.grace_seconds: expected a whole number from 0 to 3600, found 7200",
         "allowlist: [{name: runc}]|allowlist[0].sha256: is required",
         "allowlist: [{sha256: abc}]|allowlist[0].sha256: 'abc' is not a SHA-256 (64 hex digits)",
         "jit: {runtimes: [{name: x}]}|jit.runtimes[0]: needs libraries or executables",
