@@ -1,12 +1,21 @@
 /* Artifact: code written into private anonymous memory while it was writable,
- * then made executable (RW -> RX), the classic injection sequence. */
+ * then made executable (RW -> RX), the classic injection sequence. argv:
+ * [NAME] names the region with PR_SET_VMA_ANON_NAME, so maps shows it as
+ * [anon:NAME] (an implant hiding behind a respectable name); READY then says
+ * named=1, or named=0 where the kernel lacks CONFIG_ANON_VMA_NAME. */
 #include "victim_common.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 
-int main(void)
+#ifndef PR_SET_VMA
+#  define PR_SET_VMA 0x53564d41
+#  define PR_SET_VMA_ANON_NAME 0
+#endif
+
+int main(int argc, char **argv)
 {
 #if defined(__x86_64__) || defined(__i386__)
     static const unsigned char code[] = {0x31, 0xc0, 0xc3}; /* xor eax, eax; ret */
@@ -22,7 +31,8 @@ int main(void)
     memcpy(mem, code, sizeof code);
     if (mprotect(mem, len, PROT_READ | PROT_EXEC) != 0)
         return 1;
-    printf("READY pid=%d addr=%p len=%zu\n", (int)getpid(), (void *)mem, len);
+    int named = argc > 1 && prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)mem, len, argv[1]) == 0;
+    printf("READY pid=%d addr=%p len=%zu named=%d\n", (int)getpid(), (void *)mem, len, named);
     fflush(stdout);
     victim_wait_stdin();
     return 0;

@@ -114,6 +114,18 @@ class ScanIT {
     }
 
     @Test
+    void aNamedAnonymousRegionIsStillAnonymous() throws Exception {
+        try (Victim v = Victim.start("victim_shellcode", "libc.so.6")) {
+            assumeTrue(v.fact("named").equals("1"), "kernel without CONFIG_ANON_VMA_NAME");
+            JsonNode a = scanVictim(v, Set.of("memory.exec_anonymous")).alert("memory.exec_anonymous");
+            assertEquals("[anon:libc.so.6]", a.at("/memsentry/region/path").asText());
+            assertEquals("anonymous", a.at("/memsentry/region/kind").asText());
+            assertEquals("[anon:libc.so.6]", a.at("/memsentry/details/anon_name").asText());
+            assertEquals("high", a.at("/memsentry/severity").asText());
+        }
+    }
+
+    @Test
     void rwxMappingIsReportedOnceAsRwx() throws Exception {
         try (Victim v = Victim.start("victim_rwx")) {
             JsonNode a = scanVictim(v, Set.of("memory.rwx")).alert("memory.rwx");
@@ -479,6 +491,25 @@ class ScanIT {
             assertEquals(1, s.summary().at("/skipped/vanished").asInt());
             Scan both = scan("--pid", Long.toString(gone), "--pid", Long.toString(live.pid()));
             assertEquals(ExitCodes.FINDINGS, both.code(), "findings win over a vanished process");
+        }
+    }
+
+    @Test
+    void accessDeniedIsAWarningACountAndExitThree() throws Exception {
+        assumeTrue(root() && Files.isExecutable(Path.of("/usr/bin/setpriv")), "needs root and setpriv to drop to nobody");
+        try (Victim v = Victim.start("victim_shellcode")) {
+            Process p = new ProcessBuilder("/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--",
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", System.getProperty("memsentry.jar"),
+                "scan", "--json", "--pid", Long.toString(v.pid())).start();
+            p.getOutputStream().close();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+            Scan s = parse(new CliIT.Run(p.exitValue(), out, err));
+            assertEquals(ExitCodes.FAILED, s.code(), err);
+            assertTrue(err.contains("WARN pid " + v.pid() + ": access denied"), err);
+            assertEquals(1, s.summary().at("/skipped/denied").asInt());
+            assertTrue(s.alerts().isEmpty());
         }
     }
 
