@@ -43,7 +43,7 @@ done
 [[ -x $java25 ]] && until grep -q up "$work/j25.out" 2>/dev/null; do sleep 0.2; done
 sleep 1
 
-echo "processes in the namespace: $(ls /proc | grep -c '^[0-9]')"
+echo "processes in the namespace: $(ls /proc | grep -c '^[0-9]'):" $(ps -eo comm= | sort | uniq -c | awk '{print $2 "x" $1}')
 for threads in 1 2; do
   for run in $(seq "$MS_BENCH_REPEAT"); do
     out="$work/scan-$threads-$run.json"

@@ -394,6 +394,7 @@ TEST_F(Yara, CompiledRulesFromYaracLoad)
     ASSERT_EQ(ms_agent_open(&agent), MS_OK);
     ms_yara_rules *loaded = nullptr;
     EXPECT_EQ(ms_yara_rules_load(agent, compiled.c_str(), &loaded), MS_OK) << ms_last_error();
+    ms_yara_rules_close(loaded);
     EXPECT_EQ(ms_yara_rules_load(agent, kMarkers.c_str(), &loaded), MS_E_MALFORMED) << "source is not compiled";
     EXPECT_EQ(loaded, nullptr);
 

@@ -1,6 +1,8 @@
 /* Artifact: a large heap of pseudo-random bytes (every page touched) with a
  * few markers at known places, for benchmarks. argv[1]: MiB (default 512).
- * Markers "MEMSENTRY-BENCH-MARKER-<n>" are assembled at run time. */
+ * Markers "MEMSENTRY-BENCH-MARKER-<n>" are assembled at run time, and so is
+ * the EICAR test string (a NUL on each side), the positive control of
+ * real-world rule sets; neither is whole in this program's file. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,10 +35,17 @@ int main(int argc, char **argv)
         printf(" marker%d=%p", n, (void *)(bytes + at));
     }
     memset(marker, 0, sizeof marker);
-    printf("\n");
+    static const char eicar_head[] = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$";
+    static const char eicar_tail[] = "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+    char *eicar = bytes + len / 2 + 12345;
+    eicar[-1] = '\0';
+    memcpy(eicar, eicar_head, sizeof eicar_head - 1);
+    memcpy(eicar + sizeof eicar_head - 1, eicar_tail, sizeof eicar_tail);
+    printf(" eicar=%p\n", (void *)eicar);
     fflush(stdout);
     char buf[64];
     while (read(0, buf, sizeof buf) > 0) {
     }
+    free(heap);
     return 0;
 }

@@ -88,5 +88,6 @@ int main(void)
     char buf[64];
     while (read(0, buf, sizeof buf) > 0) {
     }
+    free(alpha);
     return 0;
 }

@@ -276,9 +276,10 @@ ms_status ms_yara_rules_load(ms_agent *agent, const char *path, ms_yara_rules **
     if (st != MS_OK)
         return st;
     struct stat sb;
-    if (stat(path, &sb) != 0)
-        return ms__fail(ms__status_from_errno(errno) == MS_E_ACCESS_DENIED ? MS_E_ACCESS_DENIED : MS_E_INVALID_ARGUMENT,
-                        "%s: %s", path, strerror(errno));
+    if (stat(path, &sb) != 0) {
+        int err = errno;
+        return ms__fail(err == EACCES ? MS_E_ACCESS_DENIED : MS_E_INVALID_ARGUMENT, "%s: %s", path, strerror(err));
+    }
     if (!S_ISREG(sb.st_mode))
         return ms__fail(MS_E_INVALID_ARGUMENT, "%s: not a regular file", path);
     YR_RULES *rules = NULL;
@@ -405,7 +406,7 @@ static ms_status list_rule_files(const char *dir, char ***out, size_t *count)
     return MS_OK;
 }
 
-static ms_status compile_files(ms_agent *agent, char *const *files, size_t n, const ms_yara_compile_options *o,
+static ms_status compile_files(ms_agent *agent, const char *const *files, size_t n, const ms_yara_compile_options *o,
                                ms_yara_rules **out)
 {
     compile_ctx ctx = {.agent = agent, .cb = o->on_diagnostic, .user_data = o->user_data};
@@ -481,7 +482,7 @@ ms_status ms_yara_rules_compile(ms_agent *agent, const char *path, const ms_yara
         st = list_rule_files(path, &files, &n);
         if (st != MS_OK)
             return st;
-        st = compile_files(agent, files, n, &o, out);
+        st = compile_files(agent, (const char *const *)files, n, &o, out);
         free_list(files, n);
         return st;
     }
@@ -489,8 +490,7 @@ ms_status ms_yara_rules_compile(ms_agent *agent, const char *path, const ms_yara
         return ms__fail(MS_E_INVALID_ARGUMENT, "%s: neither a rules file nor a directory", path);
     if (is_compiled_rules(path))
         return ms_yara_rules_load(agent, path, out);
-    char *one = (char *)path;
-    return compile_files(agent, &one, 1, &o, out);
+    return compile_files(agent, &path, 1, &o, out);
 }
 
 /* ---- scanning ------------------------------------------------------------- */
@@ -592,17 +592,23 @@ static int report_rule(ms_yara_scanner *s, YR_SCAN_CONTEXT *context, const YR_RU
     const YR_STRING *string;
     yr_rule_strings_foreach(rule, string)
     {
-        const YR_MATCH *match;
-        yr_string_matches_foreach(context, string, match)
-        {
+        /* yr_string_matches_foreach, reading each YR_MATCH through a copy:
+         * libyara's notebook packs them after their data, unaligned. */
+        const void *at = context->matches[string->idx].head;
+        while (at) {
+            YR_MATCH match;
+            memcpy(&match, at, sizeof match);
+            at = match.next;
+            if (match.is_private)
+                continue;
             m.string_total++;
             if (m.string_count >= s->max_string_matches)
                 continue;
             if (!reserve((void **)&s->strings, &s->strings_cap, m.string_count + 1, sizeof *s->strings))
                 goto oom;
             s->strings[m.string_count++] = (ms_yara_string_match){
-                string->identifier, (uint64_t)(match->base + match->offset), (uint32_t)match->match_length,
-                (uint32_t)match->data_length, match->data};
+                string->identifier, (uint64_t)(match.base + match.offset), (uint32_t)match.match_length,
+                (uint32_t)match.data_length, match.data};
         }
     }
     m.tags = s->tags;

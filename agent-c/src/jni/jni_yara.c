@@ -88,6 +88,10 @@ static jint JNICALL n_compile(JNIEnv *env, jclass cls, jlong handle, jbyteArray 
     ms_status st = ms_yara_rules_compile(ms_jni_handle_of(handle)->agent, p, &o, &rules);
     free(p);
     free(n);
+    if (st == MS_OK && (*env)->ExceptionCheck(env)) {
+        ms_yara_rules_close(rules); /* the diagnostic sink threw: Java never sees these rules */
+        return MS_E_STOPPED;
+    }
     if (st == MS_OK)
         put_handle(env, out, rules);
     return st;
@@ -224,7 +228,7 @@ done:
 }
 
 static jint JNICALL n_scan(JNIEnv *env, jclass cls, jlong scanner, jlong pid, jint timeout_seconds,
-                           jlong max_block_size, jint max_string_matches, jobject cancel_buffer, jobject sink,
+                           jlong max_block_size, jint max_string_matches, jint flags, jobject cancel_buffer, jobject sink,
                            jlongArray stats_out)
 {
     (void)cls;
@@ -238,14 +242,17 @@ static jint JNICALL n_scan(JNIEnv *env, jclass cls, jlong scanner, jlong pid, ji
                               .timeout_seconds = timeout_seconds > 0 ? (uint32_t)timeout_seconds : 0,
                               .max_block_size = max_block_size > 0 ? (uint64_t)max_block_size : 0,
                               .max_string_matches = max_string_matches > 0 ? (uint32_t)max_string_matches : 0,
+                              .flags = (uint32_t)flags,
                               .cancel = cancel};
     ms_yara_scan_stats stats = {.struct_size = sizeof stats};
     match_ctx ctx = {env, sink};
     ms_status st = ms_yara_scan_process((ms_yara_scanner *)(intptr_t)scanner, pid, &o, match_to_java, &ctx, &stats);
-    jlong values[] = {stats.rules_matched, (jlong)stats.regions,         (jlong)stats.blocks,
-                      (jlong)stats.blocks_skipped, (jlong)stats.bytes_scanned, (jlong)stats.bytes_read,
-                      (jlong)stats.bytes_from_file, (jlong)stats.bytes_zero, (jlong)stats.block_fetches,
+    jlong values[] = {stats.rules_matched,         (jlong)stats.regions,       (jlong)stats.blocks,
+                      (jlong)stats.blocks_skipped,  (jlong)stats.bytes_scanned, (jlong)stats.bytes_read,
+                      (jlong)stats.bytes_from_file, (jlong)stats.bytes_zero,    (jlong)stats.block_fetches,
                       (jlong)stats.elapsed_ns};
+    if ((*env)->ExceptionCheck(env))
+        return st; /* the match sink threw; it propagates when this native returns */
     jsize n = (*env)->GetArrayLength(env, stats_out);
     jsize want = (jsize)(sizeof values / sizeof values[0]);
     (*env)->SetLongArrayRegion(env, stats_out, 0, n < want ? n : want, values);
@@ -284,7 +291,7 @@ jint ms_jni_register_yara(JNIEnv *env, jclass bridge)
         {"ruleCount", "(J[I)I", (void *)n_rule_count},
         {"openScanner", "(J[J)I", (void *)n_open_scanner},
         {"closeScanner", "(J)V", (void *)n_close_scanner},
-        {"scan", "(JJIJILjava/nio/ByteBuffer;L" MS_JNI_YARA_CLASS "$MatchSink;[J)I", (void *)n_scan},
+        {"scan", "(JJIJIILjava/nio/ByteBuffer;L" MS_JNI_YARA_CLASS "$MatchSink;[J)I", (void *)n_scan},
     };
     jint rc = (*env)->RegisterNatives(env, natives, methods, (jint)(sizeof methods / sizeof methods[0]));
     (*env)->DeleteLocalRef(env, natives);

@@ -789,6 +789,7 @@ ms_status ms__plat_yara_blocks_attach(ms__yara_blocks *b, ms_agent *agent, int64
 
 void ms__plat_yara_blocks_detach(ms__yara_blocks *b, ms_yara_scan_stats *stats)
 {
+    stream_wait(b); /* its counters belong to this pass */
     if (stats) {
         stats->regions += b->stats.regions;
         stats->blocks += b->stats.blocks;

@@ -39,7 +39,7 @@ final class YaraNative {
 
     static native void closeScanner(long scanner);
 
-    /** statsOut: rules matched, regions, blocks, blocks skipped, bytes scanned, read, from file, zero, fetches, ns. */
+    /** flags: ms_yara_scan_options.flags (1: no streaming). statsOut: rules matched, regions, blocks, blocks skipped, bytes scanned, read, from file, zero, fetches, ns. */
     static native int scan(long scanner, long pid, int timeoutSeconds, long maxBlockSize, int maxStringMatches,
-                           ByteBuffer cancel, MatchSink sink, long[] statsOut);
+                           int flags, ByteBuffer cancel, MatchSink sink, long[] statsOut);
 }

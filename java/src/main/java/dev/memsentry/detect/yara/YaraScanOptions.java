@@ -11,9 +11,16 @@ import java.time.Duration;
  *                         memory each scanner uses. 0 takes libyara's setting (1 GiB), the value a plain
  *                         {@code yara RULES PID} uses, so results are identical to it
  * @param maxStringMatches string matches reported per rule (0: 1000)
+ * @param streaming        read large blocks while libyara already scans them (a second thread and
+ *                         userfaultfd; it turns itself off where userfaultfd is refused). false reads
+ *                         each block whole before it is scanned, as yara does. Results are the same.
  */
-public record YaraScanOptions(Duration timeout, long maxBlockSize, int maxStringMatches) {
-    public static final YaraScanOptions DEFAULTS = new YaraScanOptions(Duration.ZERO, 0, 0);
+public record YaraScanOptions(Duration timeout, long maxBlockSize, int maxStringMatches, boolean streaming) {
+    public static final YaraScanOptions DEFAULTS = new YaraScanOptions(Duration.ZERO, 0, 0, true);
+
+    public YaraScanOptions(Duration timeout, long maxBlockSize, int maxStringMatches) {
+        this(timeout, maxBlockSize, maxStringMatches, true);
+    }
 
     public YaraScanOptions {
         if (timeout.isNegative() || maxBlockSize < 0 || maxStringMatches < 0) {
@@ -25,11 +32,15 @@ public record YaraScanOptions(Duration timeout, long maxBlockSize, int maxString
     }
 
     public YaraScanOptions withTimeout(Duration t) {
-        return new YaraScanOptions(t, maxBlockSize, maxStringMatches);
+        return new YaraScanOptions(t, maxBlockSize, maxStringMatches, streaming);
     }
 
     public YaraScanOptions withMaxBlockSize(long size) {
-        return new YaraScanOptions(timeout, size, maxStringMatches);
+        return new YaraScanOptions(timeout, size, maxStringMatches, streaming);
+    }
+
+    public YaraScanOptions withStreaming(boolean on) {
+        return new YaraScanOptions(timeout, maxBlockSize, maxStringMatches, on);
     }
 
     int timeoutSeconds() {

@@ -45,7 +45,7 @@ public final class YaraScanner implements AutoCloseable {
         CANCEL.setVolatile(cancelFlag, 0, 0);
         long[] stats = new long[STATS];
         int code = YaraNative.scan(handle, pid, options.timeoutSeconds(), options.maxBlockSize(),
-            options.maxStringMatches(), cancelFlag,
+            options.maxStringMatches(), options.streaming() ? 0 : 1, cancelFlag,
             (p, rule, ns, tags, metaIds, metaTypes, metaInts, metaStrings, stringIds, addresses, lengths, data, total) ->
                 sink.test(match(p, rule, ns, tags, metaIds, metaTypes, metaInts, metaStrings, stringIds, addresses,
                     lengths, data, total)),

@@ -69,6 +69,20 @@ class YaraScannerTest {
     }
 
     @Test
+    void streamedAndWholeBlockReadsGiveTheSameMatches() throws Exception {
+        try (Victim v = Victim.start("victim_bigheap", "32");
+             YaraRules rules = YaraRules.compile(agent, RULES.resolve("big/markers.yar"));
+             YaraScanner scanner = rules.newScanner()) {
+            List<YaraMatch> streamed = scanner.scan(v.pid(), YaraScanOptions.DEFAULTS);
+            List<YaraMatch> whole = scanner.scan(v.pid(), YaraScanOptions.DEFAULTS.withStreaming(false));
+            assertEquals(whole, streamed);
+            assertEquals(1, streamed.size());
+            List<Long> addresses = streamed.get(0).strings().stream().map(YaraStringMatch::address).toList();
+            assertEquals(List.of(v.hex("marker0"), v.hex("marker1"), v.hex("marker2"), v.hex("marker3")), addresses);
+        }
+    }
+
+    @Test
     void smallBlocksLoseTheStraddlingMarkerAsYaraWould() throws Exception {
         try (Victim v = Victim.start("victim_yara");
              YaraRules rules = YaraRules.compile(agent, RULES.resolve("good/markers.yar"));
@@ -128,6 +142,20 @@ class YaraScannerTest {
             assertEquals(results.get(0), results.get(1));
             assertEquals(results.get(0), results.get(2));
             assertTrue(results.get(0).contains("heap_alpha"), results.toString());
+        }
+    }
+
+    @Test
+    void aSinkThatThrowsStopsTheScanAndTheScannerStaysUsable() throws Exception {
+        try (Victim v = Victim.start("victim_yara");
+             YaraRules rules = YaraRules.compile(agent, RULES.resolve("good/markers.yar"));
+             YaraScanner scanner = rules.newScanner()) {
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> scanner.scan(v.pid(), YaraScanOptions.DEFAULTS, m -> {
+                    throw new IllegalStateException("sink failed on " + m.rule());
+                }));
+            assertTrue(e.getMessage().startsWith("sink failed on "), e.getMessage());
+            assertEquals(5, scanner.scan(v.pid(), YaraScanOptions.DEFAULTS).size());
         }
     }
 
