@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <grp.h>
+#include <sys/utsname.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -122,32 +123,56 @@ bool drop_to_nobody()
     return setgroups(0, nullptr) == 0 && setresgid(65534, 65534, 65534) == 0 && setresuid(65534, 65534, 65534) == 0;
 }
 
+// The kernel's release as major * 1000 + minor.
+int kernel_release()
+{
+    struct utsname u;
+    int major = 0, minor = 0;
+    if (uname(&u) == 0)
+        sscanf(u.release, "%d.%d", &major, &minor);
+    return major * 1000 + minor;
+}
+
+// Both ways of asking the pagemap: the PAGEMAP_SCAN ioctl and the entries.
+const uint32_t pagemap_modes[] = {0, MS_READER_NO_PAGEMAP_SCAN};
+
 TEST(Reader, SparseMappingGivesExactBytesAndHolesWhereUntouched)
 {
     Victim v("victim_pages", {"8", "3"}); // 8 MiB, every third page touched
     uint64_t map = v.hex("map"), len = std::stoull(v.fact("len")), page = std::stoull(v.fact("page"));
-    Reader rd;
-    ASSERT_EQ(ms__reader_attach(rd.r, v.pid()), MS_OK) << ms_last_error();
-    std::vector<ms_range> ranges{{map, map + len}};
-    auto spans = spans_of(rd.r, ranges);
-    expect_tiling(spans, ranges);
-    uint64_t data = 0;
-    for (auto &s : spans) {
-        ASSERT_NE(s.kind, MS_SPAN_UNREADABLE);
-        for (uint64_t a = s.addr; a < s.addr + s.len; a += page) {
-            uint64_t index = (a - map) / page;
-            EXPECT_EQ(s.kind == MS_SPAN_DATA, index % 3 == 0) << "page " << index;
-        }
-        if (s.kind == MS_SPAN_DATA) {
-            data += s.len;
-            for (uint64_t off = 0; off < s.len; off++) {
-                uint64_t a = s.addr + off, pg = a & ~(page - 1);
-                ASSERT_EQ(s.bytes[off], expected_byte(pg, (pg - map) / page, a - pg)) << std::hex << a;
+    for (uint32_t mode : pagemap_modes) {
+        SCOPED_TRACE(mode ? "pagemap entries" : "PAGEMAP_SCAN");
+        Reader rd(0, mode);
+        ASSERT_EQ(ms__reader_attach(rd.r, v.pid()), MS_OK) << ms_last_error();
+        std::vector<ms_range> ranges{{map, map + len}};
+        auto spans = spans_of(rd.r, ranges);
+        expect_tiling(spans, ranges);
+        uint64_t data = 0;
+        for (auto &s : spans) {
+            ASSERT_NE(s.kind, MS_SPAN_UNREADABLE);
+            for (uint64_t a = s.addr; a < s.addr + s.len; a += page) {
+                uint64_t index = (a - map) / page;
+                EXPECT_EQ(s.kind == MS_SPAN_DATA, index % 3 == 0) << "page " << index;
+            }
+            if (s.kind == MS_SPAN_DATA) {
+                data += s.len;
+                for (uint64_t off = 0; off < s.len; off++) {
+                    uint64_t a = s.addr + off, pg = a & ~(page - 1);
+                    ASSERT_EQ(s.bytes[off], expected_byte(pg, (pg - map) / page, a - pg)) << std::hex << a;
+                }
             }
         }
+        EXPECT_EQ(data, std::stoull(v.fact("touched")) * page);
+        const ms_reader_stats *stats = ms__reader_stats(rd.r);
+        EXPECT_EQ(stats->bytes_hole, len - data);
+        if (mode) {
+            EXPECT_EQ(stats->pagemap_scans, 0u);
+            EXPECT_GT(stats->pagemap_reads, 0u);
+        } else if (kernel_release() >= 6007) {
+            EXPECT_GT(stats->pagemap_scans, 0u);
+            EXPECT_EQ(stats->pagemap_reads, 0u);
+        }
     }
-    EXPECT_EQ(data, std::stoull(v.fact("touched")) * page);
-    EXPECT_EQ(ms__reader_stats(rd.r)->bytes_hole, len - data);
 }
 
 TEST(Reader, UnalignedRangesAndSmallBufferGiveBoundedChunks)
@@ -179,13 +204,15 @@ TEST(Reader, LargeUntouchedMappingsDoNotGrowTheTarget)
         uint64_t map = v.hex("map"), len = std::stoull(v.fact("len"));
         long rss_before = status_kb(v.pid(), "VmRSS:");
         ASSERT_GT(rss_before, 0);
-        Reader rd;
-        ASSERT_EQ(ms__reader_attach(rd.r, v.pid()), MS_OK);
-        std::vector<ms_range> ranges{{map, map + len}};
-        auto spans = spans_of(rd.r, ranges);
-        ASSERT_EQ(spans.size(), 1u) << kind;
-        EXPECT_EQ(spans[0].kind, MS_SPAN_HOLE);
-        EXPECT_EQ(ms__reader_stats(rd.r)->vm_readv_calls + ms__reader_stats(rd.r)->pread_calls, 0u);
+        for (uint32_t mode : pagemap_modes) {
+            Reader rd(0, mode);
+            ASSERT_EQ(ms__reader_attach(rd.r, v.pid()), MS_OK);
+            std::vector<ms_range> ranges{{map, map + len}};
+            auto spans = spans_of(rd.r, ranges);
+            ASSERT_EQ(spans.size(), 1u) << kind;
+            EXPECT_EQ(spans[0].kind, MS_SPAN_HOLE);
+            EXPECT_EQ(ms__reader_stats(rd.r)->vm_readv_calls + ms__reader_stats(rd.r)->pread_calls, 0u);
+        }
         long rss_after = status_kb(v.pid(), "VmRSS:");
         EXPECT_LT(rss_after - rss_before, 1024) << kind << ": VmRSS " << rss_before << " -> " << rss_after << " kB";
 
@@ -300,7 +327,7 @@ TEST(Reader, ForcedPreadPathGivesTheSameBytes)
 
 TEST(Reader, ProtNonePagesAreReadThroughProcMem)
 {
-    Victim v("victim_protnone");
+    Victim v("victim_protnone_pages");
     uint64_t map = v.hex("map"), len = std::stoull(v.fact("len")), addr = v.hex("addr");
     Reader rd;
     ASSERT_EQ(ms__reader_attach(rd.r, v.pid()), MS_OK);
@@ -339,20 +366,52 @@ TEST(Reader, VvarVsyscallAndPastEofAreUnreadableNotFatal)
     const ms_range vsyscall{0xffffffffff600000ull, 0xffffffffff601000ull};
     std::vector<ms_range> ranges{{map, map + len}, vvar, heap, vsyscall};
 
-    // Reading every page: past EOF and [vvar] are refused (EIO), vsyscall is
-    // beyond what either path reaches; the heap between them still reads.
+    // With the pagemap nothing that is not present is touched: what the
+    // victim never read (beyond the kernel's fault-around), the page past the
+    // end and [vvar] are holes; vsyscall lies outside what the pagemap covers.
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), file_len = std::stoull(v.fact("file_len"));
+    for (uint32_t mode : pagemap_modes) {
+    SCOPED_TRACE(mode ? "pagemap entries" : "PAGEMAP_SCAN");
+    Reader rd(0, mode);
+    ASSERT_EQ(ms__reader_attach(rd.r, v.pid()), MS_OK);
+    auto careful = spans_of(rd.r, ranges);
+    expect_tiling(careful, ranges);
+    uint64_t file_data = 0;
+    for (auto &s : careful) {
+        if (s.range == 0 && s.kind == MS_SPAN_DATA) {
+            file_data += s.len;
+            EXPECT_EQ(s.bytes[0], 'F');
+        }
+        if (s.range == 0 && s.addr + s.len == map + len) {
+            EXPECT_EQ(s.kind, MS_SPAN_HOLE);
+        }
+        if (s.range == 1) {
+            EXPECT_EQ(s.kind, MS_SPAN_HOLE);
+        }
+        if (s.range == 3) {
+            EXPECT_EQ(s.kind, MS_SPAN_UNREADABLE);
+            EXPECT_EQ(s.err, EFAULT);
+        }
+    }
+    EXPECT_GE(file_data, page);
+    EXPECT_LT(file_data, 1000 * page) << "only the first page and its fault-around neighbours were touched";
+    }
+
+    // Reading every page (which maps them all into the victim, hence second):
+    // past EOF and [vvar] are refused (EIO), vsyscall is beyond what either
+    // path reaches; the heap between them still reads.
     Reader blind(0, MS_READER_NO_PAGEMAP);
     ASSERT_EQ(ms__reader_attach(blind.r, v.pid()), MS_OK);
     auto spans = spans_of(blind.r, ranges);
     expect_tiling(spans, ranges);
-    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
     ASSERT_GE(spans.size(), 4u);
     EXPECT_EQ(spans[0].kind, MS_SPAN_DATA);
-    EXPECT_EQ(spans[0].len, 2 * page); // the page holding the file's end reads, zero-filled past it
-    EXPECT_EQ(spans[0].bytes[page + page / 2 - 1], 'F');
-    EXPECT_EQ(spans[0].bytes[page + page / 2], 0);
+    ASSERT_EQ(spans[0].len, (file_len + page - 1) / page * page); // the page holding the end reads, zero-filled
+    EXPECT_EQ(spans[0].bytes[file_len - 1], 'F');
+    EXPECT_EQ(spans[0].bytes[file_len], 0);
     EXPECT_EQ(spans[1].kind, MS_SPAN_UNREADABLE);
     EXPECT_EQ(spans[1].err, EIO);
+    EXPECT_EQ(spans[1].addr + spans[1].len, map + len);
     for (auto &s : spans) {
         if (s.range == 1) {
             EXPECT_EQ(s.kind, MS_SPAN_UNREADABLE);
@@ -363,25 +422,6 @@ TEST(Reader, VvarVsyscallAndPastEofAreUnreadableNotFatal)
         if (s.range == 3) {
             EXPECT_EQ(s.kind, MS_SPAN_UNREADABLE);
             EXPECT_EQ(s.err, EOVERFLOW);
-        }
-    }
-
-    // With the pagemap nothing that is not present is touched: the tail and
-    // [vvar] are holes, vsyscall lies outside what the pagemap describes.
-    Reader rd;
-    ASSERT_EQ(ms__reader_attach(rd.r, v.pid()), MS_OK);
-    auto careful = spans_of(rd.r, ranges);
-    expect_tiling(careful, ranges);
-    for (auto &s : careful) {
-        if (s.range == 0 && s.addr >= map + page) {
-            EXPECT_EQ(s.kind, MS_SPAN_HOLE);
-        }
-        if (s.range == 1) {
-            EXPECT_EQ(s.kind, MS_SPAN_HOLE);
-        }
-        if (s.range == 3) {
-            EXPECT_EQ(s.kind, MS_SPAN_UNREADABLE);
-            EXPECT_EQ(s.err, EFAULT);
         }
     }
 }
@@ -405,27 +445,51 @@ TEST(Reader, CopyFillsHolesWithZerosAndCounts)
 
 TEST(Reader, TargetExitEndsTheIterationCleanly)
 {
-    Victim v("victim_pages", {"16", "1"});
-    uint64_t map = v.hex("map"), len = std::stoull(v.fact("len"));
-    Reader rd(64 * 1024);
-    ASSERT_EQ(ms__reader_attach(rd.r, v.pid()), MS_OK);
-    std::vector<ms_range> ranges{{map, map + len}};
-    ASSERT_EQ(ms__reader_begin(rd.r, ranges.data(), 1), MS_OK);
-    ms_span sp;
-    bool more;
-    ASSERT_EQ(ms__reader_next(rd.r, &sp, &more), MS_OK);
-    ASSERT_TRUE(more);
-    EXPECT_EQ(sp.kind, MS_SPAN_DATA);
-    v.stop();
-    ms_status st;
-    do {
-        st = ms__reader_next(rd.r, &sp, &more);
-    } while (st == MS_OK && more);
-    EXPECT_EQ(st, MS_E_NO_SUCH_PROCESS) << ms_last_error();
-    EXPECT_NE(std::string(ms_last_error()).find("exited"), std::string::npos) << ms_last_error();
-    // And it stays ended, without touching anything.
-    EXPECT_EQ(ms__reader_next(rd.r, &sp, &more), MS_E_NO_SUCH_PROCESS);
-    EXPECT_EQ(ms__reader_attach(rd.r, v.pid() > 0 ? v.pid() : 1 << 30), MS_E_NO_SUCH_PROCESS);
+    for (uint32_t mode : pagemap_modes) {
+        SCOPED_TRACE(mode ? "pagemap entries" : "PAGEMAP_SCAN");
+        Victim v("victim_pages", {"16", "4"});
+        uint64_t map = v.hex("map"), len = std::stoull(v.fact("len"));
+        Reader rd(64 * 1024, mode);
+        ASSERT_EQ(ms__reader_attach(rd.r, v.pid()), MS_OK);
+        std::vector<ms_range> ranges{{map, map + len}};
+        ASSERT_EQ(ms__reader_begin(rd.r, ranges.data(), 1), MS_OK);
+        ms_span sp;
+        bool more;
+        ASSERT_EQ(ms__reader_next(rd.r, &sp, &more), MS_OK);
+        ASSERT_TRUE(more);
+        EXPECT_EQ(sp.kind, MS_SPAN_DATA);
+        pid_t pid = v.pid();
+        v.stop();
+        ms_status st;
+        do {
+            st = ms__reader_next(rd.r, &sp, &more);
+        } while (st == MS_OK && more);
+        EXPECT_EQ(st, MS_E_NO_SUCH_PROCESS) << ms_last_error();
+        EXPECT_NE(std::string(ms_last_error()).find("exited"), std::string::npos) << ms_last_error();
+        // And it stays ended, without touching anything.
+        EXPECT_EQ(ms__reader_next(rd.r, &sp, &more), MS_E_NO_SUCH_PROCESS);
+        EXPECT_EQ(ms__reader_attach(rd.r, pid), MS_E_NO_SUCH_PROCESS);
+    }
+}
+
+// A process that exits between two iterations: absent pages everywhere
+// must not pass for an empty address space.
+TEST(Reader, ExitedTargetIsNotMistakenForAnEmptyOne)
+{
+    for (uint32_t mode : pagemap_modes) {
+        Victim v("victim_pages", {"4", "0"});
+        uint64_t map = v.hex("map"), len = std::stoull(v.fact("len"));
+        Reader rd(0, mode);
+        ASSERT_EQ(ms__reader_attach(rd.r, v.pid()), MS_OK);
+        std::vector<ms_range> ranges{{map, map + len}};
+        spans_of(rd.r, ranges);
+        kill(v.pid(), SIGKILL);
+        for (int i = 0; i < 1000 && status_kb(v.pid(), "VmRSS:") >= 0; i++)
+            usleep(1000); // a zombie's status has no VmRSS line
+        ms_status st;
+        spans_of(rd.r, ranges, &st);
+        EXPECT_EQ(st, MS_E_NO_SUCH_PROCESS) << (mode ? "pagemap entries" : "PAGEMAP_SCAN");
+    }
 }
 
 TEST(Reader, ReusedAcrossProcessesKeepsOneBuffer)

@@ -19,6 +19,9 @@ ms_status ms__plat_terminate_pidfd(ms_agent *agent, int pidfd, const ms_terminat
                                    ms_terminate_report *report);
 /* detail has cap bytes; filled when MS_OK is returned. */
 ms_status ms__plat_protect_check(ms_agent *agent, int64_t pid, int32_t *reason, char *detail, size_t cap);
+/* opts is complete (defaults filled in) and validated; result is full size. */
+ms_status ms__plat_dump_process(ms_agent *agent, int64_t pid, const char *path, const ms_dump_options *opts,
+                                ms_dump_result *result);
 
 /* ms_inspect.h; the structs are full-size and zeroed with struct_size set. */
 ms_status ms__plat_region_probe(ms_agent *agent, int64_t pid, const ms_region *region, ms_region_probe_result *out);

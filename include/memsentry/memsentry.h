@@ -8,10 +8,11 @@
 #define MEMSENTRY_H
 
 #include "ms_common.h"
+#include "ms_dump.h"
 #include "ms_process.h"
 #include "ms_region.h"
-#include "ms_inspect.h"
-#include "ms_yara.h"
 #include "ms_terminate.h"
+#include "ms_yara.h"
+#include "ms_inspect.h"
 
 #endif

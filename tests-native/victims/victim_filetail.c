@@ -1,7 +1,8 @@
-/* Artifact: a private mapping of three pages over a file one and a half pages
- * long (then deleted), with its first page read: the last page lies past the
- * file's end, where a read faults (SIGBUS in the process, EIO for a reader).
- * argv: DIR for the file. */
+/* Artifact: a private read-only mapping of 1002 pages over a file of 1000.5
+ * pages (then deleted), of which only the first page was read: the kernel
+ * maps a few neighbours too (fault-around), the rest of the file's pages are
+ * absent, and the last page lies past the file's end, where a read faults
+ * (SIGBUS in the process, EIO for a reader). argv: DIR for the file. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,21 +19,21 @@ int main(int argc, char **argv)
     int fd = mkstemp(path);
     if (fd < 0)
         return 1;
-    size_t file_len = page + page / 2;
+    size_t file_len = 1000 * page + page / 2, map_len = 1002 * page;
     char *content = malloc(file_len);
     if (!content)
         return 1;
     memset(content, 'F', file_len);
     if (write(fd, content, file_len) != (ssize_t)file_len)
         return 1;
-    char *map = mmap(NULL, 3 * page, PROT_READ, MAP_PRIVATE, fd, 0);
+    char *map = mmap(NULL, map_len, PROT_READ, MAP_PRIVATE, fd, 0);
     unlink(path);
     close(fd);
     if (map == MAP_FAILED)
         return 1;
     volatile char first = map[0];
     (void)first;
-    printf("READY pid=%d map=%p len=%zu file_len=%zu\n", (int)getpid(), (void *)map, 3 * page, file_len);
+    printf("READY pid=%d map=%p len=%zu file_len=%zu\n", (int)getpid(), (void *)map, map_len, file_len);
     fflush(stdout);
     char buf[64];
     while (read(0, buf, sizeof buf) > 0) {

@@ -1,6 +1,9 @@
 /* The public entry points: argument checks, then the platform layer. */
 #include "platform.h"
 
+#include <stddef.h>
+#include <string.h>
+
 static const char *const region_kind_names[MS_REGION_KIND_COUNT] = {
     [MS_REGION_ANONYMOUS] = "anonymous", [MS_REGION_FILE] = "file",   [MS_REGION_HEAP] = "heap",
     [MS_REGION_STACK] = "stack",         [MS_REGION_VDSO] = "vdso",   [MS_REGION_VVAR] = "vvar",
@@ -64,4 +67,67 @@ ms_status ms_memory_read(ms_agent *agent, int64_t pid, uint64_t addr, void *buf,
     if (addr + len < addr)
         return ms__fail(MS_E_INVALID_ARGUMENT, "ms_memory_read: range wraps the address space");
     return ms__plat_memory_read(agent, pid, addr, buf, len, out_read);
+}
+
+static const char *const dump_region_status_names[] = {
+    [MS_DUMP_REGION_COMPLETE] = "complete",
+    [MS_DUMP_REGION_TRUNCATED] = "truncated",
+    [MS_DUMP_REGION_PARTIAL] = "partial",
+    [MS_DUMP_REGION_SKIPPED] = "skipped",
+};
+
+const char *ms_dump_region_status_name(int32_t status)
+{
+    if (status < 0 || status > MS_DUMP_REGION_SKIPPED)
+        return "unknown";
+    return dump_region_status_names[status];
+}
+
+void ms_dump_options_init(ms_dump_options *opts)
+{
+    if (!opts)
+        return;
+    memset(opts, 0, sizeof *opts);
+    opts->struct_size = sizeof *opts;
+    opts->format = MS_DUMP_FORMAT_CORE;
+    opts->max_region_size = MS_DUMP_DEFAULT_MAX_REGION;
+}
+
+#define MS_DUMP_KNOWN_FLAGS (MS_DUMP_FREEZE | MS_DUMP_FORCE | MS_DUMP_SUSPICIOUS_ONLY | MS_DUMP_SYNC)
+
+ms_status ms_dump_process(ms_agent *agent, int64_t pid, const char *path, const ms_dump_options *opts,
+                          ms_dump_result *result)
+{
+    ms_status st = check_agent_pid(agent, pid, "ms_dump_process");
+    if (st != MS_OK)
+        return st;
+    if (!path || !*path)
+        return ms__fail(MS_E_INVALID_ARGUMENT, "ms_dump_process: output path is required");
+    /* An older caller's smaller struct: the fields it knows, defaults for the rest. */
+    ms_dump_options o;
+    ms_dump_options_init(&o);
+    if (opts) {
+        /* The first published layout ends with cancel. */
+        if (opts->struct_size < offsetof(ms_dump_options, cancel) + sizeof opts->cancel || opts->struct_size > sizeof o)
+            return ms__fail(MS_E_INVALID_ARGUMENT, "ms_dump_process: options struct_size %u not supported",
+                            (unsigned)opts->struct_size);
+        memcpy(&o, opts, opts->struct_size);
+        o.struct_size = sizeof o;
+    }
+    if (o.format != MS_DUMP_FORMAT_CORE && o.format != MS_DUMP_FORMAT_RAW)
+        return ms__fail(MS_E_INVALID_ARGUMENT, "ms_dump_process: unknown format %d", (int)o.format);
+    if (o.flags & ~MS_DUMP_KNOWN_FLAGS)
+        return ms__fail(MS_E_INVALID_ARGUMENT, "ms_dump_process: unknown flags 0x%x", (unsigned)(o.flags & ~MS_DUMP_KNOWN_FLAGS));
+    if (result && (result->struct_size < sizeof(uint32_t) || result->struct_size > sizeof(ms_dump_result)))
+        return ms__fail(MS_E_INVALID_ARGUMENT, "ms_dump_process: result struct_size %u not supported",
+                        (unsigned)result->struct_size);
+    ms_dump_result full;
+    memset(&full, 0, sizeof full);
+    st = ms__plat_dump_process(agent, pid, path, &o, &full);
+    if (result) {
+        uint32_t size = result->struct_size;
+        full.struct_size = size;
+        memcpy(result, &full, size);
+    }
+    return st;
 }

@@ -27,8 +27,8 @@ jbyteArray ms_jni_cstr(JNIEnv *env, const char *s);
 
 /* Each glue file registers its natives on the bridge class; called from JNI_OnLoad. */
 jint ms_jni_register_core(JNIEnv *env, jclass bridge);
-jint ms_jni_register_inspect(JNIEnv *env, jclass bridge);
-jint ms_jni_register_yara(JNIEnv *env, jclass bridge);
 jint ms_jni_register_terminate(JNIEnv *env, jclass bridge);
+jint ms_jni_register_yara(JNIEnv *env, jclass bridge);
+jint ms_jni_register_inspect(JNIEnv *env, jclass bridge);
 
 #endif

@@ -17,6 +17,7 @@ ms_status ms__plat_memory_read(ms_agent *agent, int64_t pid, uint64_t addr, void
     ms_status st = ms__reader_new(len < PEEK_BUFFER_MAX ? len : PEEK_BUFFER_MAX, MS_READER_NO_PAGEMAP, &r);
     if (st != MS_OK)
         return st;
+    ms__reader_set_log(r, agent);
     st = ms__reader_attach(r, pid);
     ms_copy_result res = {0};
     if (st == MS_OK)
@@ -27,9 +28,6 @@ ms_status ms__plat_memory_read(ms_agent *agent, int64_t pid, uint64_t addr, void
         *out_read = (size_t)(res.first_unreadable - addr); /* the readable prefix */
     else
         *out_read = 0;
-    if (ms__reader_stats(r)->pread_calls > 0)
-        ms__log(agent, MS_LOG_DEBUG, "pid %" PRId64 ": process_vm_readv could not read at 0x%" PRIx64
-                ", used /proc/%" PRId64 "/mem", pid, addr, pid);
     ms__reader_free(r);
     return st;
 }

@@ -1,5 +1,10 @@
 /* The pagemap-aware memory reader; see reader.h for the contract.
  *
+ * Which pages are present comes from the PAGEMAP_SCAN ioctl where the kernel
+ * has it (6.7+): it returns the present runs and skips empty page tables, so
+ * a huge sparse reservation costs next to nothing. Older kernels get the
+ * pagemap's 8-byte entries, a window at a time.
+ *
  * An iteration alternates two steps. plan() walks the ranges with the pagemap
  * and lays out a batch: HOLE spans, and DATA spans placed back to back in the
  * buffer, until the buffer, the iovec limit or the plan is full. next() hands
@@ -17,6 +22,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -29,6 +35,37 @@
 /* process_vm_readv takes at most IOV_MAX (1024 on Linux) iovecs per side. */
 #define BATCH_IOV 1024
 #define PLAN_CAP (2 * BATCH_IOV + 2)
+
+/* The PAGEMAP_SCAN interface (linux/fs.h since 6.7), declared here because
+ * the build machine's headers may predate it. */
+#define MS_PAGEMAP_SCAN _IOWR('f', 16, struct ms_pm_scan_arg)
+#define MS_PAGE_IS_PRESENT (1ull << 3)
+#define MS_PAGE_IS_SWAPPED (1ull << 4)
+
+struct ms_page_region {
+    uint64_t start;
+    uint64_t end;
+    uint64_t categories;
+};
+
+struct ms_pm_scan_arg {
+    uint64_t size;
+    uint64_t flags;
+    uint64_t start;
+    uint64_t end;
+    uint64_t walk_end;
+    uint64_t vec;
+    uint64_t vec_len;
+    uint64_t max_pages;
+    uint64_t category_inverted;
+    uint64_t category_mask;
+    uint64_t category_anyof_mask;
+    uint64_t return_mask;
+};
+
+#define SCAN_VEC 512
+
+typedef enum scan_support { SCAN_UNKNOWN, SCAN_YES, SCAN_NO } scan_support;
 
 typedef enum page_class { PAGE_PRESENT, PAGE_ABSENT, PAGE_OUTSIDE } page_class;
 
@@ -43,6 +80,8 @@ typedef struct plan_span {
 } plan_span;
 
 struct ms_reader {
+    const ms_agent *log;
+    int vm_readv_err; /* why the last batch came short, for the log */
     int64_t pid;
     int pagemap_fd;
     int mem_fd;
@@ -59,6 +98,14 @@ struct ms_reader {
     uint64_t pm[PM_WINDOW];
     uint64_t pm_first; /* page number of pm[0] */
     size_t pm_count;   /* valid entries; 0 when the window is empty */
+
+    scan_support scan;
+    struct ms_page_region runs[SCAN_VEC]; /* present runs found by the last scan */
+    size_t nruns;
+    size_t run_i;        /* first run that may still matter */
+    uint64_t scan_start; /* the last scan covered [scan_start, scan_end) */
+    uint64_t scan_end;
+    uint64_t scan_pos;   /* the last address classified from it */
 
     const ms_range *ranges;
     size_t nranges;
@@ -108,6 +155,7 @@ ms_status ms__reader_new(size_t buffer_size, uint32_t flags, ms_reader **out)
     while ((1ull << r->page_shift) < r->page)
         r->page_shift++;
     r->flags = flags;
+    r->scan = flags & MS_READER_NO_PAGEMAP_SCAN ? SCAN_NO : SCAN_UNKNOWN;
     r->pid = 0;
     r->pagemap_fd = -1;
     r->mem_fd = -1;
@@ -129,6 +177,8 @@ void ms__reader_detach(ms_reader *r)
     r->vm_readv_refused = false;
     r->fatal = MS_OK;
     r->pm_count = 0;
+    r->scan_start = r->scan_end = 0;
+    r->nruns = r->run_i = 0;
     r->ranges = NULL;
     r->nranges = 0;
     r->ri = 0;
@@ -158,6 +208,12 @@ ms_status ms__reader_attach(ms_reader *r, int64_t pid)
     return MS_OK;
 }
 
+void ms__reader_set_log(ms_reader *r, const ms_agent *agent)
+{
+    if (r)
+        r->log = agent;
+}
+
 const ms_reader_stats *ms__reader_stats(const ms_reader *r)
 {
     return &r->stats;
@@ -180,6 +236,9 @@ ms_status ms__reader_begin(ms_reader *r, const ms_range *ranges, size_t count)
     r->cursor = 0;
     r->buf_used = 0;
     r->read_upto = 0;
+    r->scan_start = r->scan_end = 0; /* memory changes between iterations */
+    r->nruns = 0;
+    r->pm_count = 0;
     return r->fatal == MS_OK ? MS_OK : fatal_again(r);
 }
 
@@ -253,12 +312,108 @@ static ms_status load_pagemap(ms_reader *r, uint64_t first, uint64_t limit, bool
 /* Class of the page holding pos and the end of the run of pages of the same
  * class, at most limit (the run may continue past the window; the caller
  * merges). */
+/* Whether the address space behind the pagemap still exists: reading the
+ * entry of page 0 gives 8 bytes while it does. */
+static bool address_space_alive(ms_reader *r)
+{
+    uint64_t probe;
+    ssize_t p;
+    do {
+        p = pread(r->pagemap_fd, &probe, sizeof probe, 0);
+    } while (p < 0 && errno == EINTR);
+    return p == (ssize_t)sizeof probe;
+}
+
+/* Asks the kernel for the present or swapped runs in [pos, limit). Sets
+ * r->scan to SCAN_NO when the kernel does not know the ioctl. */
+static ms_status scan_runs(ms_reader *r, uint64_t pos, uint64_t limit, bool *outside)
+{
+    *outside = false;
+    uint64_t start = pos & ~(r->page - 1);
+    struct ms_pm_scan_arg arg = {
+        .size = sizeof arg,
+        .start = start,
+        .end = limit,
+        .vec = (uint64_t)(uintptr_t)r->runs,
+        .vec_len = SCAN_VEC,
+        .category_anyof_mask = MS_PAGE_IS_PRESENT | MS_PAGE_IS_SWAPPED,
+        .return_mask = MS_PAGE_IS_PRESENT | MS_PAGE_IS_SWAPPED,
+    };
+    long n;
+    do {
+        n = ioctl(r->pagemap_fd, MS_PAGEMAP_SCAN, &arg);
+        r->stats.pagemap_scans++;
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        int err = errno;
+        if (r->scan == SCAN_UNKNOWN && (err == ENOTTY || err == EINVAL || err == EOPNOTSUPP)) {
+            r->scan = SCAN_NO;
+            return MS_OK;
+        }
+        if (err == ESRCH)
+            return target_gone(r);
+        if (err == EFAULT) { /* beyond the user address space ([vsyscall]) */
+            *outside = true;
+            return MS_OK;
+        }
+        return ms__fail(MS_E_IO, "pagemap scan of %" PRId64 " at 0x%" PRIx64 ": %s", r->pid, start, strerror(err));
+    }
+    r->scan = SCAN_YES;
+    r->scan_pos = 0;
+    /* An exited process has no page tables left: every page would look
+     * absent. Nothing present is worth one more look. */
+    if (n == 0 && !address_space_alive(r))
+        return target_gone(r);
+    r->nruns = (size_t)n;
+    r->run_i = 0;
+    r->scan_start = pos;
+    r->scan_end = arg.walk_end > pos && arg.walk_end <= limit ? arg.walk_end : limit;
+    if (n == SCAN_VEC && r->scan_end > r->runs[SCAN_VEC - 1].end)
+        r->scan_end = r->runs[SCAN_VEC - 1].end; /* the vector filled up: trust no further */
+    return MS_OK;
+}
+
+static ms_status classify_by_scan(ms_reader *r, uint64_t pos, uint64_t limit, page_class *cls, uint64_t *run_end)
+{
+    if (pos < r->scan_start || pos >= r->scan_end || pos < r->scan_pos) {
+        bool outside;
+        ms_status st = scan_runs(r, pos, limit, &outside);
+        if (st != MS_OK || r->scan == SCAN_NO)
+            return st;
+        if (outside) {
+            *cls = PAGE_OUTSIDE;
+            *run_end = limit;
+            return MS_OK;
+        }
+    }
+    r->scan_pos = pos;
+    while (r->run_i < r->nruns && r->runs[r->run_i].end <= pos)
+        r->run_i++;
+    uint64_t end;
+    if (r->run_i < r->nruns && r->runs[r->run_i].start <= pos) {
+        *cls = PAGE_PRESENT;
+        end = r->runs[r->run_i].end;
+    } else {
+        *cls = PAGE_ABSENT;
+        end = r->run_i < r->nruns ? r->runs[r->run_i].start : r->scan_end;
+        if (end > r->scan_end)
+            end = r->scan_end;
+    }
+    *run_end = end < limit ? end : limit;
+    return MS_OK;
+}
+
 static ms_status classify(ms_reader *r, uint64_t pos, uint64_t limit, page_class *cls, uint64_t *run_end)
 {
     if (r->pagemap_fd < 0) {
         *cls = PAGE_PRESENT;
         *run_end = limit;
         return MS_OK;
+    }
+    if (r->scan != SCAN_NO) {
+        ms_status st = classify_by_scan(r, pos, limit, cls, run_end);
+        if (st != MS_OK || r->scan == SCAN_YES)
+            return st;
     }
     uint64_t pg = pos >> r->page_shift;
     if (r->pm_count == 0 || pg < r->pm_first || pg >= r->pm_first + r->pm_count) {
@@ -406,7 +561,10 @@ static ms_status read_batch(ms_reader *r, size_t from)
             return target_gone(r);
         if (n < 0 && is_refusal(err)) {
             r->vm_readv_refused = true;
+            ms__log(r->log, MS_LOG_DEBUG, "pid %" PRId64 ": process_vm_readv refused (%s), reading /proc/%" PRId64 "/mem",
+                    r->pid, strerror(err), r->pid);
         } else {
+            r->vm_readv_err = n < 0 ? err : EFAULT;
             uint64_t left = n < 0 ? 0 : (uint64_t)n;
             for (size_t i = from; i < r->plan_len; i++) {
                 plan_span *s = &r->plan[i];
@@ -470,6 +628,9 @@ static void emit(ms_reader *r, ms_span *out, const plan_span *s, ms_span_kind ki
  * one unreadable span (or the bytes, if pread gets them at once). */
 static ms_status salvage(ms_reader *r, plan_span *s, ms_span *out)
 {
+    if (!(r->flags & MS_READER_NO_VM_READV) && !r->vm_readv_refused)
+        ms__log(r->log, MS_LOG_DEBUG, "pid %" PRId64 ": process_vm_readv at 0x%" PRIx64 " failed (%s), using /proc/%" PRId64 "/mem",
+                r->pid, s->addr + r->cursor, strerror(r->vm_readv_err), r->pid);
     uint64_t bad_start = r->cursor;
     uint64_t at = r->cursor;
     int first_err = 0;

@@ -1,10 +1,12 @@
 /* Reads another process's memory without changing it.
  *
  * Reading untouched memory through process_vm_readv or /proc/<pid>/mem makes
- * the kernel fault it in, which allocates it in the target (a 256 MiB read of
- * an untouched mapping grows the target's RSS by 256 MiB). The reader first
- * asks /proc/<pid>/pagemap which pages are present or swapped and copies only
- * those; everything else is reported as a hole and never touched.
+ * the kernel fault it in, which can allocate it in the target (on this
+ * kernel: shared and file-backed memory; private anonymous memory maps the
+ * zero page). The reader first asks /proc/<pid>/pagemap which pages are
+ * present or swapped (the PAGEMAP_SCAN ioctl on 6.7+, the 8-byte entries
+ * before) and copies only those; everything else is reported as a hole and
+ * never touched.
  *
  * Mechanics: the present runs of many ranges are batched into one
  * process_vm_readv call into one reused buffer; when that call is refused
@@ -60,7 +62,8 @@ typedef struct ms_reader_stats {
     uint64_t bytes_unreadable;
     uint64_t vm_readv_calls;
     uint64_t pread_calls;
-    uint64_t pagemap_reads;
+    uint64_t pagemap_reads; /* preads of pagemap entries */
+    uint64_t pagemap_scans; /* PAGEMAP_SCAN ioctls */
 } ms_reader_stats;
 
 #define MS_READER_DEFAULT_BUFFER ((size_t)4 << 20)
@@ -70,11 +73,18 @@ typedef struct ms_reader_stats {
 #define MS_READER_NO_PAGEMAP 0x1u
 /* Never tries process_vm_readv (tests and benchmarks of the pread path). */
 #define MS_READER_NO_VM_READV 0x2u
+/* Reads pagemap entries instead of the PAGEMAP_SCAN ioctl, as on kernels
+ * before 6.7 (tests and benchmarks of that path). */
+#define MS_READER_NO_PAGEMAP_SCAN 0x4u
 
 /* buffer_size 0 takes MS_READER_DEFAULT_BUFFER; it is rounded up to pages. */
 ms_status ms__reader_new(size_t buffer_size, uint32_t flags, ms_reader **out);
 /* Accepts NULL. */
 void ms__reader_free(ms_reader *r);
+
+/* Sends the reader's debug messages (a switch to /proc/<pid>/mem and why) to
+ * agent's log; NULL (the default) keeps it quiet. */
+void ms__reader_set_log(ms_reader *r, const ms_agent *agent);
 
 /* Points the reader at pid (detaching from the previous one). Opens the
  * pagemap now, so a denied or missing process fails here:

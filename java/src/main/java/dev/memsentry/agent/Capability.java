@@ -1,14 +1,20 @@
 package dev.memsentry.agent;
 
-/** What a backend can do; {@code doctor} prints the matrix. */
+import java.util.Locale;
+
+/**
+ * What a backend can do; {@code doctor} prints the matrix. The wire name (lowercase) is how the agent
+ * protocol's hello answer and doctor's JSON name a capability.
+ */
 public enum Capability {
     PROCESS_LIST("list processes"),
     REGION_LIST("list memory regions"),
     MEMORY_READ("read process memory"),
-    INSPECT("inspect regions, code, threads and process facts for detection"),
+    DUMP("dump a process to a file"),
+    TERMINATE("terminate processes (protected ones refused)"),
     YARA("scan memory with YARA rules"),
-
-    TERMINATE("terminate processes (protected ones refused)");
+    TRACE("trace syscalls that make memory executable"),
+    INSPECT("inspect regions, code, threads and process facts for detection");
 
     private final String description;
 
@@ -18,5 +24,9 @@ public enum Capability {
 
     public String description() {
         return description;
+    }
+
+    public String wireName() {
+        return name().toLowerCase(Locale.ROOT);
     }
 }

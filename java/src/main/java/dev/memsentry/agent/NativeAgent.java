@@ -87,7 +87,7 @@ public final class NativeAgent implements Agent {
     @Override
     public Set<Capability> capabilities() {
         return EnumSet.of(Capability.PROCESS_LIST, Capability.REGION_LIST, Capability.MEMORY_READ,
-            Capability.INSPECT, Capability.YARA, Capability.TERMINATE);
+            Capability.TERMINATE, Capability.YARA, Capability.INSPECT);
     }
 
     private static NativeBridge.ProcessSink processSink(Predicate<ProcessInfo> sink) {

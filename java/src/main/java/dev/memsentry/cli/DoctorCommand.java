@@ -30,7 +30,8 @@ import picocli.CommandLine.Spec;
     description = {
         "Report what memsentry can do on this host: the backend in use and why, the agent library's path and",
         "version, the kernel, whether it runs as root or with CAP_SYS_PTRACE, the ptrace restrictions in force,",
-        "and a live check of each capability against memsentry's own process.",
+        "the capability matrix of every backend (native library, Python stub agent), and a live check of each",
+        "capability of the backend in use against memsentry's own process.",
         "",
         "Exits 0 when a backend works, 3 when none does."})
 final class DoctorCommand implements Callable<Integer> {
@@ -57,6 +58,7 @@ final class DoctorCommand implements Callable<Integer> {
         NativeLoader.Result load = selection.nativeLoad();
         report.put("native_library", load != null && load.loaded() ? load.loadedFrom() : null);
         report.put("native_problem", selection.nativeProblem());
+        report.put("stub_problem", selection.stubProblem());
         ArrayNode attempts = report.putArray("native_load_attempts");
         if (load != null) {
             load.attempts().forEach(a -> attempts.addObject().put("source", a.source()).put("loaded", a.loaded())
@@ -72,10 +74,25 @@ final class DoctorCommand implements Callable<Integer> {
         Optional<Boolean> ptraceCap = field(status, "CapEff:").map(h -> (Long.parseUnsignedLong(h, 16) >>> CAP_SYS_PTRACE & 1) == 1);
         report.put("cap_sys_ptrace", ptraceCap.orElse(false));
         report.put("yama_ptrace_scope", readFirstLine(Path.of("/proc/sys/kernel/yama/ptrace_scope")).orElse("absent"));
+        ObjectNode backends = report.putObject("backends");
+        for (String name : Backends.known()) {
+            Backends.Probe probe = Backends.probe(name, selection);
+            ObjectNode b = backends.putObject(name);
+            b.put("in_use", name.equals(agent.backendName()));
+            b.put("available", probe.available());
+            b.put("version", probe.version());
+            b.put("detail", probe.detail());
+            ArrayNode offered = b.putArray("capabilities");
+            for (Capability c : Capability.values()) {
+                if (probe.capabilities().contains(c)) {
+                    offered.add(c.wireName());
+                }
+            }
+        }
         ObjectNode caps = report.putObject("capabilities");
         boolean anyWorks = false;
         for (Capability c : Capability.values()) {
-            ObjectNode cap = caps.putObject(c.name().toLowerCase(java.util.Locale.ROOT));
+            ObjectNode cap = caps.putObject(c.wireName());
             cap.put("description", c.description());
             if (!agent.capabilities().contains(c)) {
                 cap.put("available", false).put("check", "not offered by the " + agent.backendName() + " backend");
@@ -122,15 +139,16 @@ final class DoctorCommand implements Callable<Integer> {
                     agent.processFacts(self);
                     yield "ok (" + header + " header at " + Json.hex(r.start()) + ", " + threads + " threads)";
                 }
-                case YARA -> {
-                    Yara.YaraStatus yara = Yara.status();
-                    yield yara.available() ? "ok (" + yara.detail() + ")" : "failed: " + yara.detail();
-                }
                 case TERMINATE -> {
                     // Asks only: memsentry must refuse to terminate itself.
                     Protection p = agent.protection(self);
                     yield p.isProtected() ? "ok (own process refused: " + p.reason().wireName() + ")"
                         : "failed: memsentry's own process is not protected";
+                }
+                case DUMP, TRACE -> "ok (offered; doctor does not exercise it)";
+                case YARA -> {
+                    Yara.YaraStatus yara = Yara.status();
+                    yield yara.available() ? "ok (" + yara.detail() + ")" : "failed: " + yara.detail();
                 }
             };
         } catch (AgentException | IllegalStateException e) {
@@ -154,14 +172,35 @@ final class DoctorCommand implements Callable<Integer> {
         if (!report.get("native_problem").isNull()) {
             out.printf("  native problem   %s%n", report.get("native_problem").asText());
         }
+        if (!report.get("stub_problem").isNull()) {
+            out.printf("  stub problem     %s%n", report.get("stub_problem").asText());
+        }
         report.get("native_load_attempts").forEach(a -> out.printf("    %-6s %s: %s%n",
             a.get("loaded").asBoolean() ? "ok" : "failed", a.get("source").asText(), a.get("detail").asText()));
         out.printf("  system           %s %s (%s)%n", report.get("os").asText(), report.get("kernel").asText(), report.get("arch").asText());
         out.printf("  privileges       uid %d%s, CAP_SYS_PTRACE %s%n", report.get("uid").asLong(),
             report.get("root").asBoolean() ? " (root)" : "", report.get("cap_sys_ptrace").asBoolean() ? "yes" : "no");
         out.printf("  ptrace_scope     %s%n", report.get("yama_ptrace_scope").asText());
-        out.println("  capabilities");
-        report.get("capabilities").forEach(c -> out.printf("    %-22s %s%n", c.get("description").asText(), c.get("check").asText()));
+        out.println("  backends");
+        report.get("backends").properties().forEach(e -> out.printf("    %-7s %-10s %-6s %s%n", e.getKey(),
+            e.getValue().get("in_use").asBoolean() ? "in use" : e.getValue().get("available").asBoolean() ? "available" : "unusable",
+            e.getValue().get("version").asText(), e.getValue().get("detail").asText()));
+        StringBuilder head = new StringBuilder(String.format("  %-48s", "capability matrix"));
+        report.get("backends").fieldNames().forEachRemaining(n -> head.append(String.format("%-8s", n)));
+        out.println(head.toString().stripTrailing());
+        for (Capability c : Capability.values()) {
+            StringBuilder row = new StringBuilder(String.format("    %-46s", c.description()));
+            report.get("backends").forEach(b -> {
+                boolean has = false;
+                for (var name : b.get("capabilities")) {
+                    has |= name.asText().equals(c.wireName());
+                }
+                row.append(String.format("%-8s", has ? "yes" : "-"));
+            });
+            out.println(row.toString().stripTrailing());
+        }
+        out.printf("  capabilities of the %s backend, checked live%n", report.get("backend").asText());
+        report.get("capabilities").forEach(c -> out.printf("    %-44s %s%n", c.get("description").asText(), c.get("check").asText()));
         out.flush();
     }
 

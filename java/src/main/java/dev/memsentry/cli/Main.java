@@ -25,7 +25,8 @@ import picocli.CommandLine.Spec;
     description = {
         "memsentry inspects live processes: it lists them and their memory regions, and (as the agent grows)",
         "dumps, scans, traces and terminates them. The work is done by a native agent library bundled in this",
-        "jar; run 'memsentry doctor' to see which backend is in use and what it can do.",
+        "jar; when it cannot load, a Python stub agent (also in the jar, run with python3) takes over with",
+        "fewer capabilities. Run 'memsentry doctor' to see which backend is in use and what each can do.",
         "",
         "Data goes to standard output (one JSON object per line with --json); logs and progress go to",
         "standard error."},
@@ -38,7 +39,8 @@ import picocli.CommandLine.Spec;
         "  2  usage error or bad input",
         "  3  the operation failed (access denied, no such process, protected process, I/O error)",
         "",
-        "Environment: MEMSENTRY_NATIVE_LIB=FILE loads the agent library from FILE instead of the jar."},
+        "Environment: MEMSENTRY_NATIVE_LIB=FILE loads the agent library from FILE instead of the jar;",
+        "MEMSENTRY_PYTHON=PROGRAM runs the stub agent with PROGRAM instead of python3."},
     subcommands = {
         PsCommand.class,
         RegionsCommand.class,
@@ -50,8 +52,8 @@ import picocli.CommandLine.Spec;
 public final class Main implements Runnable {
 
     @Option(names = "--backend", defaultValue = "auto", paramLabel = "auto|native|stub",
-        description = "Agent backend. auto (default) uses the native library and falls back with a warning; "
-            + "native fails when the library cannot load.")
+        description = "Agent backend. auto (default) uses the native library and falls back to the Python stub "
+            + "agent with one warning; native fails when the library cannot load; stub uses the Python stub agent.")
     BackendChoice backendChoice;
 
     @Option(names = {"-v", "--verbose"}, description = "Log debug detail to standard error.")

@@ -94,26 +94,117 @@ class CliIT {
     }
 
     @Test
-    void brokenLibraryFallsBackWithOneWarningAndDoctorExplains(@TempDir Path tmp) throws Exception {
+    void brokenLibraryFallsBackToTheStubWithOneWarningAndDoctorExplains(@TempDir Path tmp) throws Exception {
         Path broken = tmp.resolve("libmemsentry.so");
         Files.writeString(broken, "this is not a shared object");
         List<String> jvm = List.of("-Dmemsentry.native.path=" + broken);
 
         Run doctor = jar(jvm, "doctor");
-        assertEquals(ExitCodes.FAILED, doctor.code(), doctor.out() + doctor.err());
+        assertEquals(ExitCodes.OK, doctor.code(), doctor.out() + doctor.err());
         assertTrue(doctor.out().contains(broken.toString()), doctor.out());
+        assertTrue(doctor.out().contains("backend          stub"), doctor.out());
+        assertTrue(doctor.out().matches("(?s).*\\n    native +unusable .*"), doctor.out());
+        assertTrue(doctor.out().matches("(?s).*\\n    stub +in use .*"), doctor.out());
+        assertTrue(doctor.out().matches("(?s).*\\n    scan memory with YARA rules +- +-\\n.*"), doctor.out());
+        assertTrue(doctor.out().matches("(?s).*\\n    list processes +- +yes\\n.*"), doctor.out());
+
+        Run ps = jarInPidNamespace(jvm, "ps", "--json");
+        assertEquals(ExitCodes.OK, ps.code(), ps.err());
+        assertOneFallbackWarning(ps.err(), broken);
+        boolean listed = false;
+        for (String line : ps.out().split("\n")) {
+            JsonNode n = Json.MAPPER.readTree(line);
+            listed |= n.get("pid").asLong() == 2 && n.get("name").asText().equals("sleep") && n.get("ppid").asLong() == 1;
+        }
+        assertTrue(listed, "the namespace's sleep is listed through the stub: " + ps.out());
+
+        try (Victim v = Victim.start("victim_marker")) {
+            Run regions = jar(jvm, "regions", "--pid", String.valueOf(v.pid()), "--json");
+            assertEquals(ExitCodes.OK, regions.code(), regions.err());
+            assertOneFallbackWarning(regions.err(), broken);
+            long addr = v.hex("addr");
+            boolean found = false;
+            for (String line : regions.out().split("\n")) {
+                JsonNode n = Json.MAPPER.readTree(line);
+                long start = Long.parseUnsignedLong(n.get("start").asText().substring(2), 16);
+                long end = Long.parseUnsignedLong(n.get("end").asText().substring(2), 16);
+                if (Long.compareUnsigned(start, addr) <= 0 && Long.compareUnsigned(addr, end) < 0) {
+                    found = true;
+                    assertEquals("anonymous", n.get("kind").asText());
+                }
+            }
+            assertTrue(found, regions.out());
+        }
+
+        Run strict = jar(jvm, "--backend", "native", "ps");
+        assertEquals(ExitCodes.FAILED, strict.code());
+        assertEquals(1, strict.err().strip().lines().count(), strict.err());
+    }
+
+    /**
+     * Runs the jar as PID 1 of a fresh PID namespace whose only other process is a sleep (PID 2), so
+     * that a sweep of every process touches nothing the test did not start.
+     */
+    static Run jarInPidNamespace(List<String> jvmArgs, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("unshare", "--pid", "--fork", "--mount-proc", "sh", "-c",
+            "sleep 60 & exec \"$@\"", "sh", Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(jvmArgs);
+        cmd.add("-jar");
+        cmd.add(System.getProperty("memsentry.jar"));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).start();
+        p.getOutputStream().close();
+        byte[] out = p.getInputStream().readAllBytes();
+        byte[] err = p.getErrorStream().readAllBytes();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "jar did not finish");
+        return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    }
+
+    private static void assertOneFallbackWarning(String err, Path broken) {
+        List<String> lines = err.strip().lines().toList();
+        assertEquals(1, lines.size(), "exactly one line, the fallback warning: " + err);
+        assertTrue(lines.get(0).startsWith("WARN"), err);
+        assertTrue(lines.get(0).contains(broken.toString()), err);
+        assertTrue(lines.get(0).contains("Python stub agent") && lines.get(0).contains("capabilities off: yara, trace"), err);
+    }
+
+    @Test
+    void withoutTheLibraryAndWithoutPythonOperationsFailWithOneWarningAndOneError(@TempDir Path tmp) throws Exception {
+        Path broken = tmp.resolve("libmemsentry.so");
+        Files.writeString(broken, "this is not a shared object");
+        List<String> jvm = List.of("-Dmemsentry.native.path=" + broken, "-Dmemsentry.python=" + tmp.resolve("no-python"));
+
+        Run doctor = jar(jvm, "doctor");
+        assertEquals(ExitCodes.FAILED, doctor.code(), doctor.out() + doctor.err());
         assertTrue(doctor.out().contains("backend          none"), doctor.out());
+        assertTrue(doctor.out().contains("no-python"), doctor.out());
 
         Run ps = jar(jvm, "ps");
         assertEquals(ExitCodes.FAILED, ps.code());
         List<String> lines = ps.err().strip().lines().toList();
         assertEquals(2, lines.size(), "one WARN line and one error line: " + ps.err());
-        assertTrue(lines.get(0).startsWith("WARN"), ps.err());
-        assertTrue(lines.get(0).contains(broken.toString()), ps.err());
+        assertTrue(lines.get(0).startsWith("WARN") && lines.get(0).contains(broken.toString())
+            && lines.get(0).contains("MEMSENTRY_PYTHON"), ps.err());
         assertFalse(ps.err().contains("\tat "), "no stack trace");
+    }
 
-        Run strict = jar(jvm, "--backend", "native", "ps");
-        assertEquals(ExitCodes.FAILED, strict.code());
-        assertEquals(1, strict.err().strip().lines().count(), strict.err());
+    @Test
+    void stubBackendCanBeForcedAndSaysNothingWhenAsked() throws Exception {
+        NativeSupport.requireNative();
+        try (Victim v = Victim.start("victim_marker")) {
+            Run regions = jar(List.of(), "--backend", "stub", "regions", "--pid", String.valueOf(v.pid()));
+            assertEquals(0, regions.code(), regions.err());
+            assertEquals("", regions.err(), "a backend that was asked for is not a fallback");
+            assertTrue(regions.out().contains("[stack]"), regions.out());
+        }
+        Run doctor = jar(List.of(), "--backend", "stub", "doctor", "--json");
+        assertEquals(0, doctor.code(), doctor.err());
+        JsonNode d = Json.MAPPER.readTree(doctor.out());
+        assertEquals("stub", d.get("backend").asText());
+        assertTrue(d.get("backends").get("native").get("available").asBoolean(), d.toString());
+        assertFalse(d.get("backends").get("native").get("in_use").asBoolean());
+        assertTrue(d.get("capabilities").get("terminate").get("available").asBoolean(), d.toString());
+        assertTrue(d.get("capabilities").get("terminate").get("check").asText().contains("refused"), d.toString());
+        assertFalse(d.get("capabilities").get("yara").get("available").asBoolean());
     }
 }

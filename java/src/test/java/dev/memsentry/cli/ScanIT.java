@@ -129,7 +129,8 @@ class ScanIT {
     void rwxMappingIsReportedOnceAsRwx() throws Exception {
         try (Victim v = Victim.start("victim_rwx")) {
             JsonNode a = scanVictim(v, Set.of("memory.rwx")).alert("memory.rwx");
-            assertEquals(v.hex("addr"), hex(a.at("/memsentry/region/start")));
+            assertEquals(v.hex("rwx"), hex(a.at("/memsentry/region/start")));
+            assertRegionHolds(a, v.hex("addr"));
             assertEquals("rwxp", a.at("/memsentry/region/perms").asText());
         }
     }

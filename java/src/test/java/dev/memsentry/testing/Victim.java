@@ -37,6 +37,12 @@ public final class Victim implements AutoCloseable {
         if (!Files.isExecutable(exe)) {
             throw new IllegalStateException("victim not built: " + exe);
         }
+        return startExecutable(exe, args);
+    }
+
+    /** A victim run from another path, e.g. a copy that a test deletes under it. */
+    public static Victim startExecutable(Path exe, String... args) throws IOException {
+        String name = exe.getFileName().toString();
         List<String> command = new ArrayList<>();
         command.add(exe.toString());
         command.addAll(List.of(args));

@@ -1,0 +1,717 @@
+/* Process dumps on Linux (see ms_dump.h for the contract).
+ *
+ * Order of work: check the destination (nothing is created yet), freeze the
+ * threads if asked, read the maps, choose the regions and lay the file out,
+ * open the pagemap reader, create the temporary file, check free space,
+ * write the headers, stream every chosen region through the reader in one
+ * batched pass (present pages become writes at their final offsets; absent
+ * pages of file-backed regions are copied from the mapped file; absent
+ * anonymous pages stay sparse holes), thaw, report the regions, write the
+ * manifest, rename into place. Every exit goes through job_cleanup(), which thaws the threads and
+ * removes whatever was not committed. */
+#include "../common/bytes.h"
+#include "../common/dump_select.h"
+#include "../common/sha256.h"
+#include "../platform.h"
+#include "elfcore.h"
+#include "evidence.h"
+#include "procfs.h"
+#include "reader.h"
+#include "threads.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FREEZE_TIMEOUT_MS 3000
+/* The progress callback hears at most once per this many bytes. */
+#define PROGRESS_STEP ((uint64_t)8 << 20)
+/* Buffer for copying file pages when sendfile cannot (raw format: hashed). */
+#define FILE_COPY_BUFFER ((size_t)256 << 10)
+
+typedef struct dump_region {
+    ms_region r;
+    size_t path_off; /* into the path arena until it stops growing */
+    ms_dump_choice choice;
+    uint64_t file_offset;
+    uint64_t bytes_read;
+    uint64_t bytes_from_file;
+    uint64_t bytes_hole;
+    uint64_t bytes_unreadable;
+    uint64_t first_bad;
+    int first_err;
+    int32_t status;
+    char reason[256];
+    ms_sha256 sha;
+    char sha_hex[2 * MS_SHA256_LEN + 1];
+} dump_region;
+
+typedef struct dump_job {
+    ms_agent *agent;
+    int64_t pid;
+    const char *path;
+    ms_dump_options o;
+    bool raw;
+    uint64_t page;
+
+    dump_region *regions;
+    size_t count;
+    size_t cap;
+    ms_bytes paths;
+
+    ms_threads threads;
+    ms_reader *reader;
+    ms_evidence data;
+    ms_evidence manifest;
+    char manifest_path[4096 + 8];
+
+    ms_range *ranges;
+    size_t *range_region;
+    size_t nranges;
+
+    /* The mapped file of the region whose absent pages are being copied. */
+    size_t source_region;
+    int source_fd;
+    uint8_t *copy_buffer;
+
+    ms_bytes header;
+    ms_bytes notes;
+    uint64_t total;
+    uint64_t done;
+    uint64_t reported;
+    uint64_t file_size;
+    ms_dump_result res;
+} dump_job;
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+    return (v + a - 1) & ~(a - 1);
+}
+
+static int collect_region(const ms_region *r, void *user_data)
+{
+    dump_job *j = user_data;
+    if (j->count == j->cap) {
+        size_t cap = j->cap ? j->cap * 2 : 256;
+        dump_region *grown = realloc(j->regions, cap * sizeof *grown);
+        if (!grown)
+            return 1;
+        j->regions = grown;
+        j->cap = cap;
+    }
+    dump_region *d = &j->regions[j->count++];
+    memset(d, 0, sizeof *d);
+    d->r = *r;
+    d->r.path = NULL;
+    d->path_off = j->paths.len;
+    ms__bytes_append(&j->paths, r->path, strlen(r->path) + 1);
+    return j->paths.failed;
+}
+
+static ms_status read_regions(dump_job *j)
+{
+    ms_status st = ms__plat_region_list(j->agent, j->pid, collect_region, j);
+    if (st == MS_E_STOPPED)
+        return ms__fail(MS_E_NO_MEMORY, "region list of process %" PRId64, j->pid);
+    if (st != MS_OK)
+        return st;
+    if (j->count == 0)
+        return ms__fail(MS_E_UNSUPPORTED, "process %" PRId64 " has no user memory (a kernel thread, or exiting)",
+                        j->pid);
+    for (size_t i = 0; i < j->count; i++)
+        j->regions[i].r.path = (const char *)j->paths.p + j->regions[i].path_off;
+    return MS_OK;
+}
+
+/* Chooses the regions and places them in the file. */
+static ms_status plan_layout(dump_job *j)
+{
+    uint64_t budget = j->o.max_total_size ? j->o.max_total_size : UINT64_MAX;
+    j->ranges = calloc(j->count, sizeof *j->ranges);
+    j->range_region = calloc(j->count, sizeof *j->range_region);
+    if (!j->ranges || !j->range_region)
+        return ms__fail(MS_E_NO_MEMORY, "range list of %zu regions", j->count);
+    for (size_t i = 0; i < j->count; i++) {
+        dump_region *d = &j->regions[i];
+        ms__dump_choose(&d->r, &j->o, &budget, &d->choice);
+        if (d->choice.length) {
+            j->ranges[j->nranges] = (ms_range){d->r.start, d->r.start + d->choice.length};
+            j->range_region[j->nranges++] = i;
+            j->total += d->choice.length;
+        }
+    }
+
+    uint64_t offset = 0;
+    if (!j->raw) {
+        ms_core_file *files = calloc(j->count, sizeof *files);
+        ms_core_segment *segs = calloc(j->count, sizeof *segs);
+        size_t nfiles = 0;
+        ms_status st = files && segs ? MS_OK : ms__fail(MS_E_NO_MEMORY, "core layout of %zu regions", j->count);
+        for (size_t i = 0; st == MS_OK && i < j->count; i++) {
+            const dump_region *d = &j->regions[i];
+            if (d->r.path[0] == '/')
+                files[nfiles++] = (ms_core_file){d->r.start, d->r.end, d->r.offset, d->r.path};
+        }
+        if (st == MS_OK)
+            st = ms__core_notes(j->pid, &j->threads, files, nfiles, j->page, &j->notes);
+        uint64_t header_size = ms__core_header_size(j->count);
+        offset = align_up(header_size + j->notes.len, j->page);
+        j->file_size = header_size + j->notes.len;
+        for (size_t i = 0; st == MS_OK && i < j->count; i++) {
+            dump_region *d = &j->regions[i];
+            d->file_offset = offset;
+            segs[i] = (ms_core_segment){d->r.start, d->r.end - d->r.start, d->choice.length, offset, d->r.perms};
+            if (d->choice.length) {
+                j->file_size = offset + d->choice.length;
+                offset = align_up(offset + d->choice.length, j->page);
+            }
+        }
+        if (st == MS_OK)
+            st = ms__core_header(segs, j->count, header_size, j->notes.len, j->page, &j->header);
+        free(files);
+        free(segs);
+        return st;
+    }
+    for (size_t i = 0; i < j->count; i++) {
+        j->regions[i].file_offset = offset;
+        offset += j->regions[i].choice.length;
+        ms__sha256_init(&j->regions[i].sha);
+    }
+    j->file_size = offset;
+    return MS_OK;
+}
+
+/* Upper bound of the bytes the file takes on disk: only present pages are
+ * written, and there are no more of them than the process's resident plus
+ * swapped memory. */
+static uint64_t space_needed(const dump_job *j)
+{
+    uint64_t resident = UINT64_MAX;
+    char status[8192];
+    if (ms__proc_read(j->pid, "status", status, sizeof status, NULL) == MS_OK) {
+        const char *rss = strstr(status, "\nVmRSS:");
+        const char *swap = strstr(status, "\nVmSwap:");
+        if (rss)
+            resident = (uint64_t)strtoull(rss + 7, NULL, 10) * 1024u + (swap ? strtoull(swap + 8, NULL, 10) * 1024u : 0);
+    }
+    uint64_t file_backed = 0;
+    for (size_t i = 0; i < j->count; i++)
+        if (j->regions[i].r.path[0] == '/')
+            file_backed += j->regions[i].choice.length;
+    uint64_t bound = resident > UINT64_MAX - file_backed ? UINT64_MAX : resident + file_backed;
+    uint64_t data = j->total < bound ? j->total : bound;
+    return j->header.len + j->notes.len + data + (uint64_t)j->count * 512u + j->page * 16u;
+}
+
+static void account(dump_job *j, dump_region *d, const ms_span *sp)
+{
+    switch (sp->kind) {
+    case MS_SPAN_DATA:
+        d->bytes_read += sp->len;
+        if (j->raw)
+            ms__sha256_update(&d->sha, sp->data, (size_t)sp->len);
+        break;
+    case MS_SPAN_HOLE:
+        d->bytes_hole += sp->len;
+        if (j->raw)
+            ms__sha256_zeros(&d->sha, sp->len);
+        break;
+    case MS_SPAN_UNREADABLE:
+        if (d->bytes_unreadable == 0) {
+            d->first_bad = sp->addr;
+            d->first_err = sp->err;
+        }
+        d->bytes_unreadable += sp->len;
+        if (j->raw)
+            ms__sha256_zeros(&d->sha, sp->len);
+        break;
+    }
+}
+
+/* The file behind a file-backed region, opened without going through the
+ * target: /proc/<pid>/map_files names the exact inode mapped (even when it
+ * was deleted) but needs CAP_SYS_ADMIN; otherwise the path, if it still
+ * holds the same device and inode. -1 when neither works. */
+static int open_backing_file(const dump_job *j, const dump_region *d)
+{
+    char link[128];
+    snprintf(link, sizeof link, "/proc/%" PRId64 "/map_files/%" PRIx64 "-%" PRIx64, j->pid, d->r.start, d->r.end);
+    int fd = open(link, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        fd = open(d->r.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_ino != d->r.inode ||
+        st.st_dev != makedev(d->r.dev_major, d->r.dev_minor)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void close_source(dump_job *j)
+{
+    if (j->source_fd >= 0)
+        close(j->source_fd);
+    j->source_fd = -1;
+}
+
+/* Copies [src, src+len) of the source file to dst in the dump. Returns the
+ * bytes copied; fewer at the file's end or when it cannot be read. */
+static ms_status copy_file_range_to_dump(dump_job *j, dump_region *d, uint64_t src, uint64_t dst, uint64_t len,
+                                         uint64_t *copied)
+{
+    uint64_t done = 0;
+    while (done < len && src + done <= (uint64_t)INT64_MAX) {
+        ssize_t n;
+        if (!j->raw) {
+            off_t in = (off_t)(src + done);
+            if (lseek(j->data.fd, (off_t)(dst + done), SEEK_SET) < 0)
+                return ms__fail(MS_E_IO, "seek in %s: %s", j->path, strerror(errno));
+            n = sendfile(j->data.fd, j->source_fd, &in, (size_t)(len - done));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && (errno == ENOSPC || errno == EDQUOT))
+                return ms__fail(MS_E_NO_SPACE, "write %s: %s", j->path, strerror(errno));
+        } else {
+            if (!j->copy_buffer && !(j->copy_buffer = malloc(FILE_COPY_BUFFER)))
+                return ms__fail(MS_E_NO_MEMORY, "file copy buffer");
+            size_t want = len - done < FILE_COPY_BUFFER ? (size_t)(len - done) : FILE_COPY_BUFFER;
+            n = pread(j->source_fd, j->copy_buffer, want, (off_t)(src + done));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n > 0) {
+                ms_status st = ms__evidence_pwrite(&j->data, j->copy_buffer, (size_t)n, dst + done);
+                if (st != MS_OK)
+                    return st;
+                ms__sha256_update(&d->sha, j->copy_buffer, (size_t)n);
+            }
+        }
+        if (n <= 0)
+            break; /* the file's end, or an unreadable file: the rest stays a hole */
+        done += (uint64_t)n;
+    }
+    *copied = done;
+    return MS_OK;
+}
+
+/* The bytes of an absent stretch of a file-backed region are the file's:
+ * copy them from the file, extent by extent (SEEK_DATA/SEEK_HOLE, so a
+ * sparse file or untouched shared memory stays a hole in the dump too).
+ * What lies past the file's end, or cannot be read from it, stays a hole. */
+static ms_status fill_from_file(dump_job *j, size_t index, dump_region *d, uint64_t addr, uint64_t len)
+{
+    if (j->source_region != index) {
+        close_source(j);
+        j->source_region = index;
+        j->source_fd = open_backing_file(j, d);
+        if (j->source_fd < 0)
+            ms__log(j->agent, MS_LOG_DEBUG, "process %" PRId64 ": cannot open the file behind %s; absent pages stay holes",
+                    j->pid, d->r.path);
+    }
+    uint64_t src = d->r.offset + (addr - d->r.start);
+    uint64_t dst = d->file_offset + (addr - d->r.start);
+    uint64_t pos = 0; /* relative to src */
+    uint64_t copied_total = 0;
+    while (j->source_fd >= 0 && pos < len && src + pos <= (uint64_t)INT64_MAX) {
+        off_t data = lseek(j->source_fd, (off_t)(src + pos), SEEK_DATA);
+        uint64_t data_end = len;
+        if (data < 0) {
+            if (errno == ENXIO)
+                break; /* no data from here to the end of the file */
+            data = (off_t)(src + pos); /* no SEEK_DATA here: copy it all */
+        } else {
+            off_t hole = lseek(j->source_fd, data, SEEK_HOLE);
+            if (hole >= 0 && (uint64_t)hole - src < len)
+                data_end = (uint64_t)hole - src;
+        }
+        uint64_t from = (uint64_t)data - src;
+        if (from >= len)
+            break;
+        uint64_t want = data_end - from, copied = 0;
+        if (j->raw)
+            ms__sha256_zeros(&d->sha, from - pos); /* the hole before this extent */
+        ms_status st = copy_file_range_to_dump(j, d, src + from, dst + from, want, &copied);
+        if (st != MS_OK)
+            return st;
+        if (j->raw && copied < want)
+            ms__sha256_zeros(&d->sha, want - copied);
+        copied_total += copied;
+        pos = data_end;
+        if (copied < want)
+            break;
+    }
+    if (j->raw && pos < len)
+        ms__sha256_zeros(&d->sha, len - pos);
+    d->bytes_from_file += copied_total;
+    d->bytes_hole += len - copied_total;
+    return MS_OK;
+}
+
+/* Our own [vdso], found once. */
+static pthread_once_t own_vdso_once = PTHREAD_ONCE_INIT;
+static uint64_t own_vdso_start, own_vdso_len;
+
+static int find_vdso(const ms_region *r, void *user_data)
+{
+    (void)user_data;
+    if (r->kind != MS_REGION_VDSO)
+        return 0;
+    own_vdso_start = r->start;
+    own_vdso_len = r->end - r->start;
+    return 1;
+}
+
+static void locate_own_vdso(void)
+{
+    ms__plat_region_list(NULL, (int64_t)getpid(), find_vdso, NULL);
+}
+
+/* The ELF class of the target's executable, 0 when unknown. */
+static int exe_class(int64_t pid)
+{
+    char head[EI_NIDENT];
+    int fd;
+    if (ms__proc_open(pid, "exe", O_RDONLY, &fd) != MS_OK)
+        return 0;
+    ssize_t n = pread(fd, head, sizeof head, 0);
+    close(fd);
+    return n == (ssize_t)sizeof head && memcmp(head, ELFMAG, SELFMAG) == 0 ? head[EI_CLASS] : 0;
+}
+
+/* [vdso] pages are the kernel's and mapped on first use, so the pagemap
+ * shows them absent, yet gdb needs the image. Reading them through the
+ * target would map them there; the image is the same in every process of
+ * this kernel and ABI, so absent pages are copied from our own [vdso] (a page
+ * the target changed, e.g. a debugger's breakpoint, is present and was read
+ * from the target). Otherwise they stay holes. */
+static ms_status fill_vdso(dump_job *j, dump_region *d, const ms_span *sp)
+{
+    pthread_once(&own_vdso_once, locate_own_vdso);
+    bool same_image = own_vdso_len == d->r.end - d->r.start && exe_class(j->pid) == (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32);
+    if (!same_image) {
+        account(j, d, sp);
+        return MS_OK;
+    }
+    ms_span data = *sp;
+    data.kind = MS_SPAN_DATA;
+    data.data = (const uint8_t *)(uintptr_t)(own_vdso_start + (sp->addr - d->r.start));
+    ms_status st = ms__evidence_pwrite(&j->data, data.data, (size_t)data.len, d->file_offset + (sp->addr - d->r.start));
+    if (st == MS_OK)
+        account(j, d, &data);
+    return st;
+}
+
+static ms_status stream_regions(dump_job *j)
+{
+    ms_status st = ms__reader_begin(j->reader, j->ranges, j->nranges);
+    while (st == MS_OK) {
+        if (j->o.cancel && *j->o.cancel)
+            return ms__fail(MS_E_INTERRUPTED, "dump of process %" PRId64 " cancelled", j->pid);
+        ms_span sp;
+        bool more;
+        st = ms__reader_next(j->reader, &sp, &more);
+        if (st != MS_OK || !more)
+            break;
+        size_t index = j->range_region[sp.range];
+        dump_region *d = &j->regions[index];
+        if (sp.kind == MS_SPAN_DATA) {
+            st = ms__evidence_pwrite(&j->data, sp.data, (size_t)sp.len, d->file_offset + (sp.addr - d->r.start));
+            if (st != MS_OK)
+                return st;
+        }
+        if (sp.kind == MS_SPAN_HOLE && d->r.path[0] == '/') {
+            st = fill_from_file(j, index, d, sp.addr, sp.len);
+            if (st != MS_OK)
+                return st;
+        } else if (sp.kind == MS_SPAN_HOLE && d->r.kind == MS_REGION_VDSO) {
+            st = fill_vdso(j, d, &sp);
+            if (st != MS_OK)
+                return st;
+        } else {
+            account(j, d, &sp);
+        }
+        j->done += sp.len;
+        if (j->o.progress && (j->done - j->reported >= PROGRESS_STEP || j->done == j->total)) {
+            j->reported = j->done;
+            if (j->o.progress(j->done, j->total, j->o.progress_user) != 0)
+                return ms__fail(MS_E_STOPPED, "dump of process %" PRId64 " cancelled by the progress callback",
+                                j->pid);
+        }
+    }
+    if (st == MS_E_NO_SUCH_PROCESS)
+        return ms__fail(st, "process %" PRId64 " exited during the dump", j->pid);
+    return st;
+}
+
+static void finish_regions(dump_job *j)
+{
+    ms_dump_result *res = &j->res;
+    res->regions = (uint32_t)j->count;
+    for (size_t i = 0; i < j->count; i++) {
+        dump_region *d = &j->regions[i];
+        d->status = d->choice.status;
+        ms__strlcpy(d->reason, d->choice.reason, sizeof d->reason);
+        if (d->bytes_unreadable) {
+            d->status = MS_DUMP_REGION_PARTIAL;
+            char extra[160];
+            snprintf(extra, sizeof extra, "%" PRIu64 " bytes unreadable from 0x%" PRIx64 " (%s)", d->bytes_unreadable,
+                     d->first_bad, strerror(d->first_err));
+            if (d->reason[0]) {
+                size_t n = strlen(d->reason);
+                snprintf(d->reason + n, sizeof d->reason - n, "; %s", extra);
+            } else {
+                ms__strlcpy(d->reason, extra, sizeof d->reason);
+            }
+        }
+        if (j->raw && d->choice.length) {
+            uint8_t digest[MS_SHA256_LEN];
+            ms__sha256_final(&d->sha, digest);
+            ms__sha256_hex(digest, d->sha_hex);
+        }
+        switch (d->status) {
+        case MS_DUMP_REGION_SKIPPED:
+            res->regions_skipped++;
+            break;
+        case MS_DUMP_REGION_PARTIAL:
+            res->regions_partial++;
+            res->regions_dumped++;
+            if (d->choice.status == MS_DUMP_REGION_TRUNCATED)
+                res->regions_truncated++;
+            break;
+        case MS_DUMP_REGION_TRUNCATED:
+            res->regions_truncated++;
+            res->regions_dumped++;
+            break;
+        default:
+            res->regions_dumped++;
+        }
+        res->bytes_dumped += d->choice.length;
+        res->bytes_read += d->bytes_read;
+        res->bytes_from_file += d->bytes_from_file;
+        res->bytes_hole += d->bytes_hole;
+        res->bytes_unreadable += d->bytes_unreadable;
+    }
+    res->file_size = j->file_size;
+}
+
+static void report_regions(dump_job *j)
+{
+    if (!j->o.on_region)
+        return;
+    for (size_t i = 0; i < j->count; i++) {
+        const dump_region *d = &j->regions[i];
+        ms_dump_region out = {
+            .region = &d->r,
+            .file_offset = d->file_offset,
+            .length = d->choice.length,
+            .bytes_read = d->bytes_read,
+            .bytes_from_file = d->bytes_from_file,
+            .bytes_hole = d->bytes_hole,
+            .bytes_unreadable = d->bytes_unreadable,
+            .status = d->status,
+            .reason = d->reason,
+            .sha256 = j->raw && d->choice.length ? d->sha_hex : NULL,
+        };
+        if (j->o.on_region(&out, j->o.region_user) != 0)
+            break;
+    }
+}
+
+static void perms_string(uint32_t perms, char out[5])
+{
+    out[0] = perms & MS_PERM_READ ? 'r' : '-';
+    out[1] = perms & MS_PERM_WRITE ? 'w' : '-';
+    out[2] = perms & MS_PERM_EXEC ? 'x' : '-';
+    out[3] = perms & MS_PERM_PRIVATE ? 'p' : 's';
+    out[4] = '\0';
+}
+
+static ms_status write_manifest(dump_job *j)
+{
+    ms_bytes b = {0};
+    char exe[4096] = "";
+    char link[64];
+    ms__proc_path(link, sizeof link, j->pid, "exe");
+    ssize_t n = readlink(link, exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    char created[32] = "";
+    time_t now = time(NULL);
+    struct tm tm;
+    if (gmtime_r(&now, &tm))
+        strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    const char *slash = strrchr(j->path, '/');
+
+    ms__bytes_printf(&b, "{\n  \"format\": \"memsentry-raw\",\n  \"version\": 1,\n  \"pid\": %" PRId64 ",\n  \"exe\": ",
+                     j->pid);
+    ms__bytes_json_string(&b, exe);
+    ms__bytes_printf(&b, ",\n  \"created\": \"%s\",\n  \"data_file\": ", created);
+    ms__bytes_json_string(&b, slash ? slash + 1 : j->path);
+    ms__bytes_printf(&b,
+                     ",\n  \"data_size\": %" PRIu64 ",\n  \"page_size\": %" PRIu64 ",\n  \"frozen\": %s,\n"
+                     "  \"threads\": %zu,\n  \"max_region_size\": %" PRIu64 ",\n  \"max_total_size\": %" PRIu64
+                     ",\n  \"regions\": [",
+                     j->file_size, j->page, j->threads.frozen ? "true" : "false", j->threads.count,
+                     j->o.max_region_size, j->o.max_total_size);
+    for (size_t i = 0; i < j->count; i++) {
+        const dump_region *d = &j->regions[i];
+        char perms[5];
+        perms_string(d->r.perms, perms);
+        ms__bytes_printf(&b,
+                         "%s\n    {\"start\": \"0x%" PRIx64 "\", \"end\": \"0x%" PRIx64 "\", \"perms\": \"%s\", "
+                         "\"kind\": \"%s\", \"path\": ",
+                         i ? "," : "", d->r.start, d->r.end, perms, ms_region_kind_name(d->r.kind));
+        ms__bytes_json_string(&b, d->r.path);
+        ms__bytes_printf(&b,
+                         ", \"map_offset\": %" PRIu64 ", \"offset\": %" PRIu64 ", \"length\": %" PRIu64
+                         ", \"bytes_read\": %" PRIu64 ", \"bytes_from_file\": %" PRIu64 ", \"bytes_hole\": %" PRIu64
+                         ", \"bytes_unreadable\": %" PRIu64 ", \"status\": \"%s\", \"reason\": ",
+                         d->r.offset, d->file_offset, d->choice.length, d->bytes_read, d->bytes_from_file, d->bytes_hole,
+                         d->bytes_unreadable, ms_dump_region_status_name(d->status));
+        ms__bytes_json_string(&b, d->reason);
+        if (d->choice.length)
+            ms__bytes_printf(&b, ", \"sha256\": \"%s\"}", d->sha_hex);
+        else
+            ms__bytes_printf(&b, ", \"sha256\": null}");
+    }
+    ms__bytes_printf(&b, "\n  ]\n}\n");
+    ms_status st = b.failed ? ms__fail(MS_E_NO_MEMORY, "manifest of %zu regions", j->count)
+                            : ms__evidence_pwrite(&j->manifest, b.p, b.len, 0);
+    ms__bytes_free(&b);
+    return st;
+}
+
+static ms_status run(dump_job *j)
+{
+    bool force = (j->o.flags & MS_DUMP_FORCE) != 0;
+    if (!j->raw && !ms__core_supported())
+        return ms__fail(MS_E_UNSUPPORTED, "no ELF core writer for this architecture; use the raw format");
+    if (j->raw) {
+        int n = snprintf(j->manifest_path, sizeof j->manifest_path, "%s.json", j->path);
+        if (n < 0 || (size_t)n >= sizeof j->manifest_path)
+            return ms__fail(MS_E_INVALID_ARGUMENT, "output path too long");
+    }
+    /* The destination first: a refusal must not disturb the target. */
+    ms_status st = ms__evidence_check(j->path, force);
+    if (st == MS_OK && j->raw)
+        st = ms__evidence_check(j->manifest_path, force);
+    if (st != MS_OK)
+        return st;
+
+    if (j->o.flags & MS_DUMP_FREEZE)
+        st = ms__threads_freeze(j->agent, j->pid, FREEZE_TIMEOUT_MS, &j->threads);
+    else
+        st = ms__threads_list(j->pid, &j->threads);
+    if (st != MS_OK)
+        return st;
+    j->res.threads = (uint32_t)j->threads.count;
+    j->res.frozen = j->threads.frozen;
+
+    if ((st = read_regions(j)) != MS_OK || (st = plan_layout(j)) != MS_OK)
+        return st;
+
+    size_t buffer = j->total < MS_READER_DEFAULT_BUFFER ? (size_t)j->total : MS_READER_DEFAULT_BUFFER;
+    if ((st = ms__reader_new(buffer ? buffer : 1, 0, &j->reader)) != MS_OK)
+        return st;
+    ms__reader_set_log(j->reader, j->agent);
+    if ((st = ms__reader_attach(j->reader, j->pid)) != MS_OK)
+        return st;
+
+    if ((st = ms__evidence_create(j->path, force, &j->data)) != MS_OK)
+        return st;
+    if (j->raw && (st = ms__evidence_create(j->manifest_path, force, &j->manifest)) != MS_OK)
+        return st;
+    if ((st = ms__evidence_require_space(&j->data, space_needed(j))) != MS_OK)
+        return st;
+
+    if (!j->raw) {
+        if ((st = ms__evidence_pwrite(&j->data, j->header.p, j->header.len, 0)) != MS_OK ||
+            (st = ms__evidence_pwrite(&j->data, j->notes.p, j->notes.len, j->header.len)) != MS_OK)
+            return st;
+    }
+    if (j->o.progress && j->o.progress(0, j->total, j->o.progress_user) != 0)
+        return ms__fail(MS_E_STOPPED, "dump of process %" PRId64 " cancelled by the progress callback", j->pid);
+    if ((st = stream_regions(j)) != MS_OK)
+        return st;
+    if (ftruncate(j->data.fd, (off_t)j->file_size) != 0)
+        return ms__fail(errno == ENOSPC ? MS_E_NO_SPACE : MS_E_IO, "size %s: %s", j->path, strerror(errno));
+    /* Everything is read: let the target run again before the bookkeeping. */
+    ms__threads_thaw(j->agent, &j->threads);
+
+    finish_regions(j);
+    report_regions(j);
+    if (j->o.cancel && *j->o.cancel)
+        return ms__fail(MS_E_INTERRUPTED, "dump of process %" PRId64 " cancelled", j->pid);
+    bool sync = (j->o.flags & MS_DUMP_SYNC) != 0;
+    if (j->raw && (st = write_manifest(j)) != MS_OK)
+        return st;
+    if ((st = ms__evidence_commit(&j->data, sync)) != MS_OK)
+        return st;
+    /* The manifest last: its presence says the data file is complete. */
+    if (j->raw && (st = ms__evidence_commit(&j->manifest, sync)) != MS_OK) {
+        ms__evidence_retract(&j->data);
+        return st;
+    }
+    ms__log(j->agent, MS_LOG_DEBUG,
+            "process %" PRId64 ": %u regions, %" PRIu64 " bytes read, %" PRIu64 " in holes, into %s", j->pid,
+            j->res.regions_dumped, j->res.bytes_read, j->res.bytes_hole, j->path);
+    return MS_OK;
+}
+
+static void job_cleanup(dump_job *j)
+{
+    close_source(j);
+    free(j->copy_buffer);
+    ms__threads_free(j->agent, &j->threads);
+    ms__evidence_discard(&j->data);
+    ms__evidence_discard(&j->manifest);
+    ms__reader_free(j->reader);
+    ms__bytes_free(&j->paths);
+    ms__bytes_free(&j->header);
+    ms__bytes_free(&j->notes);
+    free(j->regions);
+    free(j->ranges);
+    free(j->range_region);
+}
+
+ms_status ms__plat_dump_process(ms_agent *agent, int64_t pid, const char *path, const ms_dump_options *opts,
+                                ms_dump_result *result)
+{
+    dump_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return ms__fail(MS_E_NO_MEMORY, "dump job");
+    j->agent = agent;
+    j->pid = pid;
+    j->path = path;
+    j->o = *opts;
+    j->raw = opts->format == MS_DUMP_FORMAT_RAW;
+    j->page = (uint64_t)sysconf(_SC_PAGESIZE);
+    j->threads.pid = pid;
+    j->source_region = SIZE_MAX;
+    j->source_fd = -1;
+    ms__evidence_init(&j->data);
+    ms__evidence_init(&j->manifest);
+
+    ms_status st = run(j);
+    /* Cleanup must not lose the failure's detail. */
+    char detail[512];
+    ms__strlcpy(detail, ms_last_error(), sizeof detail);
+    job_cleanup(j);
+    if (result)
+        *result = j->res;
+    free(j);
+    if (st != MS_OK)
+        return ms__fail(st, "%s", detail);
+    return MS_OK;
+}

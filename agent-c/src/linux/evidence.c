@@ -1,0 +1,215 @@
+#include "evidence.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+
+void ms__evidence_init(ms_evidence *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->dirfd = -1;
+    ev->fd = -1;
+}
+
+/* Splits path into its directory (opened) and final name. */
+static ms_status open_parent(const char *path, int *dirfd, char name[NAME_MAX + 1])
+{
+    size_t len = path ? strlen(path) : 0;
+    if (len == 0 || len >= PATH_MAX)
+        return ms__fail(MS_E_INVALID_ARGUMENT, "output path is empty or too long");
+    if (path[len - 1] == '/')
+        return ms__fail(MS_E_INVALID_ARGUMENT, "output path %s names a directory", path);
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (strlen(base) > NAME_MAX || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+        return ms__fail(MS_E_INVALID_ARGUMENT, "output path %s: bad file name", path);
+    char dir[PATH_MAX];
+    if (!slash) {
+        strcpy(dir, ".");
+    } else if (slash == path) {
+        strcpy(dir, "/");
+    } else {
+        memcpy(dir, path, (size_t)(slash - path));
+        dir[slash - path] = '\0';
+    }
+    *dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*dirfd < 0) {
+        int err = errno;
+        return ms__fail(err == EACCES || err == EPERM ? MS_E_ACCESS_DENIED : MS_E_IO,
+                        "output directory %s: %s", dir, strerror(err));
+    }
+    strcpy(name, base);
+    return MS_OK;
+}
+
+static ms_status check_name(int dirfd, const char *name, const char *path, bool force)
+{
+    struct stat st;
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT)
+            return MS_OK;
+        return ms__fail(MS_E_IO, "%s: %s", path, strerror(errno));
+    }
+    if (S_ISDIR(st.st_mode))
+        return ms__fail(MS_E_EXISTS, "%s is a directory", path);
+    if (S_ISLNK(st.st_mode))
+        return force ? MS_OK : ms__fail(MS_E_EXISTS, "%s is a symbolic link (refused; force replaces the link itself)", path);
+    if (!S_ISREG(st.st_mode))
+        return ms__fail(MS_E_EXISTS, "%s exists and is not a regular file", path);
+    return force ? MS_OK : ms__fail(MS_E_EXISTS, "%s already exists (force replaces it)", path);
+}
+
+ms_status ms__evidence_check(const char *path, bool force)
+{
+    int dirfd;
+    char name[NAME_MAX + 1];
+    ms_status st = open_parent(path, &dirfd, name);
+    if (st != MS_OK)
+        return st;
+    st = check_name(dirfd, name, path, force);
+    close(dirfd);
+    return st;
+}
+
+ms_status ms__evidence_create(const char *path, bool force, ms_evidence *ev)
+{
+    ms__evidence_init(ev);
+    ms_status st = open_parent(path, &ev->dirfd, ev->name);
+    if (st != MS_OK)
+        return st;
+    ms__strlcpy(ev->path, path, sizeof ev->path);
+    ev->force = force;
+    st = check_name(ev->dirfd, ev->name, path, force);
+    if (st != MS_OK) {
+        ms__evidence_discard(ev);
+        return st;
+    }
+    for (int attempt = 0; attempt < 16; attempt++) {
+        uint32_t nonce;
+        if (getrandom(&nonce, sizeof nonce, GRND_NONBLOCK) != (ssize_t)sizeof nonce)
+            nonce = (uint32_t)getpid() * 2654435761u + (uint32_t)attempt;
+        /* Hidden and clearly unfinished; short enough for any final name. */
+        snprintf(ev->temp, sizeof ev->temp, ".%.200s.%08" PRIx32 ".partial", ev->name, nonce);
+        ev->fd = openat(ev->dirfd, ev->temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (ev->fd >= 0)
+            break;
+        if (errno != EEXIST) {
+            int err = errno;
+            ev->temp[0] = '\0';
+            ms__evidence_discard(ev);
+            return ms__fail(err == EACCES || err == EPERM ? MS_E_ACCESS_DENIED : err == ENOSPC ? MS_E_NO_SPACE : MS_E_IO,
+                            "create a temporary file next to %s: %s", path, strerror(err));
+        }
+    }
+    if (ev->fd < 0) {
+        ev->temp[0] = '\0';
+        ms__evidence_discard(ev);
+        return ms__fail(MS_E_IO, "no free temporary name next to %s", path);
+    }
+    /* The mode given to openat passes through the umask, which can only take
+     * bits away; set it exactly anyway. */
+    if (fchmod(ev->fd, 0600) != 0) {
+        int err = errno;
+        ms__evidence_discard(ev);
+        return ms__fail(MS_E_IO, "chmod 0600 %s: %s", path, strerror(err));
+    }
+    return MS_OK;
+}
+
+ms_status ms__evidence_require_space(const ms_evidence *ev, uint64_t bytes)
+{
+    struct statvfs vfs;
+    if (fstatvfs(ev->fd, &vfs) != 0)
+        return ms__fail(MS_E_IO, "statvfs for %s: %s", ev->path, strerror(errno));
+    uint64_t avail = (uint64_t)vfs.f_bavail * (uint64_t)vfs.f_frsize;
+    if (avail < bytes)
+        return ms__fail(MS_E_NO_SPACE, "%s: %" PRIu64 " bytes free, the dump needs up to %" PRIu64, ev->path, avail,
+                        bytes);
+    return MS_OK;
+}
+
+ms_status ms__evidence_pwrite(const ms_evidence *ev, const void *data, size_t len, uint64_t offset)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = pwrite(ev->fd, p, len, (off_t)offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int err = n < 0 ? errno : EIO;
+            return ms__fail(err == ENOSPC || err == EDQUOT ? MS_E_NO_SPACE : MS_E_IO, "write %s: %s", ev->path,
+                            strerror(err));
+        }
+        p += n;
+        len -= (size_t)n;
+        offset += (uint64_t)n;
+    }
+    return MS_OK;
+}
+
+ms_status ms__evidence_commit(ms_evidence *ev, bool sync)
+{
+    if (ev->fd < 0 || ev->committed)
+        return ms__fail(MS_E_INTERNAL, "commit of %s without an open temporary file", ev->path);
+    if (sync && fsync(ev->fd) != 0)
+        return ms__fail(errno == ENOSPC ? MS_E_NO_SPACE : MS_E_IO, "fsync %s: %s", ev->path, strerror(errno));
+    int rc;
+    if (ev->force) {
+        rc = renameat(ev->dirfd, ev->temp, ev->dirfd, ev->name);
+    } else {
+        rc = renameat2(ev->dirfd, ev->temp, ev->dirfd, ev->name, RENAME_NOREPLACE);
+        if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) {
+            /* No RENAME_NOREPLACE on this file system: a hard link fails
+             * just as atomically when the name exists. */
+            rc = linkat(ev->dirfd, ev->temp, ev->dirfd, ev->name, 0);
+            if (rc == 0)
+                unlinkat(ev->dirfd, ev->temp, 0);
+        }
+    }
+    if (rc != 0) {
+        int err = errno;
+        if (err == EEXIST)
+            return ms__fail(MS_E_EXISTS, "%s appeared while the dump was written; kept it", ev->path);
+        return ms__fail(MS_E_IO, "rename into %s: %s", ev->path, strerror(err));
+    }
+    ev->committed = true;
+    if (sync)
+        fsync(ev->dirfd);
+    close(ev->fd);
+    ev->fd = -1;
+    return MS_OK;
+}
+
+void ms__evidence_retract(ms_evidence *ev)
+{
+    if (ev->committed && ev->dirfd >= 0) {
+        unlinkat(ev->dirfd, ev->name, 0);
+        ev->committed = false;
+        ev->temp[0] = '\0';
+    }
+}
+
+void ms__evidence_discard(ms_evidence *ev)
+{
+    if (ev->fd >= 0) {
+        close(ev->fd);
+        ev->fd = -1;
+    }
+    if (!ev->committed && ev->temp[0] && ev->dirfd >= 0)
+        unlinkat(ev->dirfd, ev->temp, 0);
+    ev->temp[0] = '\0';
+    if (ev->dirfd >= 0) {
+        close(ev->dirfd);
+        ev->dirfd = -1;
+    }
+}

@@ -1,0 +1,531 @@
+package dev.memsentry.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Python stub agent (java/src/main/resources/stub/memsentry_stub.py) behind the {@link Agent}
+ * interface, spoken to over the protocol of docs/PROTOCOL.md.
+ *
+ * <p>Failure rules: an error answer is an {@link AgentException} for that request. A request that
+ * times out or gets a malformed or oversized answer fails with {@link Status#TIMEOUT} or
+ * {@link Status#MALFORMED}; the stub is then replaced by a fresh one for the next request, because the
+ * channel can no longer be trusted. If the stub dies, it is restarted once (a repeatable request that
+ * had delivered nothing yet is repeated on the new stub); if it dies again the backend gives up and
+ * every later call fails with one clear message.
+ */
+public final class StubAgent implements Agent {
+    private static final Logger LOG = LoggerFactory.getLogger(StubAgent.class);
+
+    public static final String PYTHON_PROPERTY = "memsentry.python";
+    public static final String PYTHON_ENV = "MEMSENTRY_PYTHON";
+    public static final String TIMEOUT_PROPERTY = "memsentry.stub.timeout";
+    /** Bytes one read request may ask for; longer reads are split. */
+    public static final int MAX_READ = 1 << 20;
+
+    /** How to run the stub: the command (python plus the script), temp directory and timeouts. */
+    public record Config(List<String> command, Path tempParent, Duration requestTimeout, Duration startTimeout) {
+        public Config {
+            command = List.copyOf(command);
+        }
+
+        /** python3 from PATH, or -Dmemsentry.python / MEMSENTRY_PYTHON; the script from the jar. */
+        public static Config fromEnvironment() {
+            String python = System.getProperty(PYTHON_PROPERTY);
+            if (python == null || python.isBlank()) {
+                python = System.getenv(PYTHON_ENV);
+            }
+            if (python == null || python.isBlank()) {
+                python = "python3";
+            }
+            long seconds = 30;
+            try {
+                seconds = Long.parseLong(System.getProperty(TIMEOUT_PROPERTY, "30").trim());
+            } catch (NumberFormatException e) {
+                LOG.warn("ignoring -D{}: not a number of seconds", TIMEOUT_PROPERTY);
+            }
+            String tmp = System.getProperty(NativeLoader.TMPDIR_PROPERTY, System.getProperty("java.io.tmpdir"));
+            return withPython(python, Path.of(tmp), Duration.ofSeconds(Math.max(1, seconds)));
+        }
+
+        /**
+         * The jar's script run by the given interpreter: isolated mode (-I: no PYTHON* variables, no
+         * user site directory, no script directory on the path) and no bytecode files (-B).
+         */
+        public static Config withPython(String python, Path tempParent, Duration requestTimeout) {
+            return new Config(List.of(python, "-I", "-B", StubProcess.SCRIPT_RESOURCE), tempParent, requestTimeout,
+                Duration.ofSeconds(20));
+        }
+    }
+
+    /** What a raw dump wrote: the data file, its manifest and the totals. */
+    public record DumpSummary(Path file, Path manifest, int regions, int regionsDumped, int regionsTruncated,
+                              int regionsPartial, int regionsSkipped, long bytesDumped, long bytesRead, long bytesHole,
+                              long bytesUnreadable, long fileSize) {
+    }
+
+    /** Raw dump options; see PROTOCOL.md "dump". 0 means no cap. */
+    public record DumpOptions(boolean force, boolean suspiciousOnly, long maxRegionSize, long maxTotalSize,
+                              long skipNonexecOver, boolean sync) {
+        public static DumpOptions defaults() {
+            return new DumpOptions(false, false, 10L << 20, 0, 0, false);
+        }
+    }
+
+    private final Config config;
+    private final long orchestratorPid = ProcessHandle.current().pid();
+    private StubProcess current;
+    private String version;
+    private String implementation;
+    private Set<Capability> capabilities;
+    private Map<String, String> unsupported;
+    private List<String> protectedDefaults = List.of();
+    /** The configurable protected list, kept here and sent with each request, so it survives a restart. */
+    private final List<String> protectedList = new ArrayList<>();
+    private boolean protectedListSet;
+    private int restarts;
+    private volatile String gaveUp;
+    private boolean closed;
+
+    private StubAgent(Config config) {
+        this.config = config;
+    }
+
+    /** Starts the stub and completes the handshake; throws {@link AgentException} when it cannot. */
+    public static StubAgent start(Config config) {
+        StubAgent agent = new StubAgent(config);
+        agent.current = agent.launch();
+        if (agent.capabilities.isEmpty()) {
+            String why = String.join("; ", agent.unsupported.values());
+            agent.close();
+            throw new AgentException(Status.UNSUPPORTED, "the Python stub offers nothing on this system"
+                + (why.isEmpty() ? "" : " (" + why + ")"));
+        }
+        return agent;
+    }
+
+    private StubProcess launch() {
+        ObjectNode hello = JsonNodeFactory.instance.objectNode();
+        hello.put("orchestrator", "memsentry");
+        hello.put("orchestrator_pid", orchestratorPid);
+        StubProcess p = StubProcess.start(new StubProcess.Launch(config.command(), config.tempParent(),
+            config.startTimeout()), hello);
+        JsonNode h = p.hello();
+        version = h.path("version").asText("?");
+        implementation = h.path("implementation").asText("?");
+        EnumSet<Capability> caps = EnumSet.noneOf(Capability.class);
+        h.path("capabilities").forEach(c -> {
+            for (Capability known : Capability.values()) {
+                if (known.wireName().equals(c.asText())) {
+                    caps.add(known);
+                }
+            }
+        });
+        capabilities = Collections.unmodifiableSet(caps);
+        Map<String, String> off = new LinkedHashMap<>();
+        h.path("unsupported").properties().forEach(e -> off.put(e.getKey(), e.getValue().asText()));
+        unsupported = Collections.unmodifiableMap(off);
+        List<String> defaults = new ArrayList<>();
+        h.path("protected_defaults").forEach(e -> defaults.add(e.asText()));
+        protectedDefaults = List.copyOf(defaults);
+        if (!protectedListSet) {
+            protectedList.addAll(protectedDefaults);
+            protectedListSet = true;
+        }
+        return p;
+    }
+
+    @Override
+    public String backendName() {
+        return "stub";
+    }
+
+    @Override
+    public String version() {
+        return version;
+    }
+
+    /** The interpreter, e.g. "python 3.11.7". */
+    public String implementation() {
+        return implementation;
+    }
+
+    @Override
+    public Set<Capability> capabilities() {
+        return gaveUp != null ? EnumSet.noneOf(Capability.class) : capabilities;
+    }
+
+    /** What the stub says it cannot do, and why (wire names to reasons). */
+    public Map<String, String> unsupported() {
+        return unsupported;
+    }
+
+    /** The running stub's pid, or -1 when none runs (tests use it to kill the stub). */
+    public synchronized long stubPid() {
+        return current != null && current.alive() ? current.pid() : -1;
+    }
+
+    /** How many times the stub was restarted after dying (0 or 1). */
+    public synchronized int restarts() {
+        return restarts;
+    }
+
+    /** Why the backend gave up, or null while it works. */
+    public synchronized String gaveUp() {
+        return gaveUp;
+    }
+
+    private ObjectNode args() {
+        return JsonNodeFactory.instance.objectNode();
+    }
+
+    /**
+     * Sends one request under the failure rules of the class comment. repeatable: the request has no
+     * effect on the host, so it may be sent again to a restarted stub.
+     */
+    private synchronized StubProcess.Reply request(String op, ObjectNode args, Predicate<JsonNode> items,
+                                                   boolean repeatable, Duration idle) {
+        if (closed) {
+            throw new IllegalStateException("agent is closed");
+        }
+        if (gaveUp != null) {
+            throw new AgentException(Status.UNSUPPORTED, gaveUp);
+        }
+        int[] delivered = {0};
+        Predicate<JsonNode> counting = item -> {
+            delivered[0]++;
+            return items.test(item);
+        };
+        for (int attempt = 0; ; attempt++) {
+            if (current == null) {
+                current = launch(); // after a timeout or violation: a fresh stub, not a restart
+            }
+            try {
+                return current.call(op, args, counting, idle);
+            } catch (StubProcess.Timeout e) {
+                discard();
+                throw new AgentException(Status.TIMEOUT, e.getMessage() + "; the stub was replaced");
+            } catch (StubProcess.Violation e) {
+                discard();
+                throw new AgentException(Status.MALFORMED, "the stub's answer to " + op + " was rejected: " + e.getMessage());
+            } catch (StubProcess.Died e) {
+                discard();
+                if (restarts > 0) {
+                    gaveUp = e.getMessage() + " again during " + op + "; the stub backend is disabled for this run "
+                        + "(run 'doctor' to see why the native library is not used)";
+                    throw new AgentException(Status.UNSUPPORTED, gaveUp);
+                }
+                restarts++;
+                LOG.warn("{} during {}; restarting it once", e.getMessage(), op);
+                try {
+                    current = launch();
+                } catch (AgentException startFailure) {
+                    gaveUp = "the stub agent died and could not be restarted: " + startFailure.getMessage();
+                    throw new AgentException(Status.UNSUPPORTED, gaveUp);
+                }
+                if (!repeatable || delivered[0] > 0 || attempt > 0) {
+                    throw new AgentException(Status.IO_ERROR, e.getMessage() + " during " + op
+                        + "; it was restarted, but the request was not repeated"
+                        + (repeatable ? " (part of the answer had already arrived)" : " (it may have had an effect)"));
+                }
+            }
+        }
+    }
+
+    private void discard() {
+        if (current != null) {
+            current.kill();
+            current = null;
+        }
+    }
+
+    private Duration timeout() {
+        return config.requestTimeout();
+    }
+
+    @Override
+    public void forEachProcess(Predicate<ProcessInfo> sink) {
+        request("list_processes", args(), item -> sink.test(processFrom(item)), true, timeout()).require();
+    }
+
+    @Override
+    public ProcessInfo process(long pid) {
+        ObjectNode a = args();
+        a.put("pid", pid);
+        JsonNode r = request("get_process", a, item -> true, true, timeout()).require();
+        try {
+            return processFrom(r);
+        } catch (StubProcess.BadAnswer e) {
+            throw new AgentException(Status.MALFORMED, "the stub's answer to get_process was rejected: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public void forEachRegion(long pid, Predicate<Region> sink) {
+        ObjectNode a = args();
+        a.put("pid", pid);
+        request("list_regions", a, item -> sink.test(regionFrom(item)), true, timeout()).require();
+    }
+
+    @Override
+    public int readMemory(long pid, long address, byte[] buf, int offset, int length) {
+        Objects.checkFromIndexSize(offset, length, buf.length);
+        int done = 0;
+        do {
+            int want = Math.min(MAX_READ, length - done);
+            ObjectNode a = args();
+            a.put("pid", pid).put("address", "0x" + Long.toHexString(address + done)).put("length", want);
+            StubProcess.Reply reply = request("read", a, item -> true, true, timeout());
+            if (!reply.ok()) {
+                if (done > 0 && reply.status() == Status.PARTIAL_READ) {
+                    return done;
+                }
+                reply.require();
+            }
+            byte[] data;
+            try {
+                data = Base64.getDecoder().decode(reply.result().path("data").asText(""));
+            } catch (IllegalArgumentException e) {
+                throw new AgentException(Status.MALFORMED, "the stub's read answer carries invalid base64");
+            }
+            if (data.length > want || reply.result().path("bytes_read").asLong(-1) != data.length) {
+                throw new AgentException(Status.MALFORMED, "the stub's read answer does not match the request");
+            }
+            System.arraycopy(data, 0, buf, offset + done, data.length);
+            done += data.length;
+            if (data.length < want) {
+                return done;
+            }
+        } while (done < length);
+        return done;
+    }
+
+    @Override
+    public TerminationReport terminate(long pid, Duration grace, boolean dryRun) {
+        if (grace.isNegative() || grace.compareTo(MAX_GRACE) > 0) {
+            throw new IllegalArgumentException("grace must be between 0 and " + MAX_GRACE.toMinutes() + " minutes");
+        }
+        ObjectNode a = args();
+        a.put("pid", pid).put("grace_ms", grace.toMillis()).put("dry_run", dryRun);
+        synchronized (this) {
+            protectedList.forEach(a.putArray("protected")::add);
+        }
+        // The stub waits up to the grace period, then up to 10 s for the kill to be confirmed.
+        Duration idle = timeout().plus(grace).plusSeconds(10);
+        StubProcess.Reply reply = request("terminate", a, item -> true, dryRun, idle);
+        JsonNode r = reply.result();
+        if (!r.has("result")) {
+            reply.require(); // the arguments were rejected before anything happened
+            throw new AgentException(Status.MALFORMED, "the stub's terminate answer has no report");
+        }
+        List<String> signals = new ArrayList<>();
+        r.path("signals").forEach(s -> signals.add(s.asText()));
+        return new TerminationReport(r.path("pid").asLong(pid), terminationResult(r.path("result").asText()),
+            protectionReason(r.path("protection").asText()), signals, r.path("elapsed_ms").asLong(),
+            r.path("reason").asText(), reply.status());
+    }
+
+    @Override
+    public Protection protection(long pid) {
+        ObjectNode a = args();
+        a.put("pid", pid);
+        synchronized (this) {
+            protectedList.forEach(a.putArray("protected")::add);
+        }
+        JsonNode r = request("protect_check", a, item -> true, true, timeout()).require();
+        return new Protection(protectionReason(r.path("protection").asText()), r.path("detail").asText());
+    }
+
+    /** The longest protected entry, in bytes, as ms_protect_add accepts it. */
+    static final int MAX_ENTRY_BYTES = 4095;
+
+    @Override
+    public synchronized void protect(String nameOrPath) {
+        byte[] bytes = nameOrPath.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length == 0 || bytes.length > MAX_ENTRY_BYTES || nameOrPath.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("a protected name or path must be 1 to " + MAX_ENTRY_BYTES
+                + " bytes without NUL characters");
+        }
+        if (!protectedList.contains(nameOrPath)) {
+            protectedList.add(nameOrPath);
+        }
+    }
+
+    @Override
+    public synchronized void clearProtected() {
+        protectedList.clear();
+    }
+
+    @Override
+    public synchronized void protectDefaults() {
+        protectedDefaults.forEach(this::protect);
+    }
+
+    @Override
+    public synchronized List<ProtectedEntry> protectedEntries() {
+        return protectedList.stream().map(e -> new ProtectedEntry(e, e.indexOf('/') >= 0)).toList();
+    }
+
+    private static TerminationResult terminationResult(String wire) {
+        for (TerminationResult r : TerminationResult.values()) {
+            if (r.wireName().equals(wire)) {
+                return r;
+            }
+        }
+        throw new AgentException(Status.MALFORMED, "the stub reported an unknown termination result: " + wire);
+    }
+
+    private static ProtectionReason protectionReason(String wire) {
+        for (ProtectionReason r : ProtectionReason.values()) {
+            if (r.wireName().equals(wire)) {
+                return r;
+            }
+        }
+        throw new AgentException(Status.MALFORMED, "the stub reported an unknown protection reason: " + wire);
+    }
+
+    /**
+     * Asks the stub to write a raw dump of pid to path, with the manifest at path + ".json"
+     * (docs/PROTOCOL.md "dump"). idle bounds the wait between the stub's progress lines.
+     */
+    public DumpSummary dump(long pid, Path path, DumpOptions options, Duration idle) {
+        ObjectNode a = args();
+        a.put("pid", pid).put("path", path.toAbsolutePath().toString()).put("format", "raw")
+            .put("force", options.force()).put("suspicious_only", options.suspiciousOnly())
+            .put("max_region_size", options.maxRegionSize()).put("max_total_size", options.maxTotalSize())
+            .put("skip_nonexec_over", options.skipNonexecOver()).put("sync", options.sync());
+        JsonNode r = request("dump", a, item -> true, false, idle).require();
+        return new DumpSummary(Path.of(text(r.path("file"))), Path.of(text(r.path("manifest"))),
+            r.path("regions").asInt(), r.path("regions_dumped").asInt(), r.path("regions_truncated").asInt(),
+            r.path("regions_partial").asInt(), r.path("regions_skipped").asInt(), r.path("bytes_dumped").asLong(),
+            r.path("bytes_read").asLong(), r.path("bytes_hole").asLong(), r.path("bytes_unreadable").asLong(),
+            r.path("file_size").asLong());
+    }
+
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            if (current != null) {
+                current.close();
+                current = null;
+            }
+        }
+    }
+
+    // ---- wire values
+
+    /** A kernel string on the wire: JSON text, or {"b64": ...} when the bytes are not UTF-8. */
+    static byte[] wireBytes(JsonNode n) {
+        if (n != null && n.isTextual()) {
+            return n.asText().getBytes(StandardCharsets.UTF_8);
+        }
+        if (n != null && n.isObject() && n.path("b64").isTextual() && n.size() == 1) {
+            try {
+                return Base64.getDecoder().decode(n.get("b64").asText());
+            } catch (IllegalArgumentException e) {
+                throw new StubProcess.BadAnswer("invalid base64 in a string value");
+            }
+        }
+        throw new StubProcess.BadAnswer("expected a string or {\"b64\": ...}, got " + n);
+    }
+
+    private static String text(JsonNode n) {
+        return BytesText.decode(wireBytes(n));
+    }
+
+    private static long integer(JsonNode item, String field) {
+        JsonNode n = item.get(field);
+        if (n == null || !n.isIntegralNumber() || !n.canConvertToLong()) {
+            throw new StubProcess.BadAnswer("\"" + field + "\" is not an integer: " + n);
+        }
+        return n.asLong();
+    }
+
+    /** An unsigned 64-bit integer, kept as a long with the same bits (as the JNI side does). */
+    private static long unsigned64(JsonNode item, String field) {
+        JsonNode n = item.get(field);
+        if (n == null || !n.isIntegralNumber() || n.bigIntegerValue().signum() < 0 || n.bigIntegerValue().bitLength() > 64) {
+            throw new StubProcess.BadAnswer("\"" + field + "\" is not an unsigned 64-bit integer: " + n);
+        }
+        return n.bigIntegerValue().longValue();
+    }
+
+    private static long hex(JsonNode item, String field) {
+        JsonNode n = item.get(field);
+        String s = n == null ? "" : n.asText("");
+        if (n == null || !n.isTextual() || !s.matches("0x[0-9a-fA-F]{1,16}")) {
+            throw new StubProcess.BadAnswer("\"" + field + "\" is not a hex address: " + n);
+        }
+        return Long.parseUnsignedLong(s.substring(2), 16);
+    }
+
+    private static boolean flag(JsonNode item, String field) {
+        JsonNode n = item.get(field);
+        if (n == null || !n.isBoolean()) {
+            throw new StubProcess.BadAnswer("\"" + field + "\" is not true or false: " + n);
+        }
+        return n.booleanValue();
+    }
+
+    static ProcessInfo processFrom(JsonNode item) {
+        int flags = (flag(item, "kernel_thread") ? ProcessInfo.KERNEL_THREAD : 0)
+            | (flag(item, "exe_deleted") ? ProcessInfo.EXE_DELETED : 0)
+            | (flag(item, "exe_unknown") ? ProcessInfo.EXE_UNKNOWN : 0);
+        JsonNode argv = item.get("argv");
+        if (argv == null || !argv.isArray()) {
+            throw new StubProcess.BadAnswer("\"argv\" is not a list");
+        }
+        List<String> args = new ArrayList<>();
+        argv.forEach(a -> args.add(text(a)));
+        return new ProcessInfo(integer(item, "pid"), integer(item, "ppid"), integer(item, "uid"), flags,
+            text(item.get("name")), text(item.get("exe")), args);
+    }
+
+    static Region regionFrom(JsonNode item) {
+        String perms = item.path("perms").asText("");
+        if (!perms.matches("[r-][w-][x-][ps]")) {
+            throw new StubProcess.BadAnswer("\"perms\" is not like r-xp: " + item.get("perms"));
+        }
+        RegionKind kind;
+        try {
+            kind = RegionKind.fromWireName(item.path("kind").asText(""));
+        } catch (IllegalArgumentException e) {
+            throw new StubProcess.BadAnswer("unknown region kind " + item.get("kind"));
+        }
+        long major = integer(item, "dev_major");
+        long minor = integer(item, "dev_minor");
+        if (major < 0 || major > 0xFFFFFFFFL || minor < 0 || minor > 0xFFFFFFFFL) {
+            throw new StubProcess.BadAnswer("device number out of range");
+        }
+        return new Region(hex(item, "start"), hex(item, "end"), hex(item, "offset"), unsigned64(item, "inode"),
+            (int) major, (int) minor, Region.parsePerms(perms), kind, text(item.get("path")));
+    }
+
+    /** "yara, trace": the capabilities this stub does not offer, by wire name. */
+    public String capabilitiesOff() {
+        List<String> off = new ArrayList<>();
+        for (Capability c : Capability.values()) {
+            if (!capabilities().contains(c)) {
+                off.add(c.wireName());
+            }
+        }
+        return off.isEmpty() ? "none" : String.join(", ", off);
+    }
+}

@@ -1,0 +1,548 @@
+"""The Python stub agent (java/src/main/resources/stub/memsentry_stub.py) on its own: its /proc
+parsers against the same lines as the C parser's tests, its protection rules, and the protocol as
+a child process speaks it. Run by ctest with MEMSENTRY_STUB (the script) and MEMSENTRY_VICTIM_DIR."""
+
+import base64
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+from unittest import mock
+
+STUB_PATH = os.environ["MEMSENTRY_STUB"]
+_spec = importlib.util.spec_from_file_location("memsentry_stub", STUB_PATH)
+stub = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(stub)
+
+
+class Victim(object):
+    def __init__(self, name, *args):
+        exe = os.path.join(os.environ["MEMSENTRY_VICTIM_DIR"], name)
+        self.proc = subprocess.Popen([exe] + list(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.facts = {}
+        for line in self.proc.stdout:
+            if line.startswith(b"READY"):
+                for kv in line[5:].split():
+                    k, _, v = kv.decode().partition("=")
+                    self.facts[k] = v
+                return
+        raise RuntimeError("victim %s exited before READY" % name)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def hex(self, key):
+        return int(self.facts[key], 16)
+
+    def close(self):
+        if self.proc.stdin:
+            self.proc.stdin.close()
+            self.proc.stdin = None
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Session(object):
+    """The stub as a child process; send() writes raw request lines, answer() reads one line."""
+
+    def __init__(self, prefix=()):
+        self.proc = subprocess.Popen(list(prefix) + [sys.executable, "-I", "-B", STUB_PATH],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.stderr = []
+        self._err = threading.Thread(target=lambda: self.stderr.extend(self.proc.stderr.read().splitlines()))
+        self._err.start()
+        self.next_id = 1
+
+    def send(self, raw):
+        self.proc.stdin.write(raw + b"\n")
+        self.proc.stdin.flush()
+
+    def answer(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            raise EOFError("the stub closed its output")
+        return json.loads(line)
+
+    def request(self, op, **args):
+        """Sends a request; returns (items, final answer)."""
+        req_id = self.next_id
+        self.next_id += 1
+        msg = {"v": 1, "id": req_id, "op": op}
+        msg.update(args)
+        self.send(json.dumps(msg).encode())
+        items = []
+        while True:
+            a = self.answer()
+            assert a["v"] == 1 and a["id"] == req_id, a
+            if "item" in a:
+                items.append(a["item"])
+            elif "ok" in a:
+                return items, a
+
+    def close(self):
+        self.proc.stdin.close()
+        code = self.proc.wait(timeout=10)
+        self._err.join()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return code
+
+
+class MapsParserTest(unittest.TestCase):
+    """The cases of tests-native/test_maps_parse.cpp, line for line."""
+
+    def test_file_backed_line(self):
+        r = stub.parse_maps_line(b"55d4c5a00000-55d4c5a02000 r-xp 00001000 08:01 1234567                    /usr/bin/cat")
+        self.assertEqual((0x55d4c5a00000, 0x55d4c5a02000, 0x1000, 8, 1, 1234567), (
+            r["start"], r["end"], r["offset"], r["dev_major"], r["dev_minor"], r["inode"]))
+        self.assertEqual(stub.PERM_READ | stub.PERM_EXEC | stub.PERM_PRIVATE, r["perms"])
+        self.assertEqual(b"/usr/bin/cat", r["path"])
+        self.assertEqual(stub.FILE, r["kind"])
+
+    def test_anonymous_with_and_without_trailing_space(self):
+        for line in (b"7f0000000000-7f0000021000 rw-p 00000000 00:00 0",
+                     b"7f0000000000-7f0000021000 rw-p 00000000 00:00 0 ",
+                     b"7f0000000000-7f0000021000 rw-p 00000000 00:00 0                          "):
+            r = stub.parse_maps_line(line)
+            self.assertEqual(b"", r["path"])
+            self.assertEqual(stub.ANONYMOUS, r["kind"])
+            self.assertEqual("rw-p", stub.perms_string(r["perms"]))
+
+    def test_path_with_spaces_and_deleted_suffix(self):
+        r = stub.parse_maps_line(b"7f2000000000-7f2000001000 r-xp 00001000 fd:00 99 /tmp/a path  with spaces (deleted)")
+        self.assertEqual(b"/tmp/a path  with spaces (deleted)", r["path"])
+        self.assertEqual(stub.DELETED, r["kind"])
+        self.assertEqual(0xfd, r["dev_major"])
+
+    def test_memfd_is_memfd_even_though_deleted(self):
+        r = stub.parse_maps_line(b"7f1000000000-7f1000001000 r-xs 00000000 00:01 42   /memfd:payload (deleted)")
+        self.assertEqual(stub.MEMFD, r["kind"])
+        self.assertEqual(0, r["perms"] & stub.PERM_PRIVATE)
+
+    def test_special_kinds(self):
+        cases = {
+            b"[heap]": stub.HEAP, b"[stack]": stub.STACK, b"[stack:1234]": stub.STACK, b"[vdso]": stub.VDSO,
+            b"[vvar]": stub.VVAR, b"[vvar_vclock]": stub.VVAR, b"[vsyscall]": stub.VSYSCALL,
+            b"[anon:jit code]": stub.ANONYMOUS, b"[anon_shmem:x]": stub.ANONYMOUS, b"[heap2]": stub.ANONYMOUS,
+            b"/dev/zero (deleted)": stub.ANONYMOUS, b"/SYSV00000000 (deleted)": stub.SHM,
+        }
+        for path, kind in cases.items():
+            r = stub.parse_maps_line(b"7f3000000000-7f3000002000 rw-p 00000000 00:05 7 " + path)
+            self.assertEqual(kind, r["kind"], path)
+            self.assertEqual(path, r["path"])
+        self.assertEqual(stub.DELETED, stub.region_kind_of(b"/SYSV00000000 (deleted)", 0), "inode 0: not System V")
+        self.assertEqual(stub.ANONYMOUS, stub.region_kind_of(b"anon_inode:[io_uring]", 5))
+
+    def test_vsyscall_above_two_to_the_63(self):
+        r = stub.parse_maps_line(b"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]")
+        self.assertEqual(0xffffffffff600000, r["start"])
+        self.assertEqual(stub.PERM_EXEC | stub.PERM_PRIVATE, r["perms"])
+
+    def test_rejects_malformed_and_truncated_lines(self):
+        bad = [
+            b"", b"7f00", b"7f0000000000-", b"7f0000000000-7f0000021000", b"7f0000000000-7f0000021000 rw-",
+            b"7f0000000000-7f0000021000 rw-p", b"7f0000000000-7f0000021000 rw-p 0000",
+            b"7f0000000000-7f0000021000 rw-p 00000000 00:", b"7f0000000000-7f0000021000 rw-p 00000000 00:00",
+            b"7f0000000000-7f0000021000 rwzp 00000000 00:00 0", b"7f0000000000-7f0000021000 rw-q 00000000 00:00 0",
+            b"7f0000021000-7f0000000000 rw-p 00000000 00:00 0", b"7f0000000000-7f0000000000 rw-p 00000000 00:00 0",
+            b"17f0000000000000-7f0000021000 rw-p 00000000 00:00 0",
+            b"7f0000000000-7f0000021000 rw-p 00000000 00:00 99999999999999999999999",
+            b"7f0000000000-7f0000021000 rw-p 00000000 100000000:00 0",
+            b"7f0000000000-7f0000021000 rw-p 00000000 00:00 0x12",
+            b"g0000000000-7f0000021000 rw-p 00000000 00:00 0",
+            b"7f0000000000-7f0000021000 r--p 00000000 08:01 5 /lib/x\0y",
+        ]
+        for line in bad:
+            with self.assertRaises(stub.Failure, msg=repr(line)) as e:
+                stub.parse_maps_line(line)
+            self.assertEqual(stub.MALFORMED, e.exception.status)
+
+
+class LineReaderTest(unittest.TestCase):
+    def lines(self, data):
+        r, w = os.pipe()
+        writer = threading.Thread(target=lambda: (_write_all(w, data), os.close(w)))
+        writer.start()
+        try:
+            return list(stub.read_lines_bounded(r))
+        finally:
+            writer.join()
+            os.close(r)
+
+    def test_splits_lines_and_keeps_the_unterminated_last(self):
+        self.assertEqual([b"a", b"bb", b"", b"ccc"], self.lines(b"a\nbb\n\nccc"))
+
+    def test_skips_an_overlong_line_and_goes_on(self):
+        longline = b"x" * (stub.MAPS_LINE_MAX + 100)
+        self.assertEqual([b"first", None, b"last"], self.lines(b"first\n" + longline + b"\nlast\n"))
+
+    def test_long_but_legal_line_is_whole(self):
+        line = b"7f0000000000-7f0000021000 r--p 00000000 08:01 5 /" + b"p" * 8000
+        [got] = self.lines(line + b"\n")
+        self.assertEqual(8001, len(stub.parse_maps_line(got)["path"]))
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class StatParsingTest(unittest.TestCase):
+    def test_name_ends_at_the_last_parenthesis(self):
+        comm, fields = stub.parse_stat_fields(b"42 (a) (b) c) S 1 42 42 0 -1 4194560 0 0\n", 7)
+        self.assertEqual(b"a) (b) c", comm)
+        self.assertEqual(b"S", fields[0])
+        self.assertEqual(4194560, stub.stat_int(fields[6], 9))
+
+    def test_hostile_stat_is_malformed_not_a_crash(self):
+        for stat in (b"", b"42 no name", b"42 (x)S 1", b"42 (x) S", b"42 (x) S one 2 3 4 5 6",
+                     b"42 (x) S 1 2 3 4 5 99999999999999999999999"):
+            with self.assertRaises(stub.Failure) as e:
+                _, fields = stub.parse_stat_fields(stat, 7)
+                for i in range(1, 7):
+                    stub.stat_int(fields[i], i + 3)
+            self.assertEqual(stub.MALFORMED, e.exception.status, stat)
+
+    def test_status_values_like_strtoll(self):
+        status = b"Name:\tx\nUmask:\t0022\nTgid:\t77\nUid:\t1000\t1000\t1000\t1000\n"
+        self.assertEqual(77, stub.status_value(status, b"Tgid:"))
+        self.assertEqual(1000, stub.status_value(status, b"Uid:"))
+        self.assertIsNone(stub.status_value(status, b"Gid:"))
+        self.assertEqual(0, stub.status_value(b"Name:\tx\nUid:\tzz\n", b"Uid:"))
+
+    def test_bytes_travel_as_text_or_base64(self):
+        self.assertEqual("plain é", stub.wire_bytes("plain é".encode()))
+        self.assertEqual({"b64": base64.b64encode(b"bad\xff").decode()}, stub.wire_bytes(b"bad\xff"))
+        self.assertEqual({"b64": base64.b64encode(b"\xed\xa0\x80").decode()}, stub.wire_bytes(b"\xed\xa0\x80"),
+                         "a UTF-8 encoded surrogate is not text")
+
+
+class ProtectionRulesTest(unittest.TestCase):
+    """The C agent's order and matching rules (agent-c/src/common/protect.c, linux/terminate.c)."""
+
+    def target(self, pid, comm=b"x", exe=b"/usr/bin/x", kflags=0, vsize=1 << 20):
+        t = stub.Target(pid)
+        t.comm, t.exe, t.kflags, t.vsize = comm, exe, kflags, vsize
+        return t
+
+    def decide(self, t, protected=(), self_pids=(), chain=None, parent=0):
+        """chain: pid -> (ppid, comm) of the parent chain, which starts at parent."""
+        chain = chain or {}
+
+        def read_stat(a):
+            if a.pid not in chain:
+                raise stub.Failure(stub.NO_SUCH_PROCESS, "gone")
+            a.ppid, a.comm = chain[a.pid]
+        return stub.decide(t, list(protected), set(self_pids), parent, read_stat)[0]
+
+    def test_order_of_the_rules(self):
+        self.assertEqual("init", self.decide(self.target(1, kflags=stub.PF_KTHREAD)))
+        self.assertEqual("kernel-thread", self.decide(self.target(2, kflags=stub.PF_KTHREAD)))
+        self.assertEqual("kernel-thread", self.decide(self.target(3, exe=b"", vsize=0)), "no address space")
+        self.assertEqual("none", self.decide(self.target(3, exe=b"", vsize=4096)), "exe unreadable alone is not enough")
+        self.assertEqual("self", self.decide(self.target(50), self_pids=[50], protected=[b"x"]))
+        chain = {60: (61, b"bash"), 61: (1, b"sshd"), 1: (0, b"init")}
+        self.assertEqual("ancestor", self.decide(self.target(61), chain=chain, parent=60))
+        self.assertEqual("ancestor", self.decide(self.target(60), chain=chain, parent=60))
+        self.assertEqual("none", self.decide(self.target(62), chain=chain, parent=60))
+        self.assertEqual("name", self.decide(self.target(62, exe=b"/usr/sbin/sshd"), protected=[b"sshd"], chain=chain,
+                                             parent=60))
+
+    def test_an_unreadable_parent_chain_counts_as_a_possible_ancestor(self):
+        hidden = {60: (61, b"bash")}  # 61 cannot be read (hidepid, say)
+        t = self.target(62, exe=b"/usr/bin/victim")
+        reason, detail = stub.decide(t, [], set(), 60, self._reader(hidden))
+        self.assertEqual("ancestor", reason)
+        self.assertIn("may be an ancestor", detail)
+        self.assertIn("unreadable at pid 61", detail)
+        top = {60: (1, b"bash"), 1: (0, b"init")}
+        self.assertEqual("none", stub.decide(t, [], set(), 60, self._reader(top))[0], "pid 1 ends the walk")
+
+    def test_messages_name_the_executable_not_the_15_byte_comm(self):
+        t = self.target(70, comm=b"systemd-network", exe=b"/usr/lib/systemd/systemd-networkd")
+        self.assertIn("(systemd-networkd)", stub.decide(t, [], {70}, 0)[1])
+        t = self.target(71, comm=b"kworker/0:1", exe=b"", vsize=0)
+        self.assertIn("(kworker/0:1)", stub.decide(t, [], set(), 0)[1])
+
+    @staticmethod
+    def _reader(chain):
+        def read_stat(a):
+            if a.pid not in chain:
+                raise stub.Failure(stub.ACCESS_DENIED, "hidden")
+            a.ppid, a.comm = chain[a.pid]
+        return read_stat
+
+    def test_entries_match_the_executable_not_the_name_a_process_gives_itself(self):
+        m = stub.entry_matches
+        self.assertTrue(m(b"sshd", b"/usr/sbin/sshd", b"anything"))
+        self.assertFalse(m(b"sshd", b"/tmp/malware", b"sshd"), "comm is chosen by the process")
+        self.assertTrue(m(b"sshd", b"", b"sshd"), "comm only when the executable is unreadable")
+        self.assertTrue(m(b"/usr/sbin/sshd", b"/usr/sbin/sshd", b"x"))
+        self.assertFalse(m(b"/usr/sbin/sshd", b"/opt/usr/sbin/sshd", b"x"))
+        self.assertFalse(m(b"/usr/sbin/sshd", b"", b"sshd"), "a path entry needs the executable")
+        self.assertTrue(m(b"systemd-networkd", b"", b"systemd-network"), "comm keeps 15 bytes")
+        self.assertFalse(m(b"systemd-networkd", b"", b"systemd-netwo"))
+
+    def test_the_default_list_is_the_c_agents(self):
+        self.assertEqual(16, len(stub.DEFAULT_PROTECTED))
+        self.assertIn("sshd", stub.DEFAULT_PROTECTED)
+        self.assertIn("systemd-journald", stub.DEFAULT_PROTECTED)
+
+
+class ProtocolTest(unittest.TestCase):
+    def setUp(self):
+        self.s = Session()
+        self.addCleanup(self.s.close)
+
+    def error(self, answer):
+        self.assertFalse(answer["ok"], answer)
+        return answer["error"]["status"]
+
+    def test_hello(self):
+        _, a = self.s.request("hello", orchestrator_pid=os.getpid())
+        r = a["result"]
+        self.assertEqual(("memsentry-stub", 1), (r["agent"], r["protocol"]))
+        self.assertEqual(["process_list", "region_list", "memory_read", "dump", "terminate"], r["capabilities"])
+        self.assertEqual({"yara", "trace"}, set(r["unsupported"]))
+        self.assertEqual({"max_line": 4 << 20, "max_read": 1 << 20}, r["limits"])
+
+    def test_bad_requests_get_one_error_each_and_the_stub_goes_on(self):
+        for raw, status in ((b"not json", "malformed"), (b"[1,2]", "malformed"), (b'{"v":1,"op":"hello"}', "malformed"),
+                            (b'{"v":1,"id":true,"op":"hello"}', "malformed"), (b'{"v":1,"id":-1,"op":"hello"}', "malformed"),
+                            (b'{"v":1,"id":NaN,"op":"hello"}', "malformed"), (b"\xff\xfe{}", "malformed"),
+                            (b"[" * 100000 + b"]" * 100000, "malformed"),
+                            (b'{"v":2,"id":5,"op":"hello"}', "unsupported"), (b'{"v":1,"id":6,"op":"format_disk"}', "unsupported"),
+                            (b'{"v":1,"id":7,"op":"yara_scan"}', "unsupported"), (b'{"v":1,"id":8,"op":"trace"}', "unsupported"),
+                            (b'{"v":1,"id":9,"op":"read","pid":1,"address":"0x1000","length":1048577}', "invalid_argument"),
+                            (b'{"v":1,"id":10,"op":"read","pid":1,"address":4096,"length":8}', "invalid_argument"),
+                            (b'{"v":1,"id":11,"op":"read","pid":1,"address":"0xffffffffffffffff","length":2}', "invalid_argument"),
+                            (b'{"v":1,"id":12,"op":"get_process","pid":0}', "invalid_argument"),
+                            (b'{"v":1,"id":13,"op":"get_process","pid":"1"}', "invalid_argument"),
+                            (b'{"v":1,"id":14,"op":"dump","pid":1,"path":"relative.raw"}', "invalid_argument"),
+                            (b'{"v":1,"id":15,"op":"dump","pid":1,"path":"/tmp/x.core","format":"core"}', "unsupported"),
+                            (b'{"v":1,"id":16,"op":"dump","pid":1,"path":"/tmp/x.raw","freeze":true}', "unsupported"),
+                            (b'{"v":1,"id":17,"op":"terminate","pid":2,"protected":["a\\u0000b"]}', "invalid_argument"),
+                            (b'{"v":1,"id":18,"op":"terminate","pid":2,"grace_ms":3600001}', "invalid_argument")):
+            self.s.send(raw)
+            a = self.s.answer()
+            self.assertEqual(status, self.error(a), raw[:80])
+        _, a = self.s.request("hello")
+        self.assertTrue(a["ok"])
+
+    def test_oversized_request_line_is_rejected_and_skipped(self):
+        self.s.send(b'{"v":1,"id":1,"op":"hello","pad":"' + b"x" * (5 << 20) + b'"}')
+        a = self.s.answer()
+        self.assertEqual("malformed", self.error(a))
+        self.assertIsNone(a["id"])
+        self.assertIn("limit", a["error"]["message"])
+        _, a = self.s.request("hello")
+        self.assertTrue(a["ok"], "the next line is read as a request of its own")
+
+    def test_a_request_at_the_limit_is_accepted(self):
+        head = b'{"v":1,"id":1,"op":"hello","pad":"'
+        tail = b'"}'
+        self.s.send(head + b"x" * ((4 << 20) - len(head) - len(tail)) + tail)
+        self.assertTrue(self.s.answer()["ok"])
+
+    def test_regions_and_reads_of_a_victim(self):
+        with Victim("victim_marker", "PY-STUB-MARKER") as v:
+            items, a = self.s.request("list_regions", pid=v.pid)
+            self.assertTrue(a["ok"])
+            self.assertEqual(len(items), a["result"]["count"])
+            addr = v.hex("addr")
+            holder = [r for r in items if int(r["start"], 16) <= addr < int(r["end"], 16)]
+            self.assertEqual(["anonymous"], [r["kind"] for r in holder])
+            _, a = self.s.request("read", pid=v.pid, address=hex(addr), length=14)
+            self.assertEqual(b"PY-STUB-MARKER", base64.b64decode(a["result"]["data"]))
+            end = v.hex("map") + int(v.facts["map_len"])
+            _, a = self.s.request("read", pid=v.pid, address=hex(end - 100), length=200)
+            self.assertEqual(("partial_read", 100), (a["result"]["status"], a["result"]["bytes_read"]))
+            _, a = self.s.request("get_process", pid=v.pid)
+            self.assertEqual("victim_marker", a["result"]["name"])
+            self.assertEqual(os.getpid(), a["result"]["ppid"])
+
+
+class CancelTest(unittest.TestCase):
+    def setUp(self):
+        self.s = Session()
+        self.addCleanup(self.s.close)
+
+    def test_a_cancelled_list_stops_early_with_stopped_and_the_stub_goes_on(self):
+        with Victim("victim_marker") as v:
+            total, _ = self.s.request("list_regions", pid=v.pid)
+            self.assertGreater(len(total), 5)
+            # The cancel is on its way before the first item: the stub sees it after that item.
+            self.s.send(json.dumps({"v": 1, "id": 100, "op": "list_regions", "pid": v.pid}).encode()
+                        + b'\n{"v":1,"id":100,"op":"cancel"}')
+            self.assertIn("item", self.s.answer())
+            a = self.s.answer()
+            self.assertEqual(100, a["id"])
+            self.assertEqual("stopped", a["error"]["status"], a)
+            self.s.send(b'{"v":1,"id":100,"op":"cancel"}')  # late: ignored, never answered
+            _, a = self.s.request("get_process", pid=v.pid)
+            self.assertTrue(a["ok"])
+
+
+class DumpTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="memsentry-stub-dump-")
+        self.addCleanup(shutil.rmtree, self.dir)
+        self.s = Session()
+        self.addCleanup(self.s.close)
+
+    def test_dump_sends_progress_then_the_totals_and_never_bytes(self):
+        with Victim("victim_marker") as v:
+            path = os.path.join(self.dir, "v.raw")
+            self.s.send(json.dumps({"v": 1, "id": 1, "op": "dump", "pid": v.pid, "path": path}).encode())
+            lines = []
+            while True:
+                a = self.s.answer()
+                lines.append(a)
+                if "ok" in a:
+                    break
+            self.assertTrue(all("progress" in x for x in lines[:-1]))
+            self.assertTrue(lines[-1]["ok"], lines[-1])
+            r = lines[-1]["result"]
+            self.assertEqual(os.path.getsize(path), r["file_size"])
+            self.assertNotIn("data", r)
+            with open(path + ".json") as f:
+                manifest = json.load(f)
+            self.assertEqual(r["regions"], len(manifest["regions"]))
+
+    def test_a_file_that_appears_at_the_destination_is_never_replaced(self):
+        fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for name, content in ((b".x.partial-1", b"new dump"), (b"x.raw", b"someone else's file")):
+                with open(os.path.join(os.fsencode(self.dir), name), "wb") as f:
+                    f.write(content)
+            with self.assertRaises(stub.Failure) as e:
+                stub._publish(fd, b".x.partial-1", b"x.raw", False)
+            self.assertEqual(stub.EXISTS, e.exception.status)
+            with open(os.path.join(self.dir, "x.raw"), "rb") as f:
+                self.assertEqual(b"someone else's file", f.read())
+            stub._publish(fd, b".x.partial-1", b"y.raw", False)
+            self.assertEqual(["x.raw", "y.raw"], sorted(os.listdir(self.dir)), "linked into place, temporary name gone")
+        finally:
+            os.close(fd)
+
+    def test_dump_into_a_missing_directory_fails_cleanly(self):
+        with Victim("victim_marker") as v:
+            _, a = self.s.request("dump", pid=v.pid, path=os.path.join(self.dir, "no", "such", "dir.raw"))
+            self.assertFalse(a["ok"])
+            self.assertEqual("io_error", a["error"]["status"])
+            self.assertEqual([], os.listdir(self.dir))
+
+
+class TerminateTest(unittest.TestCase):
+    """Termination of victims we started, with a pidfd where this Python and kernel have one, and
+    through the kill() fallback that older Pythons (before 3.9) and kernels (before 5.3) get."""
+
+    def run_terminate(self, victim, grace_ms, fallback):
+        if fallback:
+            with mock.patch.object(os, "pidfd_open", None, create=True):
+                return stub.terminate(victim.pid, grace_ms, False, [], {os.getpid()})
+        return stub.terminate(victim.pid, grace_ms, False, [], {os.getpid()})
+
+    def test_sigterm_then_the_report(self):
+        for fallback in (False, True):
+            with Victim("victim_marker") as v:
+                status, report = self.run_terminate(v, 5000, fallback)
+                self.assertEqual((stub.OK, "terminated", ["SIGTERM"]), (status, report["result"], report["signals"]),
+                                 report)
+                self.assertEqual(-15, v.proc.wait(timeout=10))
+                self.assertEqual(fallback or not hasattr(os, "pidfd_open"), "kill() fallback" in report["reason"])
+
+    def test_no_grace_is_sigkill(self):
+        for fallback in (False, True):
+            with Victim("victim_marker") as v:
+                status, report = self.run_terminate(v, 0, fallback)
+                self.assertEqual(("killed", ["SIGKILL"]), (report["result"], report["signals"]), report)
+                self.assertEqual(-9, v.proc.wait(timeout=10))
+
+    def test_a_stopped_process_is_killed_without_being_resumed(self):
+        with Victim("victim_marker") as v:
+            os.kill(v.pid, signal.SIGSTOP)
+            for _ in range(500):
+                with open("/proc/%d/stat" % v.pid, "rb") as f:
+                    if f.read().rsplit(b")", 1)[1].split()[0] == b"T":
+                        break
+                time.sleep(0.01)
+            status, report = self.run_terminate(v, 5000, False)
+            self.assertEqual(("killed", ["SIGKILL"]), (report["result"], report["signals"]), report)
+            self.assertIn("stopped", report["reason"])
+            self.assertEqual(-9, v.proc.wait(timeout=10))
+
+    def test_the_caller_and_its_parents_are_refused(self):
+        with Victim("victim_marker") as v:
+            status, report = stub.terminate(os.getpid(), 0, False, [], {os.getpid()})
+            self.assertEqual((stub.PROTECTED, "self"), (status, report["protection"]))
+            status, report = stub.terminate(v.pid, 0, True, [b"victim_marker"], {os.getpid()})
+            self.assertEqual((stub.PROTECTED, "name", []), (status, report["protection"], report["signals"]))
+            self.assertIsNone(v.proc.poll(), "nothing was sent")
+        status, report = stub.terminate(2 ** 31 - 1, 0, False, [], {os.getpid()})
+        self.assertEqual((stub.NO_SUCH_PROCESS, "not-found"), (status, report["result"]))
+
+
+@unittest.skipUnless(os.geteuid() == 0 and shutil.which("unshare"), "needs root and unshare for a PID namespace")
+class PidNamespaceTest(unittest.TestCase):
+    """PID 1 and process sweeps, inside a PID namespace that holds only the stub."""
+
+    def test_pid_1_is_refused_and_a_sweep_sees_only_the_namespace(self):
+        s = Session(prefix=("unshare", "--pid", "--fork", "--mount-proc"))
+        try:
+            _, hello = s.request("hello")
+            self.assertEqual(1, hello["result"]["pid"], "the stub is the init of its namespace")
+            items, a = s.request("list_processes")
+            self.assertTrue(a["ok"])
+            self.assertEqual([1], [p["pid"] for p in items])
+            for dry in (True, False):
+                _, a = s.request("terminate", pid=1, dry_run=dry, grace_ms=0)
+                self.assertEqual("protected", a["error"]["status"])
+                self.assertEqual(("refused", "init", []), (a["result"]["result"], a["result"]["protection"],
+                                                          a["result"]["signals"]))
+            _, a = s.request("protect_check", pid=1)
+            self.assertEqual(("init", 1), (a["result"]["protection"], a["result"]["pid"]))
+            _, a = s.request("hello")
+            self.assertTrue(a["ok"], "still alive")
+        finally:
+            self.assertEqual(0, s.close())
+
+    def test_a_proc_of_another_namespace_is_refused_before_anything_is_sent(self):
+        # A new PID namespace without its own /proc: /proc still shows the parent namespace, so
+        # its facts about "pid 1" would be another process's. The stub (PID 1 here) refuses.
+        s = Session(prefix=("unshare", "--pid", "--fork"))
+        try:
+            _, hello = s.request("hello")
+            self.assertEqual(1, hello["result"]["pid"])
+            answers = {}
+            for op, extra in (("terminate", {"grace_ms": 0}), ("protect_check", {})):
+                _, answers[op] = s.request(op, pid=1, **extra)
+                self.assertEqual("unsupported", answers[op]["error"]["status"], answers[op])
+                self.assertIn("another PID namespace", answers[op]["error"]["message"])
+            self.assertEqual(("failed", []), (answers["terminate"]["result"]["result"],
+                                              answers["terminate"]["result"]["signals"]))
+        finally:
+            self.assertEqual(0, s.close())
+
+
+if __name__ == "__main__":
+    unittest.main()

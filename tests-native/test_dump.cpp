@@ -1,0 +1,842 @@
+// Process dumps against live victims, checked with independent oracles: our
+// own ELF walk, gdb reading the core, readelf, python3's json and hashlib for
+// the raw manifest; evidence safety (mode, refusals, no leftovers), freeze
+// and thaw, caps, a target that dies mid-dump, an unprivileged caller, a full
+// file system, and a target's RSS that must not grow.
+#include <gtest/gtest.h>
+
+#include <dirent.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/procfs.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <memsentry/memsentry.h>
+
+extern "C" {
+#include "common/sha256.h"
+#include "linux/elfcore.h"
+}
+
+#include "victim.hpp"
+
+namespace {
+
+struct Agent {
+    ms_agent *a = nullptr;
+    Agent() { EXPECT_EQ(ms_agent_open(&a), MS_OK); }
+    ~Agent() { ms_agent_close(a); }
+};
+
+// A fresh directory, removed with everything in it.
+struct TempDir {
+    std::string path;
+    TempDir()
+    {
+        char tmpl[] = "/tmp/ms-dump-test.XXXXXX";
+        path = mkdtemp(tmpl);
+    }
+    ~TempDir()
+    {
+        std::string cmd = "rm -rf '" + path + "'";
+        if (system(cmd.c_str()) != 0)
+            ADD_FAILURE() << "could not remove " << path;
+    }
+    std::string operator/(const std::string &name) const { return path + "/" + name; }
+    std::vector<std::string> entries() const
+    {
+        std::vector<std::string> out;
+        DIR *d = opendir(path.c_str());
+        while (struct dirent *e = d ? readdir(d) : nullptr)
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+                out.push_back(e->d_name);
+        if (d)
+            closedir(d);
+        return out;
+    }
+};
+
+std::string slurp(const std::string &path)
+{
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::string run(const std::string &cmd)
+{
+    std::string out;
+    FILE *p = popen((cmd + " 2>&1").c_str(), "r");
+    if (!p)
+        return out;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
+        out.append(buf, n);
+    pclose(p);
+    return out;
+}
+
+std::string hex(uint64_t v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "0x%llx", (unsigned long long)v);
+    return b;
+}
+
+std::string pread_string(int fd, uint64_t offset, size_t len)
+{
+    std::string out(len, '\0');
+    ssize_t n = fd >= 0 ? pread(fd, &out[0], len, (off_t)offset) : -1;
+    out.resize(n > 0 ? (size_t)n : 0);
+    return out;
+}
+
+// The parts of an ELF core the tests look at, parsed independently of the
+// writer. Read piecewise: a core of a sanitizer-built victim without a cap
+// is a sparse file of terabytes.
+struct Core {
+    int fd = -1;
+    Elf64_Ehdr eh{};
+    std::vector<Elf64_Phdr> loads;
+    Elf64_Phdr note{};
+    struct Note {
+        std::string name;
+        uint32_t type;
+        std::string desc;
+    };
+    std::vector<Note> notes;
+
+    explicit Core(const std::string &path) : fd(open(path.c_str(), O_RDONLY | O_CLOEXEC))
+    {
+        std::string head = pread_string(fd, 0, sizeof eh);
+        if (head.size() < sizeof eh)
+            return;
+        memcpy(&eh, head.data(), sizeof eh);
+        std::string phdrs = pread_string(fd, eh.e_phoff, (size_t)eh.e_phnum * sizeof(Elf64_Phdr));
+        for (size_t i = 0; i + 1 <= phdrs.size() / sizeof(Elf64_Phdr); i++) {
+            Elf64_Phdr ph;
+            memcpy(&ph, phdrs.data() + i * sizeof ph, sizeof ph);
+            if (ph.p_type == PT_LOAD)
+                loads.push_back(ph);
+            else if (ph.p_type == PT_NOTE)
+                note = ph;
+        }
+        std::string bytes = pread_string(fd, note.p_offset, note.p_filesz);
+        size_t at = 0;
+        while (at + sizeof(Elf64_Nhdr) <= bytes.size()) {
+            Elf64_Nhdr nh;
+            memcpy(&nh, bytes.data() + at, sizeof nh);
+            at += sizeof nh;
+            std::string name(bytes.data() + at, nh.n_namesz ? nh.n_namesz - 1 : 0);
+            at += (nh.n_namesz + 3) & ~3u;
+            notes.push_back({name, nh.n_type, bytes.substr(at, nh.n_descsz)});
+            at += (nh.n_descsz + 3) & ~3u;
+        }
+    }
+    ~Core()
+    {
+        if (fd >= 0)
+            close(fd);
+    }
+    Core(const Core &) = delete;
+    Core &operator=(const Core &) = delete;
+    const Elf64_Phdr *load_at(uint64_t addr) const
+    {
+        for (auto &ph : loads)
+            if (addr >= ph.p_vaddr && addr < ph.p_vaddr + ph.p_memsz)
+                return &ph;
+        return nullptr;
+    }
+    // The bytes at addr as the core holds them ("" beyond p_filesz).
+    std::string at(uint64_t addr, size_t len) const
+    {
+        const Elf64_Phdr *ph = load_at(addr);
+        if (!ph || addr + len > ph->p_vaddr + ph->p_filesz)
+            return "";
+        return pread_string(fd, ph->p_offset + (addr - ph->p_vaddr), len);
+    }
+    std::vector<const Note *> of_type(uint32_t type) const
+    {
+        std::vector<const Note *> out;
+        for (auto &n : notes)
+            if (n.type == type)
+                out.push_back(&n);
+        return out;
+    }
+};
+
+ms_dump_options options(uint32_t flags = 0, int32_t format = MS_DUMP_FORMAT_CORE)
+{
+    ms_dump_options o;
+    ms_dump_options_init(&o);
+    o.flags = flags;
+    o.format = format;
+    return o;
+}
+
+ms_status dump(pid_t pid, const std::string &path, const ms_dump_options &o, ms_dump_result *res = nullptr)
+{
+    Agent agent;
+    ms_dump_result local;
+    local.struct_size = sizeof local;
+    ms_dump_result *r = res ? res : &local;
+    r->struct_size = sizeof *r;
+    return ms_dump_process(agent.a, pid, path.c_str(), &o, r);
+}
+
+std::string proc_status_field(pid_t pid, const std::string &field)
+{
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind(field + ":", 0) == 0) {
+            std::string v = line.substr(field.size() + 1);
+            v.erase(0, v.find_first_not_of(" \t"));
+            return v;
+        }
+    return "";
+}
+
+void expect_running_untraced(pid_t pid)
+{
+    EXPECT_EQ(proc_status_field(pid, "TracerPid"), "0");
+    std::string state = proc_status_field(pid, "State");
+    EXPECT_TRUE(state.rfind("S", 0) == 0 || state.rfind("R", 0) == 0) << state;
+    // Every thread too.
+    DIR *d = opendir(("/proc/" + std::to_string(pid) + "/task").c_str());
+    while (struct dirent *e = d ? readdir(d) : nullptr) {
+        if (e->d_name[0] == '.')
+            continue;
+        std::ifstream st("/proc/" + std::to_string(pid) + "/task/" + e->d_name + "/status");
+        std::string line;
+        while (std::getline(st, line))
+            if (line.rfind("State:", 0) == 0) {
+                EXPECT_EQ(line.find("t (tracing stop)"), std::string::npos) << "thread " << e->d_name;
+            }
+    }
+    if (d)
+        closedir(d);
+}
+
+bool no_partial_files(const TempDir &dir)
+{
+    for (auto &e : dir.entries())
+        if (e.find(".partial") != std::string::npos)
+            return false;
+    return true;
+}
+
+TEST(Sha256, KnownVectors)
+{
+    auto digest = [](const std::string &s, uint64_t extra_zeros = 0) {
+        ms_sha256 h;
+        ms__sha256_init(&h);
+        ms__sha256_update(&h, s.data(), s.size());
+        ms__sha256_zeros(&h, extra_zeros);
+        uint8_t d[MS_SHA256_LEN];
+        ms__sha256_final(&h, d);
+        char hexd[65];
+        ms__sha256_hex(d, hexd);
+        return std::string(hexd);
+    };
+    EXPECT_EQ(digest(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(digest("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(digest("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+              "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    EXPECT_EQ(digest(std::string(1000000, 'a')), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    EXPECT_EQ(digest("x", 100000), digest("x" + std::string(100000, '\0')));
+}
+
+TEST(DumpCore, MarkerAtItsAddressAndGdbReadsIt)
+{
+    const std::string marker = "CORE-MARKER-6b1f0e";
+    Victim v("victim_marker", {marker});
+    TempDir dir;
+    std::string path = dir / "marker.core";
+    ms_dump_result res;
+    ASSERT_EQ(dump(v.pid(), path, options(), &res), MS_OK) << ms_last_error();
+    EXPECT_GT(res.regions_dumped, 5u);
+    EXPECT_EQ(res.threads, 1u);
+    EXPECT_EQ(res.frozen, 0u);
+
+    Core core(path);
+    ASSERT_EQ(memcmp(core.eh.e_ident, ELFMAG, SELFMAG), 0);
+    EXPECT_EQ(core.eh.e_type, ET_CORE);
+    EXPECT_EQ(core.at(v.hex("addr"), marker.size()), marker);
+    EXPECT_EQ(core.at(v.hex("heap"), marker.size()), marker);
+    const Elf64_Phdr *ph = core.load_at(v.hex("map"));
+    ASSERT_NE(ph, nullptr);
+    EXPECT_EQ(ph->p_vaddr, v.hex("map"));
+    EXPECT_EQ(ph->p_memsz, std::stoull(v.fact("map_len")));
+    EXPECT_EQ(ph->p_flags, (Elf64_Word)(PF_R | PF_W));
+    EXPECT_EQ(ph->p_offset % 4096, 0u);
+    ASSERT_EQ(core.of_type(NT_PRSTATUS).size(), 1u);
+    prstatus_t pr;
+    memcpy(&pr, core.of_type(NT_PRSTATUS)[0]->desc.data(), sizeof pr);
+    EXPECT_EQ(pr.pr_pid, v.pid());
+    EXPECT_EQ(core.of_type(NT_PRPSINFO).size(), 1u);
+    EXPECT_EQ(core.of_type(NT_AUXV).size(), 1u);
+    ASSERT_EQ(core.of_type(NT_FILE).size(), 1u);
+    EXPECT_NE(core.of_type(NT_FILE)[0]->desc.find("victim_marker"), std::string::npos);
+
+    std::string gdb = run("timeout 120 gdb -nx -batch -c " + path + " -ex 'x/s " + hex(v.hex("addr")) + "'");
+    EXPECT_NE(gdb.find("\"" + marker + "\""), std::string::npos) << gdb;
+    std::string exe = std::string(MS_VICTIM_DIR) + "/victim_marker";
+    gdb = run("timeout 120 gdb -nx -batch " + exe + " -c " + path + " -ex 'x/s " + hex(v.hex("heap")) + "'");
+    EXPECT_NE(gdb.find("\"" + marker + "\""), std::string::npos) << gdb;
+
+    // readelf parses every header and note without a complaint. (Its "Cannot
+    // decode 64-bit note in 32-bit build" for NT_FILE is a binutils limit it
+    // prints for kernel and gcore cores alike.)
+    std::string readelf = run("readelf -a -W " + path);
+    std::istringstream lines(readelf);
+    std::string line;
+    while (std::getline(lines, line)) {
+        if (line.find("Cannot decode 64-bit note in 32-bit build") != std::string::npos)
+            continue;
+        for (const char *bad : {"arning", "rror", "orrupt", "nvalid"})
+            EXPECT_EQ(line.find(bad), std::string::npos) << line;
+    }
+    EXPECT_NE(readelf.find("NT_PRSTATUS"), std::string::npos);
+    EXPECT_NE(readelf.find("NT_AUXV"), std::string::npos);
+}
+
+TEST(DumpCore, FrozenThreadsHaveRegistersAndAreResumed)
+{
+    Victim v("victim_threads", {"4"});
+    std::vector<int> tids;
+    std::stringstream ss(v.fact("tids"));
+    for (std::string t; std::getline(ss, t, ',');)
+        tids.push_back(std::stoi(t));
+    ASSERT_EQ(tids.size(), 5u);
+    TempDir dir;
+    std::string path = dir / "threads.core";
+    ms_dump_result res;
+    ASSERT_EQ(dump(v.pid(), path, options(MS_DUMP_FREEZE), &res), MS_OK) << ms_last_error();
+    EXPECT_EQ(res.threads, 5u);
+    EXPECT_EQ(res.frozen, 1u);
+    expect_running_untraced(v.pid());
+
+    Core core(path);
+    auto statuses = core.of_type(NT_PRSTATUS);
+    ASSERT_EQ(statuses.size(), 5u);
+    std::vector<int> seen;
+    for (auto *n : statuses) {
+        prstatus_t pr;
+        ASSERT_EQ(n->desc.size(), sizeof pr);
+        memcpy(&pr, n->desc.data(), sizeof pr);
+        seen.push_back(pr.pr_pid);
+#if defined(__x86_64__)
+        // A thread stopped in a system call has a real stack and program counter.
+        struct user_regs_struct regs;
+        memcpy(&regs, &pr.pr_reg, sizeof regs);
+        EXPECT_NE(regs.rip, 0u);
+        EXPECT_NE(regs.rsp, 0u);
+        EXPECT_NE(core.load_at(regs.rsp), nullptr) << "stack pointer outside every region";
+#endif
+        EXPECT_EQ(pr.pr_fpvalid, 1);
+    }
+    EXPECT_EQ(seen[0], v.pid()) << "main thread first";
+    std::sort(seen.begin(), seen.end());
+    std::sort(tids.begin(), tids.end());
+    EXPECT_EQ(seen, tids);
+    EXPECT_EQ(core.of_type(NT_PRFPREG).size(), 5u);
+
+    std::string exe = std::string(MS_VICTIM_DIR) + "/victim_threads";
+    std::string gdb = run("timeout 120 gdb -nx -batch " + exe + " -c " + path + " -ex 'info threads'");
+    for (int tid : tids)
+        EXPECT_NE(gdb.find("LWP " + std::to_string(tid)), std::string::npos) << gdb;
+    // The victim runs on: it answers the end of its input by exiting cleanly.
+    int status = v.stop();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+TEST(DumpCore, UnfrozenThreadsAreListedWithZeroRegisters)
+{
+    Victim v("victim_threads", {"2"});
+    TempDir dir;
+    std::string path = dir / "t.core";
+    ASSERT_EQ(dump(v.pid(), path, options()), MS_OK) << ms_last_error();
+    Core core(path);
+    auto statuses = core.of_type(NT_PRSTATUS);
+    ASSERT_EQ(statuses.size(), 3u);
+    for (auto *n : statuses) {
+        prstatus_t pr;
+        memcpy(&pr, n->desc.data(), sizeof pr);
+        EXPECT_GT(pr.pr_pid, 0);
+        for (auto reg : pr.pr_reg)
+            EXPECT_EQ(reg, 0u);
+    }
+    EXPECT_EQ(core.of_type(NT_PRFPREG).size(), 0u);
+}
+
+TEST(DumpCore, RegionOverTheCapIsCutAsDocumented)
+{
+    Victim v("victim_pages", {"24", "1"}); // 24 MiB, every page touched
+    uint64_t map = v.hex("map"), len = std::stoull(v.fact("len"));
+    TempDir dir;
+    std::string path = dir / "capped.core";
+    std::vector<ms_dump_region> seen_regions;
+    std::vector<std::string> reasons;
+    ms_dump_options o = options();
+    EXPECT_EQ(o.max_region_size, 10ull << 20) << "the seed's default cap";
+    struct Seen {
+        uint64_t map;
+        ms_dump_region region;
+        std::string reason;
+        bool found = false;
+    } seen{map, {}, "", false};
+    o.on_region = [](const ms_dump_region *r, void *u) {
+        auto *s = static_cast<Seen *>(u);
+        if (r->region->start == s->map) {
+            s->region = *r;
+            s->reason = r->reason;
+            s->found = true;
+        }
+        return 0;
+    };
+    o.region_user = &seen;
+    ms_dump_result res;
+    ASSERT_EQ(dump(v.pid(), path, o, &res), MS_OK) << ms_last_error();
+    ASSERT_TRUE(seen.found);
+    EXPECT_EQ(seen.region.status, MS_DUMP_REGION_TRUNCATED);
+    EXPECT_EQ(seen.region.length, 10ull << 20);
+    EXPECT_EQ(seen.reason, "cut at the per-region cap of 10 MiB");
+    EXPECT_GE(res.regions_truncated, 1u);
+
+    Core core(path);
+    const Elf64_Phdr *ph = core.load_at(map);
+    ASSERT_NE(ph, nullptr);
+    EXPECT_EQ(ph->p_memsz, len);
+    EXPECT_EQ(ph->p_filesz, 10ull << 20);
+    // The last page inside the cap is there; the first one after it is not.
+    uint64_t last = map + (10ull << 20) - 4096, next = map + (10ull << 20);
+    uint64_t tag;
+    std::string b = core.at(last, 8);
+    ASSERT_EQ(b.size(), 8u);
+    memcpy(&tag, b.data(), 8);
+    EXPECT_EQ(tag, last);
+    EXPECT_EQ(core.at(next, 8), "");
+
+    // 0 means no cap.
+    std::string whole = dir / "whole.core";
+    o.max_region_size = 0;
+    o.on_region = nullptr;
+    ASSERT_EQ(dump(v.pid(), whole, o), MS_OK);
+    Core full(whole);
+    ASSERT_NE(full.load_at(map), nullptr);
+    EXPECT_EQ(full.load_at(map)->p_filesz, len);
+    memcpy(&tag, full.at(map + len - 4096, 8).data(), 8);
+    EXPECT_EQ(tag, map + len - 4096);
+}
+
+TEST(DumpRaw, BytesAtTheManifestOffsetsWithVerifiableDigests)
+{
+    const std::string marker = "RAW-MARKER-90d2c4";
+    Victim v("victim_marker", {marker});
+    TempDir dir;
+    std::string path = dir / "marker.raw";
+    ms_dump_result res;
+    ASSERT_EQ(dump(v.pid(), path, options(0, MS_DUMP_FORMAT_RAW), &res), MS_OK) << ms_last_error();
+    struct stat st;
+    ASSERT_EQ(stat((path + ".json").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0600u);
+
+    // python3 as the independent oracle: parses the JSON, checks every
+    // digest over the bytes in the file, and prints the bytes at an address.
+    std::string script = dir / "check.py";
+    std::ofstream(script) << R"(import hashlib, json, sys
+data = open(sys.argv[1], 'rb').read()
+m = json.load(open(sys.argv[1] + '.json'))
+assert m['format'] == 'memsentry-raw' and m['data_size'] == len(data), 'size'
+end = 0
+for r in m['regions']:
+    if r['length']:
+        assert r['offset'] == end, ('not back to back', r)
+        chunk = data[r['offset']:r['offset'] + r['length']]
+        assert hashlib.sha256(chunk).hexdigest() == r['sha256'], ('digest', r)
+        end = r['offset'] + r['length']
+    else:
+        assert r['status'] == 'skipped' and r['reason'] and r['sha256'] is None, r
+    assert r['status'] in ('complete', 'truncated', 'partial', 'skipped'), r
+for a in sys.argv[2:]:
+    addr = int(a, 16)
+    for r in m['regions']:
+        s, e = int(r['start'], 16), int(r['end'], 16)
+        if s <= addr < e:
+            o = r['offset'] + addr - s
+            print(data[o:o + 64].split(b'\0')[0].decode(), r['perms'], r['status'])
+print('checked', len(m['regions']))
+)";
+    std::string out = run("python3 " + script + " " + path + " " + hex(v.hex("addr")) + " " + hex(v.hex("heap")));
+    EXPECT_NE(out.find(marker + " rw-p complete\n" + marker + " rw-p complete\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("checked " + std::to_string(res.regions)), std::string::npos) << out;
+}
+
+TEST(DumpRaw, FileBackedPagesComeFromTheFileNotTheTarget)
+{
+    Victim v("victim_filetail", {"/tmp"});
+    uint64_t map = v.hex("map");
+    long rss_before = std::stol(proc_status_field(v.pid(), "RssFile"));
+    TempDir dir;
+    std::string path = dir / "file.raw";
+    struct Seen {
+        uint64_t map;
+        ms_dump_region r;
+        bool found;
+    } seen{map, {}, false};
+    ms_dump_options o = options(0, MS_DUMP_FORMAT_RAW);
+    o.on_region = [](const ms_dump_region *r, void *u) {
+        auto *s = static_cast<Seen *>(u);
+        if (r->region->start == s->map) {
+            s->r = *r;
+            s->found = true;
+        }
+        return 0;
+    };
+    o.region_user = &seen;
+    ASSERT_EQ(dump(v.pid(), path, o), MS_OK) << ms_last_error();
+    ASSERT_TRUE(seen.found);
+    // The victim read its first page (and the kernel mapped a few around
+    // it): those come from the target; the file's other pages are absent
+    // and come from the file; the page past the file's end is a hole.
+    uint64_t len = std::stoull(v.fact("len")), file_len = std::stoull(v.fact("file_len"));
+    EXPECT_GE(seen.r.bytes_read, 4096u);
+    EXPECT_GT(seen.r.bytes_from_file, 0u);
+    EXPECT_EQ(seen.r.bytes_read + seen.r.bytes_from_file, file_len);
+    EXPECT_EQ(seen.r.bytes_hole, len - file_len);
+    EXPECT_EQ(seen.r.status, MS_DUMP_REGION_COMPLETE);
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    std::string got = pread_string(fd, seen.r.file_offset, len);
+    close(fd);
+    EXPECT_EQ(got.substr(0, file_len), std::string(file_len, 'F'));
+    EXPECT_EQ(got.substr(file_len), std::string(len - file_len, '\0'));
+    EXPECT_EQ(std::stol(proc_status_field(v.pid(), "RssFile")), rss_before) << "pages were mapped into the target";
+}
+
+TEST(DumpSafety, ModeIs0600AndTemporaryNamesNeverStay)
+{
+    Victim v("victim_marker");
+    TempDir dir;
+    mode_t old = umask(0);
+    ms_status st = dump(v.pid(), dir / "a.core", options());
+    umask(old);
+    ASSERT_EQ(st, MS_OK) << ms_last_error();
+    struct stat sb;
+    ASSERT_EQ(lstat((dir / "a.core").c_str(), &sb), 0);
+    EXPECT_TRUE(S_ISREG(sb.st_mode));
+    EXPECT_EQ(sb.st_mode & 07777, 0600u);
+    EXPECT_EQ(sb.st_uid, geteuid());
+    EXPECT_EQ(dir.entries(), std::vector<std::string>{"a.core"});
+}
+
+TEST(DumpSafety, ExistingFileAndSymlinkAreRefusedUnlessForced)
+{
+    Victim v("victim_marker");
+    TempDir dir;
+    std::string existing = dir / "existing.core";
+    std::ofstream(existing) << "keep me";
+    EXPECT_EQ(dump(v.pid(), existing, options()), MS_E_EXISTS);
+    EXPECT_NE(std::string(ms_last_error()).find("already exists"), std::string::npos) << ms_last_error();
+    EXPECT_EQ(slurp(existing), "keep me");
+
+    // A link planted at the output path (the classic root-writes-through-a-
+    // symlink attack): refused, and its target untouched.
+    std::string target = dir / "target", link = dir / "link.core";
+    std::ofstream(target) << "precious";
+    ASSERT_EQ(symlink(target.c_str(), link.c_str()), 0);
+    EXPECT_EQ(dump(v.pid(), link, options()), MS_E_EXISTS);
+    EXPECT_NE(std::string(ms_last_error()).find("symbolic link"), std::string::npos) << ms_last_error();
+    EXPECT_EQ(slurp(target), "precious");
+    // A dangling link too.
+    std::string dangling = dir / "dangling.core";
+    ASSERT_EQ(symlink((dir / "nowhere").c_str(), dangling.c_str()), 0);
+    EXPECT_EQ(dump(v.pid(), dangling, options()), MS_E_EXISTS);
+    EXPECT_NE(access((dir / "nowhere").c_str(), F_OK), 0);
+    // A directory is never replaced.
+    ASSERT_EQ(mkdir((dir / "d.core").c_str(), 0700), 0);
+    EXPECT_EQ(dump(v.pid(), dir / "d.core", options(MS_DUMP_FORCE)), MS_E_EXISTS);
+    // Raw: the manifest's name counts as well.
+    std::ofstream(dir / "r.raw.json") << "{}";
+    EXPECT_EQ(dump(v.pid(), dir / "r.raw", options(0, MS_DUMP_FORMAT_RAW)), MS_E_EXISTS);
+    EXPECT_NE(access((dir / "r.raw").c_str(), F_OK), 0);
+
+    // Forced: the file is replaced, the link itself is replaced by the dump
+    // (its target stays as it was).
+    EXPECT_EQ(dump(v.pid(), existing, options(MS_DUMP_FORCE)), MS_OK) << ms_last_error();
+    Core replaced(existing);
+    EXPECT_EQ(memcmp(replaced.eh.e_ident, ELFMAG, SELFMAG), 0);
+    EXPECT_EQ(dump(v.pid(), link, options(MS_DUMP_FORCE)), MS_OK) << ms_last_error();
+    struct stat sb;
+    ASSERT_EQ(lstat(link.c_str(), &sb), 0);
+    EXPECT_TRUE(S_ISREG(sb.st_mode));
+    EXPECT_EQ(sb.st_mode & 07777, 0600u);
+    EXPECT_EQ(slurp(target), "precious");
+    EXPECT_TRUE(no_partial_files(dir));
+}
+
+TEST(DumpSafety, TargetExitingMidDumpLeavesNoFile)
+{
+    Victim v("victim_pages", {"64", "1"});
+    TempDir dir;
+    std::string path = dir / "dying.core";
+    ms_dump_options o = options();
+    o.max_region_size = 0;
+    struct Ctx {
+        pid_t pid;
+        int calls;
+    } ctx{v.pid(), 0};
+    o.progress = [](uint64_t done, uint64_t total, void *u) {
+        auto *c = static_cast<Ctx *>(u);
+        if (done > 0 && done < total && c->calls++ == 0) {
+            kill(c->pid, SIGKILL);
+            for (int i = 0; i < 500 && access(("/proc/" + std::to_string(c->pid) + "/mem").c_str(), F_OK) == 0; i++) {
+                if (proc_status_field(c->pid, "State").rfind("Z", 0) == 0)
+                    break;
+                usleep(1000);
+            }
+        }
+        return 0;
+    };
+    o.progress_user = &ctx;
+    ms_status st = dump(v.pid(), path, o);
+    EXPECT_EQ(st, MS_E_NO_SUCH_PROCESS) << ms_last_error();
+    EXPECT_NE(std::string(ms_last_error()).find("exited during the dump"), std::string::npos) << ms_last_error();
+    EXPECT_GE(ctx.calls, 1) << "the victim was killed from the progress callback";
+    EXPECT_TRUE(dir.entries().empty()) << "left behind: " << dir.entries().size();
+}
+
+TEST(DumpSafety, CancelAndProgressStopUndoEverything)
+{
+    Victim v("victim_threads", {"2"});
+    TempDir dir;
+    volatile int32_t cancel = 0;
+    ms_dump_options o = options(MS_DUMP_FREEZE);
+    o.cancel = &cancel;
+    struct Ctx {
+        volatile int32_t *cancel;
+        pid_t pid;
+        std::string tracer;
+    } ctx{&cancel, v.pid(), ""};
+    o.progress = [](uint64_t, uint64_t, void *u) {
+        auto *c = static_cast<Ctx *>(u);
+        c->tracer = proc_status_field(c->pid, "TracerPid");
+        *c->cancel = 1;
+        return 0;
+    };
+    o.progress_user = &ctx;
+    EXPECT_EQ(dump(v.pid(), dir / "c.core", o), MS_E_INTERRUPTED) << ms_last_error();
+    EXPECT_EQ(ctx.tracer, std::to_string(getpid())) << "the freeze was in force during the dump";
+    expect_running_untraced(v.pid());
+    EXPECT_TRUE(dir.entries().empty());
+
+    ms_dump_options p = options(MS_DUMP_FREEZE);
+    p.progress = [](uint64_t, uint64_t, void *) { return 1; };
+    EXPECT_EQ(dump(v.pid(), dir / "p.core", p), MS_E_STOPPED);
+    expect_running_untraced(v.pid());
+    EXPECT_TRUE(dir.entries().empty());
+}
+
+TEST(DumpSafety, AlreadyTracedTargetIsBusyAndLeftAsItWas)
+{
+    Victim v("victim_marker");
+    ASSERT_EQ(ptrace(PTRACE_SEIZE, v.pid(), nullptr, nullptr), 0);
+    TempDir dir;
+    EXPECT_EQ(dump(v.pid(), dir / "busy.core", options(MS_DUMP_FREEZE)), MS_E_BUSY) << ms_last_error();
+    EXPECT_EQ(proc_status_field(v.pid(), "TracerPid"), std::to_string(getpid()));
+    ASSERT_EQ(ptrace(PTRACE_INTERRUPT, v.pid(), nullptr, nullptr), 0);
+    int status;
+    ASSERT_EQ(waitpid(v.pid(), &status, __WALL), v.pid());
+    ASSERT_EQ(ptrace(PTRACE_DETACH, v.pid(), nullptr, nullptr), 0);
+    EXPECT_TRUE(dir.entries().empty());
+    // Without freezing, no ptrace is needed: the dump works.
+    EXPECT_EQ(dump(v.pid(), dir / "ok.core", options()), MS_OK) << ms_last_error();
+}
+
+int in_child(const std::function<int()> &body)
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(body());
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST(DumpSafety, UnprivilegedCallerGetsAccessDenied)
+{
+    if (geteuid() != 0)
+        GTEST_SKIP() << "needs root to run a root victim and switch to nobody";
+    Victim v("victim_marker");
+    TempDir dir;
+    ASSERT_EQ(chmod(dir.path.c_str(), 0777), 0);
+    int rc = in_child([&]() {
+        if (setgroups(0, nullptr) != 0 || setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0)
+            return 10;
+        ms_agent *a;
+        ms_agent_open(&a);
+        ms_dump_options o = options();
+        ms_status plain = ms_dump_process(a, v.pid(), (dir / "x.core").c_str(), &o, nullptr);
+        o.flags = MS_DUMP_FREEZE;
+        ms_status frozen = ms_dump_process(a, v.pid(), (dir / "y.core").c_str(), &o, nullptr);
+        ms_agent_close(a);
+        return plain == MS_E_ACCESS_DENIED && frozen == MS_E_ACCESS_DENIED ? 0 : 20 + plain;
+    });
+    EXPECT_EQ(rc, 0);
+    EXPECT_TRUE(dir.entries().empty());
+    expect_running_untraced(v.pid());
+}
+
+TEST(DumpSafety, NotEnoughSpaceIsRefusedBeforeWriting)
+{
+    if (geteuid() != 0)
+        GTEST_SKIP() << "needs root for a private tmpfs";
+    Victim v("victim_pages", {"8", "1"});
+    TempDir dir;
+    int rc = in_child([&]() {
+        if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+            return 10;
+        if (mount("tmpfs", dir.path.c_str(), "tmpfs", 0, "size=1m") != 0)
+            return 11;
+        ms_dump_options o = options();
+        ms_status st = dump(v.pid(), dir / "big.core", o);
+        bool empty = dir.entries().empty();
+        umount(dir.path.c_str());
+        return st == MS_E_NO_SPACE && empty ? 0 : 20 + st;
+    });
+    EXPECT_EQ(rc, 0);
+}
+
+TEST(DumpSelection, SuspiciousOnlyKeepsRwxAndSkipsTheRest)
+{
+    Victim v("victim_rwx");
+    TempDir dir;
+    std::string path = dir / "s.core";
+    ms_dump_result res;
+    ASSERT_EQ(dump(v.pid(), path, options(MS_DUMP_SUSPICIOUS_ONLY), &res), MS_OK) << ms_last_error();
+    Core core(path);
+    EXPECT_EQ(core.at(v.hex("addr"), 18), "MEMSENTRY-RWX-4e1d");
+    ASSERT_NE(core.load_at(v.hex("rwx")), nullptr);
+    EXPECT_EQ(core.load_at(v.hex("rwx"))->p_flags, (Elf64_Word)(PF_R | PF_W | PF_X));
+    ASSERT_NE(core.load_at(v.hex("plain")), nullptr);
+    EXPECT_EQ(core.load_at(v.hex("plain"))->p_filesz, 0u);
+    for (auto &ph : core.loads)
+        if (ph.p_filesz) {
+            EXPECT_TRUE((ph.p_flags & PF_X) != 0) << hex(ph.p_vaddr);
+        }
+    EXPECT_GT(res.regions_skipped, 5u);
+}
+
+TEST(DumpSelection, LargeNonExecutableAndTotalCap)
+{
+    Victim v("victim_rwx");
+    TempDir dir;
+    ms_dump_options o = options();
+    o.skip_nonexec_over = 64 * 1024;
+    std::string path = dir / "n.core";
+    ASSERT_EQ(dump(v.pid(), path, o), MS_OK);
+    Core core(path);
+    EXPECT_EQ(core.load_at(v.hex("plain"))->p_filesz, 0u); // 256 KiB, not executable
+    EXPECT_EQ(core.at(v.hex("addr"), 18), "MEMSENTRY-RWX-4e1d");
+
+    ms_dump_options t = options();
+    t.max_total_size = 100 * 1024;
+    ms_dump_result res;
+    ASSERT_EQ(dump(v.pid(), dir / "t.core", t, &res), MS_OK);
+    EXPECT_EQ(res.bytes_dumped, 100u * 1024);
+    Core capped(dir / "t.core");
+    uint64_t sum = 0;
+    for (auto &ph : capped.loads)
+        sum += ph.p_filesz;
+    EXPECT_EQ(sum, 100u * 1024);
+}
+
+TEST(DumpRss, LargeUntouchedMappingIsNotAllocatedByTheDump)
+{
+    Victim v("victim_pages", {"256", "0", "shared"});
+    long before = std::stol(proc_status_field(v.pid(), "VmRSS"));
+    TempDir dir;
+    std::string path = dir / "rss.core";
+    ms_dump_options o = options(MS_DUMP_FREEZE);
+    o.max_region_size = 0;
+    ms_dump_result res;
+    ASSERT_EQ(dump(v.pid(), path, o, &res), MS_OK) << ms_last_error();
+    long after = std::stol(proc_status_field(v.pid(), "VmRSS"));
+    EXPECT_LT(after - before, 1024) << "VmRSS " << before << " -> " << after << " kB";
+    EXPECT_GE(res.bytes_hole, 256ull << 20);
+    // Written sparse: the 256 MiB hole takes no blocks.
+    struct stat sb;
+    ASSERT_EQ(stat(path.c_str(), &sb), 0);
+    EXPECT_GE((uint64_t)sb.st_size, 256ull << 20);
+    EXPECT_LT((uint64_t)sb.st_blocks * 512, 64ull << 20);
+    Core core(path);
+    ASSERT_NE(core.load_at(v.hex("map")), nullptr);
+    EXPECT_EQ(core.load_at(v.hex("map"))->p_filesz, 256ull << 20);
+}
+
+TEST(DumpArgs, BadInputGetsOneClearStatus)
+{
+    Agent agent;
+    ms_dump_options o = options();
+    EXPECT_EQ(ms_dump_process(nullptr, 1, "/tmp/x", &o, nullptr), MS_E_INVALID_ARGUMENT);
+    EXPECT_EQ(ms_dump_process(agent.a, 0, "/tmp/x", &o, nullptr), MS_E_INVALID_ARGUMENT);
+    EXPECT_EQ(ms_dump_process(agent.a, 1, nullptr, &o, nullptr), MS_E_INVALID_ARGUMENT);
+    EXPECT_EQ(ms_dump_process(agent.a, 1, "", &o, nullptr), MS_E_INVALID_ARGUMENT);
+    ms_dump_options bad = o;
+    bad.format = 7;
+    EXPECT_EQ(ms_dump_process(agent.a, 1, "/tmp/x", &bad, nullptr), MS_E_INVALID_ARGUMENT);
+    bad = o;
+    bad.flags = 0x8000;
+    EXPECT_EQ(ms_dump_process(agent.a, 1, "/tmp/x", &bad, nullptr), MS_E_INVALID_ARGUMENT);
+    bad = o;
+    bad.struct_size = 8;
+    EXPECT_EQ(ms_dump_process(agent.a, 1, "/tmp/x", &bad, nullptr), MS_E_INVALID_ARGUMENT);
+    TempDir dir;
+    EXPECT_EQ(ms_dump_process(agent.a, INT32_MAX, (dir / "x").c_str(), &o, nullptr), MS_E_NO_SUCH_PROCESS);
+    EXPECT_EQ(ms_dump_process(agent.a, getpid(), (dir / "dir/").c_str(), &o, nullptr), MS_E_INVALID_ARGUMENT);
+    EXPECT_EQ(ms_dump_process(agent.a, getpid(), (dir / "missing/x").c_str(), &o, nullptr), MS_E_IO);
+    o.flags = MS_DUMP_FREEZE;
+    EXPECT_EQ(ms_dump_process(agent.a, getpid(), (dir / "self").c_str(), &o, nullptr), MS_E_INVALID_ARGUMENT);
+    EXPECT_TRUE(dir.entries().empty());
+    EXPECT_STREQ(ms_dump_region_status_name(MS_DUMP_REGION_TRUNCATED), "truncated");
+    EXPECT_STREQ(ms_dump_region_status_name(99), "unknown");
+}
+
+TEST(DumpCore, ExtendedSegmentCountUsesSectionZero)
+{
+    std::vector<ms_core_segment> segs(70000);
+    for (size_t i = 0; i < segs.size(); i++)
+        segs[i] = {0x10000 + i * 0x2000, 0x1000, 0, 0x1000, MS_PERM_READ};
+    ms_bytes out{};
+    ASSERT_EQ(ms__core_header(segs.data(), segs.size(), 0, 0, 4096, &out), MS_OK);
+    ASSERT_EQ(out.len, ms__core_header_size(segs.size()));
+    Elf64_Ehdr eh;
+    memcpy(&eh, out.p, sizeof eh);
+    EXPECT_EQ(eh.e_phnum, PN_XNUM);
+    EXPECT_EQ(eh.e_shnum, 1);
+    Elf64_Shdr sh;
+    memcpy(&sh, out.p + eh.e_shoff, sizeof sh);
+    EXPECT_EQ(sh.sh_info, 70001u);
+    ms__bytes_free(&out);
+}
+
+} // namespace
