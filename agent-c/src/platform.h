@@ -23,4 +23,12 @@ ms_status ms__plat_protect_check(ms_agent *agent, int64_t pid, int32_t *reason, 
 ms_status ms__plat_dump_process(ms_agent *agent, int64_t pid, const char *path, const ms_dump_options *opts,
                                 ms_dump_result *result);
 
+/* ms_inspect.h; the structs are full-size and zeroed with struct_size set. */
+ms_status ms__plat_region_probe(ms_agent *agent, int64_t pid, const ms_region *region, ms_region_probe_result *out);
+ms_status ms__plat_region_compare_file(ms_agent *agent, int64_t pid, const ms_region *region,
+                                       const ms_compare_options *opts, ms_code_diff_cb cb, void *user_data,
+                                       ms_compare_stats *stats);
+ms_status ms__plat_thread_list(ms_agent *agent, int64_t pid, ms_thread_cb cb, void *user_data);
+ms_status ms__plat_process_facts(ms_agent *agent, int64_t pid, ms_process_facts *out);
+
 #endif

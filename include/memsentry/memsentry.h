@@ -13,5 +13,6 @@
 #include "ms_region.h"
 #include "ms_terminate.h"
 #include "ms_yara.h"
+#include "ms_inspect.h"
 
 #endif

@@ -72,6 +72,9 @@ jmethodID JNICALL get_method_id(JNIEnv *, jclass, const char *, const char *)
 
 void JNICALL delete_local_ref(JNIEnv *, jobject) {}
 
+// The YARA glue keeps a global reference to byte[]'s class.
+jobject JNICALL new_global_ref(JNIEnv *, jobject o) { return o; }
+
 jint JNICALL register_natives(JNIEnv *env, jclass, const JNINativeMethod *methods, jint n)
 {
     for (jint i = 0; i < n; i++)
@@ -136,6 +139,7 @@ protected:
         jvm.fns.FindClass = find_class;
         jvm.fns.GetMethodID = get_method_id;
         jvm.fns.DeleteLocalRef = delete_local_ref;
+        jvm.fns.NewGlobalRef = new_global_ref;
         jvm.fns.RegisterNatives = register_natives;
         jvm.fns.GetJavaVM = get_java_vm;
         jvm.fns.NewStringUTF = new_string_utf;
@@ -180,7 +184,8 @@ protected:
 
 TEST_F(JniUnderWine, OnLoadRegistersTheBridgeNatives)
 {
-    for (const char *name : {"versionNumber", "version", "open", "close", "listProcesses", "listRegions", "readMemory"})
+    for (const char *name : {"versionNumber", "version", "open", "close", "listProcesses", "listRegions", "readMemory",
+                             "probeRegion", "compareRegion", "listThreads", "processFacts"})
         EXPECT_TRUE(jvm.natives.count(name)) << name;
     auto version_number = native<jint(JNICALL *)(JNIEnv *, jclass)>("versionNumber", "()I");
     ASSERT_NE(version_number, nullptr);

@@ -46,6 +46,42 @@ public interface Agent extends AutoCloseable {
      */
     int readMemory(long pid, long address, byte[] buf, int offset, int length);
 
+    /** Flag for {@link #compareWithFile}: compare every resident page, not only the private copies. */
+    int COMPARE_ALL_PRESENT = 0x1;
+
+    /**
+     * What lies at the start of a region (ELF/PE header) and, for file-backed regions, the file
+     * system of the mapped file. Reads one page inside the agent; only 16 bytes come back.
+     */
+    default RegionProbe probeRegion(long pid, Region region) {
+        throw new AgentException(Status.UNSUPPORTED, backendName() + " backend cannot probe regions");
+    }
+
+    /**
+     * Compares a private file mapping with the mapped file page by page; each differing page goes
+     * to the sink (false stops). timeoutMs 0 means none; past it the call throws TIMEOUT.
+     */
+    default CompareStats compareWithFile(long pid, Region region, int flags, long timeoutMs,
+                                         Predicate<CodeDiff> sink) {
+        throw new AgentException(Status.UNSUPPORTED, backendName() + " backend cannot compare code with files");
+    }
+
+    /** Streams the threads of a process with their registers where the kernel reports them. */
+    default void forEachThread(long pid, Predicate<ThreadInfo> sink) {
+        throw new AgentException(Status.UNSUPPORTED, backendName() + " backend cannot list threads");
+    }
+
+    default List<ThreadInfo> threads(long pid) {
+        List<ThreadInfo> all = new java.util.ArrayList<>();
+        forEachThread(pid, all::add);
+        return all;
+    }
+
+    /** Tracer, LD_PRELOAD/LD_AUDIT and executable identity of a process. */
+    default ProcessFacts processFacts(long pid) {
+        throw new AgentException(Status.UNSUPPORTED, backendName() + " backend cannot read process facts");
+    }
+
     /** The longest grace the agent accepts before the forced kill (ms_terminate.h). */
     java.time.Duration MAX_GRACE = java.time.Duration.ofHours(1);
 

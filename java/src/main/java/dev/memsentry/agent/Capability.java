@@ -13,7 +13,8 @@ public enum Capability {
     DUMP("dump a process to a file"),
     TERMINATE("terminate processes (protected ones refused)"),
     YARA("scan memory with YARA rules"),
-    TRACE("trace syscalls that make memory executable");
+    TRACE("trace syscalls that make memory executable"),
+    INSPECT("inspect regions, code, threads and process facts for detection");
 
     private final String description;
 

@@ -87,7 +87,7 @@ public final class NativeAgent implements Agent {
     @Override
     public Set<Capability> capabilities() {
         return EnumSet.of(Capability.PROCESS_LIST, Capability.REGION_LIST, Capability.MEMORY_READ,
-            Capability.TERMINATE, Capability.YARA, Capability.DUMP);
+            Capability.TERMINATE, Capability.YARA, Capability.DUMP, Capability.INSPECT);
     }
 
     private static NativeBridge.ProcessSink processSink(Predicate<ProcessInfo> sink) {
@@ -137,6 +137,58 @@ public final class NativeAgent implements Agent {
         }
         check(code);
         return (int) got[0];
+    }
+
+    private static byte[] pathBytes(Region r) {
+        return r.path().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public RegionProbe probeRegion(long pid, Region r) {
+        ensureOpen();
+        long[] nums = new long[6];
+        byte[] head = new byte[16];
+        check(NativeBridge.probeRegion(handle, pid, r.start(), r.end(), r.offset(), r.inode(), r.devMajor(),
+            r.devMinor(), r.perms(), r.kind().ordinal(), pathBytes(r), nums, head));
+        int len = (int) Math.max(0, Math.min(head.length, nums[5]));
+        return new RegionProbe(HeaderKind.fromCode(nums[0]), (int) nums[1], (int) nums[2], (int) nums[3], nums[4],
+            java.util.Arrays.copyOf(head, len));
+    }
+
+    @Override
+    public CompareStats compareWithFile(long pid, Region r, int flags, long timeoutMs, Predicate<CodeDiff> sink) {
+        ensureOpen();
+        if (timeoutMs < 0) {
+            throw new IllegalArgumentException("timeout must not be negative");
+        }
+        long[] stats = new long[5];
+        int code = NativeBridge.compareRegion(handle, pid, r.start(), r.end(), r.offset(), r.inode(), r.devMajor(),
+            r.devMinor(), r.perms(), r.kind().ordinal(), pathBytes(r), flags, timeoutMs,
+            (page, first, bytes, mem, file) -> sink.test(new CodeDiff(page, first, bytes, mem, file)), stats);
+        if (code != Status.STOPPED.ordinal()) {
+            check(code);
+        }
+        return new CompareStats(stats[0], stats[1], stats[2], stats[3], stats[4]);
+    }
+
+    @Override
+    public void forEachThread(long pid, Predicate<ThreadInfo> sink) {
+        ensureOpen();
+        int code = NativeBridge.listThreads(handle, pid, (tid, flags, syscall, sp, pc, name) ->
+            sink.test(new ThreadInfo(tid, flags, syscall, sp, pc, BytesText.decode(name))));
+        if (code != Status.STOPPED.ordinal()) {
+            check(code);
+        }
+    }
+
+    @Override
+    public ProcessFacts processFacts(long pid) {
+        ensureOpen();
+        long[] n = new long[8];
+        byte[][] strings = new byte[2][];
+        check(NativeBridge.processFacts(handle, pid, n, strings));
+        return new ProcessFacts((int) n[0], n[1], n[2], n[3], (int) n[4], (int) n[5], n[6], n[7],
+            strings[0] == null ? "" : BytesText.decode(strings[0]), strings[1] == null ? "" : BytesText.decode(strings[1]));
     }
 
     @Override

@@ -18,6 +18,14 @@ final class NativeBridge {
                        int kind, byte[] path);
     }
 
+    interface CodeDiffSink {
+        boolean accept(long page, long firstDiff, int diffBytes, byte[] mem, byte[] file);
+    }
+
+    interface ThreadSink {
+        boolean accept(long tid, int flags, long syscall, long sp, long pc, byte[] name);
+    }
+
     interface LogSink {
         void log(int level, byte[] message);
     }
@@ -57,6 +65,21 @@ final class NativeBridge {
 
     static native int readMemory(long handle, long pid, long address, byte[] buf, int offset, int length,
                                  long[] readOut);
+
+    /** nums: header, flags, elf type, machine, fs magic, head length; head: at least 16 bytes. */
+    static native int probeRegion(long handle, long pid, long start, long end, long offset, long inode, int devMajor,
+                                  int devMinor, int perms, int kind, byte[] path, long[] numsOut, byte[] headOut);
+
+    /** stats: pages total, resident, private, compared, differing. */
+    static native int compareRegion(long handle, long pid, long start, long end, long offset, long inode,
+                                    int devMajor, int devMinor, int perms, int kind, byte[] path, int flags,
+                                    long timeoutMs, CodeDiffSink sink, long[] statsOut);
+
+    static native int listThreads(long handle, long pid, ThreadSink sink);
+
+    /** nums: flags, tracer pid, threads, exe inode, exe dev major, exe dev minor, exe fs magic, exe size;
+     *  strings: LD_PRELOAD, LD_AUDIT. */
+    static native int processFacts(long handle, long pid, long[] numsOut, byte[][] stringsOut);
 
     // ms_terminate.h (agent-c/src/jni/jni_terminate.c)
 

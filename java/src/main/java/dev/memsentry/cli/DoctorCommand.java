@@ -130,6 +130,15 @@ final class DoctorCommand implements Callable<Integer> {
                     int n = agent.readMemory(self, r.start(), buf, 0, buf.length);
                     yield "ok (read " + n + " bytes at " + Json.hex(r.start()) + ")";
                 }
+                case INSPECT -> {
+                    Region r = agent.regions(self).stream()
+                        .filter(x -> x.kind() == RegionKind.FILE && x.offset() == 0).findFirst()
+                        .orElseThrow(() -> new IllegalStateException("no file mapping at offset 0 in own process"));
+                    String header = agent.probeRegion(self, r).header().wireName();
+                    int threads = agent.threads(self).size();
+                    agent.processFacts(self);
+                    yield "ok (" + header + " header at " + Json.hex(r.start()) + ", " + threads + " threads)";
+                }
                 case TERMINATE -> {
                     // Asks only: memsentry must refuse to terminate itself.
                     Protection p = agent.protection(self);

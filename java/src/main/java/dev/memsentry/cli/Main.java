@@ -47,6 +47,7 @@ import picocli.CommandLine.Spec;
         KillCommand.class,
         DumpCommand.class,
         DoctorCommand.class,
+        ScanCommand.class,
         CommandLine.HelpCommand.class,
         AutoComplete.GenerateCompletion.class})
 public final class Main implements Runnable {

@@ -282,12 +282,14 @@ class AgentConformanceTest {
         Set<Capability> nativeCaps = EnumSet.copyOf(basics);
         nativeCaps.add(Capability.YARA);
         nativeCaps.add(Capability.DUMP);
+        nativeCaps.add(Capability.INSPECT);
         assertEquals(nativeCaps, nativeAgent.capabilities());
         Set<Capability> stub = EnumSet.copyOf(basics);
         stub.add(Capability.DUMP);
         assertEquals(stub, stubAgent.capabilities());
         assertFalse(stubAgent.capabilities().contains(Capability.YARA));
         assertFalse(stubAgent.capabilities().contains(Capability.TRACE));
+        assertFalse(stubAgent.capabilities().contains(Capability.INSPECT), "scan's probes and facts are native only");
         assertEquals(Set.of("yara", "trace"), stubAgent.unsupported().keySet());
     }
 

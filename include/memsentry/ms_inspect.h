@@ -1,0 +1,171 @@
+/* memsentry public API: the facts the detection heuristics need, gathered
+ * without changing the target and without handing its memory to the caller.
+ *
+ *   - ms_region_probe: what lies at the start of a region (an ELF or PE
+ *     header?) and which file system backs it (tmpfs?). Reads one page in
+ *     the library; only a 16-byte excerpt leaves it.
+ *   - ms_region_compare_file: the pages of a private file mapping whose
+ *     bytes differ from the mapped file (code patching, inline hooks).
+ *   - ms_thread_list: each thread's stack and instruction pointer where the
+ *     kernel reports them (blocked threads).
+ *   - ms_process_facts_get: tracer, LD_PRELOAD/LD_AUDIT from the initial
+ *     environment, the executable's identity and file system.
+ *
+ * Pages that are neither present nor swapped are never read, so none of
+ * these calls faults in or allocates memory in the target. */
+#ifndef MEMSENTRY_MS_INSPECT_H
+#define MEMSENTRY_MS_INSPECT_H
+
+#include "ms_common.h"
+#include "ms_region.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Region probe ------------------------------------------------------ */
+
+typedef enum ms_header_kind {
+    MS_HEADER_NONE = 0,
+    MS_HEADER_ELF = 1, /* "\x7fELF" with a valid class, byte order, version and type */
+    MS_HEADER_PE = 2,  /* "MZ" whose e_lfanew points at "PE\0\0" within the first page */
+    MS_HEADER_MZ = 3   /* "MZ" without a PE signature in reach (DOS stub, truncated image) */
+} ms_header_kind;
+
+#define MS_HEADER_KIND_COUNT 4
+
+/* Stable lowercase name of a header kind ("none", "elf", "pe", "mz"). Never NULL. */
+MS_API const char *ms_header_kind_name(int32_t kind);
+
+#define MS_PROBE_NOT_PRESENT 0x1u /* first page neither present nor swapped, and no file to read it from */
+#define MS_PROBE_UNREADABLE  0x2u /* the first page could not be read */
+#define MS_PROBE_FROM_FILE   0x4u /* the bytes came from the mapped file, not from the process */
+#define MS_PROBE_FS_KNOWN    0x8u /* fs_magic is valid */
+#define MS_PROBE_ON_TMPFS    0x10u /* the backing file lives on tmpfs or ramfs (memory only) */
+
+typedef struct ms_region_probe_result {
+    uint32_t struct_size;  /* set by the caller to sizeof(ms_region_probe_result) */
+    int32_t header;        /* ms_header_kind */
+    uint32_t flags;        /* MS_PROBE_* */
+    uint16_t elf_type;     /* ELF: e_type (2 executable, 3 shared object or PIE) */
+    uint16_t machine;      /* ELF e_machine, or PE FileHeader.Machine */
+    uint64_t fs_magic;     /* statfs f_type of the backing file when MS_PROBE_FS_KNOWN */
+    uint32_t head_len;     /* bytes in head */
+    uint8_t head[16];      /* the first bytes of the region as read */
+} ms_region_probe_result;
+
+/* Classifies the first page of the region (the bytes of the process; for a
+ * file-backed region whose first page is not resident, the mapped file's
+ * bytes at the region's offset) and, for a file-backed region, the file
+ * system of the mapped file. region is one of pid's regions as
+ * ms_region_list reported it; only start, end, offset, dev, inode, kind and
+ * path are used. MS_E_NO_SUCH_PROCESS when the process exited. */
+MS_API ms_status ms_region_probe(ms_agent *agent, int64_t pid, const ms_region *region, ms_region_probe_result *out);
+
+/* ---- Code compared with its file --------------------------------------- */
+
+/* Compare every present page, not only the pages the process has its own
+ * copy of. Slower; for verification (a page still shared with the page cache
+ * holds the file's bytes by construction). */
+#define MS_COMPARE_ALL_PRESENT 0x1u
+
+typedef struct ms_compare_options {
+    uint32_t struct_size; /* sizeof(ms_compare_options) */
+    uint32_t flags;       /* MS_COMPARE_* */
+    int64_t timeout_ms;   /* 0: none; otherwise MS_E_TIMEOUT once exceeded (diffs reported so far stand) */
+} ms_compare_options;
+
+typedef struct ms_compare_stats {
+    uint32_t struct_size;     /* sizeof(ms_compare_stats) */
+    uint32_t reserved;
+    uint64_t pages_total;     /* pages in the region */
+    uint64_t pages_resident;  /* present or swapped */
+    uint64_t pages_private;   /* resident pages that are the process's own copy, not the file's page */
+    uint64_t pages_compared;
+    uint64_t pages_differing;
+} ms_compare_stats;
+
+typedef struct ms_code_diff {
+    uint64_t page;        /* address of the page */
+    uint64_t first_diff;  /* address of the first byte that differs */
+    uint32_t diff_bytes;  /* bytes of the page that differ */
+    uint32_t sample_len;  /* bytes in mem and file */
+    uint8_t mem[16];      /* the process's bytes from first_diff (not past the page) */
+    uint8_t file[16];     /* the file's bytes there (zeros past the end of the file) */
+} ms_code_diff;
+
+/* Return non-zero to stop (the call then returns MS_E_STOPPED). */
+typedef int (*ms_code_diff_cb)(const ms_code_diff *diff, void *user_data);
+
+/* Compares the pages of a private file-backed region with the file it maps,
+ * page by page, and reports each page that differs. By default only the
+ * pages the process has its own copy of are compared (pagemap: resident but
+ * no longer the page cache's page): an unmodified page is the file's page.
+ * The file is the one mapped (/proc/<pid>/map_files), so a file replaced on
+ * disk since is not mistaken for a patch; without CAP_SYS_ADMIN the path is
+ * used when its device and inode match the region's. Bytes past the end of
+ * the file compare against zeros, as the kernel maps them.
+ * opts may be NULL; stats may be NULL. MS_E_INVALID_ARGUMENT for a region
+ * that is not a private file mapping; MS_E_IO when the file cannot be
+ * opened or is not the mapped one. */
+MS_API ms_status ms_region_compare_file(ms_agent *agent, int64_t pid, const ms_region *region,
+                                        const ms_compare_options *opts, ms_code_diff_cb cb, void *user_data,
+                                        ms_compare_stats *stats);
+
+/* ---- Threads ----------------------------------------------------------- */
+
+#define MS_THREAD_RUNNING      0x1u /* on a CPU when asked: the kernel reports no registers */
+#define MS_THREAD_IN_SYSCALL   0x2u /* blocked in system call `syscall` */
+#define MS_THREAD_REGS_KNOWN   0x4u /* sp and pc are valid */
+#define MS_THREAD_REGS_DENIED  0x8u /* the registers could not be read (permission) */
+
+typedef struct ms_thread_info {
+    int64_t tid;
+    uint32_t flags;     /* MS_THREAD_* */
+    int32_t reserved;
+    int64_t syscall;    /* the system call number when MS_THREAD_IN_SYSCALL, else -1 */
+    uint64_t sp;
+    uint64_t pc;        /* instruction pointer (after the syscall instruction when blocked in one) */
+    const char *name;   /* comm of the thread, valid during the callback */
+} ms_thread_info;
+
+/* Return non-zero to stop (the call then returns MS_E_STOPPED). */
+typedef int (*ms_thread_cb)(const ms_thread_info *thread, void *user_data);
+
+/* The threads of a process, from /proc/<pid>/task/<tid>/syscall: a brief
+ * look that never stops the thread. Threads that exit meanwhile are left out. */
+MS_API ms_status ms_thread_list(ms_agent *agent, int64_t pid, ms_thread_cb cb, void *user_data);
+
+/* ---- Process facts ----------------------------------------------------- */
+
+#define MS_FACT_ENV_READ      0x1u  /* the initial environment was read */
+#define MS_FACT_LD_PRELOAD    0x2u  /* LD_PRELOAD was set (value in ld_preload) */
+#define MS_FACT_LD_AUDIT      0x4u  /* LD_AUDIT was set (value in ld_audit) */
+#define MS_FACT_EXE_KNOWN     0x8u  /* exe_* fields are valid */
+#define MS_FACT_EXE_ON_TMPFS  0x10u /* the executable lives on tmpfs or ramfs (a memfd does too) */
+#define MS_FACT_TRUNCATED     0x20u /* a value did not fit and was cut */
+
+typedef struct ms_process_facts {
+    uint32_t struct_size;    /* sizeof(ms_process_facts) */
+    uint32_t flags;          /* MS_FACT_* */
+    int64_t tracer_pid;      /* 0 when not traced; -1 when unknown */
+    int64_t threads;         /* -1 when unknown */
+    uint64_t exe_inode;
+    uint32_t exe_dev_major;
+    uint32_t exe_dev_minor;
+    uint64_t exe_fs_magic;
+    uint64_t exe_size;
+    char ld_preload[1024];   /* NUL-terminated; raw bytes from the target */
+    char ld_audit[1024];
+} ms_process_facts;
+
+/* Facts about a process used by the injection heuristics. A fact that
+ * cannot be read is left unset (its flag clear), never an error; the call
+ * fails only when the process does not exist (MS_E_NO_SUCH_PROCESS) or
+ * cannot be looked at at all (MS_E_ACCESS_DENIED). */
+MS_API ms_status ms_process_facts_get(ms_agent *agent, int64_t pid, ms_process_facts *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,77 @@
+package dev.memsentry.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.output.Json;
+import dev.memsentry.output.JsonLines;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+
+/**
+ * Where alert and event documents go: standard output (with --json) and/or a file they are
+ * appended to (--out). The file is created 0600, never through a symbolic link, and each line is
+ * flushed as written so a crash loses nothing already reported.
+ */
+final class AlertOutput implements AutoCloseable {
+    private final JsonLines stdout;
+    private final BufferedWriter file;
+
+    private AlertOutput(JsonLines stdout, BufferedWriter file) {
+        this.stdout = stdout;
+        this.file = file;
+    }
+
+    static AlertOutput open(Path path, JsonLines stdout) throws IOException {
+        if (path == null) {
+            return new AlertOutput(stdout, null);
+        }
+        if (Files.isSymbolicLink(path)) {
+            throw new IOException("it is a symbolic link");
+        }
+        FileChannel ch;
+        Set<StandardOpenOption> append = Set.of(StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        try {
+            ch = FileChannel.open(path, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                StandardOpenOption.APPEND), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        } catch (FileAlreadyExistsException e) {
+            if (!Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS)) {
+                throw new IOException("it exists and is not a regular file");
+            }
+            ch = FileChannel.open(path, java.util.EnumSet.copyOf(append), new java.nio.file.attribute.FileAttribute<?>[0]);
+        }
+        return new AlertOutput(stdout, new BufferedWriter(new OutputStreamWriter(Channels.newOutputStream(ch),
+            StandardCharsets.UTF_8)));
+    }
+
+    void write(ObjectNode doc) {
+        if (stdout != null) {
+            stdout.write(doc);
+        }
+        if (file != null) {
+            try {
+                file.write(Json.MAPPER.writeValueAsString(doc));
+                file.newLine();
+                file.flush();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (file != null) {
+            file.close();
+        }
+    }
+}

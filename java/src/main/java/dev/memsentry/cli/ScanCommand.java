@@ -1,0 +1,358 @@
+package dev.memsentry.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.agent.Agent;
+import dev.memsentry.agent.AgentException;
+import dev.memsentry.agent.Status;
+import dev.memsentry.config.ConfigException;
+import dev.memsentry.config.ConfigLoader;
+import dev.memsentry.config.ResponseAction;
+import dev.memsentry.config.ScanConfig;
+import dev.memsentry.detect.Alert;
+import dev.memsentry.detect.DetectionPolicy;
+import dev.memsentry.detect.EcsWriter;
+import dev.memsentry.detect.ProcessResult;
+import dev.memsentry.detect.ProcessScanner;
+import dev.memsentry.detect.Responder;
+import dev.memsentry.detect.ScanRunner;
+import dev.memsentry.detect.ScanSession;
+import dev.memsentry.detect.ScanSummary;
+import dev.memsentry.detect.Severity;
+import dev.memsentry.detect.YaraDetector;
+import dev.memsentry.detect.yara.YaraCompileException;
+import dev.memsentry.detect.yara.YaraDiagnostic;
+import dev.memsentry.detect.yara.YaraRules;
+import dev.memsentry.output.Json;
+import dev.memsentry.output.JsonLines;
+import dev.memsentry.output.Table;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+@Command(name = "scan",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = {
+        "Scan live processes for code that lives only in memory and report each finding as an alert.",
+        "",
+        "Built-in heuristics (each one on by default and switchable in --config; 'memsentry scan --list-rules'):",
+        "executable anonymous memory, RWX mappings, executable heap or stack, ELF or PE images in anonymous",
+        "or memfd memory, processes running from a memfd or a deleted file, code mapped from deleted files,",
+        "memfds or tmpfs, library code that differs from its file on disk, LD_PRELOAD/LD_AUDIT,",
+        "/etc/ld.so.preload, unknown ptrace tracers, and threads whose instruction pointer lies in anonymous",
+        "executable memory. Runtimes that generate code (JVMs, node, .NET, browsers, LuaJIT, PyPy) get those",
+        "findings at low severity. Nothing in the targets is changed: pages they never touched are not read.",
+        "",
+        "Alerts use Elastic Common Schema fields: one JSON object per line with --json or in --out FILE;",
+        "otherwise a table. A summary ends the output. Exit codes: 0 nothing found, 1 findings,",
+        "2 usage or configuration error, 3 failure (a --pid that could not be scanned)."})
+final class ScanCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(ScanCommand.class);
+
+    @ParentCommand
+    Main main;
+
+    @Spec
+    CommandSpec spec;
+
+    static final class Targets {
+        @Option(names = {"-p", "--pid"}, paramLabel = "PID", converter = PidConverter.class,
+            description = "A process to scan (repeatable).")
+        List<Long> pids;
+
+        @Option(names = "--all", description = "Every process (memsentry itself and kernel threads are skipped).")
+        boolean all;
+
+        @Option(names = "--list-rules", description = "Print the built-in rules and exit.")
+        boolean listRules;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Targets targets;
+
+    @Option(names = "--rules", paramLabel = "PATH",
+        description = "YARA rules: a .yar file, a folder of them, or a file compiled by yarac (repeatable; "
+            + "replaces the configuration's rules). Compiled once; one pass over each process per PATH.")
+    List<Path> rules;
+
+    @Option(names = "--no-heuristics", description = "Run no built-in heuristic (YARA only).")
+    boolean noHeuristics;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "Configuration file (YAML or JSON).")
+    Path config;
+
+    @Option(names = "--json", description = "One ECS JSON object per line on standard output.")
+    boolean json;
+
+    @Option(names = "--out", paramLabel = "FILE",
+        description = "Append the JSON lines to FILE (created with mode 0600; a symbolic link is refused).")
+    Path out;
+
+    @Option(names = "--min-severity", paramLabel = "SEVERITY", converter = SeverityConverter.class,
+        description = "Report only alerts at or above this severity (low, medium, high, critical; default low).")
+    Severity minSeverity;
+
+    @Option(names = "--respond", paramLabel = "ACTION", converter = ResponseConverter.class,
+        description = "What to do about alerts at or above --respond-min: alert (default), dump, kill, dump-kill.")
+    ResponseAction respond;
+
+    @Option(names = "--respond-min", paramLabel = "SEVERITY", converter = SeverityConverter.class,
+        description = "Minimum severity that triggers --respond (default high).")
+    Severity respondMin;
+
+    @Option(names = "--respond-grace", paramLabel = "DURATION", converter = DurationConverter.class,
+        description = "For kill: time between SIGTERM and SIGKILL (default 5s; 0 kills at once).")
+    Duration respondGrace;
+
+    @Option(names = {"-j", "--threads"}, paramLabel = "N",
+        description = "Processes scanned in parallel (default: one per core).")
+    Integer threads;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS",
+        description = "Time budget per process; past it the process counts as timed out (default 60).")
+    Integer timeoutSeconds;
+
+    @Option(names = "--no-progress", description = "No progress line on a terminal.")
+    boolean noProgress;
+
+    static final class SeverityConverter implements CommandLine.ITypeConverter<Severity> {
+        @Override
+        public Severity convert(String value) {
+            try {
+                return Severity.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    static final class ResponseConverter implements CommandLine.ITypeConverter<ResponseAction> {
+        @Override
+        public ResponseAction convert(String value) {
+            try {
+                return ResponseAction.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    private CommandLine.ParameterException usage(String message) {
+        return new CommandLine.ParameterException(spec.commandLine(), message);
+    }
+
+    @Override
+    public Integer call() {
+        PrintWriter stdout = spec.commandLine().getOut();
+        if (targets.listRules) {
+            RuleList.print(stdout, json);
+            return ExitCodes.OK;
+        }
+        ScanConfig cfg;
+        try {
+            cfg = config == null ? ScanConfig.defaults() : ConfigLoader.load(config);
+        } catch (ConfigException e) {
+            spec.commandLine().getErr().println("memsentry: invalid configuration: " + e.getMessage());
+            return ExitCodes.USAGE;
+        }
+        ResponseAction action = respond != null ? respond : cfg.responseAction();
+        Severity actionMin = respondMin != null ? respondMin : cfg.responseMin();
+        if (!Responder.available(action)) {
+            throw usage("--respond " + action.wireName() + " is not available in this build: evidence dumps come with "
+                + "the acquisition support; use --respond alert or kill");
+        }
+        Duration grace = respondGrace != null ? respondGrace : cfg.responseGraceSeconds() != null
+            ? Duration.ofSeconds(cfg.responseGraceSeconds()) : Duration.ofSeconds(5);
+        if (grace.compareTo(Agent.MAX_GRACE) > 0) {
+            throw usage("--respond-grace: at most 1h");
+        }
+        int workers = threads != null ? threads : cfg.threads() != null ? cfg.threads()
+            : Runtime.getRuntime().availableProcessors();
+        if (workers < 1 || workers > 1024) {
+            throw usage("--threads must be from 1 to 1024");
+        }
+        int budget = timeoutSeconds != null ? timeoutSeconds : cfg.processTimeoutSeconds() != null
+            ? cfg.processTimeoutSeconds() : 60;
+        if (budget < 1 || budget > 86_400) {
+            throw usage("--timeout must be from 1 to 86400 seconds");
+        }
+        Severity threshold = minSeverity != null ? minSeverity : Severity.LOW;
+        if (noHeuristics) {
+            cfg = withoutHeuristics(cfg);
+        }
+        List<Path> rulePaths = rules != null ? rules : cfg.rules();
+
+        Agent agent = main.agent();
+        if (action.kills() && cfg.protectedList() != null) {
+            for (String entry : cfg.protectedList()) {
+                try {
+                    agent.protect(entry);
+                } catch (IllegalArgumentException e) {
+                    spec.commandLine().getErr().println("memsentry: invalid configuration: " + cfg.source()
+                        + ": protected: '" + entry + "': " + e.getMessage());
+                    return ExitCodes.USAGE;
+                }
+            }
+        }
+        YaraDetector yara = null;
+        String yaraStatus = "off (no rules given)";
+        if (!rulePaths.isEmpty()) {
+            try {
+                yara = YaraDetector.compile(agent, rulePaths);
+                yaraStatus = yara.describe();
+                for (YaraRules r : yara.rules()) {
+                    r.warnings().forEach(w -> LOG.warn("rules: {}", w));
+                }
+            } catch (YaraCompileException e) {
+                PrintWriter err = spec.commandLine().getErr();
+                for (YaraDiagnostic d : e.errors()) {
+                    err.println("memsentry: rules error: " + d);
+                }
+                if (e.errors().isEmpty()) {
+                    err.println("memsentry: rules error: " + e.getMessage());
+                }
+                return ExitCodes.USAGE;
+            } catch (AgentException e) {
+                if (e.status() != Status.UNSUPPORTED) {
+                    throw e;
+                }
+                yaraStatus = e.getMessage();
+                LOG.warn("{}; scanning with the built-in heuristics only", e.getMessage());
+            }
+        }
+        try {
+            return scan(agent, cfg, yara, yaraStatus, workers, budget, threshold, action, actionMin, grace);
+        } finally {
+            if (yara != null) {
+                yara.close();
+            }
+        }
+    }
+
+    /** The configuration with every built-in rule switched off. */
+    private static ScanConfig withoutHeuristics(ScanConfig c) {
+        java.util.Map<String, ScanConfig.RuleSetting> off = new java.util.HashMap<>();
+        for (dev.memsentry.detect.Rule r : dev.memsentry.detect.BuiltinRules.ALL) {
+            off.put(r.id(), new ScanConfig.RuleSetting(false, null));
+        }
+        return new ScanConfig(c.source(), c.rules(), off, c.jitSeverity(), c.jitRuntimes(), c.allowlist(),
+            c.protectedList(), c.knownDebuggers(), c.responseAction(), c.responseMin(), c.responseGraceSeconds(),
+            c.threads(), c.processTimeoutSeconds(), c.compareAllPages());
+    }
+
+    private int scan(Agent agent, ScanConfig cfg, YaraDetector yara, String yaraStatus, int workers, int budget,
+                     Severity threshold, ResponseAction action, Severity actionMin, Duration grace) {
+        PrintWriter stdout = spec.commandLine().getOut();
+        List<Long> pids = new ArrayList<>();
+        if (targets.all) {
+            agent.forEachProcess(p -> pids.add(p.pid()));
+        } else {
+            pids.addAll(new LinkedHashSet<>(targets.pids));
+        }
+
+        ScanSession session = new ScanSession(agent, new DetectionPolicy(cfg));
+        ProcessScanner scanner = new ProcessScanner(session, yara == null ? List.of() : List.of(yara));
+        ScanRunner runner = new ScanRunner(scanner, workers, Duration.ofSeconds(budget));
+        EcsWriter ecs = new EcsWriter();
+        ScanSummary summary = new ScanSummary();
+        summary.requested(pids.size());
+        summary.threads(runner.threads());
+        summary.yara(yaraStatus);
+        LOG.debug("scan: {} processes, {} threads, {} s per process, respond {} at {}+", pids.size(), workers, budget,
+            action.wireName(), actionMin.wireName());
+
+        List<Alert> shown = new ArrayList<>();
+        List<String> actions = new ArrayList<>();
+        List<Long> failedExplicit = new ArrayList<>();
+        long started = System.nanoTime();
+        try (AlertOutput output = AlertOutput.open(out, json ? new JsonLines(stdout) : null)) {
+            Responder responder = new Responder(agent, action, actionMin, grace, ecs, e -> {
+                output.write(e);
+                actions.add(e.get("message").asText());
+            });
+            ScanRunner.Progress progress = !noProgress && System.console() != null && pids.size() > 1
+                ? new TerminalProgress(spec.commandLine().getErr()) : ScanRunner.Progress.NONE;
+            runner.run(pids, !targets.all, r -> {
+                summary.add(r);
+                report(r, failedExplicit);
+                for (Alert a : r.alerts()) {
+                    if (!a.severity().atLeast(threshold)) {
+                        summary.belowThreshold();
+                        continue;
+                    }
+                    summary.reported(a);
+                    output.write(ecs.alert(a));
+                    if (!json) {
+                        shown.add(a);
+                    }
+                }
+                responder.respond(r);
+            }, progress);
+            summary.responses(responder.counts());
+            summary.elapsed(System.nanoTime() - started);
+            if (!json) {
+                printTable(stdout, shown);
+                actions.forEach(stdout::println);
+                stdout.print(summary.toText());
+                stdout.flush();
+            }
+            ObjectNode ms = Json.object();
+            ms.set("summary", summary.toJson());
+            output.write(ecs.event(Instant.now(), "scan-summary", null, null, "scanned " + summary.toJson()
+                .get("processes_scanned").asInt() + " processes, " + summary.findings() + " findings", ms));
+        } catch (IOException e) {
+            spec.commandLine().getErr().println("memsentry: cannot write " + out + ": " + e.getMessage());
+            return ExitCodes.FAILED;
+        }
+        if (summary.findings() > 0) {
+            return ExitCodes.FINDINGS;
+        }
+        return failedExplicit.isEmpty() ? ExitCodes.OK : ExitCodes.FAILED;
+    }
+
+    private void report(ProcessResult r, List<Long> failedExplicit) {
+        for (String w : r.warnings()) {
+            LOG.warn("pid {}: {}", r.pid(), w);
+        }
+        switch (r.outcome()) {
+            case VANISHED, DENIED, FAILED -> {
+                LOG.warn("pid {}: {}: {}", r.pid(), r.outcome().description(), r.detail());
+                if (!targets.all) {
+                    failedExplicit.add(r.pid());
+                }
+            }
+            case TIMED_OUT -> LOG.warn("pid {}: timed out: {}", r.pid(), r.detail());
+            default -> {
+            }
+        }
+    }
+
+    private static void printTable(PrintWriter stdout, List<Alert> alerts) {
+        if (alerts.isEmpty()) {
+            stdout.println("no findings");
+            return;
+        }
+        Table t = new Table("SEVERITY", "RULE", "PID", "PROCESS", "REGION", "WHAT");
+        alerts.stream()
+            .sorted(Comparator.comparing(Alert::severity).reversed().thenComparingLong(a -> a.process().pid()))
+            .forEach(a -> t.add(a.severity().wireName(), a.rule().id(), a.process().pid(), a.process().name(),
+                a.region() == null ? "-" : Json.hex(a.region().start()) + " " + a.region().perms(), a.message()));
+        t.print(stdout);
+    }
+}

@@ -1,0 +1,87 @@
+package dev.memsentry.detect;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/** The built-in heuristics, each one switchable and re-rated in the configuration by its id. */
+public final class BuiltinRules {
+    private static final List<String> PROCESS_INTRUSION = List.of("process", "intrusion_detection");
+    private static final List<String> FILE_INTRUSION = List.of("process", "file", "intrusion_detection");
+
+    public static final Rule EXEC_ANONYMOUS = new Rule("memory.exec_anonymous", "Executable anonymous memory",
+        Severity.HIGH, "T1055", "Process Injection", PROCESS_INTRUSION,
+        "Executable memory that no file backs (named [anon:...] regions included), where injected code lives.",
+        true);
+    public static final Rule RWX = new Rule("memory.rwx", "Writable and executable memory",
+        Severity.HIGH, "T1055", "Process Injection", PROCESS_INTRUSION,
+        "A mapping that is readable, writable and executable at once, so code can be written and run in place.",
+        true);
+    public static final Rule EXEC_HEAP_STACK = new Rule("memory.exec_heap_stack", "Executable heap or stack",
+        Severity.HIGH, "T1055", "Process Injection", PROCESS_INTRUSION,
+        "The [heap] or a [stack] mapping is executable, which no modern toolchain produces.",
+        false);
+    public static final Rule REFLECTIVE_ELF = new Rule("memory.reflective_elf", "ELF image in anonymous memory",
+        Severity.HIGH, "T1620", "Reflective Code Loading", PROCESS_INTRUSION,
+        "An ELF header at the start of anonymous or memfd memory: an image loaded without the dynamic loader.",
+        false);
+    public static final Rule REFLECTIVE_PE = new Rule("memory.reflective_pe", "PE image in anonymous memory",
+        Severity.HIGH, "T1620", "Reflective Code Loading", PROCESS_INTRUSION,
+        "An MZ/PE header at the start of anonymous or memfd memory: a Windows image loaded by hand.",
+        true);
+    public static final Rule EXE_MEMFD = new Rule("fileless.exe_memfd", "Process runs from a memfd",
+        Severity.HIGH, "T1620", "Reflective Code Loading", FILE_INTRUSION,
+        "The process's executable is a memfd_create() file that exists only in memory.",
+        false);
+    public static final Rule EXE_DELETED = new Rule("fileless.exe_deleted", "Executable deleted",
+        Severity.HIGH, "T1070.004", "Indicator Removal: File Deletion", FILE_INTRUSION,
+        "The process's executable was deleted after it started (low when a file now sits at its path, as after an upgrade).",
+        false);
+    public static final Rule MAP_DELETED = new Rule("fileless.map_deleted", "Executable mapping of a deleted file",
+        Severity.HIGH, "T1070.004", "Indicator Removal: File Deletion", FILE_INTRUSION,
+        "Code mapped from a file that was deleted (low when a file now sits at its path, as after an upgrade).",
+        false);
+    public static final Rule MAP_MEMFD = new Rule("fileless.map_memfd", "Executable mapping of a memfd",
+        Severity.HIGH, "T1620", "Reflective Code Loading", FILE_INTRUSION,
+        "Code mapped from a memfd_create() file that exists only in memory.",
+        true);
+    public static final Rule MAP_TMPFS = new Rule("fileless.map_tmpfs", "Executable mapping from tmpfs",
+        Severity.HIGH, "T1564", "Hide Artifacts", FILE_INTRUSION,
+        "Code mapped from a file on tmpfs or ramfs (/dev/shm, a tmpfs /tmp): gone without a trace at reboot.",
+        false);
+    public static final Rule CODE_PATCHED = new Rule("code.patched", "Code differs from its file",
+        Severity.HIGH, "T1055", "Process Injection", PROCESS_INTRUSION,
+        "Pages of a file-backed executable mapping whose bytes differ from the mapped file: hooks or patches.",
+        false);
+    public static final Rule LD_PRELOAD = new Rule("inject.ld_preload", "LD_PRELOAD or LD_AUDIT set",
+        Severity.MEDIUM, "T1574.006", "Hijack Execution Flow: Dynamic Linker Hijacking", PROCESS_INTRUSION,
+        "The process was started with LD_PRELOAD or LD_AUDIT, which load a library into it first.",
+        false);
+    public static final Rule LD_SO_PRELOAD = new Rule("inject.ld_so_preload", "/etc/ld.so.preload in use",
+        Severity.HIGH, "T1574.006", "Hijack Execution Flow: Dynamic Linker Hijacking", FILE_INTRUSION,
+        "A non-empty /etc/ld.so.preload (in the process's root) loads a library into every program.",
+        false);
+    public static final Rule TRACER = new Rule("inject.tracer", "Traced by an unknown tracer",
+        Severity.HIGH, "T1055.008", "Process Injection: Ptrace System Calls", PROCESS_INTRUSION,
+        "A process is attached with ptrace by something that is neither a known debugger nor memsentry.",
+        false);
+    public static final Rule THREAD_ANONYMOUS = new Rule("thread.exec_anonymous", "Thread running anonymous code",
+        Severity.HIGH, "T1055", "Process Injection", PROCESS_INTRUSION,
+        "A thread's instruction pointer lies in executable memory no file backs: a sleeping implant.",
+        true);
+
+    public static final List<Rule> ALL = List.of(EXEC_ANONYMOUS, RWX, EXEC_HEAP_STACK, REFLECTIVE_ELF, REFLECTIVE_PE,
+        EXE_MEMFD, EXE_DELETED, MAP_DELETED, MAP_MEMFD, MAP_TMPFS, CODE_PATCHED, LD_PRELOAD, LD_SO_PRELOAD, TRACER,
+        THREAD_ANONYMOUS);
+
+    private static final Map<String, Rule> BY_ID = ALL.stream().collect(Collectors.toMap(Rule::id, Function.identity()));
+
+    private BuiltinRules() {
+    }
+
+    public static Optional<Rule> byId(String id) {
+        return Optional.ofNullable(BY_ID.get(id));
+    }
+}

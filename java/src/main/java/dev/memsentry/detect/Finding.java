@@ -1,0 +1,28 @@
+package dev.memsentry.detect;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.agent.Region;
+import dev.memsentry.output.Json;
+
+/**
+ * What a check found, before policy: the rule, the region (or null), a message and details.
+ * severityShift lowers the rule's configured severity for a weaker form of the finding (a header
+ * in memory that is not executable, a deleted file that was replaced on disk); never positive.
+ * The policy turns a finding into an {@link Alert}.
+ */
+public record Finding(Rule rule, int severityShift, Region region, String message, ObjectNode details,
+                      ObjectNode yara) {
+    public Finding {
+        if (severityShift > 0) {
+            throw new IllegalArgumentException("a check may only lower a severity");
+        }
+    }
+
+    public static Finding of(Rule rule, Region region, String message) {
+        return new Finding(rule, 0, region, message, Json.object(), null);
+    }
+
+    public Finding lowered(int steps) {
+        return new Finding(rule, severityShift - steps, region, message, details, yara);
+    }
+}

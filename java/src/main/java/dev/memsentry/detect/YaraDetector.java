@@ -1,0 +1,196 @@
+package dev.memsentry.detect;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.agent.Agent;
+import dev.memsentry.agent.AgentException;
+import dev.memsentry.agent.ProcessInfo;
+import dev.memsentry.agent.Region;
+import dev.memsentry.agent.Status;
+import dev.memsentry.detect.yara.Yara;
+import dev.memsentry.detect.yara.YaraMatch;
+import dev.memsentry.detect.yara.YaraMeta;
+import dev.memsentry.detect.yara.YaraRules;
+import dev.memsentry.detect.yara.YaraScanOptions;
+import dev.memsentry.detect.yara.YaraScanStats;
+import dev.memsentry.detect.yara.YaraScanner;
+import dev.memsentry.detect.yara.YaraStringMatch;
+import dev.memsentry.output.Json;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * YARA as one more detector of a scan: rules compiled once per run (one {@link YaraRules} per
+ * rules path), one {@link YaraScanner} per worker thread, one pass over each process per rules
+ * path. A matching rule becomes an alert with memsentry.yara (rule, namespace, tags, metadata,
+ * string matches with their addresses) and, when it matched strings, the region of the first.
+ *
+ * <p>Severity comes from the rule's {@code severity} metadata: a word (low ... critical) or a
+ * number (Elastic's rules use 0-100: 90 and up critical, 70 high, 40 medium, below low);
+ * otherwise high. A {@code mitre_attack}, {@code technique} or {@code mitre} metadata value that
+ * is an ATT&CK technique id fills threat.technique.id.
+ */
+public final class YaraDetector implements ProcessScanner.ExtraScan, AutoCloseable {
+    private static final List<String> CATEGORIES = List.of("malware", "intrusion_detection");
+
+    private final List<YaraRules> rules;
+    private final Map<Thread, Worker> workers = new ConcurrentHashMap<>();
+
+    private static final class Worker {
+        final List<YaraScanner> scanners = new ArrayList<>();
+        final AtomicBoolean busy = new AtomicBoolean();
+    }
+
+    private YaraDetector(List<YaraRules> rules) {
+        this.rules = List.copyOf(rules);
+    }
+
+    /**
+     * Compiles every path (closing what was compiled if one fails).
+     *
+     * @throws dev.memsentry.detect.yara.YaraCompileException a rule does not compile
+     * @throws AgentException UNSUPPORTED when YARA is off
+     */
+    public static YaraDetector compile(Agent agent, List<Path> paths) {
+        List<YaraRules> compiled = new ArrayList<>();
+        try {
+            for (Path p : paths) {
+                if (!java.nio.file.Files.exists(p)) {
+                    throw new AgentException(Status.INVALID_ARGUMENT, "rules " + p + " do not exist");
+                }
+                compiled.add(YaraRules.compile(agent, p));
+            }
+        } catch (RuntimeException e) {
+            compiled.forEach(YaraRules::close);
+            throw e;
+        }
+        return new YaraDetector(compiled);
+    }
+
+    public int ruleCount() {
+        return rules.stream().mapToInt(YaraRules::ruleCount).sum();
+    }
+
+    public List<YaraRules> rules() {
+        return rules;
+    }
+
+    /** "on: 5 rules from PATH (libyara ...)". */
+    public String describe() {
+        return "on: " + ruleCount() + " rules from " + String.join(", ", rules.stream().map(r -> r.source().toString())
+            .toList()) + " (" + Yara.status().detail() + ")";
+    }
+
+    @Override
+    public long scan(ProcessInfo info, List<Region> regions, Deadline deadline, List<Finding> out) {
+        Worker w = workers.computeIfAbsent(Thread.currentThread(), t -> new Worker());
+        if (w.scanners.isEmpty()) {
+            for (YaraRules r : rules) {
+                w.scanners.add(r.newScanner());
+            }
+        }
+        long bytes = 0;
+        w.busy.set(true);
+        try {
+            for (int i = 0; i < rules.size(); i++) {
+                deadline.check();
+                YaraScanOptions options = YaraScanOptions.DEFAULTS
+                    .withTimeout(Duration.ofMillis(deadline.remainingMillis()));
+                YaraRules source = rules.get(i);
+                List<YaraMatch> matches = new ArrayList<>();
+                YaraScanStats stats;
+                try {
+                    stats = w.scanners.get(i).scan(info.pid(), options, matches::add);
+                } catch (AgentException e) {
+                    if (e.status() == Status.TIMEOUT) {
+                        throw new Deadline.ScanTimeoutException();
+                    }
+                    throw e;
+                }
+                bytes += stats.bytesRead() + stats.bytesFromFile();
+                for (YaraMatch m : matches) {
+                    out.add(finding(m, source.source(), regions));
+                }
+            }
+        } finally {
+            w.busy.set(false);
+        }
+        return bytes;
+    }
+
+    static Finding finding(YaraMatch m, Path source, List<Region> regions) {
+        Severity severity = m.meta("severity").map(YaraDetector::severity).orElse(Severity.HIGH);
+        String technique = null;
+        for (String key : List.of("mitre_attack", "technique", "mitre")) {
+            Object v = m.meta(key).orElse(null);
+            if (v instanceof String s && s.trim().matches("T\\d{4}(\\.\\d{3})?")) {
+                technique = s.trim();
+                break;
+            }
+        }
+        String description = m.meta("description").map(Object::toString)
+            .orElse("YARA rule " + m.rule() + " matched the process's memory");
+        Rule rule = new Rule("yara." + m.namespace() + "." + m.rule(), m.rule(), severity, technique, null, CATEGORIES,
+            description, false);
+        ObjectNode yara = Json.object();
+        yara.put("rule", m.rule()).put("namespace", m.namespace()).put("rules_file", source.toString());
+        ArrayNode tags = yara.putArray("tags");
+        m.tags().forEach(tags::add);
+        ObjectNode meta = yara.putObject("meta");
+        for (YaraMeta x : m.metas()) {
+            if (!meta.has(x.identifier())) {
+                meta.set(x.identifier(), Json.MAPPER.valueToTree(x.value()));
+            }
+        }
+        ArrayNode strings = yara.putArray("strings");
+        for (YaraStringMatch s : m.strings()) {
+            strings.addObject().put("identifier", s.identifier()).put("address", s.addressHex())
+                .put("length", s.length()).put("data", s.dataHex());
+        }
+        yara.put("strings_total", m.stringTotal());
+        Region region = null;
+        if (!m.strings().isEmpty()) {
+            long first = m.strings().get(0).address();
+            region = regions.stream().filter(r -> r.contains(first)).findFirst().orElse(null);
+        }
+        String where = m.strings().isEmpty() ? "" : ", first string " + m.strings().get(0).identifier() + " at "
+            + m.strings().get(0).addressHex();
+        return new Finding(rule, 0, region, "YARA rule " + m.namespace() + ":" + m.rule() + " matched" + where,
+            Json.object(), yara);
+    }
+
+    static Severity severity(Object meta) {
+        if (meta instanceof Long n) {
+            return n >= 90 ? Severity.CRITICAL : n >= 70 ? Severity.HIGH : n >= 40 ? Severity.MEDIUM : Severity.LOW;
+        }
+        if (meta instanceof String s) {
+            try {
+                return Severity.parse(s.toLowerCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                return Severity.HIGH;
+            }
+        }
+        return Severity.HIGH;
+    }
+
+    /**
+     * Closes the scanners of threads that are done, then the rules. A scanner still busy in a
+     * thread that was given up on stays open: closing it under a running scan would free memory
+     * the scan uses (the process is about to exit anyway); it keeps its native rules alive.
+     */
+    @Override
+    public void close() {
+        for (Worker w : workers.values()) {
+            if (!w.busy.get()) {
+                w.scanners.forEach(YaraScanner::close);
+            }
+        }
+        rules.forEach(YaraRules::close);
+    }
+}
