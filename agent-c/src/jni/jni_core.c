@@ -174,21 +174,11 @@ static jint JNICALL n_read_memory(JNIEnv *env, jclass cls, jlong handle, jlong p
     return st;
 }
 
-static jmethodID method_of(JNIEnv *env, const char *cls_name, const char *name, const char *sig)
-{
-    jclass cls = (*env)->FindClass(env, cls_name);
-    if (!cls)
-        return NULL;
-    jmethodID id = (*env)->GetMethodID(env, cls, name, sig);
-    (*env)->DeleteLocalRef(env, cls);
-    return id;
-}
-
 jint ms_jni_register_core(JNIEnv *env, jclass bridge)
 {
-    process_accept = method_of(env, "dev/memsentry/agent/NativeBridge$ProcessSink", "accept", "(JJJI[B[B[B)Z");
-    region_accept = method_of(env, "dev/memsentry/agent/NativeBridge$RegionSink", "accept", "(JJJJIIII[B)Z");
-    log_accept = method_of(env, "dev/memsentry/agent/NativeBridge$LogSink", "log", "(I[B)V");
+    process_accept = ms_jni_method_of(env, "dev/memsentry/agent/NativeBridge$ProcessSink", "accept", "(JJJI[B[B[B)Z");
+    region_accept = ms_jni_method_of(env, "dev/memsentry/agent/NativeBridge$RegionSink", "accept", "(JJJJIIII[B)Z");
+    log_accept = ms_jni_method_of(env, "dev/memsentry/agent/NativeBridge$LogSink", "log", "(I[B)V");
     if (!process_accept || !region_accept || !log_accept)
         return JNI_ERR;
     static const JNINativeMethod methods[] = {

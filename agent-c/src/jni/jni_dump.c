@@ -118,20 +118,10 @@ static void JNICALL n_cancel_free(JNIEnv *env, jclass cls, jlong token)
     free((void *)(intptr_t)token);
 }
 
-static jmethodID method_of(JNIEnv *env, const char *cls_name, const char *name, const char *sig)
-{
-    jclass cls = (*env)->FindClass(env, cls_name);
-    if (!cls)
-        return NULL;
-    jmethodID id = (*env)->GetMethodID(env, cls, name, sig);
-    (*env)->DeleteLocalRef(env, cls);
-    return id;
-}
-
 jint ms_jni_register_dump(JNIEnv *env, jclass bridge)
 {
-    progress_accept = method_of(env, "dev/memsentry/agent/NativeBridge$DumpProgressSink", "progress", "(JJ)Z");
-    region_accept = method_of(env, "dev/memsentry/agent/NativeBridge$DumpRegionSink", "region",
+    progress_accept = ms_jni_method_of(env, "dev/memsentry/agent/NativeBridge$DumpProgressSink", "progress", "(JJ)Z");
+    region_accept = ms_jni_method_of(env, "dev/memsentry/agent/NativeBridge$DumpRegionSink", "region",
                               "(JJII[BJJJJJJI[BLjava/lang/String;)Z");
     if (!progress_accept || !region_accept)
         return JNI_ERR;

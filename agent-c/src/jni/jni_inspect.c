@@ -161,20 +161,10 @@ static jint JNICALL n_process_facts(JNIEnv *env, jclass cls, jlong handle, jlong
     return st;
 }
 
-static jmethodID sink_method(JNIEnv *env, const char *cls_name, const char *name, const char *sig)
-{
-    jclass cls = (*env)->FindClass(env, cls_name);
-    if (!cls)
-        return NULL;
-    jmethodID id = (*env)->GetMethodID(env, cls, name, sig);
-    (*env)->DeleteLocalRef(env, cls);
-    return id;
-}
-
 jint ms_jni_register_inspect(JNIEnv *env, jclass bridge)
 {
-    diff_accept = sink_method(env, "dev/memsentry/agent/NativeBridge$CodeDiffSink", "accept", "(JJI[B[B)Z");
-    thread_accept = sink_method(env, "dev/memsentry/agent/NativeBridge$ThreadSink", "accept", "(JIJJJ[B)Z");
+    diff_accept = ms_jni_method_of(env, "dev/memsentry/agent/NativeBridge$CodeDiffSink", "accept", "(JJI[B[B)Z");
+    thread_accept = ms_jni_method_of(env, "dev/memsentry/agent/NativeBridge$ThreadSink", "accept", "(JIJJJ[B)Z");
     if (!diff_accept || !thread_accept)
         return JNI_ERR;
     static const JNINativeMethod methods[] = {

@@ -24,6 +24,9 @@ static inline ms_jni_handle *ms_jni_handle_of(jlong handle)
 jbyteArray ms_jni_bytes(JNIEnv *env, const void *data, size_t len);
 /* Same, for a NUL-terminated string (NULL gives an empty array). */
 jbyteArray ms_jni_cstr(JNIEnv *env, const char *s);
+/* The id of an instance method of the named class (for caching at registration), or NULL with an
+ * exception pending. */
+jmethodID ms_jni_method_of(JNIEnv *env, const char *cls_name, const char *name, const char *sig);
 
 /* Each glue file registers its natives on the bridge class; called from JNI_OnLoad. */
 jint ms_jni_register_core(JNIEnv *env, jclass bridge);

@@ -19,6 +19,16 @@ jbyteArray ms_jni_cstr(JNIEnv *env, const char *s)
     return ms_jni_bytes(env, s ? s : "", s ? strlen(s) : 0);
 }
 
+jmethodID ms_jni_method_of(JNIEnv *env, const char *cls_name, const char *name, const char *sig)
+{
+    jclass cls = (*env)->FindClass(env, cls_name);
+    if (!cls)
+        return NULL;
+    jmethodID id = (*env)->GetMethodID(env, cls, name, sig);
+    (*env)->DeleteLocalRef(env, cls);
+    return id;
+}
+
 JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved)
 {
     (void)reserved;

@@ -106,21 +106,11 @@ static jint JNICALL n_protect_list(JNIEnv *env, jclass cls, jlong handle, jobjec
     return ms_protect_list(ms_jni_handle_of(handle)->agent, entry_to_java, &ctx);
 }
 
-static jmethodID method_of(JNIEnv *env, const char *cls_name, const char *name, const char *sig)
-{
-    jclass cls = (*env)->FindClass(env, cls_name);
-    if (!cls)
-        return NULL;
-    jmethodID id = (*env)->GetMethodID(env, cls, name, sig);
-    (*env)->DeleteLocalRef(env, cls);
-    return id;
-}
-
 jint ms_jni_register_terminate(JNIEnv *env, jclass bridge)
 {
-    report_accept = method_of(env, "dev/memsentry/agent/NativeBridge$TerminateSink", "accept", "(IJII[IJ[B)V");
-    protection_accept = method_of(env, "dev/memsentry/agent/NativeBridge$ProtectionSink", "accept", "(I[B)V");
-    entry_accept = method_of(env, "dev/memsentry/agent/NativeBridge$ProtectedEntrySink", "accept", "([BZ)V");
+    report_accept = ms_jni_method_of(env, "dev/memsentry/agent/NativeBridge$TerminateSink", "accept", "(IJII[IJ[B)V");
+    protection_accept = ms_jni_method_of(env, "dev/memsentry/agent/NativeBridge$ProtectionSink", "accept", "(I[B)V");
+    entry_accept = ms_jni_method_of(env, "dev/memsentry/agent/NativeBridge$ProtectedEntrySink", "accept", "([BZ)V");
     if (!report_accept || !protection_accept || !entry_accept)
         return JNI_ERR;
     static const JNINativeMethod methods[] = {

@@ -259,24 +259,14 @@ static jint JNICALL n_scan(JNIEnv *env, jclass cls, jlong scanner, jlong pid, ji
     return st;
 }
 
-static jmethodID method_of(JNIEnv *env, const char *cls_name, const char *name, const char *sig)
-{
-    jclass cls = (*env)->FindClass(env, cls_name);
-    if (!cls)
-        return NULL;
-    jmethodID id = (*env)->GetMethodID(env, cls, name, sig);
-    (*env)->DeleteLocalRef(env, cls);
-    return id;
-}
-
 jint ms_jni_register_yara(JNIEnv *env, jclass bridge)
 {
     (void)bridge; /* the YARA natives live on their own class, next to their Java API */
     jclass natives = (*env)->FindClass(env, MS_JNI_YARA_CLASS);
     if (!natives)
         return JNI_ERR;
-    diagnostic_accept = method_of(env, MS_JNI_YARA_CLASS "$DiagnosticSink", "accept", "(I[BI[B)V");
-    match_accept = method_of(env, MS_JNI_YARA_CLASS "$MatchSink", "accept", "(J[B[B[[B[[B[I[J[[B[[B[J[I[[BI)Z");
+    diagnostic_accept = ms_jni_method_of(env, MS_JNI_YARA_CLASS "$DiagnosticSink", "accept", "(I[BI[B)V");
+    match_accept = ms_jni_method_of(env, MS_JNI_YARA_CLASS "$MatchSink", "accept", "(J[B[B[[B[[B[I[J[[B[[B[J[I[[BI)Z");
     jclass bytes = (*env)->FindClass(env, "[B");
     byte_array_class = bytes ? (*env)->NewGlobalRef(env, bytes) : NULL;
     if (!diagnostic_accept || !match_accept || !byte_array_class)
