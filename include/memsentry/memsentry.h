@@ -14,5 +14,6 @@
 #include "ms_terminate.h"
 #include "ms_yara.h"
 #include "ms_inspect.h"
+#include "ms_trace.h"
 
 #endif
