@@ -1,51 +1,13 @@
 """The ctypes binding against the real library and a real victim process (run by ctest:
-MEMSENTRY_LIB is the built libmemsentry.so, MEMSENTRY_VICTIM_DIR the victims' directory)."""
+MEMSENTRY_LIB is the built libmemsentry.so, MEMSENTRY_VICTIM_DIR the victims' directory, and
+PYTHONPATH holds tests-native/python, where the victim starter shared with the stub's tests lives)."""
 
 import os
-import subprocess
 import threading
 import unittest
 
 import memsentry
-
-
-class Victim(object):
-    """A victim program: prints READY key=value ..., exits when its stdin closes."""
-
-    def __init__(self, name, *args):
-        exe = os.path.join(os.environ["MEMSENTRY_VICTIM_DIR"], name)
-        self.proc = subprocess.Popen([exe] + list(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.facts = {}
-        for line in self.proc.stdout:
-            if line.startswith(b"READY"):
-                for kv in line[5:].split():
-                    k, _, v = kv.decode().partition("=")
-                    self.facts[k] = v
-                return
-        self.close()
-        raise RuntimeError("victim %s exited before READY" % name)
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def hex(self, key):
-        return int(self.facts[key], 16)
-
-    def close(self):
-        self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc.stdout.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+from victims import Victim
 
 
 class BindingTest(unittest.TestCase):

@@ -16,48 +16,12 @@ import time
 import unittest
 from unittest import mock
 
+from victims import Victim
+
 STUB_PATH = os.environ["MEMSENTRY_STUB"]
 _spec = importlib.util.spec_from_file_location("memsentry_stub", STUB_PATH)
 stub = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(stub)
-
-
-class Victim(object):
-    def __init__(self, name, *args):
-        exe = os.path.join(os.environ["MEMSENTRY_VICTIM_DIR"], name)
-        self.proc = subprocess.Popen([exe] + list(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.facts = {}
-        for line in self.proc.stdout:
-            if line.startswith(b"READY"):
-                for kv in line[5:].split():
-                    k, _, v = kv.decode().partition("=")
-                    self.facts[k] = v
-                return
-        raise RuntimeError("victim %s exited before READY" % name)
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def hex(self, key):
-        return int(self.facts[key], 16)
-
-    def close(self):
-        if self.proc.stdin:
-            self.proc.stdin.close()
-            self.proc.stdin = None
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc.stdout.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 class Session(object):
