@@ -4,31 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.memsentry.testing.NativeSupport;
 import dev.memsentry.testing.Victim;
+import dev.memsentry.testing.WithNativeAgent;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The ms_inspect.h natives through JNI, against victims. */
-class NativeAgentInspectTest {
-    private NativeAgent agent;
-
-    @BeforeEach
-    void open() {
-        NativeSupport.requireNative();
-        agent = NativeAgent.open();
-    }
-
-    @AfterEach
-    void close() {
-        if (agent != null) {
-            agent.close();
-        }
-    }
-
+class NativeAgentInspectTest extends WithNativeAgent {
     private Region regionAt(long pid, long addr) {
         return agent.regions(pid).stream().filter(r -> r.contains(addr)).findFirst().orElseThrow();
     }

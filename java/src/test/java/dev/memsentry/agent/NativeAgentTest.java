@@ -5,31 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.memsentry.testing.NativeSupport;
 import dev.memsentry.testing.Victim;
+import dev.memsentry.testing.WithNativeAgent;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The real library through JNI, against real victim processes. */
-class NativeAgentTest {
-    private NativeAgent agent;
-
-    @BeforeEach
-    void open() {
-        NativeSupport.requireNative();
-        agent = NativeAgent.open();
-    }
-
-    @AfterEach
-    void close() {
-        if (agent != null) {
-            agent.close();
-        }
-    }
-
+class NativeAgentTest extends WithNativeAgent {
     @Test
     void listsTheVictimWithItsExecutableAndArguments() throws Exception {
         try (Victim v = Victim.start("victim_marker", "ARG-ONE", "arg two")) {

@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.memsentry.testing.ElfCore;
-import dev.memsentry.testing.NativeSupport;
 import dev.memsentry.testing.Victim;
+import dev.memsentry.testing.WithNativeAgent;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,30 +17,13 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Dumps through JNI against real victims: the bytes land in the file, only facts reach Java. */
-class NativeDumpTest {
-    private NativeAgent agent;
-
+class NativeDumpTest extends WithNativeAgent {
     @TempDir
     Path dir;
-
-    @BeforeEach
-    void open() {
-        NativeSupport.requireNative();
-        agent = NativeAgent.open();
-    }
-
-    @AfterEach
-    void close() {
-        if (agent != null) {
-            agent.close();
-        }
-    }
 
     private static List<String> names(Path dir) throws Exception {
         try (Stream<Path> s = Files.list(dir)) {

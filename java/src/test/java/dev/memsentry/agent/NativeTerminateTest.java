@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.memsentry.testing.NativeSupport;
 import dev.memsentry.testing.Victim;
+import dev.memsentry.testing.WithNativeAgent;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,30 +15,13 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Termination through JNI against real victims; the oracle is how each victim died. */
-class NativeTerminateTest {
+class NativeTerminateTest extends WithNativeAgent {
     /** Java reports a child killed by signal N as exit value 128 + N. */
     private static final int KILLED_BY_SIGTERM = 128 + 15;
     private static final int KILLED_BY_SIGKILL = 128 + 9;
-
-    private NativeAgent agent;
-
-    @BeforeEach
-    void open() {
-        NativeSupport.requireNative();
-        agent = NativeAgent.open();
-    }
-
-    @AfterEach
-    void close() {
-        if (agent != null) {
-            agent.close();
-        }
-    }
 
     private static int exitValue(Victim v) throws InterruptedException {
         assertTrue(v.process().waitFor(10, TimeUnit.SECONDS), "victim still running");
