@@ -9,11 +9,13 @@ import dev.memsentry.output.Json;
 import dev.memsentry.testing.NativeSupport;
 import dev.memsentry.testing.Victim;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,18 +26,34 @@ class CliIT {
     }
 
     static Run jar(List<String> jvmArgs, String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>();
+        return run(jarCommand(List.of(), jvmArgs, args));
+    }
+
+    /** prefix (a wrapper such as unshare, or nothing), then java JVM_ARGS -jar orchestrator.jar ARGS. */
+    static List<String> jarCommand(List<String> prefix, List<String> jvmArgs, String... args) {
+        List<String> cmd = new ArrayList<>(prefix);
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(jvmArgs);
         cmd.add("-jar");
         cmd.add(System.getProperty("memsentry.jar"));
         cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    /** Runs cmd with no standard input; standard error is drained alongside, so neither pipe fills. */
+    static Run run(List<String> cmd) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(cmd).start();
         p.getOutputStream().close();
+        CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> {
+            try {
+                return p.getErrorStream().readAllBytes();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
         byte[] out = p.getInputStream().readAllBytes();
-        byte[] err = p.getErrorStream().readAllBytes();
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "jar did not finish");
-        return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "did not finish: " + cmd);
+        return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err.join(), StandardCharsets.UTF_8));
     }
 
     @Test
@@ -62,14 +80,9 @@ class CliIT {
         NativeSupport.requireNative();
         // A sweep of every process runs in a fresh PID namespace holding only what the test started:
         // sh becomes PID 1, starts sleep (PID 2) and replaces itself with the orchestrator.
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder("unshare", "--pid", "--fork", "--mount-proc", "sh", "-c",
-            "sleep 60 & exec \"$0\" -jar \"$1\" ps --json", java, System.getProperty("memsentry.jar")).start();
-        p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), err);
+        Run r = jarInPidNamespace(List.of(), "ps", "--json");
+        assertEquals(0, r.code(), r.err());
+        String out = r.out();
         List<JsonNode> procs = new ArrayList<>();
         for (String line : out.split("\n")) {
             procs.add(Json.MAPPER.readTree(line));
@@ -146,18 +159,8 @@ class CliIT {
      * that a sweep of every process touches nothing the test did not start.
      */
     static Run jarInPidNamespace(List<String> jvmArgs, String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of("unshare", "--pid", "--fork", "--mount-proc", "sh", "-c",
-            "sleep 60 & exec \"$@\"", "sh", Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        cmd.addAll(jvmArgs);
-        cmd.add("-jar");
-        cmd.add(System.getProperty("memsentry.jar"));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).start();
-        p.getOutputStream().close();
-        byte[] out = p.getInputStream().readAllBytes();
-        byte[] err = p.getErrorStream().readAllBytes();
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "jar did not finish");
-        return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+        return run(jarCommand(List.of("unshare", "--pid", "--fork", "--mount-proc", "sh", "-c", "sleep 60 & exec \"$@\"", "sh"),
+            jvmArgs, args));
     }
 
     private static void assertOneFallbackWarning(String err, Path broken) {

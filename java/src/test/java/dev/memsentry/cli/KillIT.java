@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.memsentry.output.Json;
 import dev.memsentry.testing.NativeSupport;
 import dev.memsentry.testing.Victim;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -77,15 +76,10 @@ class KillIT {
     @Test
     void pid1IsRefusedInsideAFreshPidNamespace() throws Exception {
         // The orchestrator itself is PID 1 there: nothing else is in the namespace.
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder("unshare", "--pid", "--fork", "--mount-proc", java, "-jar",
-            System.getProperty("memsentry.jar"), "kill", "--pid", "1", "--json").start();
-        p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        assertEquals(ExitCodes.FAILED, p.exitValue(), out + err);
-        JsonNode n = Json.MAPPER.readTree(out);
+        CliIT.Run r = CliIT.run(CliIT.jarCommand(List.of("unshare", "--pid", "--fork", "--mount-proc"), List.of(),
+            "kill", "--pid", "1", "--json"));
+        assertEquals(ExitCodes.FAILED, r.code(), r.out() + r.err());
+        JsonNode n = Json.MAPPER.readTree(r.out());
         assertEquals(1, n.get("pid").asLong());
         assertEquals("refused", n.get("result").asText());
         assertEquals("init", n.get("protection").asText());
