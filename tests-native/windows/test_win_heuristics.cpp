@@ -186,6 +186,14 @@ std::vector<ms_region> regions_of(ms_agent *agent, int64_t pid, std::vector<std:
     return ctx.regions;
 }
 
+const ms_region *region_holding(const std::vector<ms_region> &regions, uint64_t addr)
+{
+    for (auto &r : regions)
+        if (r.start <= addr && addr < r.end)
+            return &r;
+    return nullptr;
+}
+
 // The regions, each with its probe, of a victim.
 struct Probed {
     std::vector<std::string> paths;
@@ -245,10 +253,7 @@ TEST(WinProbe, PrivateMemoryArtifactsReachTheRulesAsKindPermsAndHeader)
         Victim v("victim_win_marker");
         std::vector<std::string> paths;
         auto regions = regions_of(agent.a, v.pid(), &paths);
-        const ms_region *r = nullptr;
-        for (auto &reg : regions)
-            if (reg.start <= v.hex("addr") && v.hex("addr") < reg.end)
-                r = &reg;
+        const ms_region *r = region_holding(regions, v.hex("addr"));
         ASSERT_NE(r, nullptr);
         EXPECT_EQ(r->kind, MS_REGION_ANONYMOUS);
         EXPECT_EQ(r->perms, MS_PERM_READ | MS_PERM_WRITE | MS_PERM_EXEC | MS_PERM_PRIVATE);
@@ -276,10 +281,7 @@ TEST(WinProbe, ACallerOfTheFirstLayoutGetsNothingPastIt)
     Agent agent;
     std::vector<std::string> paths;
     auto regions = regions_of(agent.a, v.pid(), &paths);
-    const ms_region *r = nullptr;
-    for (auto &reg : regions)
-        if (reg.start <= v.hex("page") && v.hex("page") < reg.end)
-            r = &reg;
+    const ms_region *r = region_holding(regions, v.hex("page"));
     ASSERT_NE(r, nullptr);
     ms_region_probe_result p;
     memset(&p, 0xa5, sizeof p);
