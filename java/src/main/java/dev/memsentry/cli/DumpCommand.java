@@ -50,7 +50,8 @@ import picocli.CommandLine.Spec;
         "Formats: core (default), an ELF core file that gdb opens ('gdb EXE -c FILE'); raw, the regions' bytes "
             + "back to back plus FILE.json, a manifest with each region's addresses, offset in the file, status "
             + "and SHA-256; minidump (Windows only), a MiniDumpWriteDump file with full memory that WinDbg opens, "
-            + "named .dmp (the region options do not apply to it). On Linux --format minidump is refused with one "
+            + "named .dmp (--max-region-size does not apply to it; the other size options, --suspicious-only, --freeze "
+            + "and --sync are refused). On Linux --format minidump is refused with one "
             + "line and exit code 3, as the agent cannot write it.",
         "",
         "Only pages present in the target are read from it, so dumping never allocates memory there; absent pages "
