@@ -539,6 +539,30 @@ TEST(DumpRaw, FileBackedPagesComeFromTheFileNotTheTarget)
     EXPECT_EQ(std::stol(proc_status_field(v.pid(), "RssFile")), rss_before) << "pages were mapped into the target";
 }
 
+// The minidump format is the Windows agent's (MiniDumpWriteDump): on Linux it
+// is refused with a message that names the formats to use, and nothing is
+// written, even with force over an existing file.
+TEST(DumpMinidump, IsUnsupportedOnLinuxAndLeavesNothing)
+{
+    Victim v("victim_marker");
+    TempDir dir;
+    ms_dump_result res{};
+    res.struct_size = sizeof res;
+    EXPECT_EQ(dump(v.pid(), dir / "victim.dmp", options(0, MS_DUMP_FORMAT_MINIDUMP), &res), MS_E_UNSUPPORTED);
+    std::string why = ms_last_error();
+    EXPECT_NE(why.find("Windows-only"), std::string::npos) << why;
+    EXPECT_NE(why.find("core or raw"), std::string::npos) << why;
+    EXPECT_EQ(res.file_size, 0u);
+    EXPECT_TRUE(dir.entries().empty());
+
+    std::string existing = dir / "existing.dmp";
+    std::ofstream(existing) << "keep me";
+    EXPECT_EQ(dump(v.pid(), existing, options(MS_DUMP_FORCE, MS_DUMP_FORMAT_MINIDUMP)), MS_E_UNSUPPORTED);
+    EXPECT_EQ(slurp(existing), "keep me");
+    // A format past the last one is bad input, not an unsupported one.
+    EXPECT_EQ(dump(v.pid(), dir / "x", options(0, MS_DUMP_FORMAT_MINIDUMP + 1)), MS_E_INVALID_ARGUMENT);
+}
+
 TEST(DumpSafety, ModeIs0600AndTemporaryNamesNeverStay)
 {
     Victim v("victim_marker");

@@ -11,6 +11,16 @@
  *     hole / unreadable, status, reason and SHA-256, plus totals. The data
  *     file is renamed into place first, the manifest last: a manifest means
  *     a complete dump.
+ *   - MS_DUMP_FORMAT_MINIDUMP (Windows only): MiniDumpWriteDump from the
+ *     system's dbghelp.dll with full memory (MiniDumpWithFullMemory, the
+ *     memory info, thread info and unloaded module lists), the file WinDbg
+ *     and Visual Studio open. dbghelp decides what is read: max_region_size
+ *     does not apply (the default cap is ignored); MS_DUMP_FORCE is honoured
+ *     and the evidence rules below hold; the other flags, the total cap,
+ *     size-based skipping and region reports give MS_E_UNSUPPORTED, and so
+ *     does the format itself on Linux (ms_last_error says which to use).
+ *     Its ms_dump_result holds file_size only; progress is one report at
+ *     the end.
  * Dumping never changes the target: only pages present (or swapped) in it
  * are read from it (a read of an untouched page would allocate it there).
  * Absent pages of file-backed regions hold the file's bytes: they are read
@@ -31,7 +41,8 @@
  * MS_E_BUSY (MS_DUMP_FREEZE, and another tracer holds it), MS_E_STOPPED
  * (the progress callback returned non-zero), MS_E_INTERRUPTED (the cancel
  * flag was set), MS_E_EXISTS, MS_E_NO_SPACE, MS_E_IO, MS_E_UNSUPPORTED
- * (core format on an architecture without a core writer). */
+ * (core format on an architecture without a core writer; minidump on Linux;
+ * on Windows the core format, and options the Windows dumpers lack). */
 #ifndef MEMSENTRY_MS_DUMP_H
 #define MEMSENTRY_MS_DUMP_H
 
@@ -44,7 +55,8 @@ extern "C" {
 
 typedef enum ms_dump_format {
     MS_DUMP_FORMAT_CORE = 0,
-    MS_DUMP_FORMAT_RAW = 1
+    MS_DUMP_FORMAT_RAW = 1,
+    MS_DUMP_FORMAT_MINIDUMP = 2 /* Windows only; MS_E_UNSUPPORTED on Linux */
 } ms_dump_format;
 
 /* Stops every thread of the target (PTRACE_SEIZE + PTRACE_INTERRUPT) for a

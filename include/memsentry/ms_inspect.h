@@ -42,6 +42,12 @@ MS_API const char *ms_header_kind_name(int32_t kind);
 #define MS_PROBE_FROM_FILE   0x4u /* the bytes came from the mapped file, not from the process */
 #define MS_PROBE_FS_KNOWN    0x8u /* fs_magic is valid */
 #define MS_PROBE_ON_TMPFS    0x10u /* the backing file lives on tmpfs or ramfs (memory only) */
+/* Windows: the region is part of a loaded image (MEM_IMAGE) and has write or
+ * execute rights that the section it lies in does not give, per the section
+ * table of the image file on disk (a header rewritten in memory cannot hide
+ * it): image_section and image_section_perms say which section and what it
+ * allows. Never set on Linux, where a mapping's rights are the file's. */
+#define MS_PROBE_IMAGE_PROTECTION 0x20u
 
 typedef struct ms_region_probe_result {
     uint32_t struct_size;  /* set by the caller to sizeof(ms_region_probe_result) */
@@ -52,12 +58,17 @@ typedef struct ms_region_probe_result {
     uint64_t fs_magic;     /* statfs f_type of the backing file when MS_PROBE_FS_KNOWN */
     uint32_t head_len;     /* bytes in head */
     uint8_t head[16];      /* the first bytes of the region as read */
+    /* Added after the first layout; a caller's smaller struct_size gets the fields above only. */
+    uint32_t image_section_perms; /* MS_PROBE_IMAGE_PROTECTION: MS_PERM_* the section allows */
+    char image_section[9];        /* MS_PROBE_IMAGE_PROTECTION: its name, NUL-terminated ("headers" for the
+                                     image headers); printable ASCII, other bytes shown as '?' */
 } ms_region_probe_result;
 
 /* Classifies the first page of the region (the bytes of the process; for a
  * file-backed region whose first page is not resident, the mapped file's
  * bytes at the region's offset) and, for a file-backed region, the file
- * system of the mapped file. region is one of pid's regions as
+ * system of the mapped file (Linux) or the rights of its image section
+ * (Windows, MS_PROBE_IMAGE_PROTECTION). region is one of pid's regions as
  * ms_region_list reported it; only start, end, offset, dev, inode, kind and
  * path are used. MS_E_NO_SUCH_PROCESS when the process exited. */
 MS_API ms_status ms_region_probe(ms_agent *agent, int64_t pid, const ms_region *region, ms_region_probe_result *out);

@@ -185,6 +185,26 @@ const ManifestRegion *holding(const std::vector<ManifestRegion> &regions, uint64
     return nullptr;
 }
 
+// Every kept region's bytes follow the previous one's, fill the file, and
+// hash to the manifest's digest; regions without bytes are skipped ones.
+void expect_back_to_back_with_digests(const std::string &data, const std::vector<ManifestRegion> &regions)
+{
+    uint64_t expected_offset = 0;
+    for (auto &reg : regions) {
+        if (reg.bytes == 0) {
+            EXPECT_EQ(reg.status, "skipped") << std::hex << reg.start;
+            continue;
+        }
+        EXPECT_EQ(reg.file_offset, expected_offset) << "regions are back to back";
+        ASSERT_LE(reg.file_offset + reg.bytes, data.size());
+        EXPECT_EQ(sha256_hex(reinterpret_cast<const unsigned char *>(data.data()) + reg.file_offset, reg.bytes),
+                  reg.sha256)
+            << std::hex << reg.start;
+        expected_offset += reg.bytes;
+    }
+    EXPECT_EQ(expected_offset, data.size());
+}
+
 TEST(WinDumpSha256, OracleKnownAnswers)
 {
     EXPECT_EQ(sha256_hex(reinterpret_cast<const unsigned char *>("abc"), 3),
@@ -220,20 +240,7 @@ TEST(WinDumpRaw, MarkerIsAtItsOffsetAndEveryDigestMatches)
     ASSERT_LE(at + 20, data.size());
     EXPECT_EQ(data.substr(at, 20), "RAW-DUMP-MARKER-51c2");
 
-    uint64_t expected_offset = 0;
-    for (auto &reg : regions) {
-        if (reg.bytes == 0) {
-            EXPECT_EQ(reg.status, "skipped") << std::hex << reg.start;
-            continue;
-        }
-        EXPECT_EQ(reg.file_offset, expected_offset) << "regions are back to back";
-        ASSERT_LE(reg.file_offset + reg.bytes, data.size());
-        EXPECT_EQ(sha256_hex(reinterpret_cast<const unsigned char *>(data.data()) + reg.file_offset, reg.bytes),
-                  reg.sha256)
-            << std::hex << reg.start;
-        expected_offset += reg.bytes;
-    }
-    EXPECT_EQ(expected_offset, data.size());
+    expect_back_to_back_with_digests(data, regions);
 }
 
 TEST(WinDumpRaw, GuardPagesAreSkippedWithTheirReasonAndFileViewsKept)
@@ -371,15 +378,13 @@ struct Minidump {
     }
 };
 
-TEST(WinDumpMinidump, HoldsTheMarkerRegionAndTheModules)
+// A minidump of a marker victim: the signature, the marker at addr in the
+// memory list, the victim's executable in the module list (what Wine's
+// dbghelp writes faithfully, /work/shared/WINE.md).
+void expect_minidump_of_marker(const std::string &path, uint64_t addr, const std::string &marker,
+                               const std::string &exe_name)
 {
-    Victim v("victim_win_marker", {L"MINIDUMP-MARKER-0b7e"});
-    TempDir dir;
-    Agent agent;
-    std::string out = dir.file("victim.dmp");
-    ASSERT_EQ(ms__win_dump_minidump(agent.a, v.pid(), out.c_str(), false), MS_OK) << ms_last_error();
-    EXPECT_EQ(dir.files().size(), 1u);
-    Minidump md{read_file(out)};
+    Minidump md{read_file(path)};
     ASSERT_GE(md.bytes.size(), sizeof(MINIDUMP_HEADER));
     EXPECT_EQ(md.bytes.substr(0, 4), "MDMP");
 
@@ -388,13 +393,12 @@ TEST(WinDumpMinidump, HoldsTheMarkerRegionAndTheModules)
     ASSERT_NE(mem, nullptr) << "a full-memory dump has a Memory64ListStream";
     uint64_t rva = mem->BaseRva;
     bool found = false;
-    uint64_t addr = v.hex("addr");
     for (ULONG64 i = 0; i < mem->NumberOfMemoryRanges; i++) {
         const MINIDUMP_MEMORY_DESCRIPTOR64 &d = mem->MemoryRanges[i];
         if (d.StartOfMemoryRange <= addr && addr < d.StartOfMemoryRange + d.DataSize) {
             size_t at = rva + (addr - d.StartOfMemoryRange);
-            ASSERT_LE(at + 20, md.bytes.size());
-            EXPECT_EQ(md.bytes.substr(at, 20), "MINIDUMP-MARKER-0b7e");
+            ASSERT_LE(at + marker.size(), md.bytes.size());
+            EXPECT_EQ(md.bytes.substr(at, marker.size()), marker);
             found = true;
         }
         rva += d.DataSize;
@@ -407,12 +411,14 @@ TEST(WinDumpMinidump, HoldsTheMarkerRegionAndTheModules)
     for (ULONG32 i = 0; i < modules->NumberOfModules; i++) {
         auto *name = reinterpret_cast<const MINIDUMP_STRING *>(md.bytes.data() + modules->Modules[i].ModuleNameRva);
         std::wstring w(name->Buffer, name->Length / sizeof(WCHAR));
-        if (lower(narrow(w)).find("victim_win_marker.exe") != std::string::npos)
+        if (lower(narrow(w)).find(exe_name) != std::string::npos)
             exe = true;
     }
     EXPECT_TRUE(exe) << "the victim's executable is not in the module list";
 }
 
+// The full minidump is checked through the public API below (one minidump
+// less under Wine, a few seconds each).
 TEST(WinDumpMinidump, ExistingOutputIsRefused)
 {
     Victim v("victim_win_marker");
@@ -423,6 +429,126 @@ TEST(WinDumpMinidump, ExistingOutputIsRefused)
     EXPECT_EQ(ms__win_dump_minidump(agent.a, v.pid(), out.c_str(), false), MS_E_EXISTS);
     EXPECT_EQ(read_file(out), "keep");
     EXPECT_EQ(dir.files().size(), 1u);
+}
+
+// ---- The same dumps through the public API (ms_dump.h), as the Java agent
+// and the Python binding call them.
+
+ms_dump_options public_options(int32_t format, uint32_t flags = 0, uint64_t max_region = 0)
+{
+    ms_dump_options o;
+    ms_dump_options_init(&o);
+    o.format = format;
+    o.flags = flags;
+    o.max_region_size = max_region;
+    return o;
+}
+
+ms_dump_result empty_result()
+{
+    ms_dump_result r{};
+    r.struct_size = sizeof r;
+    return r;
+}
+
+TEST(WinDumpPublicApi, RawPutsTheMarkerAtItsManifestOffsetWithMatchingDigests)
+{
+    Victim v("victim_win_marker", {L"PUBLIC-RAW-MARKER-9d41"});
+    TempDir dir;
+    Agent agent;
+    std::string out = dir.file("public.raw");
+    ms_dump_options o = public_options(MS_DUMP_FORMAT_RAW);
+    uint64_t reported = 0;
+    o.progress = [](uint64_t done, uint64_t, void *u) {
+        *static_cast<uint64_t *>(u) = done;
+        return 0;
+    };
+    o.progress_user = &reported;
+    ms_dump_result res = empty_result();
+    ASSERT_EQ(ms_dump_process(agent.a, v.pid(), out.c_str(), &o, &res), MS_OK) << ms_last_error();
+    EXPECT_EQ(dir.files().size(), 2u) << "the dump and its manifest, nothing else";
+    std::string data = read_file(out);
+    auto regions = parse_manifest(read_file(out + ".json"));
+    ASSERT_EQ(regions.size(), res.regions);
+    EXPECT_EQ(res.file_size, data.size());
+    EXPECT_EQ(res.bytes_dumped, data.size());
+    EXPECT_EQ(reported, data.size()) << "one progress report at the end";
+    EXPECT_EQ(res.regions_dumped + res.regions_skipped, res.regions);
+    const ManifestRegion *r = holding(regions, v.hex("addr"));
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->status, "ok");
+    size_t at = r->file_offset + (v.hex("addr") - r->start);
+    ASSERT_LE(at + 22, data.size());
+    EXPECT_EQ(data.substr(at, 22), "PUBLIC-RAW-MARKER-9d41");
+    expect_back_to_back_with_digests(data, regions);
+}
+
+TEST(WinDumpPublicApi, MinidumpHoldsTheMarkerAndIgnoresTheDefaultRegionCap)
+{
+    Victim v("victim_win_marker", {L"PUBLIC-MDMP-MARKER-77c0"});
+    TempDir dir;
+    Agent agent;
+    std::string out = dir.file("public.dmp");
+    // The defaults, format aside: the 10 MB per-region cap does not apply to a minidump.
+    ms_dump_options o;
+    ms_dump_options_init(&o);
+    o.format = MS_DUMP_FORMAT_MINIDUMP;
+    ms_dump_result res = empty_result();
+    ASSERT_EQ(ms_dump_process(agent.a, v.pid(), out.c_str(), &o, &res), MS_OK) << ms_last_error();
+    EXPECT_EQ(dir.files().size(), 1u) << "no manifest, no temporary file";
+    EXPECT_EQ(res.file_size, read_file(out).size());
+    EXPECT_EQ(res.regions, 0u) << "a minidump reports its file size only";
+    expect_minidump_of_marker(out, v.hex("addr"), "PUBLIC-MDMP-MARKER-77c0", "victim_win_marker.exe");
+}
+
+TEST(WinDumpPublicApi, ExistingFilesAreRefusedWithoutForceInBothFormats)
+{
+    Victim v("victim_win_marker");
+    TempDir dir;
+    Agent agent;
+    for (int32_t format : {MS_DUMP_FORMAT_RAW, MS_DUMP_FORMAT_MINIDUMP}) {
+        SCOPED_TRACE(format);
+        std::string out = dir.file("exists-" + std::to_string(format));
+        write_file(out, "previous evidence");
+        ms_dump_options o = public_options(format, 0, 64 * 1024);
+        EXPECT_EQ(ms_dump_process(agent.a, v.pid(), out.c_str(), &o, nullptr), MS_E_EXISTS);
+        EXPECT_NE(std::string(ms_last_error()).find("exists"), std::string::npos) << ms_last_error();
+        EXPECT_EQ(read_file(out), "previous evidence");
+        o.flags = MS_DUMP_FORCE;
+        ASSERT_EQ(ms_dump_process(agent.a, v.pid(), out.c_str(), &o, nullptr), MS_OK) << ms_last_error();
+        std::string now = read_file(out);
+        EXPECT_NE(now, "previous evidence");
+        if (format == MS_DUMP_FORMAT_MINIDUMP) {
+            EXPECT_EQ(now.substr(0, 4), "MDMP");
+        }
+    }
+    // The two files, the raw manifest; no temporary file stayed.
+    EXPECT_EQ(dir.files().size(), 3u);
+}
+
+TEST(WinDumpPublicApi, MissingProcessIsNoSuchProcessAndLeavesNothing)
+{
+    TempDir dir;
+    Agent agent;
+    for (int32_t format : {MS_DUMP_FORMAT_RAW, MS_DUMP_FORMAT_MINIDUMP}) {
+        ms_dump_options o = public_options(format);
+        EXPECT_EQ(ms_dump_process(agent.a, 0x7ffffffc, dir.file("none").c_str(), &o, nullptr), MS_E_NO_SUCH_PROCESS)
+            << format;
+    }
+    EXPECT_TRUE(dir.files().empty());
+}
+
+TEST(WinDumpPublicApi, WhatTheWindowsDumpersLackIsUnsupported)
+{
+    Victim v("victim_win_marker");
+    TempDir dir;
+    Agent agent;
+    ms_dump_options core = public_options(MS_DUMP_FORMAT_CORE);
+    EXPECT_EQ(ms_dump_process(agent.a, v.pid(), dir.file("x.core").c_str(), &core, nullptr), MS_E_UNSUPPORTED);
+    EXPECT_NE(std::string(ms_last_error()).find("Linux-only"), std::string::npos) << ms_last_error();
+    ms_dump_options freeze = public_options(MS_DUMP_FORMAT_MINIDUMP, MS_DUMP_FREEZE);
+    EXPECT_EQ(ms_dump_process(agent.a, v.pid(), dir.file("x.dmp").c_str(), &freeze, nullptr), MS_E_UNSUPPORTED);
+    EXPECT_TRUE(dir.files().empty());
 }
 
 } // namespace

@@ -31,6 +31,7 @@ struct FakeJvm {
     std::map<std::string, std::pair<std::string, void *>> natives; // name -> (signature, function)
     std::deque<std::string> objects;                               // byte arrays and strings we handed out
     std::vector<jlong> long_array;                                 // the one long[] the natives write
+    int long_array_tag = 0;                                        // its handle, where a native takes one
     std::vector<std::pair<jlong, std::string>> processes;          // pid, image name from ProcessSink.accept
     jobject sink_class = reinterpret_cast<jobject>(0x5151);
 };
@@ -105,6 +106,19 @@ void JNICALL set_byte_array_region(JNIEnv *, jbyteArray a, jsize start, jsize le
     std::memcpy(&(*text(a))[start], buf, static_cast<size_t>(len));
 }
 
+// Byte arrays are the strings in objects; the one long[] has room for any native's output.
+jsize JNICALL get_array_length(JNIEnv *env, jarray a)
+{
+    if (reinterpret_cast<int *>(a) == &of(env)->long_array_tag)
+        return 64;
+    return static_cast<jsize>(text(a)->size());
+}
+
+void JNICALL get_byte_array_region(JNIEnv *, jbyteArray a, jsize start, jsize len, jbyte *buf)
+{
+    std::memcpy(buf, text(a)->data() + start, static_cast<size_t>(len));
+}
+
 void JNICALL set_long_array_region(JNIEnv *env, jlongArray, jsize start, jsize len, const jlong *buf)
 {
     auto &v = of(env)->long_array;
@@ -146,6 +160,8 @@ protected:
         jvm.fns.NewByteArray = new_byte_array;
         jvm.fns.SetByteArrayRegion = set_byte_array_region;
         jvm.fns.SetLongArrayRegion = set_long_array_region;
+        jvm.fns.GetArrayLength = get_array_length;
+        jvm.fns.GetByteArrayRegion = get_byte_array_region;
         jvm.fns.ExceptionCheck = exception_check;
         jvm.fns.CallBooleanMethod = call_boolean_method;
         jvm.env.functions = &jvm.fns;
@@ -215,6 +231,57 @@ TEST_F(JniUnderWine, ListProcessesThroughTheDllFindsOurVictim)
             EXPECT_EQ(p.second, "victim_win_marker.exe");
         }
     EXPECT_TRUE(found) << "victim " << v.pid() << " not among " << jvm.processes.size() << " processes";
+}
+
+// NativeAgent.probeRegion's path through the DLL: the image-protection flag,
+// the section's rights and its name reach the Java arrays.
+TEST_F(JniUnderWine, ProbeRegionCarriesTheImageSectionThroughTheDll)
+{
+    Victim v("victim_win_reprotect");
+    // The region as the Java side would pass it, from the static library's listing.
+    struct Found {
+        uint64_t page;
+        ms_region region;
+        std::string path;
+    } found{v.hex("page"), {}, ""};
+    ms_agent *lister = nullptr;
+    ASSERT_EQ(ms_agent_open(&lister), MS_OK);
+    EXPECT_EQ(ms_region_list(lister, v.pid(), [](const ms_region *r, void *u) {
+                  auto *f = static_cast<Found *>(u);
+                  if (r->start <= f->page && f->page < r->end) {
+                      f->region = *r;
+                      f->path = r->path;
+                  }
+                  return 0;
+              }, &found),
+              MS_OK);
+    ms_agent_close(lister);
+    ASSERT_NE(found.region.end, 0u);
+
+    auto open = native<jint(JNICALL *)(JNIEnv *, jclass, jlongArray)>("open", "([J)I");
+    auto probe = native<jint(JNICALL *)(JNIEnv *, jclass, jlong, jlong, jlong, jlong, jlong, jlong, jint, jint, jint,
+                                        jint, jbyteArray, jlongArray, jbyteArray, jbyteArray)>(
+        "probeRegion", "(JJJJJJIIII[B[J[B[B)I");
+    auto close = native<void(JNICALL *)(JNIEnv *, jclass, jlong)>("close", "(J)V");
+    ASSERT_TRUE(open && probe && close);
+    ASSERT_EQ(open(&jvm.env, cls, nullptr), MS_OK);
+    jlong handle = jvm.long_array[0];
+    jvm.long_array.clear();
+    auto bytes = [&](std::string content) {
+        jvm.objects.push_back(std::move(content));
+        return reinterpret_cast<jbyteArray>(&jvm.objects.back());
+    };
+    jbyteArray path = bytes(found.path), head = bytes(std::string(16, '\0')), section = bytes(std::string(8, '\0'));
+    auto nums = reinterpret_cast<jlongArray>(&jvm.long_array_tag);
+    const ms_region &r = found.region;
+    EXPECT_EQ(probe(&jvm.env, cls, handle, v.pid(), (jlong)r.start, (jlong)r.end, (jlong)r.offset, (jlong)r.inode,
+                    (jint)r.dev_major, (jint)r.dev_minor, (jint)r.perms, r.kind, path, nums, head, section),
+              MS_OK);
+    close(&jvm.env, cls, handle);
+    ASSERT_EQ(jvm.long_array.size(), 7u);
+    EXPECT_TRUE(jvm.long_array[1] & MS_PROBE_IMAGE_PROTECTION) << std::hex << jvm.long_array[1];
+    EXPECT_EQ(jvm.long_array[6], (jlong)MS_PERM_READ);
+    EXPECT_EQ(std::string(text(section)->c_str()), v.fact("section"));
 }
 
 } // namespace

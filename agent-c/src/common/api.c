@@ -114,7 +114,7 @@ ms_status ms_dump_process(ms_agent *agent, int64_t pid, const char *path, const 
         memcpy(&o, opts, opts->struct_size);
         o.struct_size = sizeof o;
     }
-    if (o.format != MS_DUMP_FORMAT_CORE && o.format != MS_DUMP_FORMAT_RAW)
+    if (o.format != MS_DUMP_FORMAT_CORE && o.format != MS_DUMP_FORMAT_RAW && o.format != MS_DUMP_FORMAT_MINIDUMP)
         return ms__fail(MS_E_INVALID_ARGUMENT, "ms_dump_process: unknown format %d", (int)o.format);
     if (o.threads > 64)
         return ms__fail(MS_E_INVALID_ARGUMENT, "ms_dump_process: %u threads is too many", (unsigned)o.threads);

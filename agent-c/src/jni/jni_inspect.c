@@ -50,7 +50,8 @@ static void put_longs(JNIEnv *env, jlongArray out, const jlong *values, jsize n)
 
 static jint JNICALL n_probe_region(JNIEnv *env, jclass cls, jlong handle, jlong pid, jlong start, jlong end,
                                    jlong offset, jlong inode, jint dev_major, jint dev_minor, jint perms, jint kind,
-                                   jbyteArray path, jlongArray nums_out, jbyteArray head_out)
+                                   jbyteArray path, jlongArray nums_out, jbyteArray head_out,
+                                   jbyteArray section_out)
 {
     (void)cls;
     ms_region region;
@@ -64,10 +65,15 @@ static jint JNICALL n_probe_region(JNIEnv *env, jclass cls, jlong handle, jlong 
     free(p);
     if (st != MS_OK)
         return st;
-    jlong nums[6] = {res.header, res.flags, res.elf_type, res.machine, (jlong)res.fs_magic, res.head_len};
-    put_longs(env, nums_out, nums, 6);
+    jlong nums[7] = {res.header,        res.flags,    res.elf_type,           res.machine,
+                     (jlong)res.fs_magic, res.head_len, res.image_section_perms};
+    put_longs(env, nums_out, nums, 7);
     if (head_out && res.head_len && (*env)->GetArrayLength(env, head_out) >= (jsize)res.head_len)
         (*env)->SetByteArrayRegion(env, head_out, 0, (jsize)res.head_len, (const jbyte *)res.head);
+    const char *nul = memchr(res.image_section, '\0', sizeof res.image_section);
+    jsize section_len = nul ? (jsize)(nul - res.image_section) : 0;
+    if (section_out && section_len && (*env)->GetArrayLength(env, section_out) >= section_len)
+        (*env)->SetByteArrayRegion(env, section_out, 0, section_len, (const jbyte *)res.image_section);
     return MS_OK;
 }
 
@@ -168,7 +174,7 @@ jint ms_jni_register_inspect(JNIEnv *env, jclass bridge)
     if (!diff_accept || !thread_accept)
         return JNI_ERR;
     static const JNINativeMethod methods[] = {
-        {"probeRegion", "(JJJJJJIIII[B[J[B)I", (void *)n_probe_region},
+        {"probeRegion", "(JJJJJJIIII[B[J[B[B)I", (void *)n_probe_region},
         {"compareRegion", "(JJJJJJIIII[BIJLdev/memsentry/agent/NativeBridge$CodeDiffSink;[J)I",
          (void *)n_compare_region},
         {"listThreads", "(JJLdev/memsentry/agent/NativeBridge$ThreadSink;)I", (void *)n_list_threads},

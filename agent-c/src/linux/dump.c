@@ -948,6 +948,9 @@ static void job_cleanup(dump_job *j)
 ms_status ms__plat_dump_process(ms_agent *agent, int64_t pid, const char *path, const ms_dump_options *opts,
                                 ms_dump_result *result)
 {
+    if (opts->format == MS_DUMP_FORMAT_MINIDUMP)
+        return ms__fail(MS_E_UNSUPPORTED, "the minidump format is Windows-only (MiniDumpWriteDump); "
+                                          "use the core or raw format on Linux");
     dump_job *j = calloc(1, sizeof *j);
     if (!j)
         return ms__fail(MS_E_NO_MEMORY, "dump job");

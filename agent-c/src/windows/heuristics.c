@@ -177,9 +177,9 @@ static bool image_protection_differs(const image_sections *img, uint64_t rva, ui
     return false;
 }
 
-static int examine(const ms_win_region *r, void *user_data)
+/* Fills hint with what holds for region r; hint->hints stays 0 for none. */
+static void hints_of(hint_ctx *ctx, const ms_win_region *r, ms_win_hint *out)
 {
-    hint_ctx *ctx = user_data;
     const ms_region *reg = &r->region;
     ms_win_hint hint;
     memset(&hint, 0, sizeof hint);
@@ -205,9 +205,34 @@ static int examine(const ms_win_region *r, void *user_data)
                                      &hint))
             hint.hints |= MS_WIN_HINT_IMAGE_PROTECTION;
     }
+    *out = hint;
+}
+
+static int examine(const ms_win_region *r, void *user_data)
+{
+    hint_ctx *ctx = user_data;
+    ms_win_hint hint;
+    hints_of(ctx, r, &hint);
     if (!hint.hints)
         return 0;
     return ctx->cb(&hint, ctx->user_data);
+}
+
+/* The buffers of a walk or a single look; release with ctx_free. */
+static ms_status ctx_init(hint_ctx *ctx, ms_agent *agent, HANDLE process, ms_win_hint_cb cb, void *user_data)
+{
+    *ctx = (hint_ctx){agent, process, cb, user_data, malloc(IMAGE_HEADERS_MAX), malloc(sizeof(image_sections))};
+    if (!ctx->buf || !ctx->image)
+        return ms__fail(MS_E_NO_MEMORY, "heuristic buffers");
+    ctx->image->base = 0;
+    ctx->image->valid = false;
+    return MS_OK;
+}
+
+static void ctx_free(hint_ctx *ctx)
+{
+    free(ctx->buf);
+    free(ctx->image);
 }
 
 ms_status ms__win_hints(ms_agent *agent, int64_t pid, ms_win_hint_cb cb, void *user_data)
@@ -216,16 +241,35 @@ ms_status ms__win_hints(ms_agent *agent, int64_t pid, ms_win_hint_cb cb, void *u
     ms_status st = ms__win_open_process(agent, pid, PROCESS_QUERY_INFORMATION | PROCESS_VM_READ, &h);
     if (st != MS_OK)
         return st;
-    hint_ctx ctx = {agent, h, cb, user_data, malloc(IMAGE_HEADERS_MAX), malloc(sizeof(image_sections))};
-    if (!ctx.buf || !ctx.image) {
-        st = ms__fail(MS_E_NO_MEMORY, "heuristic buffers");
-    } else {
-        ctx.image->base = 0;
-        ctx.image->valid = false;
+    hint_ctx ctx;
+    st = ctx_init(&ctx, agent, h, cb, user_data);
+    if (st == MS_OK)
         st = ms__win_region_walk(agent, h, examine, &ctx);
-    }
-    free(ctx.buf);
-    free(ctx.image);
+    ctx_free(&ctx);
     CloseHandle(h);
+    return st;
+}
+
+typedef struct one_region {
+    hint_ctx ctx;
+    ms_win_hint *out;
+} one_region;
+
+static int examine_one(const ms_win_region *r, void *user_data)
+{
+    one_region *one = user_data;
+    hints_of(&one->ctx, r, one->out);
+    one->out->region = NULL; /* r lives only during this call */
+    return 0;
+}
+
+ms_status ms__win_region_hints(ms_agent *agent, HANDLE process, uint64_t addr, ms_win_hint *out)
+{
+    memset(out, 0, sizeof *out);
+    one_region one = {.out = out};
+    ms_status st = ctx_init(&one.ctx, agent, process, NULL, NULL);
+    if (st == MS_OK)
+        st = ms__win_region_at(agent, process, addr, examine_one, &one);
+    ctx_free(&one.ctx);
     return st;
 }

@@ -47,4 +47,10 @@ typedef int (*ms_win_hint_cb)(const ms_win_hint *hint, void *user_data);
  * cannot be read is skipped with a DEBUG log. */
 ms_status ms__win_hints(ms_agent *agent, int64_t pid, ms_win_hint_cb cb, void *user_data);
 
+/* The hints of the one committed region holding addr in process (opened
+ * with PROCESS_QUERY_INFORMATION | PROCESS_VM_READ), as the walk above would
+ * report them; out->hints is 0 when none holds and out->region is NULL.
+ * This is how ms_region_probe carries the image-protection hint. */
+ms_status ms__win_region_hints(ms_agent *agent, HANDLE process, uint64_t addr, ms_win_hint *out);
+
 #endif

@@ -1,16 +1,48 @@
 /* ms_inspect.h on Windows. The region probe works as on Linux (the first
- * page read with ReadProcessMemory, classified by the shared header code);
- * the rest describes Linux facts (a mapped file to compare with through
+ * page read with ReadProcessMemory, classified by the shared header code)
+ * and, for image regions, adds the image-protection hint of heuristics.c;
+ * the other Windows hints (private executable memory, RWX, a PE header in
+ * private memory) are already in the region's kind and perms and in the
+ * header kind, so the detection rules written for Linux apply unchanged.
+ * The rest describes Linux facts (a mapped file to compare with through
  * map_files, /proc thread registers, LD_PRELOAD and TracerPid) and reports
- * MS_E_UNSUPPORTED: on Windows the agent's own heuristics (heuristics.c)
- * cover image protection and private executable memory. */
+ * MS_E_UNSUPPORTED. */
 #include "../common/header.h"
+#include "heuristics.h"
 #include "win.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define PROBE_MAX 4096u
+
+/* Image regions only have sections; the hint is looked up for the region's
+ * first page as the walk would report it. A region that is gone or was
+ * freed meanwhile keeps what the header probe found. */
+static ms_status probe_image_protection(ms_agent *agent, int64_t pid, const ms_region *region,
+                                        ms_region_probe_result *out)
+{
+    HANDLE h;
+    ms_status st = ms__win_open_process(agent, pid, PROCESS_QUERY_INFORMATION | PROCESS_VM_READ, &h);
+    if (st != MS_OK)
+        return st;
+    ms_win_hint hint;
+    st = ms__win_region_hints(agent, h, region->start, &hint);
+    CloseHandle(h);
+    if (st == MS_E_INVALID_ARGUMENT) {
+        ms__log(agent, MS_LOG_DEBUG, "probe of 0x%llx: no longer committed", (unsigned long long)region->start);
+        return MS_OK;
+    }
+    if (st != MS_OK)
+        return st;
+    if (hint.hints & MS_WIN_HINT_IMAGE_PROTECTION) {
+        out->flags |= MS_PROBE_IMAGE_PROTECTION;
+        out->image_section_perms = hint.section_perms;
+        memcpy(out->image_section, hint.section, sizeof out->image_section);
+        out->image_section[sizeof out->image_section - 1] = '\0';
+    }
+    return MS_OK;
+}
 
 ms_status ms__plat_region_probe(ms_agent *agent, int64_t pid, const ms_region *region, ms_region_probe_result *out)
 {
@@ -32,6 +64,8 @@ ms_status ms__plat_region_probe(ms_agent *agent, int64_t pid, const ms_region *r
         out->flags |= MS_PROBE_UNREADABLE;
     }
     free(page);
+    if (region->kind == MS_REGION_FILE && (region->perms & (MS_PERM_WRITE | MS_PERM_EXEC)))
+        return probe_image_protection(agent, pid, region, out);
     return MS_OK;
 }
 

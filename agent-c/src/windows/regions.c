@@ -129,13 +129,22 @@ static void describe(HANDLE process, const MEMORY_BASIC_INFORMATION *mbi, walk_s
     }
 }
 
-ms_status ms__win_region_walk(ms_agent *agent, HANDLE process, ms_win_region_cb cb, void *user_data)
+/* Naming buffers with the current drive letters; NULL when out of memory. */
+static walk_scratch *scratch_new(void)
 {
     walk_scratch *s = malloc(sizeof *s);
+    if (s) {
+        load_drive_prefixes(s);
+        s->named_valid = false;
+    }
+    return s;
+}
+
+ms_status ms__win_region_walk(ms_agent *agent, HANDLE process, ms_win_region_cb cb, void *user_data)
+{
+    walk_scratch *s = scratch_new();
     if (!s)
         return ms__fail(MS_E_NO_MEMORY, "region walk buffers");
-    load_drive_prefixes(s);
-    s->named_valid = false;
     ms_status st = MS_OK;
     uintptr_t addr = 0;
     for (;;) {
@@ -162,6 +171,24 @@ ms_status ms__win_region_walk(ms_agent *agent, HANDLE process, ms_win_region_cb 
         }
         addr = next;
     }
+    free(s);
+    return st;
+}
+
+ms_status ms__win_region_at(ms_agent *agent, HANDLE process, uint64_t addr, ms_win_region_cb cb, void *user_data)
+{
+    (void)agent;
+    MEMORY_BASIC_INFORMATION mbi;
+    if (VirtualQueryEx(process, (LPCVOID)(uintptr_t)addr, &mbi, sizeof mbi) != sizeof mbi)
+        return ms__win_fail(GetLastError(), "VirtualQueryEx at 0x%" PRIx64, addr);
+    if (mbi.State != MEM_COMMIT)
+        return ms__fail(MS_E_INVALID_ARGUMENT, "0x%" PRIx64 " is not in committed memory", addr);
+    walk_scratch *s = scratch_new();
+    if (!s)
+        return ms__fail(MS_E_NO_MEMORY, "region buffers");
+    ms_win_region r;
+    describe(process, &mbi, s, &r);
+    ms_status st = cb(&r, user_data) != 0 ? ms__fail(MS_E_STOPPED, "region lookup stopped by the callback") : MS_OK;
     free(s);
     return st;
 }

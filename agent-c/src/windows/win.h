@@ -54,6 +54,12 @@ typedef int (*ms_win_region_cb)(const ms_win_region *r, void *user_data);
  * so a dump can record them without reading them. */
 ms_status ms__win_region_walk(ms_agent *agent, HANDLE process, ms_win_region_cb cb, void *user_data);
 
+/* The committed region holding addr, described as the walk describes it
+ * (its start is addr's page when the protection changes inside an
+ * allocation); cb is called once, its path valid during the call.
+ * MS_E_INVALID_ARGUMENT when addr is in free or reserved memory. */
+ms_status ms__win_region_at(ms_agent *agent, HANDLE process, uint64_t addr, ms_win_region_cb cb, void *user_data);
+
 /* MS_PERM_* for a PAGE_* protection, modifiers (guard, nocache) ignored. */
 uint32_t ms__win_perms(DWORD protect);
 

@@ -5,7 +5,7 @@ import java.util.Objects;
 /**
  * How to dump a process (ms_dump_options). Sizes are bytes; 0 means no limit.
  *
- * @param format          core (default) or raw
+ * @param format          core (default), raw, or minidump (Windows only)
  * @param freeze          stop every thread for a consistent snapshot and their registers; always resumed
  * @param force           replace an existing file or link at the destination (a link is replaced, never followed)
  * @param suspiciousOnly  only executable anonymous regions and writable+executable ones

@@ -146,13 +146,19 @@ public final class NativeAgent implements Agent {
     @Override
     public RegionProbe probeRegion(long pid, Region r) {
         ensureOpen();
-        long[] nums = new long[6];
+        long[] nums = new long[7];
         byte[] head = new byte[16];
+        byte[] section = new byte[8];
         check(NativeBridge.probeRegion(handle, pid, r.start(), r.end(), r.offset(), r.inode(), r.devMajor(),
-            r.devMinor(), r.perms(), r.kind().ordinal(), pathBytes(r), nums, head));
+            r.devMinor(), r.perms(), r.kind().ordinal(), pathBytes(r), nums, head, section));
         int len = (int) Math.max(0, Math.min(head.length, nums[5]));
+        int sectionLen = 0;
+        while (sectionLen < section.length && section[sectionLen] != 0) {
+            sectionLen++;
+        }
         return new RegionProbe(HeaderKind.fromCode(nums[0]), (int) nums[1], (int) nums[2], (int) nums[3], nums[4],
-            java.util.Arrays.copyOf(head, len));
+            java.util.Arrays.copyOf(head, len),
+            new String(section, 0, sectionLen, java.nio.charset.StandardCharsets.US_ASCII), (int) nums[6]);
     }
 
     @Override

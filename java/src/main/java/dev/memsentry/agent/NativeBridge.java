@@ -66,9 +66,13 @@ final class NativeBridge {
     static native int readMemory(long handle, long pid, long address, byte[] buf, int offset, int length,
                                  long[] readOut);
 
-    /** nums: header, flags, elf type, machine, fs magic, head length; head: at least 16 bytes. */
+    /**
+     * nums: header, flags, elf type, machine, fs magic, head length, image section perms; head: at
+     * least 16 bytes; section: at least 8 bytes, the image section's name NUL-padded.
+     */
     static native int probeRegion(long handle, long pid, long start, long end, long offset, long inode, int devMajor,
-                                  int devMinor, int perms, int kind, byte[] path, long[] numsOut, byte[] headOut);
+                                  int devMinor, int perms, int kind, byte[] path, long[] numsOut, byte[] headOut,
+                                  byte[] sectionOut);
 
     /** stats: pages total, resident, private, compared, differing. */
     static native int compareRegion(long handle, long pid, long start, long end, long offset, long inode,

@@ -34,11 +34,15 @@ public record Region(long start, long end, long offset, long inode, int devMajor
 
     /** The maps-style permission string, e.g. "r-xp". */
     public String permsString() {
+        return rights(perms) + ((perms & PRIVATE) != 0 ? 'p' : 's');
+    }
+
+    /** The read, write and execute rights of perms bits, e.g. "r-x". */
+    public static String rights(int perms) {
         return new String(new char[] {
-            readable() ? 'r' : '-',
-            writable() ? 'w' : '-',
-            executable() ? 'x' : '-',
-            (perms & PRIVATE) != 0 ? 'p' : 's'
+            (perms & READ) != 0 ? 'r' : '-',
+            (perms & WRITE) != 0 ? 'w' : '-',
+            (perms & EXEC) != 0 ? 'x' : '-'
         });
     }
 

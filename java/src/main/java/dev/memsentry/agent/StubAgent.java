@@ -431,8 +431,9 @@ public final class StubAgent implements Agent {
                            CancelToken cancel) {
         Objects.requireNonNull(options, "options");
         if (options.format() != DumpFormat.RAW) {
-            throw new AgentException(Status.UNSUPPORTED, "the Python stub writes raw dumps only; ELF core files need "
-                + "the native agent");
+            throw new AgentException(Status.UNSUPPORTED, "the Python stub writes raw dumps only; "
+                + (options.format() == DumpFormat.MINIDUMP ? "minidumps need the native agent on Windows"
+                    : "ELF core files need the native agent"));
         }
         if (options.freeze()) {
             throw new AgentException(Status.UNSUPPORTED, "freezing the target needs the native agent (ptrace)");

@@ -49,7 +49,10 @@ import picocli.CommandLine.Spec;
         "",
         "Formats: core (default), an ELF core file that gdb opens ('gdb EXE -c FILE'); raw, the regions' bytes "
             + "back to back plus FILE.json, a manifest with each region's addresses, offset in the file, status "
-            + "and SHA-256.",
+            + "and SHA-256; minidump (Windows only), a MiniDumpWriteDump file with full memory that WinDbg opens, "
+            + "named .dmp (--max-region-size does not apply to it; the other size options, --suspicious-only, --freeze "
+            + "and --sync are refused). On Linux --format minidump is refused with one "
+            + "line and exit code 3, as the agent cannot write it.",
         "",
         "Only pages present in the target are read from it, so dumping never allocates memory there; absent pages "
             + "of mapped files are copied from the files, absent anonymous pages are zeros written as holes. Each "
@@ -61,7 +64,8 @@ import picocli.CommandLine.Spec;
             + "ends the run. Progress is drawn on standard error when it is a terminal.",
         "",
         "Exit codes: 0 dumped (--all: every process dumped or skipped for one of those reasons); 2 bad input; "
-            + "3 the dump failed (--all: at least one process failed otherwise)."})
+            + "3 the dump failed (--all: at least one process failed otherwise), or the format is not written on "
+            + "this system."})
 final class DumpCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger("memsentry.dump");
 
@@ -84,15 +88,15 @@ final class DumpCommand implements Callable<Integer> {
     Target target;
 
     @Option(names = {"-o", "--out"}, paramLabel = "FILE",
-        description = "Output file for --pid (default NAME.PID.core or .raw in --out-dir or the current directory).")
+        description = "Output file for --pid (default NAME.PID.core, .raw or .dmp in --out-dir or the current directory).")
     Path out;
 
     @Option(names = "--out-dir", paramLabel = "DIR",
         description = "Directory for the files (created 0700 when missing); one file NAME.PID.FORMAT per process.")
     Path outDir;
 
-    @Option(names = "--format", defaultValue = "core", paramLabel = "core|raw",
-        description = "core (default) or raw.")
+    @Option(names = "--format", defaultValue = "core", paramLabel = "core|raw|minidump",
+        description = "core (default), raw, or minidump (Windows only).")
     DumpFormat format;
 
     @Option(names = "--max-region-size", defaultValue = "10M", paramLabel = "SIZE", converter = SizeConverter.class,
@@ -142,6 +146,7 @@ final class DumpCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         validate();
+        refuseFormatNotWrittenHere(format, System.getProperty("os.name", ""));
         stdout = spec.commandLine().getOut();
         jsonOut = json ? new JsonLines(stdout) : null; // Jackson loads only when asked for
         // A sweep runs processes in parallel already: one thread per dump there.
@@ -200,6 +205,18 @@ final class DumpCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * Refuses up front a format this system's agent cannot write: every process would fail the
+     * same way, and a sweep would count them as skipped.
+     */
+    static void refuseFormatNotWrittenHere(DumpFormat format, String osName) {
+        if (!format.writtenOn(osName)) {
+            throw new AgentException(Status.UNSUPPORTED, "--format " + format.wireName() + " is written on "
+                + (format == DumpFormat.MINIDUMP ? "Windows only (MiniDumpWriteDump); use core or raw here"
+                    : "Linux only; use raw or minidump here"));
+        }
+    }
+
     private int threads() {
         return parallel != null ? parallel : Runtime.getRuntime().availableProcessors();
     }
@@ -212,7 +229,7 @@ final class DumpCommand implements Callable<Integer> {
         if (safe.length() > 64) {
             safe = safe.substring(0, 64);
         }
-        return safe + "." + pid + "." + format.wireName();
+        return safe + "." + pid + "." + format.extension();
     }
 
     private Path outputDirectory() {

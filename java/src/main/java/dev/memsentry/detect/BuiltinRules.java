@@ -55,6 +55,12 @@ public final class BuiltinRules {
         Severity.HIGH, "T1055", "Process Injection", PROCESS_INTRUSION,
         "Pages of a file-backed executable mapping whose bytes differ from the mapped file: hooks or patches.",
         false);
+    public static final Rule IMAGE_PROTECTION = new Rule("memory.image_protection",
+        "Image pages with more rights than their section", Severity.HIGH, "T1055", "Process Injection",
+        PROCESS_INTRUSION,
+        "Pages of a loaded Windows image that are executable or writable although the section they lie in, per the "
+            + "image file on disk, is not: code staged in an image's data, or code made writable to patch it.",
+        false);
     public static final Rule LD_PRELOAD = new Rule("inject.ld_preload", "LD_PRELOAD or LD_AUDIT set",
         Severity.MEDIUM, "T1574.006", "Hijack Execution Flow: Dynamic Linker Hijacking", PROCESS_INTRUSION,
         "The process was started with LD_PRELOAD or LD_AUDIT, which load a library into it first.",
@@ -73,7 +79,7 @@ public final class BuiltinRules {
         true);
 
     public static final List<Rule> ALL = List.of(EXEC_ANONYMOUS, RWX, EXEC_HEAP_STACK, REFLECTIVE_ELF, REFLECTIVE_PE,
-        EXE_MEMFD, EXE_DELETED, MAP_DELETED, MAP_MEMFD, MAP_TMPFS, CODE_PATCHED, LD_PRELOAD, LD_SO_PRELOAD, TRACER,
+        EXE_MEMFD, EXE_DELETED, MAP_DELETED, MAP_MEMFD, MAP_TMPFS, CODE_PATCHED, IMAGE_PROTECTION, LD_PRELOAD, LD_SO_PRELOAD, TRACER,
         THREAD_ANONYMOUS);
 
     private static final Map<String, Rule> BY_ID = ALL.stream().collect(Collectors.toMap(Rule::id, Function.identity()));

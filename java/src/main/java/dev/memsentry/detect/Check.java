@@ -12,6 +12,6 @@ interface Check {
     /** All built-in checks, cheapest first. */
     static List<Check> builtins() {
         return List.of(new MemoryCheck(), new InjectionCheck(), new FilelessCheck(), new ImageHeaderCheck(),
-            new ThreadCheck(), new CodePatchCheck());
+            new ImageProtectionCheck(), new ThreadCheck(), new CodePatchCheck());
     }
 }

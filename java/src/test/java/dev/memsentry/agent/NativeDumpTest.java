@@ -32,6 +32,18 @@ class NativeDumpTest extends WithNativeAgent {
     }
 
     @Test
+    void minidumpIsTheWindowsAgentsAndLeavesNothingOnLinux() throws Exception {
+        try (Victim v = Victim.start("victim_marker")) {
+            Path file = dir.resolve("v.dmp");
+            AgentException e = assertThrows(AgentException.class,
+                () -> agent.dump(v.pid(), file, DumpOptions.defaults().withFormat(DumpFormat.MINIDUMP), null, null));
+            assertEquals(Status.UNSUPPORTED, e.status());
+            assertTrue(e.getMessage().contains("Windows-only"), e.getMessage());
+            assertEquals(List.of(), names(dir));
+        }
+    }
+
+    @Test
     void coreDumpHoldsTheMarkerAtItsAddress() throws Exception {
         String marker = "JNI-CORE-" + System.nanoTime();
         try (Victim v = Victim.start("victim_marker", marker)) {

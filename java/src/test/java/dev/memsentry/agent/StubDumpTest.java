@@ -180,6 +180,18 @@ class StubDumpTest {
     }
 
     @Test
+    void minidumpIsRefusedWithoutWritingAnything() throws Exception {
+        Path file = out.resolve("nobody.dmp");
+        AgentException e = assertThrows(AgentException.class, () -> stub.dump(Integer.MAX_VALUE, file,
+            dev.memsentry.agent.DumpOptions.defaults().withFormat(DumpFormat.MINIDUMP), null, null));
+        assertEquals(Status.UNSUPPORTED, e.status());
+        assertTrue(e.getMessage().contains("minidumps need the native agent on Windows"), e.getMessage());
+        try (var left = Files.list(out)) {
+            assertEquals(0, left.count());
+        }
+    }
+
+    @Test
     void missingProcessLeavesNoFile() throws Exception {
         Path file = out.resolve("nobody.raw");
         AgentException e = assertThrows(AgentException.class,

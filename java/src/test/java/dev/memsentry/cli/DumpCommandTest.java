@@ -82,6 +82,42 @@ class DumpCommandTest {
         assertEquals("process.hidden.3.core", DumpCommand.fileName(".hidden", 3, DumpFormat.CORE));
         assertEquals("process.4.core", DumpCommand.fileName("", 4, DumpFormat.CORE));
         assertEquals(64 + ".9.core".length(), DumpCommand.fileName("x".repeat(300), 9, DumpFormat.CORE).length());
+        assertEquals("lsass.640.dmp", DumpCommand.fileName("lsass", 640, DumpFormat.MINIDUMP));
+    }
+
+    @Test
+    void eachFormatIsWrittenWhereItsAgentWritesIt() {
+        assertTrue(DumpFormat.MINIDUMP.writtenOn("Windows Server 2022"));
+        assertFalse(DumpFormat.MINIDUMP.writtenOn("Linux"));
+        assertTrue(DumpFormat.CORE.writtenOn("Linux"));
+        assertFalse(DumpFormat.CORE.writtenOn("Windows 10"));
+        assertTrue(DumpFormat.RAW.writtenOn("Linux") && DumpFormat.RAW.writtenOn("Windows 10"));
+        DumpCommand.refuseFormatNotWrittenHere(DumpFormat.MINIDUMP, "Windows 11");
+        var e = assertThrows(dev.memsentry.agent.AgentException.class,
+            () -> DumpCommand.refuseFormatNotWrittenHere(DumpFormat.CORE, "Windows 11"));
+        assertEquals(Status.UNSUPPORTED, e.status());
+        assertTrue(e.getMessage().contains("raw or minidump"), e.getMessage());
+    }
+
+    /** On Linux, with either backend, for one process and for a sweep: one line, exit 3, no file. */
+    @ParameterizedTest
+    @CsvSource({"native,--pid", "stub,--pid", "native,--all", "stub,--all"})
+    void minidumpIsRefusedOnLinuxWithOneLine(String backend, String target) throws Exception {
+        NativeSupport.requireNative();
+        try (Victim v = Victim.start("victim_marker")) {
+            CliRun r = target.equals("--pid")
+                ? CliRun.of("--backend", backend, "dump", "--pid", String.valueOf(v.pid()), "--out-dir", dir.toString(),
+                    "--format", "minidump")
+                : CliRun.of("--backend", backend, "dump", "--all", "--out-dir", dir.toString(), "--format", "MINIDUMP");
+            assertEquals(ExitCodes.FAILED, r.exitCode(), r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().contains("--format minidump is written on Windows only"), r.err());
+            assertFalse(r.err().contains("Exception"), r.err());
+            assertEquals("", r.out());
+            try (var left = Files.list(dir)) {
+                assertEquals(0, left.count());
+            }
+        }
     }
 
     @Test
