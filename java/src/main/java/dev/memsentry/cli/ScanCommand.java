@@ -372,6 +372,7 @@ final class ScanCommand implements Callable<Integer> {
                 responder.respond(r);
             }, progress);
             summary.responses(responder.counts());
+            summary.unsupported(session.unsupportedRules());
             summary.elapsed(System.nanoTime() - started);
             if (!json) {
                 printTable(stdout, shown);
