@@ -532,6 +532,15 @@ def mount_fs_type(pid, major, minor):
     return None
 
 
+def memory_fs_magic(pid, major, minor, shmem):
+    """statfs f_type of a file on tmpfs or ramfs, else None. memfds and System V segments (shmem)
+    live on the kernel's internal tmpfs mount, which mountinfo never lists."""
+    fs = mount_fs_type(pid, major, minor)
+    if fs is None and shmem:
+        fs = "tmpfs"
+    return MEMORY_FS_MAGIC.get(fs)
+
+
 def open_mapped_file(pid, r):
     """The file mapped by region r, read-only: through map_files (the very inode mapped, needs
     CAP_SYS_ADMIN), else the path inside the process's root when device and inode match.
@@ -587,9 +596,9 @@ def probe_region(pid, start):
             flags |= PROBE_UNREADABLE
     fs_magic = 0
     if r["kind"] in (FILE, DELETED, MEMFD, SHM):
-        fs = mount_fs_type(pid, r["dev_major"], r["dev_minor"])
-        if fs in MEMORY_FS_MAGIC:
-            fs_magic = MEMORY_FS_MAGIC[fs]
+        magic = memory_fs_magic(pid, r["dev_major"], r["dev_minor"], r["kind"] in (MEMFD, SHM))
+        if magic is not None:
+            fs_magic = magic
             flags |= PROBE_FS_KNOWN | PROBE_ON_TMPFS
         if data is None:
             fd = open_mapped_file(pid, r)
@@ -661,11 +670,12 @@ def process_facts(pid):
         out.update(exe_inode=st.st_ino, exe_dev_major=os.major(st.st_dev), exe_dev_minor=os.minor(st.st_dev),
                    exe_size=st.st_size)
         try:
-            fs = mount_fs_type(pid, out["exe_dev_major"], out["exe_dev_minor"])
-        except Failure:
-            fs = None
-        if fs in MEMORY_FS_MAGIC:
-            out["exe_fs_magic"] = MEMORY_FS_MAGIC[fs]
+            memfd = os.readlink(proc_path(pid, "exe")).startswith("/memfd:")
+            magic = memory_fs_magic(pid, out["exe_dev_major"], out["exe_dev_minor"], memfd)
+        except (OSError, Failure):
+            magic = None
+        if magic is not None:
+            out["exe_fs_magic"] = magic
             out["flags"] |= FACT_EXE_ON_TMPFS
     if not os.path.exists(proc_path(pid, "")):
         raise Failure(NO_SUCH_PROCESS, "process %d exited" % pid)
