@@ -139,12 +139,8 @@ public final class Responder {
             count("dump failed");
         }
         response.put("duration_ms", (System.nanoTime() - started) / 1_000_000);
-        log(outcome, message);
-        ObjectNode ms = Json.object();
-        ms.set("response", response);
-        ObjectNode event = ecs.event(Instant.now(), "dump", outcome, p, message, ms);
+        ObjectNode event = emit("dump", outcome, p, message, response, "creation");
         if (outcome.equals("success")) {
-            ((ArrayNode) event.at("/event/type")).removeAll().add("creation");
             ((ArrayNode) event.at("/event/category")).add("file");
             event.putObject("file").put("path", file.toString());
         }
@@ -174,22 +170,28 @@ public final class Responder {
             message = "kill pid " + p.pid() + " (" + p.name() + ") failed: " + e.getMessage();
             count("kill failed");
         }
-        log(outcome, message);
-        ObjectNode ms = Json.object();
-        ms.set("response", response);
-        ObjectNode event = ecs.event(Instant.now(), "kill", outcome, p, message, ms);
-        if (outcome.equals("success")) {
-            ((ArrayNode) event.at("/event/type")).removeAll().add("end");
-        }
-        events.accept(event);
+        events.accept(emit("kill", outcome, p, message, response, "end"));
     }
 
-    private static void log(String outcome, String message) {
-        if (outcome.equals("success")) {
+    /**
+     * Logs the action (a failure is a WARN) and builds its ECS event; a success gets successType
+     * as its event.type ("creation" of evidence, "end" of a process).
+     */
+    private ObjectNode emit(String action, String outcome, ProcessRef p, String message, ObjectNode response,
+                            String successType) {
+        boolean success = outcome.equals("success");
+        if (success) {
             LOG.info("{}", message);
         } else {
             LOG.warn("{}", message);
         }
+        ObjectNode ms = Json.object();
+        ms.set("response", response);
+        ObjectNode event = ecs.event(Instant.now(), action, outcome, p, message, ms);
+        if (success) {
+            ((ArrayNode) event.at("/event/type")).removeAll().add(successType);
+        }
+        return event;
     }
 
     private synchronized void count(String key) {

@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
@@ -44,17 +43,11 @@ class ScanStubIT {
     private ScanIT.Scan scanWithBrokenLibrary(String... args) throws Exception {
         Path broken = tmp.resolve("libmemsentry.so");
         Files.writeString(broken, "this is not a shared object");
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "-jar", System.getProperty("memsentry.jar"), "scan", "--json"));
-        cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().put("MEMSENTRY_NATIVE_LIB", broken.toString());
-        Process p = pb.start();
-        p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "jar did not finish");
-        return ScanIT.parse(new CliIT.Run(p.exitValue(), out, err));
+        List<String> all = new ArrayList<>(List.of("scan", "--json"));
+        all.addAll(List.of(args));
+        // env(1) sets the variable itself, as a user's shell would.
+        return ScanIT.parse(CliIT.run(CliIT.jarCommand(List.of("env", "MEMSENTRY_NATIVE_LIB=" + broken), List.of(),
+            all.toArray(String[]::new))));
     }
 
     private static ScanIT.Scan scanWithStub(String... args) throws Exception {
