@@ -62,6 +62,11 @@ import picocli.CommandLine.Spec;
         "executable memory. Runtimes that generate code (JVMs, node, .NET, browsers, LuaJIT, PyPy) get those",
         "findings at low severity. Nothing in the targets is changed: pages they never touched are not read.",
         "",
+        "Responses (--respond, for alerts at or above --respond-min): dump writes each process's memory once to",
+        "--evidence-dir as NAME.PID.YYYYMMDDTHHMMSSZ.core (or .raw), mode 0600, never replacing a file; kill",
+        "terminates it through the protected termination; dump-kill dumps, then kills even if the dump failed.",
+        "Each action is an ECS event.",
+        "",
         "Alerts use Elastic Common Schema fields: one JSON object per line with --json or in --out FILE;",
         "otherwise a table. A summary ends the output. Exit codes: 0 nothing found, 1 findings,",
         "2 usage or configuration error, 3 failure (a --pid that could not be scanned)."})
@@ -353,6 +358,9 @@ final class ScanCommand implements Callable<Integer> {
                 output.write(e);
                 actions.add(e.get("message").asText());
             });
+            // Ctrl-C during a response dump: let the agent resume the target and remove the partial file.
+            Thread hook = new Thread(responder::cancelAndWait, "memsentry-scan-cancel");
+            Runtime.getRuntime().addShutdownHook(hook);
             ScanRunner.Progress progress = !noProgress && System.console() != null && pids.size() > 1
                 ? new TerminalProgress(spec.commandLine().getErr()) : ScanRunner.Progress.NONE;
             runner.run(pids, !targets.all, r -> {
@@ -371,6 +379,11 @@ final class ScanCommand implements Callable<Integer> {
                 }
                 responder.respond(r);
             }, progress);
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running and finishes the cancellation
+            }
             summary.responses(responder.counts());
             summary.unsupported(session.unsupportedRules());
             summary.elapsed(System.nanoTime() - started);

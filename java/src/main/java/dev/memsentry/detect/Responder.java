@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.Agent;
 import dev.memsentry.agent.AgentException;
+import dev.memsentry.agent.CancelToken;
 import dev.memsentry.agent.DumpListener;
 import dev.memsentry.agent.DumpOptions;
 import dev.memsentry.agent.DumpResult;
@@ -49,6 +50,7 @@ public final class Responder {
     private final EcsWriter ecs;
     private final Consumer<ObjectNode> events;
     private final Map<String, Integer> counts = new TreeMap<>();
+    private final CancelToken cancel = new CancelToken();
 
     /** evidence may be null unless the action dumps. */
     public Responder(Agent agent, ResponseAction action, Severity min, Duration grace, Evidence evidence,
@@ -69,8 +71,19 @@ public final class Responder {
         return action;
     }
 
+    /**
+     * Stops a dump in progress (it fails as interrupted, resumes a frozen target and leaves no
+     * file) and returns once respond() has returned: for a shutdown hook on Ctrl-C.
+     */
+    public void cancelAndWait() {
+        cancel.cancel();
+        synchronized (this) {
+            // respond() holds this monitor while it acts.
+        }
+    }
+
     /** Acts on one process's result; called on one thread. */
-    public void respond(ProcessResult r) {
+    public synchronized void respond(ProcessResult r) {
         if (action == ResponseAction.ALERT) {
             return;
         }
@@ -109,7 +122,7 @@ public final class Responder {
         try {
             DumpResult d;
             try {
-                d = agent.dump(p.pid(), file, options, DumpListener.NONE, null);
+                d = agent.dump(p.pid(), file, options, DumpListener.NONE, cancel);
             } catch (AgentException e) {
                 if (!options.freeze() || e.status() != Status.BUSY) {
                     throw e;
@@ -117,7 +130,7 @@ public final class Responder {
                 // Someone else traces it (perhaps the implant's own tracer): evidence unfrozen beats none.
                 LOG.warn("dump pid {} ({}): cannot freeze it ({}); dumping it running", p.pid(), p.name(), e.getMessage());
                 response.put("freeze_failed", e.getMessage());
-                d = agent.dump(p.pid(), file, options.withFreeze(false), DumpListener.NONE, null);
+                d = agent.dump(p.pid(), file, options.withFreeze(false), DumpListener.NONE, cancel);
             }
             response.put("status", Status.OK.wireName());
             response.put("bytes", d.fileSize());
@@ -194,7 +207,7 @@ public final class Responder {
         return event;
     }
 
-    private synchronized void count(String key) {
+    private void count(String key) {
         counts.merge(key, 1, Integer::sum);
     }
 
