@@ -377,6 +377,23 @@ class HeaderClassificationTest(unittest.TestCase):
         self.assertIn(etype, (2, 3))
 
 
+class SyscallLineTest(unittest.TestCase):
+    """parse_syscall_line against the lines ms__parse_syscall_line accepts and refuses."""
+
+    def test_running_blocked_and_in_a_syscall(self):
+        self.assertEqual((stub.THREAD_RUNNING, -1, 0, 0), stub.parse_syscall_line(b"running\n"))
+        self.assertEqual((stub.THREAD_REGS_KNOWN, -1, 0x7ffd1000, 0x401000),
+                         stub.parse_syscall_line(b"-1 0x7ffd1000 0x401000\n"))
+        line = b"0 0x3 0x7ffd2000 0x400 0x0 0x0 0x0 0x7ffd1ff0 0x7f0011223344\n"
+        self.assertEqual((stub.THREAD_REGS_KNOWN | stub.THREAD_IN_SYSCALL, 0, 0x7ffd1ff0, 0x7f0011223344),
+                         stub.parse_syscall_line(line))
+
+    def test_lines_the_kernel_never_writes(self):
+        for bad in (b"", b"runnin", b"-1 0x1", b"-1 0x1 0x2 0x3", b"7 0x1 0x2", b"x 0x1 0x2",
+                    b"0 0x1 0x2 0x3 0x4 0x5 0x6 0x7 zz", b"-1 0x12345678901234567 0x1"):
+            self.assertIsNone(stub.parse_syscall_line(bad), bad)
+
+
 class InspectProtocolTest(unittest.TestCase):
     def setUp(self):
         self.s = Session()
@@ -397,6 +414,31 @@ class InspectProtocolTest(unittest.TestCase):
             _, a = self.s.request("probe_region", pid=v.pid, start=hex(v.hex("map")))
             self.assertEqual((stub.PROBE_NOT_PRESENT, "none"), (a["result"]["flags"], a["result"]["header"]))
             self.assertFalse(page_present(v.pid, v.hex("map")), "the probe faulted nothing in")
+
+    def test_process_facts_name_the_preload_and_the_executable(self):
+        with Victim("victim_preload") as v:
+            _, a = self.s.request("process_facts", pid=v.pid)
+            self.assertTrue(a["ok"], a)
+            r = a["result"]
+            self.assertTrue(r["ld_preload"].endswith("/libvictim_preload.so"), r)
+            self.assertTrue(r["flags"] & stub.FACT_LD_PRELOAD and r["flags"] & stub.FACT_EXE_KNOWN, r)
+            self.assertFalse(r["flags"] & stub.FACT_LD_AUDIT)
+            self.assertEqual(0, r["tracer_pid"])
+            self.assertEqual(os.stat("/proc/%d/exe" % v.pid).st_ino, r["exe_inode"])
+        _, a = self.s.request("process_facts", pid=2 ** 31 - 1)
+        self.assertEqual("no_such_process", a["error"]["status"])
+
+    def test_threads_of_a_victim_with_their_registers(self):
+        with Victim("victim_threads", "2") as v:
+            items, a = self.s.request("list_threads", pid=v.pid)
+            self.assertTrue(a["ok"], a)
+            self.assertEqual(3, a["result"]["count"])
+            self.assertEqual(sorted(int(t) for t in os.listdir("/proc/%d/task" % v.pid)), sorted(t["tid"] for t in items))
+            for t in items:
+                self.assertTrue(t["flags"] & stub.THREAD_REGS_KNOWN, t)
+                self.assertNotEqual("0x0", t["pc"], t)
+        _, a = self.s.request("list_threads", pid=2 ** 31 - 1)
+        self.assertEqual("no_such_process", a["error"]["status"])
 
 
 def page_present(pid, address):

@@ -285,6 +285,15 @@ public final class StubAgent implements Agent {
         request("list_regions", a, item -> sink.test(regionFrom(item)), true, timeout()).require();
     }
 
+    /** The stub's list_threads (docs/PROTOCOL.md): /proc/PID/task/TID/syscall as ms_thread_list reads it. */
+    @Override
+    public void forEachThread(long pid, Predicate<ThreadInfo> sink) {
+        ObjectNode a = args();
+        a.put("pid", pid);
+        request("list_threads", a, item -> sink.test(new ThreadInfo(integer(item, "tid"), (int) integer(item, "flags"),
+            integer(item, "syscall"), hex(item, "sp"), hex(item, "pc"), text(item.get("name")))), true, timeout()).require();
+    }
+
     /** The stub's process_facts (docs/PROTOCOL.md), the same facts ms_process_facts_get reads. */
     @Override
     public ProcessFacts processFacts(long pid) {

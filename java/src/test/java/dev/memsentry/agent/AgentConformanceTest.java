@@ -320,6 +320,27 @@ class AgentConformanceTest {
     }
 
     @Test
+    void bothBackendsListTheSameThreadsWithTheSameRegisters() throws Exception {
+        try (Victim anon = Victim.start("victim_thread_anon"); Victim many = Victim.start("victim_threads", "3")) {
+            for (Victim v : List.of(anon, many)) {
+                // Every thread of these victims is blocked, so its registers hold still between the two reads.
+                List<ThreadInfo> viaNative = nativeAgent.threads(v.pid());
+                List<ThreadInfo> viaStub = stubAgent.threads(v.pid());
+                java.util.Comparator<ThreadInfo> byTid = java.util.Comparator.comparingLong(ThreadInfo::tid);
+                assertEquals(viaNative.stream().sorted(byTid).toList(), viaStub.stream().sorted(byTid).toList(),
+                    "threads of pid " + v.pid());
+                assertTrue(viaStub.stream().allMatch(ThreadInfo::registersKnown), viaStub.toString());
+            }
+            assertEquals(4, stubAgent.threads(many.pid()).size());
+            long pc = stubAgent.threads(anon.pid()).stream().filter(t -> t.tid() == Long.parseLong(anon.fact("tid")))
+                .findFirst().orElseThrow().pc();
+            assertTrue(Long.compareUnsigned(anon.hex("addr"), pc) <= 0
+                && Long.compareUnsigned(pc, anon.hex("addr") + Long.parseLong(anon.fact("len"))) < 0,
+                "the sleeping thread's pc is in its anonymous code");
+        }
+    }
+
+    @Test
     void bothBackendsReadTheSameInjectionFacts() throws Exception {
         List<Victim> victims = new ArrayList<>();
         try {
@@ -367,7 +388,7 @@ class AgentConformanceTest {
         assertFalse(stubAgent.capabilities().contains(Capability.YARA));
         assertFalse(stubAgent.capabilities().contains(Capability.TRACE));
         assertFalse(stubAgent.capabilities().contains(Capability.INSPECT),
-            "the stub probes regions and reads process facts but compares no code and lists no threads");
+            "the stub probes regions, reads process facts and lists threads, but compares no code");
         assertEquals(Set.of("yara", "trace"), stubAgent.unsupported().keySet());
     }
 

@@ -82,7 +82,7 @@ class ScanStubIT {
             assertEquals(64, a.at("/process/hash/sha256").asText().length());
 
             JsonNode unsupported = s.summary().get("rules_unsupported");
-            assertEquals(Set.of("code.patched", "thread.exec_anonymous"), names(unsupported), unsupported.toString());
+            assertEquals(Set.of("code.patched"), names(unsupported), unsupported.toString());
             assertTrue(unsupported.get("code.patched").asText().contains("stub"), unsupported.toString());
             assertTrue(s.summary().get("yara").asText().startsWith("off"), s.summary().toString());
             assertEquals(1, s.summary().get("processes_scanned").asInt());
@@ -97,7 +97,7 @@ class ScanStubIT {
 
     @ParameterizedTest
     @ValueSource(strings = {"victim_shellcode", "victim_rwx", "victim_elf_anon", "victim_memfd_exec",
-        "victim_deleted_exe", "victim_preload", "victim_tmpfs_lib", "victim_plain"})
+        "victim_deleted_exe", "victim_preload", "victim_tmpfs_lib", "victim_thread_anon", "victim_plain"})
     void theStubFindsWhatTheNativeBackendFinds(String victim) throws Exception {
         try (Victim v = Victim.start(victim)) {
             ScanIT.Scan viaNative = ScanIT.scan("--pid", Long.toString(v.pid()));
