@@ -209,7 +209,7 @@ class ScanResponseIT {
     }
 
     @Test
-    void anEvidenceDirectoryThatIsALinkOrAFileIsRefused() throws Exception {
+    void anEvidenceDirectoryThatIsALinkAFileOrReadOnlyIsRefused() throws Exception {
         Path real = Files.createDirectory(tmp.resolve("real"));
         Path link = Files.createSymbolicLink(tmp.resolve("link"), real);
         Path file = Files.writeString(tmp.resolve("file"), "x");
@@ -223,6 +223,12 @@ class ScanResponseIT {
                 assertEquals("", r.out(), "nothing is scanned");
             }
             assertEquals(List.of(), files(real), "nothing written through the link");
+            // Read-only in a mount namespace of its own: not writable even for root.
+            CliIT.Run ro = CliIT.run(CliIT.jarCommand(List.of("unshare", "--mount", "sh", "-c",
+                "mount --bind -o ro \"$0\" \"$0\" && exec \"$@\"", real.toString()), List.of(), "scan", "--pid",
+                Long.toString(v.pid()), "--respond", "dump", "--evidence-dir", real.toString()));
+            assertEquals(ExitCodes.USAGE, ro.code(), ro.err());
+            assertEquals("memsentry: evidence directory: " + real + " is not writable", ro.err().strip());
             CliIT.Run misplaced = CliIT.jar(List.of(), "scan", "--pid", Long.toString(v.pid()), "--evidence-dir",
                 real.toString());
             assertEquals(ExitCodes.USAGE, misplaced.code(), misplaced.err());
