@@ -337,7 +337,7 @@ public final class StubAgent implements Agent {
             default -> throw new AgentException(Status.MALFORMED, "the stub reported an unknown header kind");
         };
         return new RegionProbe(kind, r.path("flags").asInt(), r.path("elf_type").asInt(), r.path("machine").asInt(),
-            r.path("fs_magic").asLong(), head);
+            r.path("fs_magic").asLong(), head, "", 0);
     }
 
 

@@ -310,6 +310,10 @@ final class ScanCommand implements Callable<Integer> {
                 format = DumpFormat.RAW;
             }
             freeze = false;
+        } else if (!format.writtenOn(System.getProperty("os.name", ""))) {
+            LOG.warn("{} dumps are not written on this system: response evidence is raw (bytes and a JSON manifest)",
+                format.wireName());
+            format = DumpFormat.RAW;
         }
         long maxRegion = cfg.evidence().maxRegionSize() != null ? cfg.evidence().maxRegionSize()
             : DumpOptions.DEFAULT_MAX_REGION;
