@@ -345,6 +345,112 @@ class ProtocolTest(unittest.TestCase):
             self.assertEqual(os.getpid(), a["result"]["ppid"])
 
 
+class HeaderClassificationTest(unittest.TestCase):
+    """classify_header against the cases of the C classifier's tests (test_inspect.cpp)."""
+
+    def test_mz_pe_and_a_signature_out_of_reach(self):
+        b = bytearray(256)
+        b[0:2] = b"MZ"
+        self.assertEqual(("mz", 0, 0), stub.classify_header(bytes(b)))
+        b[0x3C] = 0x80
+        b[0x80:0x84] = b"PE\0\0"
+        b[0x84:0x86] = b"\x64\x86"
+        self.assertEqual(("pe", 0, 0x8664), stub.classify_header(bytes(b)))
+        b[0x3C:0x3E] = b"\xff\xff"
+        self.assertEqual("mz", stub.classify_header(bytes(b))[0])
+        self.assertEqual("none", stub.classify_header(bytes(b[:1]))[0])
+
+    def test_the_elf_magic_alone_is_not_an_image(self):
+        b = bytearray(64)
+        b[0:4] = b"\x7fELF"
+        self.assertEqual("none", stub.classify_header(bytes(b))[0], "no class, byte order or version")
+        b[4], b[5], b[6], b[16], b[20] = 2, 1, 1, 1, 1
+        self.assertEqual("none", stub.classify_header(bytes(b))[0], "ET_REL is data")
+        b[16], b[18] = 3, 62
+        self.assertEqual(("elf", 3, 62), stub.classify_header(bytes(b)))
+        self.assertEqual("none", stub.classify_header(bytes(b[:20]))[0], "truncated")
+
+    def test_a_real_executable(self):
+        with open(os.path.join(os.environ["MEMSENTRY_VICTIM_DIR"], "victim_plain"), "rb") as f:
+            kind, etype, _ = stub.classify_header(f.read(4096))
+        self.assertEqual("elf", kind)
+        self.assertIn(etype, (2, 3))
+
+
+class SyscallLineTest(unittest.TestCase):
+    """parse_syscall_line against the lines ms__parse_syscall_line accepts and refuses."""
+
+    def test_running_blocked_and_in_a_syscall(self):
+        self.assertEqual((stub.THREAD_RUNNING, -1, 0, 0), stub.parse_syscall_line(b"running\n"))
+        self.assertEqual((stub.THREAD_REGS_KNOWN, -1, 0x7ffd1000, 0x401000),
+                         stub.parse_syscall_line(b"-1 0x7ffd1000 0x401000\n"))
+        line = b"0 0x3 0x7ffd2000 0x400 0x0 0x0 0x0 0x7ffd1ff0 0x7f0011223344\n"
+        self.assertEqual((stub.THREAD_REGS_KNOWN | stub.THREAD_IN_SYSCALL, 0, 0x7ffd1ff0, 0x7f0011223344),
+                         stub.parse_syscall_line(line))
+
+    def test_lines_the_kernel_never_writes(self):
+        for bad in (b"", b"runnin", b"-1 0x1", b"-1 0x1 0x2 0x3", b"7 0x1 0x2", b"x 0x1 0x2",
+                    b"0 0x1 0x2 0x3 0x4 0x5 0x6 0x7 zz", b"-1 0x12345678901234567 0x1"):
+            self.assertIsNone(stub.parse_syscall_line(bad), bad)
+
+
+class InspectProtocolTest(unittest.TestCase):
+    def setUp(self):
+        self.s = Session()
+
+    def tearDown(self):
+        self.assertEqual(0, self.s.close())
+
+    def test_probe_finds_the_image_and_leaves_untouched_pages_alone(self):
+        with Victim("victim_elf_anon") as v:
+            _, a = self.s.request("probe_region", pid=v.pid, start=hex(v.hex("addr")))
+            self.assertTrue(a["ok"], a)
+            self.assertEqual("elf", a["result"]["header"])
+            self.assertEqual(b"\x7fELF", base64.b64decode(a["result"]["head"])[:4])
+            self.assertLessEqual(len(base64.b64decode(a["result"]["head"])), 16)
+            _, a = self.s.request("probe_region", pid=v.pid, start=hex(v.hex("addr") + 1))
+            self.assertEqual("io_error", a["error"]["status"], "no region starts there")
+        with Victim("victim_pages", "4", "0") as v:
+            _, a = self.s.request("probe_region", pid=v.pid, start=hex(v.hex("map")))
+            self.assertEqual((stub.PROBE_NOT_PRESENT, "none"), (a["result"]["flags"], a["result"]["header"]))
+            self.assertFalse(page_present(v.pid, v.hex("map")), "the probe faulted nothing in")
+
+    def test_process_facts_name_the_preload_and_the_executable(self):
+        with Victim("victim_preload") as v:
+            _, a = self.s.request("process_facts", pid=v.pid)
+            self.assertTrue(a["ok"], a)
+            r = a["result"]
+            self.assertTrue(r["ld_preload"].endswith("/libvictim_preload.so"), r)
+            self.assertTrue(r["flags"] & stub.FACT_LD_PRELOAD and r["flags"] & stub.FACT_EXE_KNOWN, r)
+            self.assertFalse(r["flags"] & stub.FACT_LD_AUDIT)
+            self.assertEqual(0, r["tracer_pid"])
+            self.assertEqual(os.stat("/proc/%d/exe" % v.pid).st_ino, r["exe_inode"])
+        _, a = self.s.request("process_facts", pid=2 ** 31 - 1)
+        self.assertEqual("no_such_process", a["error"]["status"])
+
+    def test_threads_of_a_victim_with_their_registers(self):
+        with Victim("victim_threads", "2") as v:
+            items, a = self.s.request("list_threads", pid=v.pid)
+            self.assertTrue(a["ok"], a)
+            self.assertEqual(3, a["result"]["count"])
+            self.assertEqual(sorted(int(t) for t in os.listdir("/proc/%d/task" % v.pid)), sorted(t["tid"] for t in items))
+            for t in items:
+                self.assertTrue(t["flags"] & stub.THREAD_REGS_KNOWN, t)
+                self.assertNotEqual("0x0", t["pc"], t)
+        _, a = self.s.request("list_threads", pid=2 ** 31 - 1)
+        self.assertEqual("no_such_process", a["error"]["status"])
+
+
+def page_present(pid, address):
+    """Bit 63 of the page's /proc/PID/pagemap entry: set once anything, a plain read included, maps it."""
+    fd = os.open("/proc/%d/pagemap" % pid, os.O_RDONLY)
+    try:
+        entry = int.from_bytes(os.pread(fd, 8, address // os.sysconf("SC_PAGE_SIZE") * 8), "little")
+    finally:
+        os.close(fd)
+    return bool(entry >> 63)
+
+
 class CancelTest(unittest.TestCase):
     def setUp(self):
         self.s = Session()

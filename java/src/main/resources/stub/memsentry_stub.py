@@ -26,6 +26,7 @@ import os
 import re
 import select
 import signal
+import stat
 import sys
 import time
 
@@ -486,6 +487,265 @@ def read_memory(pid, address, length):
     if done == 0:
         raise Failure(PARTIAL_READ, detail)
     return data, PARTIAL_READ, detail
+
+
+# ---------------------------------------------------------------- region probe
+
+# MS_PROBE_* (include/memsentry/ms_inspect.h) and ms_header_kind.
+PROBE_NOT_PRESENT, PROBE_UNREADABLE, PROBE_FROM_FILE, PROBE_FS_KNOWN, PROBE_ON_TMPFS = 0x1, 0x2, 0x4, 0x8, 0x10
+HEADER_NAMES = ["none", "elf", "pe", "mz"]
+# statfs f_type of the memory-only file systems, by the name mountinfo gives them.
+MEMORY_FS_MAGIC = {"tmpfs": 0x01021994, "ramfs": 0x858458F6}
+PROBE_HEAD = 16
+
+
+def classify_header(b):
+    """ms__classify_header, rule for rule: (header name, elf_type, machine). ELF needs a valid
+    class, byte order, version and a loadable object type; PE needs e_lfanew to point at PE\0\0."""
+    if len(b) >= 24 and b[:4] == b"\x7fELF" and b[4] in (1, 2) and b[5] in (1, 2) and b[6] == 1:
+        order = "big" if b[5] == 2 else "little"
+        etype = int.from_bytes(b[16:18], order)
+        if not (etype in (0, 1, 4) or 4 < etype < 0xFE00) and int.from_bytes(b[20:24], order) == 1:
+            return "elf", etype, int.from_bytes(b[18:20], order)
+    if len(b) >= 2 and b[:2] == b"MZ":
+        if len(b) >= 0x40:
+            lfanew = int.from_bytes(b[0x3C:0x40], "little")
+            if 0x40 <= lfanew <= len(b) - 24 and b[lfanew:lfanew + 4] == b"PE\0\0":
+                return "pe", 0, int.from_bytes(b[lfanew + 4:lfanew + 6], "little")
+        return "mz", 0, 0
+    return "none", 0, 0
+
+
+def mount_fs_type(pid, major, minor):
+    """The file system type of the mount holding device major:minor, from the process's own
+    mountinfo (its mount namespace); None when no mount shows that device (memfds, shm)."""
+    want = ("%d:%d" % (major, minor)).encode()
+    fd = proc_open(pid, "mountinfo")
+    try:
+        for line in read_lines_bounded(fd):
+            fields = line.split(b" ") if line is not None else []
+            if len(fields) > 3 and fields[2] == want and b"-" in fields[6:]:
+                after = fields[fields.index(b"-", 6) + 1:]
+                return after[0].decode("ascii", "replace") if after else None
+    finally:
+        os.close(fd)
+    return None
+
+
+def memory_fs_magic(pid, major, minor, shmem):
+    """statfs f_type of a file on tmpfs or ramfs, else None. memfds and System V segments (shmem)
+    live on the kernel's internal tmpfs mount, which mountinfo never lists."""
+    fs = mount_fs_type(pid, major, minor)
+    if fs is None and shmem:
+        fs = "tmpfs"
+    return MEMORY_FS_MAGIC.get(fs)
+
+
+def open_mapped_file(pid, r):
+    """The file mapped by region r, read-only: through map_files (the very inode mapped, needs
+    CAP_SYS_ADMIN), else the path inside the process's root when device and inode match.
+    None when neither works."""
+    candidates = [b"/proc/%d/map_files/%x-%x" % (pid, r["start"], r["end"])]
+    if r["path"].startswith(b"/"):
+        candidates.append(b"/proc/%d/root" % pid + r["path"])
+    for path in candidates:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
+        except OSError:
+            continue
+        st = os.fstat(fd)
+        if stat.S_ISREG(st.st_mode) and st.st_ino == r["inode"] and os.major(st.st_dev) == r["dev_major"] \
+                and os.minor(st.st_dev) == r["dev_minor"]:
+            return fd
+        os.close(fd)
+    return None
+
+
+def probe_region(pid, start):
+    """ms_region_probe over /proc: what lies in the first page of the region that starts at
+    start. The page is read only when pagemap shows it present or swapped, so a page the
+    process never touched is not faulted in; an absent page of a mapped file is read from the
+    file. Only the first PROBE_HEAD bytes leave the stub."""
+    r = next((x for x in iter_regions(pid) if x["start"] == start), None)
+    if r is None:
+        raise Failure(IO_ERROR, "no region of process %d starts at 0x%x (remapped?)" % (pid, start))
+    length = min(PAGE, r["end"] - r["start"])
+    flags = 0
+    data = None
+    try:
+        pagemap = proc_open(pid, "pagemap")
+    except Failure as f:
+        if f.status == NO_SUCH_PROCESS:
+            raise
+        pagemap = None
+    try:
+        resident = all(run[2] for run in page_runs(pagemap, start, start + length))
+    finally:
+        if pagemap is not None:
+            os.close(pagemap)
+    if resident:
+        try:
+            got, status, _ = read_memory(pid, start, length)
+            if status == OK:
+                data = got
+            else:
+                flags |= PROBE_UNREADABLE
+        except Failure as f:
+            if f.status == NO_SUCH_PROCESS:
+                raise
+            flags |= PROBE_UNREADABLE
+    fs_magic = 0
+    if r["kind"] in (FILE, DELETED, MEMFD, SHM):
+        magic = memory_fs_magic(pid, r["dev_major"], r["dev_minor"], r["kind"] in (MEMFD, SHM))
+        if magic is not None:
+            fs_magic = magic
+            flags |= PROBE_FS_KNOWN | PROBE_ON_TMPFS
+        if data is None:
+            fd = open_mapped_file(pid, r)
+            if fd is not None:
+                try:
+                    got = os.pread(fd, length, r["offset"])
+                except OSError:
+                    got = b""
+                finally:
+                    os.close(fd)
+                if got:
+                    data = got + bytes(length - len(got))
+                    flags = (flags | PROBE_FROM_FILE) & ~PROBE_UNREADABLE
+    header, elf_type, machine = "none", 0, 0
+    head = b""
+    if data is not None:
+        header, elf_type, machine = classify_header(data)
+        head = data[:PROBE_HEAD]
+    elif not flags & PROBE_UNREADABLE:
+        flags |= PROBE_NOT_PRESENT
+    return {"header": header, "flags": flags, "elf_type": elf_type, "machine": machine, "fs_magic": fs_magic,
+            "head": base64.b64encode(head).decode("ascii")}
+
+
+# ---------------------------------------------------------------- process facts
+
+# MS_FACT_* (include/memsentry/ms_inspect.h).
+FACT_ENV_READ, FACT_LD_PRELOAD, FACT_LD_AUDIT, FACT_EXE_KNOWN, FACT_EXE_ON_TMPFS, FACT_TRUNCATED = \
+    0x1, 0x2, 0x4, 0x8, 0x10, 0x20
+ENVIRON_MAX = 64 << 20
+ENV_VALUE_MAX = 1023                # ms_process_facts keeps 1023 bytes and a NUL
+ENV_KEYS = ((b"LD_PRELOAD=", FACT_LD_PRELOAD, "ld_preload"), (b"LD_AUDIT=", FACT_LD_AUDIT, "ld_audit"))
+
+
+def process_facts(pid):
+    """ms_process_facts_get over /proc: TracerPid and Threads from status, the first LD_PRELOAD
+    and LD_AUDIT of the initial environment (cut at 1023 bytes, flagged truncated), and the
+    executable's identity (stat of /proc/<pid>/exe, which reaches a deleted file or a memfd).
+    A fact that cannot be read is left out; only a missing or closed process is an error."""
+    status = proc_read(pid, "status", PROC_STATUS_CAP)
+    tracer = status_value(status, b"TracerPid:")
+    threads = status_value(status, b"Threads:")
+    out = {"flags": 0, "tracer_pid": tracer if tracer is not None and tracer >= 0 else -1,
+           "threads": threads if threads is not None and threads >= 0 else -1,
+           "exe_inode": 0, "exe_dev_major": 0, "exe_dev_minor": 0, "exe_fs_magic": 0, "exe_size": 0,
+           "ld_preload": "", "ld_audit": ""}
+    try:
+        env = proc_read(pid, "environ", ENVIRON_MAX + 1)
+        out["flags"] |= FACT_ENV_READ
+    except Failure as f:
+        if f.status == NO_SUCH_PROCESS:
+            raise
+        env = b""
+    for entry in env.split(b"\0"):
+        for key, flag, field in ENV_KEYS:
+            if entry.startswith(key) and not out["flags"] & flag:
+                value = entry[len(key):]
+                if len(value) > ENV_VALUE_MAX:
+                    value = value[:ENV_VALUE_MAX]
+                    out["flags"] |= FACT_TRUNCATED
+                out["flags"] |= flag
+                out[field] = wire_bytes(value)
+    try:
+        st = os.stat(proc_path(pid, "exe"))
+    except OSError:
+        st = None
+    if st is not None:
+        out["flags"] |= FACT_EXE_KNOWN
+        out.update(exe_inode=st.st_ino, exe_dev_major=os.major(st.st_dev), exe_dev_minor=os.minor(st.st_dev),
+                   exe_size=st.st_size)
+        try:
+            memfd = os.readlink(proc_path(pid, "exe")).startswith("/memfd:")
+            magic = memory_fs_magic(pid, out["exe_dev_major"], out["exe_dev_minor"], memfd)
+        except (OSError, Failure):
+            magic = None
+        if magic is not None:
+            out["exe_fs_magic"] = magic
+            out["flags"] |= FACT_EXE_ON_TMPFS
+    if not os.path.exists(proc_path(pid, "")):
+        raise Failure(NO_SUCH_PROCESS, "process %d exited" % pid)
+    return out
+
+
+# ---------------------------------------------------------------- threads
+
+# MS_THREAD_* (include/memsentry/ms_inspect.h).
+THREAD_RUNNING, THREAD_IN_SYSCALL, THREAD_REGS_KNOWN, THREAD_REGS_DENIED = 0x1, 0x2, 0x4, 0x8
+_HEX_WORD = re.compile(rb"0x[0-9a-fA-F]{1,16}")
+
+
+def parse_syscall_line(text):
+    """ms__parse_syscall_line: (flags, syscall, sp, pc) from /proc/PID/task/TID/syscall, or None
+    when the line is not one the kernel writes. "running" has no registers; "-1 SP PC" is a
+    thread blocked outside a syscall; "NR ARG1..ARG6 SP PC" one blocked in syscall NR."""
+    text = text.split(b"\n", 1)[0]
+    if text == b"running":
+        return THREAD_RUNNING, -1, 0, 0
+    tok = text.split(b" ")
+    if len(tok) > 10 or len(tok) < 3 or not re.fullmatch(rb"[+-]?[0-9]{1,19}", tok[0]):
+        return None
+    nr = int(tok[0])
+    if not (nr == -1 and len(tok) == 3) and not (nr >= 0 and len(tok) == 9):
+        return None
+    if not all(_HEX_WORD.fullmatch(t) for t in tok[1:]):
+        return None
+    flags = THREAD_REGS_KNOWN | (THREAD_IN_SYSCALL if nr >= 0 else 0)
+    return flags, nr if nr >= 0 else -1, int(tok[-2], 16), int(tok[-1], 16)
+
+
+def iter_threads(pid):
+    """The threads of pid with their registers where the kernel reports them (blocked threads),
+    as ms_thread_list gives them; a thread that exits meanwhile is left out."""
+    try:
+        names = os.listdir(b"/proc/%d/task" % pid)
+    except OSError as e:
+        if e.errno in (errno.ENOENT, errno.ESRCH):
+            raise Failure(NO_SUCH_PROCESS, "process %d does not exist" % pid)
+        raise Failure(status_from_errno(e.errno), "task of %d: %s" % (pid, os.strerror(e.errno)))
+    for name in names:
+        tid = pid_from_name(name)
+        if tid is None:
+            continue
+        try:
+            comm = proc_read(pid, "task/%d/comm" % tid, 64).split(b"\n", 1)[0]
+        except Failure as f:
+            if f.status == NO_SUCH_PROCESS:
+                continue
+            comm = b""
+        thread = {"tid": tid, "flags": 0, "syscall": -1, "sp": "0x0", "pc": "0x0", "name": wire_bytes(comm)}
+        try:
+            line = proc_read(pid, "task/%d/syscall" % tid, 512)
+        except Failure as f:
+            if f.status == NO_SUCH_PROCESS:
+                continue
+            if f.status == ACCESS_DENIED:
+                thread["flags"] = THREAD_REGS_DENIED
+            yield thread
+            continue
+        parsed = parse_syscall_line(line)
+        if parsed is None:
+            log("warn", "thread %d of %d: unexpected syscall line" % (tid, pid))
+        else:
+            flags, nr, sp, pc = parsed
+            thread.update(flags=flags, syscall=nr, sp=hex64(sp), pc=hex64(pc))
+        yield thread
+    if not os.path.exists(proc_path(pid, "")):
+        raise Failure(NO_SUCH_PROCESS, "process %d exited" % pid)
 
 
 # ---------------------------------------------------------------- dumps
@@ -1251,6 +1511,9 @@ class Server(object):
             "get_process": self.op_get_process,
             "list_regions": self.op_list_regions,
             "read": self.op_read,
+            "probe_region": self.op_probe_region,
+            "process_facts": self.op_process_facts,
+            "list_threads": self.op_list_threads,
             "dump": self.op_dump,
             "terminate": self.op_terminate,
             "protect_check": self.op_protect_check,
@@ -1440,6 +1703,19 @@ class Server(object):
         data, status, detail = read_memory(pid, address, length)
         return {"data": base64.b64encode(data).decode("ascii"), "bytes_read": len(data),
                 "status": status, "message": detail}
+
+    def op_probe_region(self, req_id, req):
+        return probe_region(self.pid_arg(req), self.address_arg(req, "start"))
+
+    def op_process_facts(self, req_id, req):
+        return process_facts(self.pid_arg(req))
+
+    def op_list_threads(self, req_id, req):
+        count = 0
+        for thread in iter_threads(self.pid_arg(req)):
+            count += 1
+            self.emit_item(req_id, thread)
+        return {"count": count}
 
     def op_dump(self, req_id, req):
         pid = self.pid_arg(req)

@@ -285,6 +285,62 @@ public final class StubAgent implements Agent {
         request("list_regions", a, item -> sink.test(regionFrom(item)), true, timeout()).require();
     }
 
+    /** The stub's list_threads (docs/PROTOCOL.md): /proc/PID/task/TID/syscall as ms_thread_list reads it. */
+    @Override
+    public void forEachThread(long pid, Predicate<ThreadInfo> sink) {
+        ObjectNode a = args();
+        a.put("pid", pid);
+        request("list_threads", a, item -> sink.test(new ThreadInfo(integer(item, "tid"), (int) integer(item, "flags"),
+            integer(item, "syscall"), hex(item, "sp"), hex(item, "pc"), text(item.get("name")))), true, timeout()).require();
+    }
+
+    /** The stub's process_facts (docs/PROTOCOL.md), the same facts ms_process_facts_get reads. */
+    @Override
+    public ProcessFacts processFacts(long pid) {
+        ObjectNode a = args();
+        a.put("pid", pid);
+        JsonNode r = request("process_facts", a, item -> true, true, timeout()).require();
+        try {
+            return new ProcessFacts((int) integer(r, "flags"), integer(r, "tracer_pid"), integer(r, "threads"),
+                unsigned64(r, "exe_inode"), (int) integer(r, "exe_dev_major"), (int) integer(r, "exe_dev_minor"),
+                unsigned64(r, "exe_fs_magic"), integer(r, "exe_size"), text(r.get("ld_preload")),
+                text(r.get("ld_audit")));
+        } catch (StubProcess.BadAnswer e) {
+            throw new AgentException(Status.MALFORMED, "the stub's answer to process_facts was rejected: " + e.getMessage());
+        }
+    }
+
+    /**
+     * The stub's probe_region (docs/PROTOCOL.md): the stub finds the region starting at the same
+     * address in its own read of the maps, checks pagemap before it reads the first page, and sends
+     * back the header kind and at most 16 bytes, as ms_region_probe does.
+     */
+    @Override
+    public RegionProbe probeRegion(long pid, Region region) {
+        ObjectNode a = args();
+        a.put("pid", pid).put("start", "0x" + Long.toHexString(region.start()));
+        JsonNode r = request("probe_region", a, item -> true, true, timeout()).require();
+        byte[] head;
+        try {
+            head = Base64.getDecoder().decode(r.path("head").asText(""));
+        } catch (IllegalArgumentException e) {
+            throw new AgentException(Status.MALFORMED, "the stub's probe answer carries invalid base64");
+        }
+        if (head.length > 16) {
+            throw new AgentException(Status.MALFORMED, "the stub's probe answer holds more than 16 bytes");
+        }
+        HeaderKind kind = switch (r.path("header").asText("")) {
+            case "none" -> HeaderKind.NONE;
+            case "elf" -> HeaderKind.ELF;
+            case "pe" -> HeaderKind.PE;
+            case "mz" -> HeaderKind.MZ;
+            default -> throw new AgentException(Status.MALFORMED, "the stub reported an unknown header kind");
+        };
+        return new RegionProbe(kind, r.path("flags").asInt(), r.path("elf_type").asInt(), r.path("machine").asInt(),
+            r.path("fs_magic").asLong(), head, "", 0);
+    }
+
+
     @Override
     public int readMemory(long pid, long address, byte[] buf, int offset, int length) {
         Objects.checkFromIndexSize(offset, length, buf.length);

@@ -11,14 +11,11 @@ import dev.memsentry.agent.DumpedRegion;
 import dev.memsentry.agent.ProcessInfo;
 import dev.memsentry.agent.Status;
 import dev.memsentry.output.DumpRecords;
+import dev.memsentry.output.EvidenceFiles;
 import dev.memsentry.output.JsonLines;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -222,31 +219,18 @@ final class DumpCommand implements Callable<Integer> {
     }
 
     static String fileName(String processName, long pid, DumpFormat format) {
-        String safe = processName.replaceAll("[^A-Za-z0-9._-]", "_");
-        if (safe.isEmpty() || safe.startsWith(".")) {
-            safe = "process" + safe;
-        }
-        if (safe.length() > 64) {
-            safe = safe.substring(0, 64);
-        }
-        return safe + "." + pid + "." + format.extension();
+        return EvidenceFiles.fileName(processName, pid, format);
     }
 
     private Path outputDirectory() {
-        Path dir = outDir != null ? outDir : Path.of(".");
-        if (outDir != null && !Files.exists(outDir, LinkOption.NOFOLLOW_LINKS)) {
-            try {
-                Files.createDirectories(outDir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            } catch (FileAlreadyExistsException raced) {
-                // created meanwhile: fine if it is a directory, checked below
-            } catch (IOException | UnsupportedOperationException e) {
-                throw new AgentException(Status.IO_ERROR, "cannot create " + outDir + ": " + e.getMessage());
-            }
+        if (outDir == null) {
+            return Path.of(".");
         }
-        if (!Files.isDirectory(dir)) {
-            throw new AgentException(Status.IO_ERROR, dir + " is not a directory");
+        try {
+            return EvidenceFiles.prepareDirectory(outDir, false);
+        } catch (IOException e) {
+            throw new AgentException(Status.IO_ERROR, e.getMessage());
         }
-        return dir;
     }
 
     /** A listener that hands progress on and, with --regions, prints the region records. */

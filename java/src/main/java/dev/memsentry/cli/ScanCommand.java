@@ -3,6 +3,8 @@ package dev.memsentry.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.Agent;
 import dev.memsentry.agent.AgentException;
+import dev.memsentry.agent.DumpFormat;
+import dev.memsentry.agent.DumpOptions;
 import dev.memsentry.agent.Status;
 import dev.memsentry.config.ConfigException;
 import dev.memsentry.config.ConfigLoader;
@@ -22,6 +24,7 @@ import dev.memsentry.detect.YaraDetector;
 import dev.memsentry.detect.yara.YaraCompileException;
 import dev.memsentry.detect.yara.YaraDiagnostic;
 import dev.memsentry.detect.yara.YaraRules;
+import dev.memsentry.output.EvidenceFiles;
 import dev.memsentry.output.Json;
 import dev.memsentry.output.JsonLines;
 import dev.memsentry.output.Table;
@@ -59,11 +62,18 @@ import picocli.CommandLine.Spec;
         "executable memory. Runtimes that generate code (JVMs, node, .NET, browsers, LuaJIT, PyPy) get those",
         "findings at low severity. Nothing in the targets is changed: pages they never touched are not read.",
         "",
+        "Responses (--respond, for alerts at or above --respond-min): dump writes each process's memory once to",
+        "--evidence-dir as NAME.PID.YYYYMMDDTHHMMSSZ.core (or .raw), mode 0600, never replacing a file; kill",
+        "terminates it through the protected termination; dump-kill dumps, then kills even if the dump failed.",
+        "Each action is an ECS event.",
+        "",
         "Alerts use Elastic Common Schema fields: one JSON object per line with --json or in --out FILE;",
         "otherwise a table. A summary ends the output. Exit codes: 0 nothing found, 1 findings,",
         "2 usage or configuration error, 3 failure (a --pid that could not be scanned)."})
 final class ScanCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(ScanCommand.class);
+    /** Relative to the current directory, where a responder running scan by hand looks first. */
+    static final String DEFAULT_EVIDENCE_DIR = "memsentry-evidence";
 
     @ParentCommand
     Main main;
@@ -120,6 +130,16 @@ final class ScanCommand implements Callable<Integer> {
         description = "For kill: time between SIGTERM and SIGKILL (default 5s; 0 kills at once).")
     Duration respondGrace;
 
+    @Option(names = "--evidence-dir", paramLabel = "DIR",
+        description = "For dump and dump-kill: where the evidence goes (default ./memsentry-evidence, created 0700; "
+            + "a symbolic link is refused). One file NAME.PID.YYYYMMDDTHHMMSSZ.FORMAT per process, never replaced.")
+    Path evidenceDir;
+
+    @Option(names = "--dump-format", paramLabel = "core|raw", converter = DumpFormatConverter.class,
+        description = "For dump and dump-kill: core (default; an ELF core file gdb opens) or raw (bytes plus a JSON "
+            + "manifest). The stub backend writes raw only: core becomes raw there, with one warning.")
+    DumpFormat dumpFormat;
+
     @Option(names = {"-j", "--threads"}, paramLabel = "N",
         description = "Processes scanned in parallel (default: one per core).")
     Integer threads;
@@ -153,6 +173,17 @@ final class ScanCommand implements Callable<Integer> {
         }
     }
 
+    static final class DumpFormatConverter implements CommandLine.ITypeConverter<DumpFormat> {
+        @Override
+        public DumpFormat convert(String value) {
+            return switch (value.trim().toLowerCase(java.util.Locale.ROOT)) {
+                case "core" -> DumpFormat.CORE;
+                case "raw" -> DumpFormat.RAW;
+                default -> throw new CommandLine.TypeConversionException("'" + value + "' is not a dump format (core, raw)");
+            };
+        }
+    }
+
     private CommandLine.ParameterException usage(String message) {
         return new CommandLine.ParameterException(spec.commandLine(), message);
     }
@@ -173,9 +204,8 @@ final class ScanCommand implements Callable<Integer> {
         }
         ResponseAction action = respond != null ? respond : cfg.responseAction();
         Severity actionMin = respondMin != null ? respondMin : cfg.responseMin();
-        if (!Responder.available(action)) {
-            throw usage("--respond " + action.wireName() + " is not available in this build: evidence dumps come with "
-                + "the acquisition support; use --respond alert or kill");
+        if (!action.dumps() && (evidenceDir != null || dumpFormat != null)) {
+            throw usage("--evidence-dir and --dump-format apply to --respond dump and dump-kill");
         }
         Duration grace = respondGrace != null ? respondGrace : cfg.responseGraceSeconds() != null
             ? Duration.ofSeconds(cfg.responseGraceSeconds()) : Duration.ofSeconds(5);
@@ -198,7 +228,24 @@ final class ScanCommand implements Callable<Integer> {
         }
         List<Path> rulePaths = rules != null ? rules : cfg.rules();
 
+        Path evidencePath = null;
+        if (action.dumps()) {
+            Path dir = evidenceDir != null ? evidenceDir : cfg.evidence().evidenceDir() != null
+                ? cfg.evidence().evidenceDir() : Path.of(DEFAULT_EVIDENCE_DIR);
+            try {
+                evidencePath = EvidenceFiles.prepareDirectory(dir, true);
+            } catch (IOException e) {
+                spec.commandLine().getErr().println("memsentry: evidence directory: " + e.getMessage());
+                return ExitCodes.USAGE;
+            }
+            if (EvidenceFiles.writableByOthers(evidencePath)) {
+                LOG.warn("evidence directory {} is writable by other users: evidence there can be tampered with", evidencePath);
+            }
+        }
+
         Agent agent = main.agent();
+        Responder.Evidence evidence = evidencePath == null ? null : new Responder.Evidence(evidencePath,
+            evidenceOptions(agent, cfg));
         if (action.kills() && cfg.protectedList() != null) {
             for (String entry : cfg.protectedList()) {
                 try {
@@ -237,12 +284,40 @@ final class ScanCommand implements Callable<Integer> {
             }
         }
         try {
-            return scan(agent, cfg, yara, yaraStatus, workers, budget, threshold, action, actionMin, grace);
+            return scan(agent, cfg, yara, yaraStatus, workers, budget, threshold, action, actionMin, grace, evidence);
         } finally {
             if (yara != null) {
                 yara.close();
             }
         }
+    }
+
+    /**
+     * How response dumps are taken: the configured format (core by default), cap per region (the
+     * dump default of 10 MiB) and freeze (on by default: the native dump always resumes the target,
+     * and the core then holds every thread's registers); fsync'd, since evidence must survive a
+     * crash of the host that the implant may cause next. The stub writes raw dumps only and cannot
+     * freeze: core becomes raw there, with one WARN.
+     */
+    private DumpOptions evidenceOptions(Agent agent, ScanConfig cfg) {
+        DumpFormat format = dumpFormat != null ? dumpFormat : cfg.evidence().format() != null ? cfg.evidence().format()
+            : DumpFormat.CORE;
+        boolean freeze = cfg.evidence().freeze() == null || cfg.evidence().freeze();
+        if (agent.backendName().equals("stub")) {
+            if (format == DumpFormat.CORE) {
+                LOG.warn("the stub backend writes raw dumps only: response evidence is raw (bytes and a JSON manifest), "
+                    + "not core");
+                format = DumpFormat.RAW;
+            }
+            freeze = false;
+        } else if (!format.writtenOn(System.getProperty("os.name", ""))) {
+            LOG.warn("{} dumps are not written on this system: response evidence is raw (bytes and a JSON manifest)",
+                format.wireName());
+            format = DumpFormat.RAW;
+        }
+        long maxRegion = cfg.evidence().maxRegionSize() != null ? cfg.evidence().maxRegionSize()
+            : DumpOptions.DEFAULT_MAX_REGION;
+        return new DumpOptions(format, freeze, false, false, true, maxRegion, 0, 0, 0);
     }
 
     /** The configuration with every built-in rule switched off. */
@@ -253,11 +328,12 @@ final class ScanCommand implements Callable<Integer> {
         }
         return new ScanConfig(c.source(), c.rules(), off, c.jitSeverity(), c.jitRuntimes(), c.allowlist(),
             c.protectedList(), c.knownDebuggers(), c.responseAction(), c.responseMin(), c.responseGraceSeconds(),
-            c.threads(), c.processTimeoutSeconds(), c.compareAllPages());
+            c.threads(), c.processTimeoutSeconds(), c.compareAllPages(), c.evidence());
     }
 
     private int scan(Agent agent, ScanConfig cfg, YaraDetector yara, String yaraStatus, int workers, int budget,
-                     Severity threshold, ResponseAction action, Severity actionMin, Duration grace) {
+                     Severity threshold, ResponseAction action, Severity actionMin, Duration grace,
+                     Responder.Evidence evidence) {
         PrintWriter stdout = spec.commandLine().getOut();
         List<Long> pids = new ArrayList<>();
         if (targets.all) {
@@ -282,10 +358,13 @@ final class ScanCommand implements Callable<Integer> {
         List<Long> failedExplicit = new ArrayList<>();
         long started = System.nanoTime();
         try (AlertOutput output = AlertOutput.open(out, json ? new JsonLines(stdout) : null)) {
-            Responder responder = new Responder(agent, action, actionMin, grace, ecs, e -> {
+            Responder responder = new Responder(agent, action, actionMin, grace, evidence, ecs, e -> {
                 output.write(e);
                 actions.add(e.get("message").asText());
             });
+            // Ctrl-C during a response dump: let the agent resume the target and remove the partial file.
+            Thread hook = new Thread(responder::cancelAndWait, "memsentry-scan-cancel");
+            Runtime.getRuntime().addShutdownHook(hook);
             ScanRunner.Progress progress = !noProgress && System.console() != null && pids.size() > 1
                 ? new TerminalProgress(spec.commandLine().getErr()) : ScanRunner.Progress.NONE;
             runner.run(pids, !targets.all, r -> {
@@ -304,7 +383,13 @@ final class ScanCommand implements Callable<Integer> {
                 }
                 responder.respond(r);
             }, progress);
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running and finishes the cancellation
+            }
             summary.responses(responder.counts());
+            summary.unsupported(session.unsupportedRules());
             summary.elapsed(System.nanoTime() - started);
             if (!json) {
                 printTable(stdout, shown);

@@ -1,8 +1,7 @@
 package dev.memsentry.cli;
 
+import dev.memsentry.config.Sizes;
 import java.util.Locale;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
@@ -11,28 +10,12 @@ import picocli.CommandLine.TypeConversionException;
  * ...; all powers of 1024), e.g. 4096, 512K, 10M, 1G. 0 is allowed (options read it as "no limit").
  */
 public final class SizeConverter implements ITypeConverter<Long> {
-    private static final Pattern SIZE = Pattern.compile("([0-9]{1,19})\\s*(?:([kmgt])(?:i?b)?|b)?");
-
     @Override
     public Long convert(String value) {
-        Matcher m = SIZE.matcher(value.trim().toLowerCase(Locale.ROOT));
-        if (!m.matches()) {
-            throw new TypeConversionException("'" + value + "' is not a size (examples: 4096, 512K, 10M, 1G)");
-        }
-        int shift = m.group(2) == null ? 0 : switch (m.group(2)) {
-            case "k" -> 10;
-            case "m" -> 20;
-            case "g" -> 30;
-            default -> 40;
-        };
         try {
-            long n = Long.parseLong(m.group(1));
-            if (n > (Long.MAX_VALUE >> shift)) {
-                throw new NumberFormatException();
-            }
-            return n << shift;
-        } catch (NumberFormatException e) {
-            throw new TypeConversionException("'" + value + "' is too large");
+            return Sizes.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new TypeConversionException(e.getMessage());
         }
     }
 

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.memsentry.agent.DumpFormat;
 import dev.memsentry.detect.BuiltinRules;
 import dev.memsentry.detect.Rule;
 import dev.memsentry.detect.Severity;
@@ -74,7 +75,7 @@ public final class ConfigLoader {
         if (root == null || root.isMissingNode() || root.isNull()) {
             return new ScanConfig(file, d.rules(), d.heuristics(), d.jitSeverity(), d.jitRuntimes(), d.allowlist(),
                 d.protectedList(), d.knownDebuggers(), d.responseAction(), d.responseMin(), d.responseGraceSeconds(),
-                d.threads(), d.processTimeoutSeconds(), d.compareAllPages());
+                d.threads(), d.processTimeoutSeconds(), d.compareAllPages(), d.evidence());
         }
         object(root, "");
         onlyKeys(root, "", TOP);
@@ -104,9 +105,12 @@ public final class ConfigLoader {
         ResponseAction action = d.responseAction();
         Severity min = d.responseMin();
         Integer grace = d.responseGraceSeconds();
+        EvidenceSettings evidence = d.evidence();
         if (root.has("response")) {
             JsonNode r = object(root.get("response"), "response");
-            onlyKeys(r, "response", ordered("action", "min_severity", "grace_seconds"));
+            onlyKeys(r, "response", ordered("action", "min_severity", "grace_seconds", "evidence_dir", "dump_format",
+                "max_region_size", "freeze"));
+            evidence = evidence(r);
             if (r.has("grace_seconds")) {
                 grace = integer(r.get("grace_seconds"), "response.grace_seconds", 0, 3600);
             }
@@ -135,7 +139,44 @@ public final class ConfigLoader {
             }
         }
         return new ScanConfig(file, rules, heuristics, jitSeverity, jit, allow, protectedList, debuggers, action, min,
-            grace, threads, timeout, compareAll);
+            grace, threads, timeout, compareAll, evidence);
+    }
+
+    /** The evidence keys of the response object; a relative evidence_dir is relative to this file. */
+    private EvidenceSettings evidence(JsonNode r) {
+        Path dir = null;
+        if (r.has("evidence_dir")) {
+            String raw = text(r.get("evidence_dir"), "response.evidence_dir");
+            try {
+                dir = Path.of(raw);
+            } catch (java.nio.file.InvalidPathException e) {
+                throw fail("response.evidence_dir", "'" + raw + "' is not a path");
+            }
+            if (!dir.isAbsolute() && file.toAbsolutePath().getParent() != null) {
+                dir = file.toAbsolutePath().getParent().resolve(dir);
+            }
+            dir = dir.normalize();
+        }
+        DumpFormat format = r.has("dump_format") ? convert(r.get("dump_format"), "response.dump_format", t ->
+            switch (t.trim().toLowerCase(Locale.ROOT)) {
+                case "core" -> DumpFormat.CORE;
+                case "raw" -> DumpFormat.RAW;
+                default -> throw new IllegalArgumentException("'" + t + "' is not a dump format (core, raw)");
+            }) : null;
+        Long maxRegion = null;
+        if (r.has("max_region_size")) {
+            JsonNode n = r.get("max_region_size");
+            if (n.isIntegralNumber() && n.canConvertToLong() && n.asLong() >= 0) {
+                maxRegion = n.asLong();
+            } else if (n.isTextual()) {
+                maxRegion = convert(n, "response.max_region_size", Sizes::parse);
+            } else {
+                throw fail("response.max_region_size", "expected a size such as 10M or a number of bytes, found "
+                    + describe(n));
+            }
+        }
+        Boolean freeze = r.has("freeze") ? bool(r.get("freeze"), "response.freeze") : null;
+        return new EvidenceSettings(dir, format, maxRegion, freeze);
     }
 
     private JsonNode tree(String text) {

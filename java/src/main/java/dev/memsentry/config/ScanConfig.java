@@ -13,12 +13,13 @@ import java.util.Map;
  * @param protectedList  names or executable paths never to terminate, added to the agent's defaults; null: none added
  * @param responseGraceSeconds time between SIGTERM and SIGKILL for --respond kill; null: the default (5 s)
  * @param threads        null: one per core
+ * @param evidence       how --respond dump and dump-kill keep their evidence
  */
 public record ScanConfig(Path source, List<Path> rules, Map<String, RuleSetting> heuristics, Severity jitSeverity,
                          List<JitRuntime> jitRuntimes, List<AllowEntry> allowlist, List<String> protectedList,
                          List<String> knownDebuggers, ResponseAction responseAction, Severity responseMin,
                          Integer responseGraceSeconds, Integer threads, Integer processTimeoutSeconds,
-                         boolean compareAllPages) {
+                         boolean compareAllPages, EvidenceSettings evidence) {
 
     /** A rule's setting; a null field keeps the rule's default. */
     public record RuleSetting(Boolean enabled, Severity severity) {
@@ -35,10 +36,12 @@ public record ScanConfig(Path source, List<Path> rules, Map<String, RuleSetting>
         allowlist = List.copyOf(allowlist);
         protectedList = protectedList == null ? null : List.copyOf(protectedList);
         knownDebuggers = List.copyOf(knownDebuggers);
+        evidence = evidence == null ? EvidenceSettings.DEFAULTS : evidence;
     }
 
     public static ScanConfig defaults() {
         return new ScanConfig(null, List.of(), Map.of(), Severity.LOW, JitRuntime.DEFAULTS, List.of(), null,
-            DEFAULT_DEBUGGERS, ResponseAction.ALERT, Severity.HIGH, null, null, null, false);
+            DEFAULT_DEBUGGERS, ResponseAction.ALERT, Severity.HIGH, null, null, null, false,
+            EvidenceSettings.DEFAULTS);
     }
 }

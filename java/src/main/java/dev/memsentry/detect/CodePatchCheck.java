@@ -49,7 +49,7 @@ final class CodePatchCheck implements Check {
                 });
             } catch (AgentException e) {
                 switch (e.status()) {
-                    case NO_SUCH_PROCESS -> throw e;
+                    case NO_SUCH_PROCESS, UNSUPPORTED -> throw e;
                     case TIMEOUT -> throw new Deadline.ScanTimeoutException();
                     case ACCESS_DENIED -> {
                         if (!deniedOnce) {

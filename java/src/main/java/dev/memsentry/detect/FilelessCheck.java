@@ -1,8 +1,10 @@
 package dev.memsentry.detect;
 
+import dev.memsentry.agent.AgentException;
 import dev.memsentry.agent.Region;
 import dev.memsentry.agent.RegionKind;
 import dev.memsentry.agent.RegionProbe;
+import dev.memsentry.agent.Status;
 import dev.memsentry.output.Json;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
@@ -46,6 +48,7 @@ final class FilelessCheck implements Check {
         }
 
         Set<String> seen = new HashSet<>();
+        boolean[] canProbe = {true};
         for (Region r : ctx.regions) {
             if (!r.executable()) {
                 continue;
@@ -57,7 +60,7 @@ final class FilelessCheck implements Check {
             if (ctx.isExecutableFile(r) && r.kind() != RegionKind.FILE) {
                 // The executable's own memfd or deleted file was reported above; tmpfs still counts.
                 if (r.kind() == RegionKind.DELETED) {
-                    tmpfs(ctx, r, out);
+                    tmpfs(ctx, r, out, canProbe);
                 }
                 continue;
             }
@@ -78,22 +81,33 @@ final class FilelessCheck implements Check {
                             .put("mappings", countMappings(ctx, r));
                         out.add(replaced ? f.lowered(2) : f);
                     }
-                    tmpfs(ctx, r, out);
+                    tmpfs(ctx, r, out, canProbe);
                 }
-                case FILE -> tmpfs(ctx, r, out);
+                case FILE -> tmpfs(ctx, r, out, canProbe);
                 default -> {
                 }
             }
         }
     }
 
-    private static void tmpfs(ProcessContext ctx, Region r, List<Finding> out) {
+    /** canProbe[0] turns false once the backend says it cannot probe: the other rules still run. */
+    private static void tmpfs(ProcessContext ctx, Region r, List<Finding> out, boolean[] canProbe) {
         // Memory file systems have anonymous device numbers (major 0); disks do not need a look.
-        if (r.devMajor() != 0 || !ctx.policy().enabled(BuiltinRules.MAP_TMPFS)) {
+        if (r.devMajor() != 0 || !canProbe[0] || !ctx.policy().enabled(BuiltinRules.MAP_TMPFS)) {
             return;
         }
         ctx.deadline.check();
-        RegionProbe p = ctx.probe(r);
+        RegionProbe p;
+        try {
+            p = ctx.probe(r);
+        } catch (AgentException e) {
+            if (e.status() != Status.UNSUPPORTED) {
+                throw e;
+            }
+            ctx.session.unsupported(List.of(BuiltinRules.MAP_TMPFS), e.getMessage());
+            canProbe[0] = false;
+            return;
+        }
         if (p != null && p.onTmpfs()) {
             Finding f = Finding.of(BuiltinRules.MAP_TMPFS, r, "code mapped from " + r.path() + " on tmpfs");
             f.details().put("file", r.path()).put("fs_magic", Json.hex(p.fsMagic()))

@@ -23,6 +23,8 @@ import java.util.List;
  */
 final class InjectionCheck implements Check {
     private static final int PRELOAD_FILE_MAX = 4096;
+    /** The rules that need the agent's process facts; without them these say nothing. */
+    static final List<Rule> FACT_RULES = List.of(BuiltinRules.LD_PRELOAD, BuiltinRules.TRACER);
 
     @Override
     public List<Rule> rules() {

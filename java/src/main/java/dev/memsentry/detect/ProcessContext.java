@@ -91,7 +91,10 @@ final class ProcessContext {
         return facts != null && facts.isExecutable(r);
     }
 
-    /** Probes a region once per scan; failures other than the process ending become null. */
+    /**
+     * Probes a region once per scan; failures other than the process ending become null. A backend
+     * that cannot probe at all throws UNSUPPORTED, so that the asking check is skipped whole.
+     */
     RegionProbe probe(Region r) {
         if (probes.containsKey(r.start())) {
             return probes.get(r.start());
@@ -101,7 +104,7 @@ final class ProcessContext {
             p = agent.probeRegion(pid, r);
             regionsProbed++;
         } catch (AgentException e) {
-            if (e.status() == Status.NO_SUCH_PROCESS) {
+            if (e.status() == Status.NO_SUCH_PROCESS || e.status() == Status.UNSUPPORTED) {
                 throw e;
             }
             warnings.add("probe of " + dev.memsentry.output.Json.hex(r.start()) + ": " + e.getMessage());

@@ -69,6 +69,9 @@ public final class ProcessScanner {
                 if (e.status() == dev.memsentry.agent.Status.NO_SUCH_PROCESS) {
                     throw e;
                 }
+                if (e.status() == dev.memsentry.agent.Status.UNSUPPORTED) {
+                    session.unsupported(InjectionCheck.FACT_RULES, e.getMessage());
+                }
                 LOG.debug("pid {}: process facts: {}", pid, e.getMessage());
             }
             ctx = new ProcessContext(session, info, regions, facts, deadline);
@@ -82,6 +85,7 @@ public final class ProcessScanner {
                         throw e;
                     }
                     // A fact this platform or backend does not offer: the check has nothing to say.
+                    session.unsupported(c.rules(), e.getMessage());
                     LOG.debug("pid {}: {} skipped: {}", pid, c.getClass().getSimpleName(), e.getMessage());
                 }
                 LOG.debug("pid {}: {} took {} ms", pid, c.getClass().getSimpleName(), (System.nanoTime() - t0) / 1_000_000);

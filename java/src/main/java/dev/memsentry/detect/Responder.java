@@ -4,9 +4,16 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.Agent;
 import dev.memsentry.agent.AgentException;
+import dev.memsentry.agent.CancelToken;
+import dev.memsentry.agent.DumpListener;
+import dev.memsentry.agent.DumpOptions;
+import dev.memsentry.agent.DumpResult;
+import dev.memsentry.agent.Status;
 import dev.memsentry.agent.TerminationReport;
 import dev.memsentry.config.ResponseAction;
+import dev.memsentry.output.EvidenceFiles;
 import dev.memsentry.output.Json;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -19,48 +26,64 @@ import org.slf4j.LoggerFactory;
 /**
  * The response policy: for a process with an alert at or above the minimum severity, do the
  * configured action once, and log what was done as an ECS event (event.kind "event", event.action
- * the action, event.outcome success or failure). Termination goes through the agent's protected
- * termination, which refuses PID 1, kernel threads, memsentry and its ancestors and the protected
- * list; a refusal is a WARN and a failed event, never a crash.
+ * "dump" or "kill", event.outcome success or failure).
  *
- * <p>Dumping before the kill needs the acquisition support (issue 3); until it is part of the
- * build, {@link #available(ResponseAction)} says no for dump and dump-kill.
+ * <p>Dumps go through the agent's dump into the evidence directory (the bytes never enter the
+ * JVM); the agent never replaces a file, so a name that exists is a failed event. dump-kill dumps
+ * first and then kills, and kills even when the dump failed: containment comes before evidence.
+ * Termination goes through the agent's protected termination, which refuses PID 1, kernel
+ * threads, memsentry and its ancestors and the protected list; a refusal is a WARN and a failed
+ * event, never a crash.
  */
 public final class Responder {
     private static final Logger LOG = LoggerFactory.getLogger(Responder.class);
+
+    /** Where and how the dump responses write: dir must exist (see {@link EvidenceFiles#prepareDirectory}). */
+    public record Evidence(Path dir, DumpOptions options) {
+    }
 
     private final Agent agent;
     private final ResponseAction action;
     private final Severity min;
     private final Duration grace;
+    private final Evidence evidence;
     private final EcsWriter ecs;
     private final Consumer<ObjectNode> events;
     private final Map<String, Integer> counts = new TreeMap<>();
+    private final CancelToken cancel = new CancelToken();
 
-    public Responder(Agent agent, ResponseAction action, Severity min, Duration grace, EcsWriter ecs,
-                     Consumer<ObjectNode> events) {
-        if (!available(action)) {
-            throw new IllegalArgumentException(action.wireName() + " is not available in this build");
+    /** evidence may be null unless the action dumps. */
+    public Responder(Agent agent, ResponseAction action, Severity min, Duration grace, Evidence evidence,
+                     EcsWriter ecs, Consumer<ObjectNode> events) {
+        if (action.dumps() && evidence == null) {
+            throw new IllegalArgumentException(action.wireName() + " needs an evidence directory");
         }
         this.agent = agent;
         this.action = action;
         this.min = min;
         this.grace = grace;
+        this.evidence = evidence;
         this.ecs = ecs;
         this.events = events;
-    }
-
-    /** Whether this build can carry out the action. */
-    public static boolean available(ResponseAction action) {
-        return !action.dumps();
     }
 
     public ResponseAction action() {
         return action;
     }
 
+    /**
+     * Stops a dump in progress (it fails as interrupted, resumes a frozen target and leaves no
+     * file) and returns once respond() has returned: for a shutdown hook on Ctrl-C.
+     */
+    public void cancelAndWait() {
+        cancel.cancel();
+        synchronized (this) {
+            // respond() holds this monitor while it acts.
+        }
+    }
+
     /** Acts on one process's result; called on one thread. */
-    public void respond(ProcessResult r) {
+    public synchronized void respond(ProcessResult r) {
         if (action == ResponseAction.ALERT) {
             return;
         }
@@ -68,18 +91,77 @@ public final class Responder {
         if (triggers.isEmpty() || r.process() == null) {
             return;
         }
+        if (action.dumps()) {
+            dump(r.process(), triggers);
+        }
         if (action.kills()) {
-            kill(r, triggers);
+            kill(r.process(), triggers);
         }
     }
 
-    private void kill(ProcessResult r, List<Alert> triggers) {
-        ProcessRef p = r.process();
+    private ObjectNode response(String name, List<Alert> triggers) {
         ObjectNode response = Json.object();
-        response.put("action", "kill");
+        response.put("action", name);
         response.put("min_severity", min.wireName());
         ArrayNode rules = response.putArray("trigger_rules");
         triggers.stream().map(a -> a.rule().id()).distinct().forEach(rules::add);
+        return response;
+    }
+
+    private void dump(ProcessRef p, List<Alert> triggers) {
+        DumpOptions options = evidence.options();
+        Path file = evidence.dir().resolve(EvidenceFiles.timestampedName(p.name(), p.pid(), Instant.now(),
+            options.format()));
+        ObjectNode response = response("dump", triggers);
+        response.put("path", file.toString());
+        response.put("format", options.format().wireName());
+        response.put("max_region_size", options.maxRegionSize());
+        long started = System.nanoTime();
+        String outcome;
+        String message;
+        try {
+            DumpResult d;
+            try {
+                d = agent.dump(p.pid(), file, options, DumpListener.NONE, cancel);
+            } catch (AgentException e) {
+                if (!options.freeze() || e.status() != Status.BUSY) {
+                    throw e;
+                }
+                // Someone else traces it (perhaps the implant's own tracer): evidence unfrozen beats none.
+                LOG.warn("dump pid {} ({}): cannot freeze it ({}); dumping it running", p.pid(), p.name(), e.getMessage());
+                response.put("freeze_failed", e.getMessage());
+                d = agent.dump(p.pid(), file, options.withFreeze(false), DumpListener.NONE, cancel);
+            }
+            response.put("status", Status.OK.wireName());
+            response.put("bytes", d.fileSize());
+            response.put("bytes_read", d.bytesRead());
+            response.put("regions", d.regionsDumped());
+            response.put("regions_truncated", d.regionsTruncated());
+            response.put("regions_partial", d.regionsPartial());
+            response.put("frozen", d.frozen());
+            response.put("reason", "");
+            outcome = "success";
+            message = "dump pid " + p.pid() + " (" + p.name() + "): " + options.format().wireName() + " evidence in "
+                + file + ", " + d.regionsDumped() + " regions, " + d.fileSize() + " bytes";
+            count("dump written");
+        } catch (AgentException e) {
+            response.put("status", e.status().wireName());
+            response.put("reason", e.getMessage());
+            outcome = "failure";
+            message = "dump pid " + p.pid() + " (" + p.name() + ") failed: " + e.getMessage();
+            count("dump failed");
+        }
+        response.put("duration_ms", (System.nanoTime() - started) / 1_000_000);
+        ObjectNode event = emit("dump", outcome, p, message, response, "creation");
+        if (outcome.equals("success")) {
+            ((ArrayNode) event.at("/event/category")).add("file");
+            event.putObject("file").put("path", file.toString());
+        }
+        events.accept(event);
+    }
+
+    private void kill(ProcessRef p, List<Alert> triggers) {
+        ObjectNode response = response("kill", triggers);
         response.put("grace_ms", grace.toMillis());
         String outcome;
         String message;
@@ -101,25 +183,35 @@ public final class Responder {
             message = "kill pid " + p.pid() + " (" + p.name() + ") failed: " + e.getMessage();
             count("kill failed");
         }
-        if (outcome.equals("success")) {
+        events.accept(emit("kill", outcome, p, message, response, "end"));
+    }
+
+    /**
+     * Logs the action (a failure is a WARN) and builds its ECS event; a success gets successType
+     * as its event.type ("creation" of evidence, "end" of a process).
+     */
+    private ObjectNode emit(String action, String outcome, ProcessRef p, String message, ObjectNode response,
+                            String successType) {
+        boolean success = outcome.equals("success");
+        if (success) {
             LOG.info("{}", message);
         } else {
             LOG.warn("{}", message);
         }
         ObjectNode ms = Json.object();
         ms.set("response", response);
-        ObjectNode event = ecs.event(Instant.now(), "kill", outcome, p, message, ms);
-        if (outcome.equals("success")) {
-            ((ArrayNode) event.at("/event/type")).removeAll().add("end");
+        ObjectNode event = ecs.event(Instant.now(), action, outcome, p, message, ms);
+        if (success) {
+            ((ArrayNode) event.at("/event/type")).removeAll().add(successType);
         }
-        events.accept(event);
+        return event;
     }
 
-    private synchronized void count(String key) {
+    private void count(String key) {
         counts.merge(key, 1, Integer::sum);
     }
 
-    /** "kill killed" -> 2, "kill refused" -> 1, ... */
+    /** "kill killed" -> 2, "kill refused" -> 1, "dump written" -> 3, ... */
     public synchronized Map<String, Integer> counts() {
         return Map.copyOf(counts);
     }

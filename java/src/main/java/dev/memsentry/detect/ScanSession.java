@@ -24,6 +24,7 @@ public final class ScanSession {
     private final String selfJar;
     private final Set<Object> reportedHostFiles = ConcurrentHashMap.newKeySet();
     private final Map<String, Optional<String>> hashes = new ConcurrentHashMap<>();
+    private final Map<String, String> unsupported = new java.util.concurrent.ConcurrentSkipListMap<>();
 
     public ScanSession(Agent agent, DetectionPolicy policy) {
         this.agent = agent;
@@ -56,6 +57,23 @@ public final class ScanSession {
         } catch (Exception e) {
             return null;
         }
+    }
+
+    /**
+     * Notes that the backend cannot feed these rules (the agent said unsupported), with its reason;
+     * rules the policy switched off are left out. The first reason per rule is kept.
+     */
+    void unsupported(java.util.List<Rule> rules, String reason) {
+        for (Rule r : rules) {
+            if (policy.enabled(r)) {
+                unsupported.putIfAbsent(r.id(), reason);
+            }
+        }
+    }
+
+    /** Rule id to the reason the backend could not run it, for the summary. */
+    public Map<String, String> unsupportedRules() {
+        return Map.copyOf(unsupported);
     }
 
     /** True the first time a host-level file (such as one ld.so.preload) is reported. */

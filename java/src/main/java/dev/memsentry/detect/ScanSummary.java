@@ -23,6 +23,7 @@ public final class ScanSummary {
     private int threads;
     private String yara = "off";
     private Map<String, Integer> responses = Map.of();
+    private Map<String, String> unsupported = Map.of();
     private final java.util.List<Long> perProcessNanos = new java.util.ArrayList<>();
 
     public synchronized void requested(int n) {
@@ -36,6 +37,11 @@ public final class ScanSummary {
     /** What the response policy did, by action and result ("kill killed" -> 1). */
     public synchronized void responses(Map<String, Integer> counts) {
         responses = new TreeMap<>(counts);
+    }
+
+    /** Built-in rules the backend could not feed, with its reason ("code.patched" -> "... cannot compare ..."). */
+    public synchronized void unsupported(Map<String, String> rules) {
+        unsupported = new TreeMap<>(rules);
     }
 
     public synchronized void yara(String status) {
@@ -116,6 +122,8 @@ public final class ScanSummary {
         o.put("below_min_severity", belowThreshold);
         o.put("threads", threads);
         o.put("yara", yara);
+        ObjectNode skippedRules = o.putObject("rules_unsupported");
+        unsupported.forEach(skippedRules::put);
         ObjectNode resp = o.putObject("responses");
         responses.forEach(resp::put);
         o.put("elapsed_ms", elapsedNanos / 1_000_000);
@@ -155,6 +163,13 @@ public final class ScanSummary {
             sb.append(" (").append(belowThreshold).append(" below --min-severity)");
         }
         sb.append(System.lineSeparator()).append("yara: ").append(yara).append(System.lineSeparator());
+        if (!unsupported.isEmpty()) {
+            // One line per reason: the stub's few missing facts each silence several rules.
+            Map<String, java.util.List<String>> byReason = new TreeMap<>();
+            unsupported.forEach((rule, why) -> byReason.computeIfAbsent(why, k -> new java.util.ArrayList<>()).add(rule));
+            byReason.forEach((why, rules) -> sb.append("not checked: ").append(String.join(", ", rules)).append(" (")
+                .append(why).append(')').append(System.lineSeparator()));
+        }
         if (!responses.isEmpty()) {
             StringBuilder r = new StringBuilder();
             responses.forEach((k, v) -> r.append(r.length() == 0 ? "" : ", ").append(v).append(' ').append(k));

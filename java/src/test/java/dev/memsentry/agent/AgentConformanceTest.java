@@ -274,6 +274,104 @@ class AgentConformanceTest {
         }
     }
 
+    /** Probe flags both backends must agree on; the stub knows a file system's magic only for tmpfs and ramfs. */
+    private static final int PROBE_COMPARED = RegionProbe.NOT_PRESENT | RegionProbe.UNREADABLE | RegionProbe.FROM_FILE
+        | RegionProbe.ON_TMPFS;
+
+    @Test
+    void bothBackendsProbeRegionsAlikeAndNeitherFaultsInAnUntouchedPage() throws Exception {
+        List<Victim> victims = new ArrayList<>();
+        try {
+            victims.add(Victim.start("victim_elf_anon"));
+            victims.add(Victim.start("victim_tmpfs_lib"));
+            victims.add(Victim.start("victim_pages", "4", "0"));
+            victims.add(Victim.start("victim_memfd_exec"));
+            int elf = 0;
+            int tmpfs = 0;
+            int absent = 0;
+            for (Victim v : victims) {
+                for (Region r : nativeAgent.regions(v.pid())) {
+                    if (!r.readable() || r.kind() == RegionKind.VVAR || r.kind() == RegionKind.VSYSCALL) {
+                        continue;
+                    }
+                    RegionProbe viaStub = stubAgent.probeRegion(v.pid(), r);
+                    // The native probe second: it would see a page the stub faulted in as present.
+                    RegionProbe viaNative = nativeAgent.probeRegion(v.pid(), r);
+                    String what = "pid " + v.pid() + " region " + Long.toHexString(r.start()) + " " + r.path();
+                    assertEquals(viaNative.header(), viaStub.header(), what);
+                    assertEquals(viaNative.elfType(), viaStub.elfType(), what);
+                    assertEquals(viaNative.machine(), viaStub.machine(), what);
+                    assertEquals(viaNative.flags() & PROBE_COMPARED, viaStub.flags() & PROBE_COMPARED, what);
+                    assertArrayEquals(viaNative.head(), viaStub.head(), what);
+                    if (viaStub.onTmpfs()) {
+                        assertEquals(viaNative.fsMagic(), viaStub.fsMagic(), what);
+                    }
+                    elf += viaStub.header() == HeaderKind.ELF && r.kind() == RegionKind.ANONYMOUS ? 1 : 0;
+                    tmpfs += viaStub.onTmpfs() ? 1 : 0;
+                    absent += viaStub.notPresent() ? 1 : 0;
+                }
+            }
+            assertTrue(elf >= 1, "the ELF image in anonymous memory");
+            assertTrue(tmpfs >= 1, "the library on /dev/shm");
+            assertTrue(absent >= 1, "the untouched mapping");
+        } finally {
+            victims.forEach(Victim::close);
+        }
+    }
+
+    @Test
+    void bothBackendsListTheSameThreadsWithTheSameRegisters() throws Exception {
+        try (Victim anon = Victim.start("victim_thread_anon"); Victim many = Victim.start("victim_threads", "3")) {
+            for (Victim v : List.of(anon, many)) {
+                // Every thread of these victims is blocked, so its registers hold still between the two reads.
+                List<ThreadInfo> viaNative = nativeAgent.threads(v.pid());
+                List<ThreadInfo> viaStub = stubAgent.threads(v.pid());
+                java.util.Comparator<ThreadInfo> byTid = java.util.Comparator.comparingLong(ThreadInfo::tid);
+                assertEquals(viaNative.stream().sorted(byTid).toList(), viaStub.stream().sorted(byTid).toList(),
+                    "threads of pid " + v.pid());
+                assertTrue(viaStub.stream().allMatch(ThreadInfo::registersKnown), viaStub.toString());
+            }
+            assertEquals(4, stubAgent.threads(many.pid()).size());
+            long pc = stubAgent.threads(anon.pid()).stream().filter(t -> t.tid() == Long.parseLong(anon.fact("tid")))
+                .findFirst().orElseThrow().pc();
+            assertTrue(Long.compareUnsigned(anon.hex("addr"), pc) <= 0
+                && Long.compareUnsigned(pc, anon.hex("addr") + Long.parseLong(anon.fact("len"))) < 0,
+                "the sleeping thread's pc is in its anonymous code");
+        }
+    }
+
+    @Test
+    void bothBackendsReadTheSameInjectionFacts() throws Exception {
+        List<Victim> victims = new ArrayList<>();
+        try {
+            victims.add(Victim.start("victim_preload"));
+            victims.add(Victim.start("victim_memfd_exec"));
+            victims.add(Victim.start("victim_deleted_exe"));
+            for (Victim v : victims) {
+                ProcessFacts n = nativeAgent.processFacts(v.pid());
+                ProcessFacts s = stubAgent.processFacts(v.pid());
+                String what = "pid " + v.pid();
+                assertEquals(n.flags(), s.flags(), what);
+                if (s.has(ProcessFacts.EXE_ON_TMPFS)) {
+                    assertEquals(n.exeFsMagic(), s.exeFsMagic(), what);
+                }
+                assertEquals(n.tracerPid(), s.tracerPid(), what);
+                assertEquals(n.threads(), s.threads(), what);
+                assertEquals(n.exeInode(), s.exeInode(), what);
+                assertEquals(n.exeDevMajor(), s.exeDevMajor(), what);
+                assertEquals(n.exeDevMinor(), s.exeDevMinor(), what);
+                assertEquals(n.exeSize(), s.exeSize(), what);
+                assertEquals(n.ldPreload(), s.ldPreload(), what);
+                assertEquals(n.ldAudit(), s.ldAudit(), what);
+            }
+            assertTrue(stubAgent.processFacts(victims.get(0).pid()).ldPreload().endsWith("libvictim_preload.so"));
+            assertTrue(stubAgent.processFacts(victims.get(0).pid()).has(ProcessFacts.LD_PRELOAD));
+            assertTrue(stubAgent.processFacts(victims.get(1).pid()).has(ProcessFacts.EXE_ON_TMPFS), "a memfd is shmem");
+        } finally {
+            victims.forEach(Victim::close);
+        }
+    }
+
     @Test
     void capabilitiesDifferAsDocumented() {
         Set<Capability> basics = EnumSet.of(Capability.PROCESS_LIST, Capability.REGION_LIST, Capability.MEMORY_READ,
@@ -289,7 +387,8 @@ class AgentConformanceTest {
         assertEquals(stub, stubAgent.capabilities());
         assertFalse(stubAgent.capabilities().contains(Capability.YARA));
         assertFalse(stubAgent.capabilities().contains(Capability.TRACE));
-        assertFalse(stubAgent.capabilities().contains(Capability.INSPECT), "scan's probes and facts are native only");
+        assertFalse(stubAgent.capabilities().contains(Capability.INSPECT),
+            "the stub probes regions, reads process facts and lists threads, but compares no code");
         assertEquals(Set.of("yara", "trace"), stubAgent.unsupported().keySet());
     }
 

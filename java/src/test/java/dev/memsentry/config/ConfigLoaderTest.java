@@ -120,4 +120,32 @@ class ConfigLoaderTest {
         ConfigException d = assertThrows(ConfigException.class, () -> ConfigLoader.load(dir));
         assertTrue(d.getMessage().endsWith(": is not a regular file"), d.getMessage());
     }
+
+    @Test
+    void evidenceKeysOfTheResponse(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("m.yaml");
+        Files.writeString(file, "response: {action: dump-kill, evidence_dir: ev, dump_format: RAW, max_region_size: 64K, "
+            + "freeze: off}\n");
+        ScanConfig c = ConfigLoader.load(file);
+        assertEquals(ResponseAction.DUMP_KILL, c.responseAction());
+        assertEquals(new EvidenceSettings(dir.resolve("ev"), dev.memsentry.agent.DumpFormat.RAW, 65536L, false),
+            c.evidence(), "evidence_dir is relative to the file");
+        ScanConfig bytes = ConfigLoader.parse(Path.of("m.yaml"), "response: {max_region_size: 0, evidence_dir: /srv/ev}");
+        assertEquals(0L, bytes.evidence().maxRegionSize());
+        assertEquals(Path.of("/srv/ev"), bytes.evidence().evidenceDir());
+        assertNull(bytes.evidence().format(), "unset keys keep the defaults");
+        assertNull(bytes.evidence().freeze());
+        assertEquals(EvidenceSettings.DEFAULTS, ConfigLoader.parse(Path.of("m.yaml"), "response: {action: kill}").evidence());
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "response: {dump_format: elf}|m.yaml: response.dump_format: 'elf' is not a dump format (core, raw)",
+        "response: {max_region_size: 10X}|m.yaml: response.max_region_size: '10X' is not a size (examples: 4096, 512K, 10M, 1G)",
+        "response: {max_region_size: -1}|m.yaml: response.max_region_size: expected a size such as 10M or a number of bytes, found -1",
+        "response: {freeze: maybe}|m.yaml: response.freeze: expected true or false, found 'maybe'",
+        "response: {evidence_dir: ''}|m.yaml: response.evidence_dir: expected a non-empty string, found ''"})
+    void badEvidenceKeysNameTheKey(String text, String message) {
+        assertEquals(message, error("m.yaml", text));
+    }
 }
