@@ -74,6 +74,9 @@ typedef struct ms__trace_run {
     ms_status status;          /* the error that ended it */
     int64_t start_mono_ns;
     ms_trace_summary *sum;
+    int maps_fd;               /* /proc/PID/maps of maps_pid, for PROCMAP_QUERY; -1 when none */
+    int32_t maps_pid;
+    bool no_procmap_query;     /* the kernel predates it: maps is read as text */
     char prot_buf[160];
     char flags_buf[320];
 } ms__trace_run;
@@ -113,6 +116,8 @@ ms__call_role ms__trace_call_role(const char *name, int32_t abi);
 void ms__trace_snapshot_before(ms__trace_run *run, ms__tracee *t, uint64_t addr, uint64_t len);
 /* At the exit of a successful monitored call: raises the alerts it deserves. */
 void ms__trace_check_alerts(ms__trace_run *run, ms__tracee *t, const ms_trace_event *ev, ms__call_role role);
+/* Closes the kept maps fd (at an exec or exit of its process, and at the end). */
+void ms__trace_forget_maps(ms__trace_run *run);
 
 /* Launch mode: the filter for the session's monitored sets. *out is malloc()ed. */
 typedef struct sock_filter ms__bpf_insn;

@@ -5,8 +5,11 @@
 #include "procfs.h"
 #include "trace.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/ioctl.h>
+#include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,12 +87,117 @@ static uint64_t page_round_up(uint64_t v)
     return v > UINT64_MAX - (page - 1) ? UINT64_MAX & ~(page - 1) : (v + page - 1) & ~(page - 1);
 }
 
-void ms__trace_snapshot_before(ms__trace_run *run, ms__tracee *t, uint64_t addr, uint64_t len)
+/* PROCMAP_QUERY (Linux 6.11, uapi/linux/fs.h; declared here for older headers):
+ * one VMA per ioctl on an open /proc/PID/maps, without formatting every line
+ * of the process's maps as text. */
+struct ms__procmap_query {
+    uint64_t size;
+    uint64_t query_flags;
+    uint64_t query_addr;
+    uint64_t vma_start;
+    uint64_t vma_end;
+    uint64_t vma_flags;
+    uint64_t vma_page_size;
+    uint64_t vma_offset;
+    uint64_t inode;
+    uint32_t dev_major;
+    uint32_t dev_minor;
+    uint32_t vma_name_size;
+    uint32_t build_id_size;
+    uint64_t vma_name_addr;
+    uint64_t build_id_addr;
+};
+#define MS__PROCMAP_QUERY _IOWR('f', 17, struct ms__procmap_query)
+#define MS__VMA_READABLE 0x01u
+#define MS__VMA_WRITABLE 0x02u
+#define MS__VMA_EXECUTABLE 0x04u
+#define MS__VMA_SHARED 0x08u
+#define MS__QUERY_COVERING_OR_NEXT 0x10u
+
+static bool add_seg(ms__tracee *t, uint64_t start, uint64_t end, uint32_t perms, int32_t kind, const char *path)
 {
-    ms__tracee_forget_before(t);
-    uint64_t end = addr + page_round_up(len);
-    if (end < addr)
-        end = UINT64_MAX;
+    ms__trace_seg *grown = realloc(t->before, (t->before_count + 1) * sizeof *grown);
+    if (!grown)
+        return false;
+    t->before = grown;
+    char *copy = strdup(path);
+    if (!copy)
+        return false;
+    t->before[t->before_count++] = (ms__trace_seg){start, end, perms, kind, copy};
+    return true;
+}
+
+void ms__trace_forget_maps(ms__trace_run *run)
+{
+    if (run->maps_fd >= 0)
+        close(run->maps_fd);
+    run->maps_fd = -1;
+    run->maps_pid = 0;
+}
+
+/* The maps fd of t's process, kept open between calls (it pins that
+ * process's memory map: forgotten at its exec and its exit). */
+static int maps_fd_of(ms__trace_run *run, const ms__tracee *t)
+{
+    if (run->maps_fd >= 0 && run->maps_pid == t->pid)
+        return run->maps_fd;
+    ms__trace_forget_maps(run);
+    int fd;
+    if (ms__proc_open(t->pid, "maps", O_RDONLY, &fd) != MS_OK)
+        return -1;
+    run->maps_fd = fd;
+    run->maps_pid = t->pid;
+    return fd;
+}
+
+/* Returns false when the kernel has no PROCMAP_QUERY (the caller reads maps as text). */
+static bool snapshot_by_query(ms__trace_run *run, ms__tracee *t, uint64_t addr, uint64_t end)
+{
+    if (run->no_procmap_query)
+        return false;
+    int fd = maps_fd_of(run, t);
+    if (fd < 0)
+        return false;
+    char name[4096];
+    t->before_known = true;
+    for (uint64_t at = addr; at < end && t->before_count < SNAPSHOT_SEGS_MAX;) {
+        struct ms__procmap_query q;
+        memset(&q, 0, sizeof q);
+        q.size = sizeof q;
+        q.query_flags = MS__QUERY_COVERING_OR_NEXT;
+        q.query_addr = at;
+        q.vma_name_addr = (uint64_t)(uintptr_t)name;
+        q.vma_name_size = sizeof name;
+        if (ioctl(fd, MS__PROCMAP_QUERY, &q) != 0) {
+            if (errno == ENOENT)
+                break; /* no VMA at or after at */
+            if (errno == ENOTTY || errno == EINVAL) {
+                run->no_procmap_query = true;
+                ms__tracee_forget_before(t);
+                return false;
+            }
+            t->before_known = false;
+            break;
+        }
+        if (q.vma_start >= end || q.vma_end <= at)
+            break;
+        name[q.vma_name_size && q.vma_name_size <= sizeof name ? q.vma_name_size - 1 : 0] = '\0';
+        uint32_t perms = (q.vma_flags & MS__VMA_READABLE ? MS_PERM_READ : 0) |
+                         (q.vma_flags & MS__VMA_WRITABLE ? MS_PERM_WRITE : 0) |
+                         (q.vma_flags & MS__VMA_EXECUTABLE ? MS_PERM_EXEC : 0) |
+                         (q.vma_flags & MS__VMA_SHARED ? 0 : MS_PERM_PRIVATE);
+        if (!add_seg(t, q.vma_start < addr ? addr : q.vma_start, q.vma_end > end ? end : q.vma_end, perms,
+                     ms__region_kind_of(name, q.inode), name)) {
+            t->before_known = false;
+            break;
+        }
+        at = q.vma_end;
+    }
+    return true;
+}
+
+static void snapshot_by_text(ms__trace_run *run, ms__tracee *t, uint64_t addr, uint64_t end)
+{
     int fd;
     if (ms__proc_open(t->tid, "maps", O_RDONLY, &fd) != MS_OK) {
         ms__log(run->trace->agent, MS_LOG_DEBUG, "trace: maps of %d: %s", t->tid, ms_last_error());
@@ -107,32 +215,26 @@ void ms__trace_snapshot_before(ms__trace_run *run, ms__tracee *t, uint64_t addr,
         if (st != MS_OK || !line)
             break;
         ms_region r;
-        if (ms__maps_parse_line(line, n, &r) != MS_OK)
-            continue;
-        if (r.end <= addr)
+        if (ms__maps_parse_line(line, n, &r) != MS_OK || r.end <= addr)
             continue;
         if (r.start >= end || t->before_count >= SNAPSHOT_SEGS_MAX)
             break;
-        ms__trace_seg *grown = realloc(t->before, (t->before_count + 1) * sizeof *grown);
-        if (!grown) {
+        if (!add_seg(t, r.start < addr ? addr : r.start, r.end > end ? end : r.end, r.perms, r.kind, r.path)) {
             t->before_known = false;
             break;
         }
-        t->before = grown;
-        char *path = strdup(r.path);
-        if (!path) {
-            t->before_known = false;
-            break;
-        }
-        t->before[t->before_count++] = (ms__trace_seg){
-            .start = r.start < addr ? addr : r.start,
-            .end = r.end > end ? end : r.end,
-            .perms = r.perms,
-            .kind = r.kind,
-            .path = path,
-        };
     }
     ms__line_reader_close(&reader);
+}
+
+void ms__trace_snapshot_before(ms__trace_run *run, ms__tracee *t, uint64_t addr, uint64_t len)
+{
+    ms__tracee_forget_before(t);
+    uint64_t end = addr + page_round_up(len);
+    if (end < addr)
+        end = UINT64_MAX;
+    if (!snapshot_by_query(run, t, addr, end))
+        snapshot_by_text(run, t, addr, end);
 }
 
 static void perms_string(uint32_t perms, char out[5])

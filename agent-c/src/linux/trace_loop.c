@@ -268,6 +268,8 @@ static void on_exec_event(ms__trace_run *run, ms__tracee *t)
             ms__tracees_remove(&run->tracees, from);
         }
     }
+    if (run->maps_pid == t->pid)
+        ms__trace_forget_maps(run); /* it pinned the old image's memory map */
     ms_trace_event ev;
     ms__trace_event_init(&ev, MS_TRACE_EV_EXEC, t);
     ms__trace_emit(run, &ev);
@@ -345,6 +347,8 @@ void ms__trace_on_exit(ms__trace_run *run, ms__tracee *t, int status)
     if (t->tid == t->pid && !t->unfollowed) {
         ev.kind = MS_TRACE_EV_PROCESS_EXITED;
         ms__trace_emit(run, &ev);
+        if (run->maps_pid == t->pid)
+            ms__trace_forget_maps(run);
         if (t->pid == run->main_pid) {
             run->sum->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
             run->sum->exit_signal = ev.signal;

@@ -246,6 +246,7 @@ static void end_run(ms__trace_run *run)
         }
     }
     settle(run);
+    ms__trace_forget_maps(run);
     ms__tracees_free(&run->tracees);
     drain_stop_pipe(run->trace);
 }
@@ -260,6 +261,7 @@ static void run_init(ms__trace_run *run, ms_trace *trace, ms_trace_summary *sum,
     run->launch = launch;
     run->end = -1;
     run->status = MS_OK;
+    run->maps_fd = -1;
     run->seccomp = launch && !(trace->opts.flags & MS_TRACE_NO_SECCOMP);
     /* Without a tracer a filtered child's monitored calls would fail (ENOSYS):
      * the seccomp launch follows forks, as strace --seccomp-bpf implies -f. */
@@ -343,12 +345,15 @@ static ms_status seize_all(ms__trace_run *run, int32_t pid)
             if (ptrace(PTRACE_SEIZE, (pid_t)tid, 0L, (long)run->ptrace_options) == 0) {
                 if (ptrace(PTRACE_INTERRUPT, (pid_t)tid, 0L, 0L) != 0 && errno != ESRCH)
                     st = ms__fail(ms__status_from_errno(errno), "PTRACE_INTERRUPT %ld: %s", tid, strerror(errno));
-            } else if (errno == ESRCH) {
-                continue; /* exited before we got to it */
-            } else if (errno != EPERM || ms__trace_tracer_of(pid, (int32_t)tid) != (int32_t)getpid()) {
-                st = seize_failed(pid, (int32_t)tid, errno);
-                break;
-            } /* else: attached already by TRACECLONE; its first stop is on its way */
+            } else {
+                int err = errno;
+                if (err == ESRCH)
+                    continue; /* exited before we got to it */
+                if (err != EPERM || ms__trace_tracer_of(pid, (int32_t)tid) != (int32_t)getpid()) {
+                    st = seize_failed(pid, (int32_t)tid, err);
+                    break;
+                } /* else: attached already by TRACECLONE; its first stop is on its way */
+            }
             if (!ms__trace_adopt(run, (int32_t)tid, pid))
                 st = run->status;
             added++;
