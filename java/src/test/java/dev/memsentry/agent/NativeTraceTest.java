@@ -66,7 +66,7 @@ class NativeTraceTest {
 
     @Test
     void attachSeesEveryThreadMakePagesExecutableAndRaisesWxAlerts() throws Exception {
-        try (Victim v = Victim.start("victim_wx_cycle", "3")) {
+        try (Victim v = Victim.startGrandchild("victim_wx_cycle", "3")) {
             Recorder r = new Recorder();
             TraceSummary s;
             try (TraceSession session = agent.openTrace(TraceOptions.defaults().withDuration(Duration.ofSeconds(2)), r)) {
@@ -108,7 +108,7 @@ class NativeTraceTest {
 
     @Test
     void stopFromAnotherThreadEndsTheTraceAndDetaches() throws Exception {
-        try (Victim v = Victim.start("victim_wx_cycle", "2")) {
+        try (Victim v = Victim.startGrandchild("victim_wx_cycle", "2")) {
             CountDownLatch firstEvent = new CountDownLatch(1);
             TraceListener l = new TraceListener() {
                 @Override
@@ -137,7 +137,7 @@ class NativeTraceTest {
 
     @Test
     void anExceptionInTheListenerEndsTheTraceAndIsRethrown() throws Exception {
-        try (Victim v = Victim.start("victim_wx_cycle", "1")) {
+        try (Victim v = Victim.startGrandchild("victim_wx_cycle", "1")) {
             TraceListener l = new TraceListener() {
                 @Override
                 public boolean event(TraceEvent e) {
@@ -154,7 +154,7 @@ class NativeTraceTest {
 
     @Test
     void returningFalseEndsTheTraceWithCallback() throws Exception {
-        try (Victim v = Victim.start("victim_wx_cycle", "1")) {
+        try (Victim v = Victim.startGrandchild("victim_wx_cycle", "1")) {
             TraceListener l = new TraceListener() {
                 @Override
                 public boolean event(TraceEvent e) {

@@ -73,7 +73,7 @@ class TraceCommandTest {
     @Test
     void unknownSyscallNameIsAUsageErrorOnOneLine() throws Exception {
         NativeSupport.requireNative();
-        try (Victim v = Victim.start("victim_plain")) {
+        try (Victim v = Victim.startGrandchild("victim_plain")) {
             CliRun r = CliRun.of("trace", "--pid", String.valueOf(v.pid()), "--syscall", "nosuch", "--duration", "1s");
             assertEquals(ExitCodes.USAGE, r.exitCode(), r.err());
             assertOneLine(r.err());
@@ -104,7 +104,7 @@ class TraceCommandTest {
     void wxVictimGivesEventsAndAnEcsAlertAndExit1(@TempDir Path dir) throws Exception {
         NativeSupport.requireNative();
         Path out = dir.resolve("trace.json");
-        try (Victim v = Victim.start("victim_wx_cycle", "2")) {
+        try (Victim v = Victim.startGrandchild("victim_wx_cycle", "2")) {
             CliRun r = CliRun.of("trace", "--pid", String.valueOf(v.pid()), "--duration", "1s", "--json", "--out",
                 out.toString());
             assertEquals(ExitCodes.FINDINGS, r.exitCode(), r.err());
@@ -148,7 +148,7 @@ class TraceCommandTest {
     @Test
     void benignVictimExits0WithoutAlertsAndTextGoesToStdout() throws Exception {
         NativeSupport.requireNative();
-        try (Victim v = Victim.start("victim_plain")) {
+        try (Victim v = Victim.startGrandchild("victim_plain")) {
             CliRun r = CliRun.of("trace", "--pid", String.valueOf(v.pid()), "--duration", "500ms");
             assertEquals(ExitCodes.OK, r.exitCode(), r.out() + r.err());
             assertFalse(r.out().contains("ALERT"), r.out());
@@ -161,7 +161,7 @@ class TraceCommandTest {
     @Test
     void alertsOnlyLeavesOutTheEventsAndTextHighlightsAlerts() throws Exception {
         NativeSupport.requireNative();
-        try (Victim v = Victim.start("victim_wx_cycle", "1")) {
+        try (Victim v = Victim.startGrandchild("victim_wx_cycle", "1")) {
             CliRun r = CliRun.of("trace", "--pid", String.valueOf(v.pid()), "--duration", "500ms", "--alerts-only");
             assertEquals(ExitCodes.FINDINGS, r.exitCode(), r.err());
             assertFalse(r.out().isBlank());
@@ -179,7 +179,7 @@ class TraceCommandTest {
         // The configuration names the victim a JIT runtime by its executable, as it could name a real one.
         Path cfg = dir.resolve("jit.yaml");
         Files.writeString(cfg, "jit:\n  runtimes:\n    - name: testjit\n      executables: [victim_wx_cycle]\n");
-        try (Victim v = Victim.start("victim_wx_cycle", "1")) {
+        try (Victim v = Victim.startGrandchild("victim_wx_cycle", "1")) {
             CliRun r = CliRun.of("trace", "--pid", String.valueOf(v.pid()), "--duration", "500ms", "--json",
                 "--alerts-only", "--config", cfg.toString());
             assertEquals(ExitCodes.FINDINGS, r.exitCode(), r.err());
