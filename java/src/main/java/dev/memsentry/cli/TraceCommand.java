@@ -252,6 +252,13 @@ final class TraceCommand implements Callable<Integer> {
                 err.println("memsentry: cannot write " + (out != null ? out : "standard output") + ": "
                     + (e instanceof UncheckedIOException u ? u.getCause().getMessage() : e.getMessage()));
                 return ExitCodes.FAILED;
+            } catch (RuntimeException e) {
+                // Reported here, not by Main: after a SIGTERM the JVM halts once the hook below returns.
+                err.println("memsentry: internal error: " + e);
+                if (main.verbose) {
+                    e.printStackTrace(err);
+                }
+                return ExitCodes.FAILED;
             } finally {
                 session.close();
                 finished.countDown();
