@@ -14,13 +14,19 @@
 #   ms-attach         trace_driver attach PID     (the C API, ms_trace_attach; vs strace-attach)
 #   ms-launch         trace_driver launch ...     (ms_trace_launch with seccomp; vs strace-seccomp)
 #   ms-launch-noseccomp trace_driver launch --no-seccomp ...   (vs strace-launch)
+#   cli-attach        java -jar orchestrator.jar trace --json --out /dev/null --pid PID   (vs strace-attach)
+#   cli-launch        java -jar orchestrator.jar trace --json --out /dev/null -- ./trace_workload N
+#                     (vs strace-seccomp; the JSON lines go to a pipe, read by grep)
 #
 # trace_driver (bench/trace_driver.c) counts the events in its callback and does nothing else.
 # In attach modes the workload waits until /proc/self/status shows a tracer before its loop.
 # To add a mode (the CLI, say): write run_MODE printing the workload's elapsed_ns line, add MODE
 # to `modes`, and its counterpart to `peer`.
 #
+# The cli modes run the whole orchestrator (JNI upcall per event, JSON lines written twice: to
+# stdout and to --out); JVM start-up is not in the workload's own loop time.
 # Usage: bench/trace_bench.sh [ITERATIONS] [REPEATS]   (default 20000 5)
+# MS_JAR: the orchestrator jar for the cli modes (default target/orchestrator.jar; skipped if absent).
 # MS_BUILD_DIR: the build holding agent-c/libmemsentry.so (default target/native-build).
 # Needs root or CAP_SYS_PTRACE (attaching), strace, cc.
 set -euo pipefail
@@ -61,9 +67,19 @@ run_strace-seccomp()      { strace -f --seccomp-bpf -e "$set_" -o /dev/null "$w"
 run_ms-attach()           { attach_run "$d" attach; }
 run_ms-launch()           { "$d" launch "$w" "$iterations" | elapsed; }
 run_ms-launch-noseccomp() { "$d" launch --no-seccomp "$w" "$iterations" | elapsed; }
+jar=${MS_JAR:-$root/target/orchestrator.jar}
+cli=(java -jar "$jar" trace --json --out /dev/null)
+run_cli-attach()          { attach_run "${cli[@]}" --pid; }
+run_cli-launch()          { { "${cli[@]}" -- "$w" "$iterations" || [ $? -eq 1 ]; } | elapsed; }   # 1: alerts raised
 
 modes=(untraced strace-attach ms-attach strace-launch ms-launch-noseccomp strace-seccomp ms-launch)
 declare -A peer=([ms-attach]=strace-attach [ms-launch]=strace-seccomp [ms-launch-noseccomp]=strace-launch)
+if [ -f "$jar" ] && command -v java >/dev/null; then
+  modes+=(cli-attach cli-launch)
+  peer+=([cli-attach]=strace-attach [cli-launch]=strace-seccomp)
+else
+  echo "no $jar (or no java): the cli modes are skipped" >&2
+fi
 declare -A samples
 
 for ((r = 1; r <= repeats; r++)); do
