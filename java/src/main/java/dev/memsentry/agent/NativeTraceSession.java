@@ -47,19 +47,27 @@ final class NativeTraceSession implements TraceSession {
         notifyAll();
     }
 
-    @Override
-    public TraceSummary attach(long pid) {
+    /** One of the two native runs: (session, sink, its buffer, summary out) -> status. */
+    private interface NativeRun {
+        int run(long trace, Sink sink, long[] summary);
+    }
+
+    private TraceSummary run(NativeRun call) {
         long t = begin();
         long[] summary = new long[13];
         int code;
         try {
-            Sink sink = new Sink(listener);
-            code = NativeBridge.traceAttach(t, pid, sink, sink.buffer, summary);
+            code = call.run(t, new Sink(listener), summary);
         } finally {
             end();
         }
         NativeAgent.check(code);
         return TraceSummary.of(summary);
+    }
+
+    @Override
+    public TraceSummary attach(long pid) {
+        return run((t, sink, summary) -> NativeBridge.traceAttach(t, pid, sink, sink.buffer, summary));
     }
 
     @Override
@@ -74,17 +82,7 @@ final class NativeTraceSession implements TraceSession {
             }
             args[i] = argv.get(i).getBytes(StandardCharsets.UTF_8);
         }
-        long t = begin();
-        long[] summary = new long[13];
-        int code;
-        try {
-            Sink sink = new Sink(listener);
-            code = NativeBridge.traceLaunch(t, args, sink, sink.buffer, summary);
-        } finally {
-            end();
-        }
-        NativeAgent.check(code);
-        return TraceSummary.of(summary);
+        return run((t, sink, summary) -> NativeBridge.traceLaunch(t, args, sink, sink.buffer, summary));
     }
 
     @Override
