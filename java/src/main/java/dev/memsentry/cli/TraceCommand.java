@@ -227,6 +227,7 @@ final class TraceCommand implements Callable<Integer> {
                 }
                 throw e;
             }
+            warmUp();
             CountDownLatch finished = new CountDownLatch(1);
             // Ctrl-C or SIGTERM: end the trace and wait (bounded) until every thread is detached and
             // the summary written, so the JVM never leaves a target stopped or traced.
@@ -270,6 +271,25 @@ final class TraceCommand implements Callable<Integer> {
             }
         }
 
+        /**
+         * Runs the alert and output paths once on a made-up W^X event, and looks up the target (its
+         * name, whether it is a JIT runtime) now: the first real event should not make a target wait
+         * for class loading or /proc reads.
+         */
+        private void warmUp() {
+            long target = pid != null ? pid : ProcessHandle.current().pid();
+            if (pid != null) {
+                detector.process(pid);
+            }
+            TraceEvent e = new TraceEvent(dev.memsentry.agent.TraceEventKind.SYSCALL, System.currentTimeMillis() * 1_000_000L,
+                target, target, 10, dev.memsentry.agent.TraceAbi.X86_64, "mprotect", new long[] {0x1000, 0x1000, 5, 0, 0, 0},
+                "PROT_READ|PROT_EXEC", "", true, 0, "", 0, 0, 0);
+            Alert sample = new Alert(e.time(), BuiltinRules.TRACE_WX_TRANSITION, BuiltinRules.TRACE_WX_TRANSITION.severity(),
+                ProcessRef.pidOnly(target), new dev.memsentry.detect.AlertRegion(0x1000, 0x2000, "r-xp", "", "anonymous"),
+                "warm-up", Json.object(), null);
+            TraceOutput.warmUp(sample, ecs.traceAlert(sample, TraceRecords.syscall(e)), e);
+        }
+
         /** The one line for a trace that could not start. */
         private String refusal(AgentException e) {
             String target = pid != null ? "PID " + pid : "'" + argv.get(0) + "'";
@@ -281,20 +301,23 @@ final class TraceCommand implements Callable<Integer> {
                 case ACCESS_DENIED -> "access denied: cannot trace " + target + ": " + e.getMessage()
                     + " (needs root or CAP_SYS_PTRACE; see 'memsentry doctor')";
                 case UNSUPPORTED -> "cannot trace " + target + ": " + e.getMessage();
+                case INVALID_ARGUMENT -> pid != null ? "cannot trace " + target + ": " + e.getMessage()
+                    : "cannot run " + target + ": " + e.getMessage();
                 default -> "trace of " + target + " failed: " + e.status().message() + ": " + e.getMessage();
             };
         }
 
-        /** The target's name and the agent's reason, for the refusal line. */
+        /** Why the target is protected (the agent's reason, which names it), for the refusal line. */
         private String describe(AgentException refused) {
-            String name;
-            try {
-                name = agent.process(pid).name();
-            } catch (AgentException e) {
-                name = "?";
-            }
             String why = refused.getMessage();
-            return why.equals(Status.PROTECTED.message()) ? name : name + ", " + why;
+            if (!why.equals(Status.PROTECTED.message())) {
+                return why.startsWith("refusing to trace: ") ? why.substring("refusing to trace: ".length()) : why;
+            }
+            try {
+                return agent.process(pid).name();
+            } catch (AgentException e) {
+                return "?";
+            }
         }
 
         private String tracer() {

@@ -70,6 +70,23 @@ final class TraceOutput implements AutoCloseable {
         return g;
     }
 
+    /**
+     * Formats a made-up event and alert into nothing, so that the classes and code paths of the
+     * output are loaded before the first real event, while no target waits on them.
+     */
+    static void warmUp(Alert sample, ObjectNode sampleDoc, TraceEvent sampleEvent) {
+        try {
+            JsonGenerator g = generator(java.io.Writer.nullWriter());
+            TraceRecords.writeEvent(g, sampleEvent);
+            Json.MAPPER.writeTree(g, sampleDoc);
+            g.flush();
+            TraceRecords.writeText(java.io.Writer.nullWriter(), sampleEvent, ZoneId.systemDefault());
+            LocalTime.ofInstant(sample.timestamp(), ZoneId.systemDefault()).format(CLOCK);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     synchronized void event(TraceEvent e) {
         if (alertsOnly) {
             return;
