@@ -908,6 +908,38 @@ TEST(TraceLaunch, ForeignAbiSyscallIsReportedWithItsAbi)
     EXPECT_TRUE(alerted);
 }
 
+TEST(TraceLaunch, ExtraSyscallsByNameAreReported)
+{
+    Agent agent;
+    Recorder rec;
+    const char *extra[] = {"memfd_create", "execve", "execveat", nullptr};
+    ms_trace_options o = rec.options();
+    o.extra_syscalls = extra;
+    // The shell, then victim_memfd_exec, which copies victim_plain into a memfd and runs it from there.
+    TraceResult r = launch(agent.a, o, {"/bin/sh", "-c", "exec '" + victim_path("victim_memfd_exec") + "' </dev/null"});
+    ASSERT_EQ(r.status, MS_OK) << r.error;
+    EXPECT_EQ(r.summary.exit_code, 0);
+    int memfd = 0, execs = 0, exec_events = 0;
+    for (auto &e : rec.events) {
+        if (e.kind == MS_TRACE_EV_EXEC)
+            exec_events++;
+        if (e.kind != MS_TRACE_EV_SYSCALL)
+            continue;
+        if (e.syscall == "memfd_create" && e.complete && e.ret >= 0) {
+            memfd++;
+            EXPECT_EQ(e.prot, "");
+            EXPECT_EQ(e.flags, "");
+        }
+        if ((e.syscall == "execve" || e.syscall == "execveat") && e.ret == 0)
+            execs++;
+    }
+    EXPECT_EQ(memfd, 1);
+    // The launch's exec of the shell (the filter is in place before it), the
+    // shell's exec of the victim, the victim's exec of its memfd.
+    EXPECT_EQ(execs, 3);
+    EXPECT_EQ(exec_events, 3);
+}
+
 TEST(TraceLaunch, DurationKillsTheCommandAndSaysSo)
 {
     Agent agent;

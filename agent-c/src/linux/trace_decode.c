@@ -237,15 +237,6 @@ void ms__trace_snapshot_before(ms__trace_run *run, ms__tracee *t, uint64_t addr,
         snapshot_by_text(run, t, addr, end);
 }
 
-static void perms_string(uint32_t perms, char out[5])
-{
-    out[0] = perms & MS_PERM_READ ? 'r' : '-';
-    out[1] = perms & MS_PERM_WRITE ? 'w' : '-';
-    out[2] = perms & MS_PERM_EXEC ? 'x' : '-';
-    out[3] = perms & MS_PERM_PRIVATE ? 'p' : 's';
-    out[4] = '\0';
-}
-
 static uint32_t perms_of_prot(uint64_t prot, uint32_t sharing)
 {
     return (prot & PROT_READ ? MS_PERM_READ : 0) | (prot & PROT_WRITE ? MS_PERM_WRITE : 0) |
@@ -273,8 +264,8 @@ static void raise_alert(ms__trace_run *run, int32_t kind, const ms_trace_event *
     a.start = start;
     a.end = end;
     if (before_known)
-        perms_string(before, a.perms_before);
-    perms_string(after, a.perms_after);
+        ms__perms_string(before, a.perms_before);
+    ms__perms_string(after, a.perms_after);
     a.region_kind = region_kind;
     a.path = path ? path : "";
     if (o->on_alert(&a, o->alert_user) != 0 && run->end < 0)
