@@ -19,7 +19,8 @@ import java.util.Optional;
  * Turns the agent's trace alerts into {@link Alert}s under the detection policy: rules switched
  * off in the configuration are dropped, severities re-rated, and in a JIT runtime (recognised as
  * {@code scan} recognises one) the alerts drop to the JIT severity. What each traced process is
- * (name, command line, JIT or not) is looked up at its first alert and again after it execs.
+ * (name, command line, JIT or not) is looked up on first use (TraceCommand asks for the target before attaching)
+ * and again after it execs.
  * Used on the tracing thread only.
  */
 public final class TraceDetector {
