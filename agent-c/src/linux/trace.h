@@ -28,6 +28,7 @@ typedef struct ms__tracee {
     int32_t tid;
     int32_t pid;             /* its thread group */
     bool in_call;            /* a monitored syscall entered; its exit is due */
+    uint8_t parity;          /* MS__PARITY_*: where the thread is between syscall-stops */
     bool exit_then_cont;     /* seccomp mode: resumed with PTRACE_SYSCALL for this exit, PTRACE_CONT after */
     bool unfollowed;         /* a new process we do not follow: detach at its first stop */
     bool detached;
@@ -43,6 +44,12 @@ typedef struct ms__tracee {
 } ms__tracee;
 
 #define MS__TID_GONE (-1)
+
+/* Entry/exit parity, as strace's TCB_INSYSCALL: known once a stop was seen as
+ * an entry or exit (PTRACE_GET_SYSCALL_INFO), unknown for a thread seized in
+ * the middle of a call. Inside an unmonitored call, the next syscall-stop is
+ * its exit and needs no PTRACE_GET_SYSCALL_INFO. */
+enum { MS__PARITY_UNKNOWN = 0, MS__PARITY_INSIDE = 1, MS__PARITY_OUTSIDE = 2 };
 
 typedef struct ms__tracees {
     ms__tracee *slots;

@@ -197,14 +197,23 @@ static int next_request(const ms__trace_run *run, const ms__tracee *t)
 
 static void on_syscall_stop(ms__trace_run *run, ms__tracee *t)
 {
+    if (t->parity == MS__PARITY_INSIDE && !t->in_call) {
+        /* The exit of a call we do not monitor: nothing to read. */
+        t->parity = MS__PARITY_OUTSIDE;
+        resume(t, next_request(run, t), 0);
+        return;
+    }
     struct __ptrace_syscall_info info;
     if (ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, (void *)sizeof info, &info) <= 0) {
+        t->parity = MS__PARITY_UNKNOWN;
         resume(t, next_request(run, t), 0);
         return;
     }
     if (info.op == PTRACE_SYSCALL_INFO_ENTRY) {
+        t->parity = MS__PARITY_INSIDE;
         syscall_enter(run, t, info.arch, info.entry.nr, info.entry.args);
     } else if (info.op == PTRACE_SYSCALL_INFO_EXIT) {
+        t->parity = MS__PARITY_OUTSIDE;
         syscall_exit(run, t, info.exit.rval, info.exit.is_error != 0);
         t->exit_then_cont = false;
     }
@@ -217,6 +226,7 @@ static void on_seccomp_stop(ms__trace_run *run, ms__tracee *t)
     if (ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, (void *)sizeof info, &info) > 0 &&
         info.op == PTRACE_SYSCALL_INFO_SECCOMP)
         syscall_enter(run, t, info.arch, info.seccomp.nr, info.seccomp.args);
+    t->parity = t->in_call ? MS__PARITY_INSIDE : MS__PARITY_OUTSIDE; /* PTRACE_CONT: no exit stop */
     t->exit_then_cont = t->in_call;
     resume(t, next_request(run, t), 0);
 }
