@@ -202,4 +202,24 @@ class TraceCommandTest {
         assertEquals(0, sum.get("command").get("exit_code").asInt(), "the victim's status, not sh's 9: " + sum);
         assertFalse(sum.get("command").get("killed_at_end").asBoolean());
     }
+
+    @Test
+    void outRefusesASymbolicLinkAndAcceptsDevNull(@TempDir Path dir) throws Exception {
+        NativeSupport.requireNative();
+        Path target = dir.resolve("real.json");
+        Files.writeString(target, "");
+        Path link = Files.createSymbolicLink(dir.resolve("link.json"), target);
+        try (Victim v = Victim.startGrandchild("victim_plain")) {
+            CliRun refused = CliRun.of("trace", "--pid", String.valueOf(v.pid()), "--duration", "100ms", "--out",
+                link.toString());
+            assertEquals(ExitCodes.FAILED, refused.exitCode(), refused.err());
+            assertOneLine(refused.err());
+            assertTrue(refused.err().contains("symbolic link"), refused.err());
+            assertEquals("", Files.readString(target), "nothing written through the link");
+            CliRun devNull = CliRun.of("trace", "--pid", String.valueOf(v.pid()), "--duration", "100ms", "--out",
+                "/dev/null");
+            assertEquals(ExitCodes.OK, devNull.exitCode(), devNull.err());
+            Tracees.assertRunningAndUntraced(v);
+        }
+    }
 }
