@@ -28,9 +28,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
@@ -339,36 +337,12 @@ final class TraceCommand implements Callable<Integer> {
         }
 
         private void summary(TraceSummary s) throws IOException {
-            boolean launch = pid == null;
-            ObjectNode sum = Json.object();
-            sum.put("mode", launch ? "launch" : "attach");
-            sum.put("pid", s.pid());
-            sum.put("ended", s.end().wireName());
-            sum.put("duration_ms", TimeUnit.NANOSECONDS.toMillis(s.durationNs()));
-            sum.put("syscalls", s.syscalls());
-            sum.put("alerts", reported);
-            ObjectNode rules = sum.putObject("alerts_by_rule");
-            byRule.forEach(rules::put);
-            sum.put("stops", s.stops());
-            sum.put("threads", s.threads());
-            sum.put("processes", s.processes());
-            sum.put("signals_passed_on", s.signals());
-            sum.put("seccomp", s.seccomp());
-            if (launch) {
-                ObjectNode cmd = sum.putObject("command");
-                argv.forEach(cmd.putArray("argv")::add);
-                cmd.put("killed_at_end", s.killed());
-                if (s.exitSignal() != 0) {
-                    cmd.put("signal", TraceRecords.signalName(s.exitSignal()));
-                } else if (s.exitCode() >= 0) {
-                    cmd.put("exit_code", s.exitCode());
-                }
-            }
-            String text = text(s, launch);
+            TraceReport report = new TraceReport(s, pid == null ? argv : List.of(), reported, byRule);
+            String text = report.text();
             if (json || out != null) {
                 ObjectNode ms = Json.object();
-                ms.set("summary", sum);
-                ProcessRef ref = launch ? new ProcessRef(s.pid(), "", "", argv, null) : detector.process(s.pid());
+                ms.set("summary", report.json());
+                ProcessRef ref = report.launch() ? new ProcessRef(s.pid(), "", "", argv, null) : detector.process(s.pid());
                 output.summary(ecs.event(Instant.now(), "trace-summary", null, ref, text, ms));
             }
             output.flush();
@@ -377,31 +351,6 @@ final class TraceCommand implements Callable<Integer> {
                 err.println(text);
                 err.flush();
             }
-        }
-
-        private String text(TraceSummary s, boolean launch) {
-            StringBuilder b = new StringBuilder();
-            b.append(String.format(Locale.ROOT, "trace of %s %d ended (%s) after %.3f s: %d syscalls, %d alert%s",
-                launch ? "command pid" : "pid", s.pid(), s.end().wireName(), s.durationNs() / 1e9, s.syscalls(),
-                reported, reported == 1 ? "" : "s"));
-            if (!byRule.isEmpty()) {
-                List<String> parts = new ArrayList<>();
-                byRule.forEach((k, v) -> parts.add(k + " " + v));
-                b.append(" (").append(String.join(", ", parts)).append(')');
-            }
-            b.append(String.format(Locale.ROOT, ", %d stops, %d thread%s, %d process%s, %d signal%s passed on%s",
-                s.stops(), s.threads(), s.threads() == 1 ? "" : "s", s.processes(), s.processes() == 1 ? "" : "es",
-                s.signals(), s.signals() == 1 ? "" : "s", s.seccomp() ? ", seccomp filter" : ""));
-            if (launch) {
-                if (s.killed()) {
-                    b.append("; the command was killed because the trace ended first");
-                } else if (s.exitSignal() != 0) {
-                    b.append("; the command was killed by ").append(TraceRecords.signalName(s.exitSignal()));
-                } else if (s.exitCode() >= 0) {
-                    b.append("; the command exited with ").append(s.exitCode());
-                }
-            }
-            return b.toString();
         }
     }
 }
