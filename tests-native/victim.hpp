@@ -71,6 +71,25 @@ public:
     const std::string &fact(const std::string &key) const { return facts_.at(key); }
     unsigned long long hex(const std::string &key) const { return std::stoull(fact(key), nullptr, 16); }
 
+    // Writes one line to the victim's stdin.
+    bool send(const std::string &line)
+    {
+        std::string s = line + "\n";
+        return stdin_fd_ >= 0 && write(stdin_fd_, s.data(), s.size()) == (ssize_t)s.size();
+    }
+
+    // The next line the victim prints, without its newline ("" at EOF).
+    std::string read_line()
+    {
+        char buf[4096];
+        if (!out_ || !fgets(buf, sizeof buf, out_))
+            return "";
+        std::string s(buf);
+        if (!s.empty() && s.back() == '\n')
+            s.pop_back();
+        return s;
+    }
+
     // Closes stdin and reaps the victim; returns its wait status.
     int stop()
     {

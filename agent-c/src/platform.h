@@ -31,4 +31,14 @@ ms_status ms__plat_region_compare_file(ms_agent *agent, int64_t pid, const ms_re
 ms_status ms__plat_thread_list(ms_agent *agent, int64_t pid, ms_thread_cb cb, void *user_data);
 ms_status ms__plat_process_facts(ms_agent *agent, int64_t pid, ms_process_facts *out);
 
+
+/* ms_trace.h (common/trace_api.c checks the arguments; summary is full-size,
+ * zeroed, struct_size set). open/close create and free the stop mechanism;
+ * stop is async-signal-safe. */
+ms_status ms__plat_trace_open(ms_trace *trace);
+void ms__plat_trace_close(ms_trace *trace);
+void ms__plat_trace_stop(ms_trace *trace);
+ms_status ms__plat_trace_attach(ms_trace *trace, int64_t pid, ms_trace_summary *summary);
+ms_status ms__plat_trace_launch(ms_trace *trace, const char *const *argv, ms_trace_summary *summary);
+
 #endif

@@ -52,7 +52,12 @@ extern "C" {
  * time; open one per concurrent trace. */
 typedef struct ms_trace ms_trace;
 
-/* Also trace children made with fork, vfork and clone without CLONE_THREAD. */
+/* Also trace children made with fork, vfork and clone without CLONE_THREAD.
+ * Implied by ms_trace_launch() with the seccomp filter: an untraced child
+ * would inherit the filter, and its monitored calls would fail (ENOSYS), as
+ * under `strace --seccomp-bpf`, which implies -f. A child made with
+ * CLONE_UNTRACED escapes every tracer; under the filter it meets ENOSYS
+ * (use MS_TRACE_NO_SECCOMP for such programs). */
 #define MS_TRACE_FOLLOW_FORKS 0x01u
 /* Launch mode: stop on every syscall (as attach mode must), no seccomp filter. */
 #define MS_TRACE_NO_SECCOMP   0x02u

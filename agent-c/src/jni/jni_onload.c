@@ -48,6 +48,8 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved)
         return JNI_ERR;
     if (ms_jni_register_inspect(env, bridge) != JNI_OK)
         return JNI_ERR;
+    if (ms_jni_register_trace(env, bridge) != JNI_OK)
+        return JNI_ERR;
     (*env)->DeleteLocalRef(env, bridge);
     return JNI_VERSION_1_8;
 }

@@ -15,6 +15,7 @@
 #include "../platform.h"
 #include "elfcore.h"
 #include "evidence.h"
+#include "maps_parse.h"
 #include "procfs.h"
 #include "reader.h"
 #include "threads.h"
@@ -717,15 +718,6 @@ static void report_regions(dump_job *j)
     }
 }
 
-static void perms_string(uint32_t perms, char out[5])
-{
-    out[0] = perms & MS_PERM_READ ? 'r' : '-';
-    out[1] = perms & MS_PERM_WRITE ? 'w' : '-';
-    out[2] = perms & MS_PERM_EXEC ? 'x' : '-';
-    out[3] = perms & MS_PERM_PRIVATE ? 'p' : 's';
-    out[4] = '\0';
-}
-
 /* The raw manifest, in the shape the Windows agent and the Python stub write
  * (docs/PROTOCOL.md "dump"), with bytes_from_file added: per region
  * bytes_read + bytes_from_file + bytes_hole + bytes_unreadable = bytes. */
@@ -770,7 +762,7 @@ static ms_status write_manifest(dump_job *j)
     for (size_t i = 0; i < j->count; i++) {
         const dump_region *d = &j->regions[i];
         char perms[5];
-        perms_string(d->r.perms, perms);
+        ms__perms_string(d->r.perms, perms);
         ms__bytes_printf(&b,
                          "%s\n  {\"start\":\"0x%" PRIx64 "\",\"end\":\"0x%" PRIx64 "\",\"perms\":\"%s\",\"kind\":\"%s\","
                          "\"path\":",

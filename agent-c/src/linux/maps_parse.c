@@ -149,3 +149,12 @@ ms_status ms__maps_parse_line(const char *line, size_t len, ms_region *out)
     out->kind = ms__region_kind_of(p, inode);
     return MS_OK;
 }
+
+void ms__perms_string(uint32_t perms, char out[5])
+{
+    out[0] = perms & MS_PERM_READ ? 'r' : '-';
+    out[1] = perms & MS_PERM_WRITE ? 'w' : '-';
+    out[2] = perms & MS_PERM_EXEC ? 'x' : '-';
+    out[3] = perms & MS_PERM_PRIVATE ? 'p' : 's';
+    out[4] = '\0';
+}

@@ -12,4 +12,7 @@ ms_status ms__maps_parse_line(const char *line, size_t len, ms_region *out);
 /* The kind of a region from its path and inode as maps shows them. */
 int32_t ms__region_kind_of(const char *path, uint64_t inode);
 
+/* MS_PERM_* as maps spells them: "rw-p" (out holds 5 bytes). */
+void ms__perms_string(uint32_t perms, char out[5]);
+
 #endif

@@ -124,6 +124,18 @@ public interface Agent extends AutoCloseable {
      */
     DumpResult dump(long pid, java.nio.file.Path out, DumpOptions options, DumpListener listener, CancelToken cancel);
 
+    /**
+     * A session that traces the syscalls making memory executable (mmap, mprotect, munmap and
+     * options.extraSyscalls) in one process at a time; see {@link TraceSession}.
+     *
+     * @throws AgentException INVALID_ARGUMENT for an unknown syscall name; UNSUPPORTED where the
+     *                        backend cannot trace
+     */
+    default TraceSession openTrace(TraceOptions options, TraceListener listener) {
+        throw new AgentException(Status.UNSUPPORTED, "tracing needs the native agent (the " + backendName()
+            + " backend cannot trace)");
+    }
+
     @Override
     void close();
 }

@@ -87,7 +87,7 @@ public final class NativeAgent implements Agent {
     @Override
     public Set<Capability> capabilities() {
         return EnumSet.of(Capability.PROCESS_LIST, Capability.REGION_LIST, Capability.MEMORY_READ,
-            Capability.TERMINATE, Capability.YARA, Capability.DUMP, Capability.INSPECT);
+            Capability.TERMINATE, Capability.YARA, Capability.DUMP, Capability.INSPECT, Capability.TRACE);
     }
 
     private static NativeBridge.ProcessSink processSink(Predicate<ProcessInfo> sink) {
@@ -302,6 +302,13 @@ public final class NativeAgent implements Agent {
         }
         check(code);
         return DumpResult.of(result);
+    }
+
+    @Override
+    public TraceSession openTrace(TraceOptions options, TraceListener listener) {
+        ensureOpen();
+        java.util.Objects.requireNonNull(options, "options");
+        return NativeTraceSession.open(handle, options, listener);
     }
 
     @Override

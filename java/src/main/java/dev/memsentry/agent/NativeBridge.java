@@ -125,4 +125,64 @@ final class NativeBridge {
     static native void cancelSet(long token);
 
     static native void cancelFree(long token);
+
+    // ms_trace.h (agent-c/src/jni/jni_trace.c)
+
+    /**
+     * The upcalls of a running trace. The event's numbers are in the direct buffer handed to
+     * {@link #traceAttach}/{@link #traceLaunch}, one int64 per slot below (the same enum as
+     * jni_trace.c); its strings are ids of texts sent once by {@link #name} (-1: empty).
+     */
+    interface TraceSink {
+        int KIND = 0;
+        int TIME_NS = 1;
+        int PID = 2;
+        int TID = 3;
+        int NR = 4;
+        int ABI = 5;
+        int SYSCALL_ID = 6;
+        int ARG0 = 7;
+        int PROT_ID = 13;
+        int FLAGS_ID = 14;
+        int COMPLETE = 15;
+        int ERROR = 16;
+        int ERROR_NAME_ID = 17;
+        int RET = 18;
+        int SIGNAL = 19;
+        int EXIT_CODE = 20;
+        int ALERT_KIND = 21;
+        int ALERT_START = 22;
+        int ALERT_END = 23;
+        int ALERT_REGION_KIND = 24;
+        int SLOT_COUNT = 25;
+
+        /** Text number id is text from now on. */
+        void name(int id, byte[] text);
+
+        /** An event is in the slots; false ends the trace. */
+        boolean event();
+
+        /** An alert and its event are in the slots; false ends the trace. */
+        boolean alert(byte[] permsBefore, byte[] permsAfter, byte[] path);
+    }
+
+    /** ms_trace_open; extraSyscalls: names without NUL; traceOut[0]: the session for the calls below. */
+    static native int traceOpen(long handle, int flags, long durationMs, byte[][] extraSyscalls, long[] traceOut);
+
+    static native void traceClose(long trace);
+
+    /** Async-signal-safe in C; callable from any thread while a trace runs. */
+    static native void traceStop(long trace);
+
+    /** slots: a direct buffer of TraceSink.SLOT_COUNT int64 in native order. summaryOut: 13 fields of
+     *  ms_trace_summary in the order of {@link TraceSummary}. */
+    static native int traceAttach(long trace, long pid, TraceSink sink, java.nio.ByteBuffer slots, long[] summaryOut);
+
+    static native int traceLaunch(long trace, byte[][] argv, TraceSink sink, java.nio.ByteBuffer slots,
+                                  long[] summaryOut);
+
+    /** ms_trace_syscall_number: the number in the native ABI, or -1. */
+    static native int traceSyscallNumber(byte[] name);
+
+    static native String traceEndName(int end);
 }

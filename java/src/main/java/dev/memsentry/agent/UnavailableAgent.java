@@ -97,4 +97,10 @@ public final class UnavailableAgent implements Agent {
                            CancelToken cancel) {
         throw unavailable();
     }
+
+    @Override
+    public TraceSession openTrace(TraceOptions options, TraceListener listener) {
+        throw new AgentException(Status.UNSUPPORTED, "tracing needs the native agent; no agent backend is available: "
+            + reason);
+    }
 }

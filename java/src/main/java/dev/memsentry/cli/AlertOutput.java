@@ -32,25 +32,37 @@ final class AlertOutput implements AutoCloseable {
     }
 
     static AlertOutput open(Path path, JsonLines stdout) throws IOException {
-        if (path == null) {
-            return new AlertOutput(stdout, null);
-        }
+        return new AlertOutput(stdout, path == null ? null : appendTo(path));
+    }
+
+    /** A writer appending to path: created 0600 if missing, refused if a symbolic link or not a regular file. */
+    static BufferedWriter appendTo(Path path) throws IOException {
         if (Files.isSymbolicLink(path)) {
             throw new IOException("it is a symbolic link");
         }
         FileChannel ch;
-        Set<StandardOpenOption> append = Set.of(StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        // O_NOFOLLOW as well: a link swapped in after the check is refused, not followed.
+        Set<java.nio.file.OpenOption> append = Set.of(StandardOpenOption.WRITE, StandardOpenOption.APPEND,
+            LinkOption.NOFOLLOW_LINKS);
         try {
             ch = FileChannel.open(path, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                 StandardOpenOption.APPEND), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         } catch (FileAlreadyExistsException e) {
-            if (!Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS)) {
+            if (!Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS) && !isDevNull(path)) {
                 throw new IOException("it exists and is not a regular file");
             }
-            ch = FileChannel.open(path, java.util.EnumSet.copyOf(append), new java.nio.file.attribute.FileAttribute<?>[0]);
+            ch = FileChannel.open(path, append, new java.nio.file.attribute.FileAttribute<?>[0]);
         }
-        return new AlertOutput(stdout, new BufferedWriter(new OutputStreamWriter(Channels.newOutputStream(ch),
-            StandardCharsets.UTF_8)));
+        return new BufferedWriter(new OutputStreamWriter(Channels.newOutputStream(ch), StandardCharsets.UTF_8));
+    }
+
+    /** /dev/null itself: what a benchmark or a dry run appends to. */
+    private static boolean isDevNull(Path path) {
+        try {
+            return Files.isSameFile(path, Path.of("/dev/null"));
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     void write(ObjectNode doc) {

@@ -146,7 +146,7 @@ final class DoctorCommand implements Callable<Integer> {
                         : "failed: memsentry's own process is not protected";
                 }
                 case DUMP -> dumpCheck(agent, self);
-                case TRACE -> "ok (offered; doctor does not exercise it)";
+                case TRACE -> traceCheck(agent);
                 case YARA -> {
                     Yara.YaraStatus yara = Yara.status();
                     yield yara.available() ? "ok (" + yara.detail() + ")" : "failed: " + yara.detail();
@@ -154,6 +154,29 @@ final class DoctorCommand implements Callable<Integer> {
             };
         } catch (AgentException | IllegalStateException e) {
             return "failed: " + e.getMessage();
+        }
+    }
+
+    /**
+     * What the kernel allows (Yama's ptrace_scope, seccomp in /proc/self/status), then a real trace
+     * of a short command ('true') launched under the tracer.
+     */
+    private static String traceCheck(Agent agent) {
+        String status = readAll(Path.of("/proc/self/status")).orElse("");
+        String scope = readFirstLine(Path.of("/proc/sys/kernel/yama/ptrace_scope")).orElse("absent");
+        boolean seccomp = field(status, "Seccomp:").isPresent();
+        String facts = "ptrace_scope " + scope + ", seccomp filters " + (seccomp ? "available" : "unavailable");
+        if (scope.equals("3")) {
+            return "failed: ptrace is disabled on this host (ptrace_scope 3); " + facts;
+        }
+        var options = dev.memsentry.agent.TraceOptions.defaults().withNoSeccomp(!seccomp)
+            .withDuration(java.time.Duration.ofSeconds(5));
+        try (var session = agent.openTrace(options, null)) {
+            var s = session.launch(java.util.List.of("true"));
+            return "ok (traced 'true': " + s.syscalls() + " memory syscalls, " + s.stops() + " stops" + (s.seccomp()
+                ? ", seccomp filter" : "") + "; " + facts + ")";
+        } catch (AgentException e) {
+            return "failed: " + e.getMessage() + "; " + facts;
         }
     }
 

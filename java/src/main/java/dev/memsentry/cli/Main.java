@@ -48,6 +48,7 @@ import picocli.CommandLine.Spec;
         DumpCommand.class,
         DoctorCommand.class,
         ScanCommand.class,
+        TraceCommand.class,
         CommandLine.HelpCommand.class,
         AutoComplete.GenerateCompletion.class})
 public final class Main implements Runnable {

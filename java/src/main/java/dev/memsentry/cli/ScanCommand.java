@@ -192,7 +192,7 @@ final class ScanCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter stdout = spec.commandLine().getOut();
         if (targets.listRules) {
-            RuleList.print(stdout, json);
+            RuleList.print(stdout, json, dev.memsentry.detect.BuiltinRules.SCAN);
             return ExitCodes.OK;
         }
         ScanConfig cfg;

@@ -78,9 +78,31 @@ public final class BuiltinRules {
         "A thread's instruction pointer lies in executable memory no file backs: a sleeping implant.",
         true);
 
-    public static final List<Rule> ALL = List.of(EXEC_ANONYMOUS, RWX, EXEC_HEAP_STACK, REFLECTIVE_ELF, REFLECTIVE_PE,
+    // Raised by `trace` on the syscall stream, not by `scan`.
+    public static final Rule TRACE_WX_TRANSITION = new Rule("trace.wx_transition", "Writable memory made executable",
+        Severity.HIGH, "T1055", "Process Injection", PROCESS_INTRUSION,
+        "mprotect added PROT_EXEC to memory that was writable: code written, then run (W^X transition).",
+        true);
+    public static final Rule TRACE_MAP_WX = new Rule("trace.map_wx", "Memory asked writable and executable",
+        Severity.HIGH, "T1055", "Process Injection", PROCESS_INTRUSION,
+        "mmap or mprotect asked for PROT_WRITE|PROT_EXEC at once, so code can be written and run in place.",
+        true);
+    public static final Rule TRACE_ANON_EXEC = new Rule("trace.anon_exec", "Anonymous memory made executable",
+        Severity.MEDIUM, "T1055", "Process Injection", PROCESS_INTRUSION,
+        "Anonymous memory (heap and stack included) mapped or made executable without being writable first: "
+            + "code placed there another way (a second mapping, a write from outside).",
+        true);
+
+    /** What `scan` checks. */
+    public static final List<Rule> SCAN = List.of(EXEC_ANONYMOUS, RWX, EXEC_HEAP_STACK, REFLECTIVE_ELF, REFLECTIVE_PE,
         EXE_MEMFD, EXE_DELETED, MAP_DELETED, MAP_MEMFD, MAP_TMPFS, CODE_PATCHED, IMAGE_PROTECTION, LD_PRELOAD, LD_SO_PRELOAD, TRACER,
         THREAD_ANONYMOUS);
+
+    /** What `trace` raises. */
+    public static final List<Rule> TRACE = List.of(TRACE_WX_TRANSITION, TRACE_MAP_WX, TRACE_ANON_EXEC);
+
+    /** Every built-in rule: the ids a configuration may switch off or re-rate. */
+    public static final List<Rule> ALL = java.util.stream.Stream.concat(SCAN.stream(), TRACE.stream()).toList();
 
     private static final Map<String, Rule> BY_ID = ALL.stream().collect(Collectors.toMap(Rule::id, Function.identity()));
 

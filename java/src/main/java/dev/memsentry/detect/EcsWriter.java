@@ -96,6 +96,13 @@ public final class EcsWriter {
         return doc;
     }
 
+    /** An alert raised on a syscall stream by `trace`: the alert, plus the syscall under memsentry.syscall. */
+    public ObjectNode traceAlert(Alert a, ObjectNode syscall) {
+        ObjectNode doc = alert(a);
+        ((ObjectNode) doc.get("memsentry")).set("syscall", syscall);
+        return doc;
+    }
+
     /**
      * Something memsentry did or observed that is not a detection: a response action, the scan
      * summary. outcome is "success", "failure" or null.

@@ -376,11 +376,11 @@ class AgentConformanceTest {
     void capabilitiesDifferAsDocumented() {
         Set<Capability> basics = EnumSet.of(Capability.PROCESS_LIST, Capability.REGION_LIST, Capability.MEMORY_READ,
             Capability.TERMINATE);
-        // The native backend gains tracing as it lands in its Java wrapper; update this line then.
         Set<Capability> nativeCaps = EnumSet.copyOf(basics);
         nativeCaps.add(Capability.YARA);
         nativeCaps.add(Capability.DUMP);
         nativeCaps.add(Capability.INSPECT);
+        nativeCaps.add(Capability.TRACE);
         assertEquals(nativeCaps, nativeAgent.capabilities());
         Set<Capability> stub = EnumSet.copyOf(basics);
         stub.add(Capability.DUMP);

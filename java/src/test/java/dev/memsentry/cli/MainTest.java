@@ -106,5 +106,10 @@ class MainTest {
         JsonNode d = Json.MAPPER.readTree(r.out());
         assertEquals("native", d.get("backend").asText());
         assertTrue(d.get("capabilities").get("memory_read").get("available").asBoolean(), d.toString());
+        // A real trace of a launched 'true': its loader maps memory, so the tracer saw syscalls.
+        JsonNode trace = d.get("capabilities").get("trace");
+        assertTrue(trace.get("available").asBoolean(), trace.toString());
+        assertTrue(trace.get("check").asText().matches("ok \\(traced 'true': [1-9][0-9]* memory syscalls, .*"),
+            trace.toString());
     }
 }

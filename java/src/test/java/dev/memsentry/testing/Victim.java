@@ -19,9 +19,11 @@ import java.util.concurrent.TimeUnit;
 public final class Victim implements AutoCloseable {
     private final Process process;
     private final Map<String, String> facts = new HashMap<>();
+    private final boolean grandchild;
 
-    private Victim(Process process) {
+    private Victim(Process process, boolean grandchild) {
         this.process = process;
+        this.grandchild = grandchild;
     }
 
     public static Path directory() {
@@ -42,12 +44,31 @@ public final class Victim implements AutoCloseable {
 
     /** A victim run from another path, e.g. a copy that a test deletes under it. */
     public static Victim startExecutable(Path exe, String... args) throws IOException {
-        String name = exe.getFileName().toString();
         List<String> command = new ArrayList<>();
         command.add(exe.toString());
         command.addAll(List.of(args));
+        return launch(exe.getFileName().toString(), command, false);
+    }
+
+    /**
+     * A victim started by a shell, so it is not a child of this JVM: the JDK's process reaper waits
+     * for its children with waitpid(pid), which would take the ptrace stops of a child this JVM
+     * traces. {@link #pid()} is the victim's own pid (from its READY line), {@link #process()} the
+     * shell's, which lives as long as the victim and shares its standard streams.
+     */
+    public static Victim startGrandchild(String name, String... args) throws IOException {
+        Path exe = directory().resolve(name);
+        if (!Files.isExecutable(exe)) {
+            throw new IllegalStateException("victim not built: " + exe);
+        }
+        List<String> command = new ArrayList<>(List.of("sh", "-c", "\"$0\" \"$@\"; exit $?", exe.toString()));
+        command.addAll(List.of(args));
+        return launch(name, command, true);
+    }
+
+    private static Victim launch(String name, List<String> command, boolean grandchild) throws IOException {
         Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        Victim v = new Victim(p);
+        Victim v = new Victim(p, grandchild);
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         String line;
         while ((line = out.readLine()) != null) {
@@ -66,7 +87,7 @@ public final class Victim implements AutoCloseable {
     }
 
     public long pid() {
-        return process.pid();
+        return grandchild ? Long.parseLong(fact("pid")) : process.pid();
     }
 
     public String fact(String key) {

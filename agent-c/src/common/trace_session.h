@@ -1,0 +1,41 @@
+/* The trace session shared by the portable API layer (common/trace_api.c)
+ * and the platform's tracer (linux/trace*.c). */
+#ifndef MS_COMMON_TRACE_SESSION_H
+#define MS_COMMON_TRACE_SESSION_H
+
+#include "../internal.h"
+
+#include <stdatomic.h>
+
+/* Syscall numbers below this have a bit in the monitored sets. */
+#define MS__TRACE_NR_LIMIT 512
+/* Bounds the monitored set so the seccomp filter's jumps stay within 8 bits. */
+#define MS__TRACE_MONITORED_MAX 64
+
+typedef struct ms__nr_set {
+    uint64_t bits[MS__TRACE_NR_LIMIT / 64];
+    int32_t list[2 * MS__TRACE_MONITORED_MAX]; /* the same numbers in order (i386 has two mmaps) */
+    size_t count;
+} ms__nr_set;
+
+struct ms_trace {
+    ms_agent *agent;
+    ms_trace_options opts;  /* extra_syscalls points at extra below */
+    char **extra;           /* NULL-terminated copies of the caller's names */
+    ms__nr_set x86_64;      /* monitored numbers per ABI (x32 uses the x86-64 numbers) */
+    ms__nr_set i386;
+    int stop_pipe[2];       /* ms_trace_stop() writes one byte; the waker child reads it */
+    atomic_int running;
+};
+
+static inline int ms__nr_set_has(const ms__nr_set *set, int64_t nr)
+{
+    return nr >= 0 && nr < MS__TRACE_NR_LIMIT && (set->bits[nr / 64] >> (nr % 64) & 1u);
+}
+
+/* Name of a syscall number in an ABI (ms_trace_abi), or NULL when unknown. */
+const char *ms__trace_syscall_name(int32_t abi, int64_t nr);
+/* "ENOMEM" for 12; NULL when unknown. */
+const char *ms__trace_errno_name(int64_t err);
+
+#endif

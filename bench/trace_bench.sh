@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# memsentry's syscall tracer against strace on the same workload, in the same run.
+#
+# The workload (bench/trace_workload.c) runs ITERATIONS cycles of mmap RW, a write, mprotect RX
+# and munmap, with 30 getppid() per cycle (ten unmonitored syscalls per monitored one), and prints
+# the time of its loop alone. Every mode runs it REPEATS times, the modes interleaved, and the
+# script prints the median per mode, its ratio to the untraced run, and memsentry's ratio to its
+# strace counterpart (below 1.00: memsentry is faster):
+#
+#   untraced          ./trace_workload N
+#   strace-attach     strace -f -e trace=mmap,mprotect,munmap -o /dev/null -p PID
+#   strace-launch     strace -f -e trace=mmap,mprotect,munmap -o /dev/null ./trace_workload N
+#   strace-seccomp    strace -f --seccomp-bpf -e trace=mmap,mprotect,munmap -o /dev/null ./trace_workload N
+#   ms-attach         trace_driver attach PID     (the C API, ms_trace_attach; vs strace-attach)
+#   ms-launch         trace_driver launch ...     (ms_trace_launch with seccomp; vs strace-seccomp)
+#   ms-launch-noseccomp trace_driver launch --no-seccomp ...   (vs strace-launch)
+#   cli-attach        java -jar orchestrator.jar trace --json --out /dev/null --pid PID   (vs strace-attach)
+#   cli-launch        java -jar orchestrator.jar trace --json --out /dev/null -- ./trace_workload N
+#                     (vs strace-seccomp; the JSON lines go to a pipe, read by grep)
+#
+# trace_driver (bench/trace_driver.c) counts the events in its callback and does nothing else.
+# In attach modes the workload waits until /proc/self/status shows a tracer before its loop.
+# To add a mode (the CLI, say): write run_MODE printing the workload's elapsed_ns line, add MODE
+# to `modes`, and its counterpart to `peer`.
+#
+# The cli modes run the whole orchestrator (JNI upcall per event, JSON lines written twice: to
+# stdout and to --out); JVM start-up is not in the workload's own loop time.
+# Usage: bench/trace_bench.sh [ITERATIONS] [REPEATS]   (default 20000 5)
+# MS_JAR: the orchestrator jar for the cli modes (default target/orchestrator.jar; skipped if absent).
+# MS_BUILD_DIR: the build holding agent-c/libmemsentry.so (default target/native-build).
+# Needs root or CAP_SYS_PTRACE (attaching), strace, cc.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${MS_BUILD_DIR:-$root/target/native-build}
+iterations=${1:-20000}
+repeats=${2:-5}
+
+[ -f "$build/agent-c/libmemsentry.so" ] || { echo "no libmemsentry.so in $build/agent-c (build first)" >&2; exit 2; }
+command -v strace >/dev/null || { echo "strace is not installed" >&2; exit 2; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cc -O2 -Wall -Wextra -Werror -o "$work/trace_workload" "$root/bench/trace_workload.c"
+cc -O2 -Wall -Wextra -Werror -I"$root/include" -o "$work/trace_driver" "$root/bench/trace_driver.c" \
+  -L"$build/agent-c" -lmemsentry -Wl,-rpath,"$build/agent-c"
+w=$work/trace_workload
+d=$work/trace_driver
+set_=trace=mmap,mprotect,munmap
+
+elapsed() { grep -o 'elapsed_ns=[0-9]*' | cut -d= -f2; }
+
+# Starts the workload waiting for a tracer, runs "$@" PID against it, waits for both.
+attach_run() {
+  "$w" "$iterations" --wait-tracer > "$work/out" &
+  local pid=$!
+  "$@" "$pid" > "$work/tracer.out" 2>&1 &
+  local tracer=$!
+  wait "$pid"
+  wait "$tracer" || true
+  elapsed < "$work/out"
+}
+
+run_untraced()            { "$w" "$iterations" | elapsed; }
+run_strace-attach()       { attach_run strace -f -e "$set_" -o /dev/null -p; }
+run_strace-launch()       { strace -f -e "$set_" -o /dev/null "$w" "$iterations" | elapsed; }
+run_strace-seccomp()      { strace -f --seccomp-bpf -e "$set_" -o /dev/null "$w" "$iterations" | elapsed; }
+run_ms-attach()           { attach_run "$d" attach; }
+run_ms-launch()           { "$d" launch "$w" "$iterations" | elapsed; }
+run_ms-launch-noseccomp() { "$d" launch --no-seccomp "$w" "$iterations" | elapsed; }
+jar=${MS_JAR:-$root/target/orchestrator.jar}
+cli=(java -jar "$jar" trace --json --out /dev/null)
+run_cli-attach()          { attach_run "${cli[@]}" --pid; }
+run_cli-launch()          { { "${cli[@]}" -- "$w" "$iterations" || [ $? -eq 1 ]; } | elapsed; }   # 1: alerts raised
+
+modes=(untraced strace-attach ms-attach strace-launch ms-launch-noseccomp strace-seccomp ms-launch)
+declare -A peer=([ms-attach]=strace-attach [ms-launch]=strace-seccomp [ms-launch-noseccomp]=strace-launch)
+if [ -f "$jar" ] && command -v java >/dev/null; then
+  modes+=(cli-attach cli-launch)
+  peer+=([cli-attach]=strace-attach [cli-launch]=strace-seccomp)
+else
+  echo "no $jar (or no java): the cli modes are skipped" >&2
+fi
+declare -A samples
+
+for ((r = 1; r <= repeats; r++)); do
+  for m in "${modes[@]}"; do
+    ns=$("run_$m")
+    [ -n "$ns" ] || { echo "mode $m printed no time" >&2; exit 3; }
+    samples[$m]+="$ns "
+  done
+done
+
+median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+echo "iterations=$iterations repeats=$repeats (medians of the workload loop)"
+echo "load: $(uptime)"
+printf '| %-20s | %12s | %12s | %14s |\n' mode "median ms" "vs untraced" "vs strace peer"
+printf '| %-20s | %12s | %12s | %14s |\n' --- ---: ---: ---:
+declare -A med
+for m in "${modes[@]}"; do med[$m]=$(echo "${samples[$m]}" | median); done
+for m in "${modes[@]}"; do
+  vs_peer=""
+  [ -n "${peer[$m]:-}" ] && vs_peer=$(awk -v a="${med[$m]}" -v b="${med[${peer[$m]}]}" 'BEGIN {printf "%.2f", a / b}')
+  printf '| %-20s | %12.1f | %11.2fx | %14s |\n' "$m" "$(awk -v a="${med[$m]}" 'BEGIN {print a / 1e6}')" \
+    "$(awk -v a="${med[$m]}" -v b="${med[untraced]}" 'BEGIN {print a / b}')" "$vs_peer"
+done

@@ -1,0 +1,18 @@
+package dev.memsentry.agent;
+
+import java.util.Locale;
+
+/** ms_trace_abi: the syscall convention the tracee used (int 0x80 from a 64-bit process is I386). */
+public enum TraceAbi {
+    X86_64, I386, X32, AARCH64;
+
+    private static final TraceAbi[] ALL = values();
+
+    public static TraceAbi fromCode(long code) {
+        return code >= 0 && code < ALL.length ? ALL[(int) code] : X86_64;
+    }
+
+    public String wireName() {
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+}

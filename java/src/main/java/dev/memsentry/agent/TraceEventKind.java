@@ -1,0 +1,29 @@
+package dev.memsentry.agent;
+
+import java.util.Locale;
+
+/** ms_trace_event_kind, in the C enum's order. */
+public enum TraceEventKind {
+    /** A monitored syscall. */
+    SYSCALL,
+    /** A thread is traced now: at attach, a new thread, a followed child. */
+    THREAD_ATTACHED,
+    THREAD_EXITED,
+    /** The process ran execve successfully: a new image. */
+    EXEC,
+    /** A signal was delivered to the thread (and passed on to it). */
+    SIGNAL,
+    /** The whole process exited. */
+    PROCESS_EXITED;
+
+    private static final TraceEventKind[] ALL = values();
+
+    public static TraceEventKind fromCode(long code) {
+        return code >= 0 && code < ALL.length ? ALL[(int) code] : SYSCALL;
+    }
+
+    /** The lowercase name ms_trace_event_kind_name() gives: "thread-attached", ... */
+    public String wireName() {
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+}

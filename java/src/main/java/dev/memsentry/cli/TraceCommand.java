@@ -1,0 +1,356 @@
+package dev.memsentry.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.agent.Agent;
+import dev.memsentry.agent.AgentException;
+import dev.memsentry.agent.Capability;
+import dev.memsentry.agent.Status;
+import dev.memsentry.agent.TraceAlert;
+import dev.memsentry.agent.TraceEvent;
+import dev.memsentry.agent.TraceListener;
+import dev.memsentry.agent.TraceOptions;
+import dev.memsentry.agent.TraceSession;
+import dev.memsentry.agent.TraceSummary;
+import dev.memsentry.config.ConfigException;
+import dev.memsentry.config.ConfigLoader;
+import dev.memsentry.config.ScanConfig;
+import dev.memsentry.detect.Alert;
+import dev.memsentry.detect.BuiltinRules;
+import dev.memsentry.detect.DetectionPolicy;
+import dev.memsentry.detect.EcsWriter;
+import dev.memsentry.detect.ProcessRef;
+import dev.memsentry.detect.TraceDetector;
+import dev.memsentry.output.Json;
+import dev.memsentry.output.TraceRecords;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+@Command(name = "trace",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    customSynopsis = {
+        "memsentry trace --pid PID [--follow-forks] [--duration D] [--syscall NAME]... [--json] [--out FILE]",
+        "                [--alerts-only] [--config FILE]",
+        "memsentry trace [options] [--no-seccomp] -- COMMAND [ARGS...]",
+        "memsentry trace --list-rules [--json]"},
+    description = {
+        "Watch, as they happen, the syscalls that make memory executable (mmap, mprotect and munmap, plus any",
+        "--syscall NAME) in one process and every one of its threads, and raise an alert when memory that was",
+        "writable becomes executable (trace.wx_transition), when memory is asked writable and executable at once",
+        "(trace.map_wx), or when anonymous memory becomes executable (trace.anon_exec). Runtimes that generate",
+        "code (JVMs, node, .NET, browsers, LuaJIT, PyPy) get those alerts at the JIT severity (low), as in scan.",
+        "",
+        "--pid attaches to a running process with ptrace: every syscall of the target then stops it twice, as",
+        "under 'strace -p', and only the monitored ones are reported. '-- COMMAND' starts COMMAND under a seccomp",
+        "filter that stops it only for the monitored syscalls (as 'strace --seccomp-bpf'), so everything else runs",
+        "at full speed. A launched command shares memsentry's standard streams and is killed if the trace ends",
+        "before it does (a filtered process cannot run untraced); the summary says so.",
+        "",
+        "Output: one strace-like line per syscall on standard output and alerts highlighted; --json: one JSON",
+        "object per line (pid, tid, syscall, addr, len, prot, flags, fd, ret, and error when it failed), alerts",
+        "as ECS alert documents like scan's, then a trace-summary document. A summary goes to standard error",
+        "otherwise. Lines are buffered and flushed every 200 ms; alerts are flushed at once.",
+        "",
+        "The trace ends when the target exits, after --duration, or on Ctrl-C or SIGTERM: every traced thread",
+        "is then detached and left running, never stopped. A SIGKILL to memsentry detaches them too (the kernel",
+        "does it), except that a launched command dies with it.",
+        "",
+        "Refused (exit 3): PID 1 of the namespace, kernel threads, memsentry and its ancestors, a process",
+        "another tracer holds (the message names its TracerPid), and the stub backend (tracing needs the native",
+        "agent). Exit codes: 0 no alerts, 1 alerts raised, 2 usage (bad pid, bad duration, unknown syscall",
+        "name, no command), 3 failure. In launch mode the command's own exit status is in the summary, not in",
+        "memsentry's exit code."},
+    footerHeading = "%nExamples:%n",
+    footer = {
+        "  memsentry trace --pid 4242 --duration 30s",
+        "  memsentry trace --pid 4242 --follow-forks --json --out /var/log/memsentry-trace.json",
+        "  memsentry trace --alerts-only --syscall memfd_create -- ./suspicious-loader --flag",
+        "  memsentry trace --json --out /dev/null -- make -j2"})
+final class TraceCommand implements Callable<Integer> {
+    /** How long a shutdown hook waits for the trace to detach and the summary to be written. */
+    static final Duration STOP_WAIT = Duration.ofSeconds(10);
+
+    @ParentCommand
+    Main main;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-p", "--pid"}, paramLabel = "PID", converter = PidConverter.class,
+        description = "The process to attach to (all of its threads, and those it starts).")
+    Long pid;
+
+    @Option(names = {"-f", "--follow-forks"},
+        description = "Also trace the children it forks (and theirs).")
+    boolean followForks;
+
+    @Option(names = {"-d", "--duration"}, paramLabel = "DURATION", converter = DurationConverter.class,
+        description = "End the trace after this long (5s, 500ms, 2m; default: until the target exits or Ctrl-C).")
+    Duration duration;
+
+    @Option(names = {"-e", "--syscall"}, paramLabel = "NAME", split = ",",
+        description = "Also watch this syscall (repeatable or comma-separated, e.g. memfd_create,execve).")
+    List<String> syscalls;
+
+    @Option(names = "--json", description = "One JSON object per line on standard output.")
+    boolean json;
+
+    @Option(names = "--out", paramLabel = "FILE",
+        description = "Append the JSON lines to FILE (created with mode 0600; a symbolic link is refused).")
+    Path out;
+
+    @Option(names = "--alerts-only", description = "Report alerts (and the summary) only, no event lines.")
+    boolean alertsOnly;
+
+    @Option(names = "--no-seccomp",
+        description = "Launch mode: no seccomp filter; the command stops on every syscall, as in attach mode.")
+    boolean noSeccomp;
+
+    @Option(names = "--config", paramLabel = "FILE",
+        description = "Configuration file (YAML or JSON, as for scan): trace.* rules on/off and their severity, "
+            + "the JIT runtimes and their severity.")
+    Path config;
+
+    @Option(names = "--list-rules", description = "Print the rules trace raises and exit.")
+    boolean listRules;
+
+    @Parameters(paramLabel = "COMMAND", arity = "0..*",
+        description = "After --: the command to launch and trace, with its arguments.")
+    List<String> command;
+
+    private ParameterException usage(String message) {
+        return new ParameterException(spec.commandLine(), message);
+    }
+
+    @Override
+    public Integer call() {
+        PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        if (listRules) {
+            RuleList.print(stdout, json, BuiltinRules.TRACE);
+            return ExitCodes.OK;
+        }
+        List<String> argv = command == null ? List.of() : command;
+        if (pid == null && argv.isEmpty()) {
+            throw usage("give --pid PID, or -- COMMAND [ARGS...] to launch one");
+        }
+        if (pid != null && !argv.isEmpty()) {
+            throw usage("--pid and a COMMAND exclude each other");
+        }
+        if (pid != null && noSeccomp) {
+            throw usage("--no-seccomp applies to launch mode (-- COMMAND) only");
+        }
+        TraceOptions options;
+        try {
+            options = TraceOptions.defaults().withFollowForks(followForks).withNoSeccomp(noSeccomp)
+                .withDuration(duration == null ? Duration.ZERO : duration)
+                .withExtraSyscalls(syscalls == null ? List.of() : syscalls.stream().map(String::trim).toList());
+        } catch (IllegalArgumentException e) {
+            throw usage("--syscall: " + e.getMessage());
+        }
+        ScanConfig cfg;
+        try {
+            cfg = config == null ? ScanConfig.defaults() : ConfigLoader.load(config);
+        } catch (ConfigException e) {
+            err.println("memsentry: invalid configuration: " + e.getMessage());
+            return ExitCodes.USAGE;
+        }
+        Agent agent = main.agent();
+        if (!agent.capabilities().contains(Capability.TRACE)) {
+            err.println("memsentry: tracing needs the native agent (the " + agent.backendName() + " backend is in use)");
+            return ExitCodes.FAILED;
+        }
+        return new Run(agent, new TraceDetector(agent, new DetectionPolicy(cfg)), argv).trace(options);
+    }
+
+    /** One trace: the session, its output and what it counted. */
+    private final class Run implements TraceListener {
+        private final Agent agent;
+        private final TraceDetector detector;
+        private final List<String> argv;
+        private final EcsWriter ecs = new EcsWriter();
+        private final Map<String, Integer> byRule = new TreeMap<>();
+        private TraceOutput output;
+        private int reported;
+
+        Run(Agent agent, TraceDetector detector, List<String> argv) {
+            this.agent = agent;
+            this.detector = detector;
+            this.argv = argv;
+        }
+
+        @Override
+        public boolean event(TraceEvent e) {
+            detector.event(e);
+            output.event(e);
+            return true;
+        }
+
+        @Override
+        public boolean alert(TraceAlert a) {
+            detector.alert(a).ifPresent(alert -> {
+                reported++;
+                byRule.merge(alert.rule().id(), 1, Integer::sum);
+                output.alert(alert, ecs.traceAlert(alert, TraceRecords.syscall(a.event())));
+            });
+            return true;
+        }
+
+        int trace(TraceOptions options) {
+            PrintWriter err = spec.commandLine().getErr();
+            TraceSession session;
+            try {
+                session = agent.openTrace(options, this);
+            } catch (AgentException e) {
+                if (e.status() == Status.INVALID_ARGUMENT) {
+                    err.println("memsentry: --syscall: " + e.getMessage());
+                    return ExitCodes.USAGE;
+                }
+                throw e;
+            }
+            warmUp();
+            CountDownLatch finished = new CountDownLatch(1);
+            // Ctrl-C or SIGTERM: end the trace and wait (bounded) until every thread is detached and
+            // the summary written, so the JVM never leaves a target stopped or traced.
+            Thread hook = new Thread(() -> {
+                session.stop();
+                try {
+                    finished.await(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "memsentry-trace-stop");
+            Runtime.getRuntime().addShutdownHook(hook);
+            try (TraceOutput o = TraceOutput.open(spec.commandLine().getOut(), json, out, alertsOnly,
+                System.console() != null)) {
+                output = o;
+                TraceSummary s = pid != null ? session.attach(pid) : session.launch(argv);
+                summary(s);
+                return reported > 0 ? ExitCodes.FINDINGS : ExitCodes.OK;
+            } catch (AgentException e) {
+                err.println("memsentry: " + refusal(e));
+                return ExitCodes.of(e.status()) == ExitCodes.USAGE ? ExitCodes.USAGE : ExitCodes.FAILED;
+            } catch (IOException | UncheckedIOException e) {
+                err.println("memsentry: cannot write " + (out != null ? out : "standard output") + ": "
+                    + (e instanceof UncheckedIOException u ? u.getCause().getMessage() : e.getMessage()));
+                return ExitCodes.FAILED;
+            } catch (RuntimeException e) {
+                // Reported here, not by Main: after a SIGTERM the JVM halts once the hook below returns.
+                err.println("memsentry: internal error: " + e);
+                if (main.verbose) {
+                    e.printStackTrace(err);
+                }
+                return ExitCodes.FAILED;
+            } finally {
+                session.close();
+                finished.countDown();
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook runs and returns now that the trace is over
+                }
+            }
+        }
+
+        /**
+         * Runs the alert and output paths once on a made-up W^X event, and looks up the target (its
+         * name, whether it is a JIT runtime) now: the first real event should not make a target wait
+         * for class loading or /proc reads.
+         */
+        private void warmUp() {
+            long target = pid != null ? pid : ProcessHandle.current().pid();
+            if (pid != null) {
+                detector.process(pid);
+            }
+            TraceEvent e = new TraceEvent(dev.memsentry.agent.TraceEventKind.SYSCALL, System.currentTimeMillis() * 1_000_000L,
+                target, target, 10, dev.memsentry.agent.TraceAbi.X86_64, "mprotect", new long[] {0x1000, 0x1000, 5, 0, 0, 0},
+                "PROT_READ|PROT_EXEC", "", true, 0, "", 0, 0, 0);
+            Alert sample = new Alert(e.time(), BuiltinRules.TRACE_WX_TRANSITION, BuiltinRules.TRACE_WX_TRANSITION.severity(),
+                ProcessRef.pidOnly(target), new dev.memsentry.detect.AlertRegion(0x1000, 0x2000, "r-xp", "", "anonymous"),
+                "warm-up", Json.object(), null);
+            TraceOutput.warmUp(sample, ecs.traceAlert(sample, TraceRecords.syscall(e)), e);
+        }
+
+        /** The one line for a trace that could not start. */
+        private String refusal(AgentException e) {
+            String target = pid != null ? "PID " + pid : "'" + argv.get(0) + "'";
+            return switch (e.status()) {
+                case PROTECTED -> "refusing to trace " + target + " (" + describe(e) + "): protected";
+                case BUSY -> target + " is already traced by " + tracer() + "; only one tracer can hold a process";
+                case NO_SUCH_PROCESS -> pid != null ? "no such process: PID " + pid
+                    : "cannot run " + target + ": " + e.getMessage();
+                case ACCESS_DENIED -> "access denied: cannot trace " + target + ": " + e.getMessage()
+                    + " (needs root or CAP_SYS_PTRACE; see 'memsentry doctor')";
+                case UNSUPPORTED -> "cannot trace " + target + ": " + e.getMessage();
+                case INVALID_ARGUMENT -> pid != null ? "cannot trace " + target + ": " + e.getMessage()
+                    : "cannot run " + target + ": " + e.getMessage();
+                default -> "trace of " + target + " failed: " + e.status().message() + ": " + e.getMessage();
+            };
+        }
+
+        /** Why the target is protected (the agent's reason, which names it), for the refusal line. */
+        private String describe(AgentException refused) {
+            String why = refused.getMessage();
+            if (!why.equals(Status.PROTECTED.message())) {
+                return why.startsWith("refusing to trace: ") ? why.substring("refusing to trace: ".length()) : why;
+            }
+            try {
+                return agent.process(pid).name();
+            } catch (AgentException e) {
+                return "?";
+            }
+        }
+
+        private String tracer() {
+            try {
+                long tracerPid = agent.processFacts(pid).tracerPid();
+                if (tracerPid <= 0) {
+                    return "another tracer";
+                }
+                String name;
+                try {
+                    name = agent.process(tracerPid).name();
+                } catch (AgentException e) {
+                    name = "?";
+                }
+                return "TracerPid " + tracerPid + " (" + name + ")";
+            } catch (AgentException e) {
+                return "another tracer";
+            }
+        }
+
+        private void summary(TraceSummary s) throws IOException {
+            TraceReport report = new TraceReport(s, pid == null ? argv : List.of(), reported, byRule);
+            String text = report.text();
+            if (json || out != null) {
+                ObjectNode ms = Json.object();
+                ms.set("summary", report.json());
+                ProcessRef ref = report.launch() ? new ProcessRef(s.pid(), "", "", argv, null) : detector.process(s.pid());
+                output.summary(ecs.event(Instant.now(), "trace-summary", null, ref, text, ms));
+            }
+            output.flush();
+            if (!json) {
+                PrintWriter err = spec.commandLine().getErr();
+                err.println(text);
+                err.flush();
+            }
+        }
+    }
+}

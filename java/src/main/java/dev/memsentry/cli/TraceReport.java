@@ -1,0 +1,85 @@
+package dev.memsentry.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.agent.TraceSummary;
+import dev.memsentry.output.Json;
+import dev.memsentry.output.TraceRecords;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The end of a trace as memsentry reports it: the agent's summary, the alerts reported under the
+ * policy (by rule) and, in launch mode, the command and its status.
+ *
+ * @param command the launched command; empty in attach mode
+ */
+record TraceReport(TraceSummary summary, List<String> command, int alerts, Map<String, Integer> byRule) {
+    TraceReport {
+        command = List.copyOf(command);
+        byRule = Map.copyOf(byRule);
+    }
+
+    boolean launch() {
+        return !command.isEmpty();
+    }
+
+    /** memsentry.summary of the trace-summary document. */
+    ObjectNode json() {
+        TraceSummary s = summary;
+        ObjectNode sum = Json.object();
+        sum.put("mode", launch() ? "launch" : "attach");
+        sum.put("pid", s.pid());
+        sum.put("ended", s.end().wireName());
+        sum.put("duration_ms", TimeUnit.NANOSECONDS.toMillis(s.durationNs()));
+        sum.put("syscalls", s.syscalls());
+        sum.put("alerts", alerts);
+        ObjectNode rules = sum.putObject("alerts_by_rule");
+        new java.util.TreeMap<>(byRule).forEach(rules::put);
+        sum.put("stops", s.stops());
+        sum.put("threads", s.threads());
+        sum.put("processes", s.processes());
+        sum.put("signals_passed_on", s.signals());
+        sum.put("seccomp", s.seccomp());
+        if (launch()) {
+            ObjectNode cmd = sum.putObject("command");
+            command.forEach(cmd.putArray("argv")::add);
+            cmd.put("killed_at_end", s.killed());
+            if (s.exitSignal() != 0) {
+                cmd.put("signal", TraceRecords.signalName(s.exitSignal()));
+            } else if (s.exitCode() >= 0) {
+                cmd.put("exit_code", s.exitCode());
+            }
+        }
+        return sum;
+    }
+
+    /** The one-line summary on standard error (and the summary document's message). */
+    String text() {
+        TraceSummary s = summary;
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "trace of %s %d ended (%s) after %.3f s: %d syscalls, %d alert%s",
+            launch() ? "command pid" : "pid", s.pid(), s.end().wireName(), s.durationNs() / 1e9, s.syscalls(),
+            alerts, alerts == 1 ? "" : "s"));
+        if (!byRule.isEmpty()) {
+            List<String> parts = new ArrayList<>();
+            new java.util.TreeMap<>(byRule).forEach((k, v) -> parts.add(k + " " + v));
+            b.append(" (").append(String.join(", ", parts)).append(')');
+        }
+        b.append(String.format(Locale.ROOT, ", %d stops, %d thread%s, %d process%s, %d signal%s passed on%s",
+            s.stops(), s.threads(), s.threads() == 1 ? "" : "s", s.processes(), s.processes() == 1 ? "" : "es",
+            s.signals(), s.signals() == 1 ? "" : "s", s.seccomp() ? ", seccomp filter" : ""));
+        if (launch()) {
+            if (s.killed()) {
+                b.append("; the command was killed because the trace ended first");
+            } else if (s.exitSignal() != 0) {
+                b.append("; the command was killed by ").append(TraceRecords.signalName(s.exitSignal()));
+            } else if (s.exitCode() >= 0) {
+                b.append("; the command exited with ").append(s.exitCode());
+            }
+        }
+        return b.toString();
+    }
+}

@@ -1,0 +1,181 @@
+package dev.memsentry.output;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.util.TokenBuffer;
+import dev.memsentry.agent.TraceEvent;
+import dev.memsentry.agent.TraceEventKind;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.time.LocalTime;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+
+/**
+ * Trace events as JSON lines and as strace-like text. Events are the bulk of a trace's output, so
+ * the JSON is streamed (no tree per event); an alert's {@code memsentry.syscall} uses the same
+ * fields through {@link #syscall(TraceEvent)}.
+ */
+public final class TraceRecords {
+    private static final String[] SIGNALS = {"0", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT",
+        "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT",
+        "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ",
+        "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS"};
+    private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss.SSSSSS");
+
+    private TraceRecords() {
+    }
+
+    /** The Linux name of a signal number ("SIGTERM"; real-time ones as strace names them, "SIGRT_2"). */
+    public static String signalName(int signal) {
+        if (signal > 0 && signal < SIGNALS.length) {
+            return SIGNALS[signal];
+        }
+        return signal >= 32 && signal <= 64 ? "SIGRT_" + (signal - 32) : "signal " + signal;
+    }
+
+    /** One event as a JSON line (ECS-shaped: @timestamp, event.*, then the syscall's fields). */
+    public static void writeEvent(JsonGenerator g, TraceEvent e) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("@timestamp", timestamp(e));
+        g.writeObjectFieldStart("event");
+        g.writeStringField("kind", "event");
+        g.writeStringField("action", e.kind() == TraceEventKind.SYSCALL ? "syscall" : e.kind().wireName());
+        g.writeStringField("module", "memsentry");
+        g.writeStringField("dataset", "memsentry.trace");
+        g.writeEndObject();
+        fields(g, e);
+        g.writeEndObject();
+    }
+
+    /** The event's own fields: pid, tid, syscall, addr, len, prot, flags, fd, ret (and error when it failed). */
+    private static void fields(JsonGenerator g, TraceEvent e) throws IOException {
+        g.writeNumberField("pid", e.pid());
+        g.writeNumberField("tid", e.tid());
+        switch (e.kind()) {
+            case SYSCALL -> {
+                g.writeStringField("syscall", e.syscall());
+                g.writeNumberField("nr", e.nr());
+                if (e.abi() != dev.memsentry.agent.TraceAbi.X86_64 && e.abi() != dev.memsentry.agent.TraceAbi.AARCH64) {
+                    g.writeStringField("abi", e.abi().wireName());
+                }
+                if (e.hasRange()) {
+                    g.writeStringField("addr", Json.hex(e.addr()));
+                    g.writeStringField("len", Json.hex(e.len()));
+                    if (!e.syscall().equals("munmap")) {
+                        g.writeStringField("prot", e.prot());
+                    }
+                    if (e.isMmap()) {
+                        g.writeStringField("flags", e.flags());
+                        g.writeNumberField("fd", e.fd());
+                        g.writeStringField("offset", Json.hex(e.arg(5)));
+                    }
+                } else {
+                    g.writeArrayFieldStart("args");
+                    for (int i = 0; i < 6; i++) {
+                        g.writeString(Json.hex(e.arg(i)));
+                    }
+                    g.writeEndArray();
+                }
+                if (!e.complete()) {
+                    g.writeNullField("ret");
+                    g.writeBooleanField("complete", false);
+                } else {
+                    g.writeNumberField("ret", e.ret());
+                    if (e.failed()) {
+                        g.writeStringField("error", e.errorName().isEmpty() ? "errno " + e.error() : e.errorName());
+                    }
+                }
+            }
+            case SIGNAL -> g.writeStringField("signal", signalName(e.signal()));
+            case THREAD_EXITED, PROCESS_EXITED -> {
+                if (e.signal() != 0) {
+                    g.writeStringField("signal", signalName(e.signal()));
+                } else {
+                    g.writeNumberField("exit_code", e.exitCode());
+                }
+            }
+            default -> {
+            }
+        }
+    }
+
+    /** The event's own fields as a tree, for an alert's memsentry.syscall. */
+    public static ObjectNode syscall(TraceEvent e) {
+        try (TokenBuffer tb = new TokenBuffer(Json.MAPPER, false)) {
+            tb.writeStartObject();
+            tb.writeStringField("@timestamp", timestamp(e));
+            fields(tb, e);
+            tb.writeEndObject();
+            return Json.MAPPER.readTree(tb.asParser());
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
+    static String timestamp(TraceEvent e) {
+        return DateTimeFormatter.ISO_INSTANT.format(e.time());
+    }
+
+    /**
+     * One event as strace prints it, prefixed with the local time and the pid/tid:
+     * {@code 12:00:00.123456 [pid 42 tid 43] mprotect(0x7f12a000, 0x1000, PROT_READ|PROT_EXEC) = 0}.
+     */
+    public static void writeText(Writer w, TraceEvent e, ZoneId zone) throws IOException {
+        StringBuilder b = new StringBuilder(128);
+        b.append(LocalTime.ofInstant(e.time(), zone).format(CLOCK)).append(" [pid ").append(e.pid());
+        if (e.tid() != e.pid()) {
+            b.append(" tid ").append(e.tid());
+        }
+        b.append("] ");
+        switch (e.kind()) {
+            case SYSCALL -> syscallText(b, e);
+            case THREAD_ATTACHED -> b.append("+++ thread ").append(e.tid()).append(" attached +++");
+            case THREAD_EXITED -> exitText(b.append("+++ thread ").append(e.tid()).append(' '), e);
+            case PROCESS_EXITED -> exitText(b.append("+++ process ").append(e.pid()).append(' '), e);
+            case EXEC -> b.append("+++ execve: new program image +++");
+            case SIGNAL -> b.append("--- ").append(signalName(e.signal())).append(" (passed on) ---");
+        }
+        b.append('\n');
+        w.append(b);
+    }
+
+    private static void exitText(StringBuilder b, TraceEvent e) {
+        if (e.signal() != 0) {
+            b.append("killed by ").append(signalName(e.signal())).append(" +++");
+        } else {
+            b.append("exited with ").append(e.exitCode()).append(" +++");
+        }
+    }
+
+    private static void syscallText(StringBuilder b, TraceEvent e) {
+        b.append(e.syscall()).append('(');
+        if (e.isMmap()) {
+            b.append(hex(e.addr())).append(", ").append(hex(e.len())).append(", ").append(e.prot()).append(", ")
+                .append(e.flags()).append(", ").append(e.fd()).append(", ").append(hex(e.arg(5)));
+        } else if (e.syscall().equals("munmap")) {
+            b.append(hex(e.addr())).append(", ").append(hex(e.len()));
+        } else if (e.hasRange()) {
+            b.append(hex(e.addr())).append(", ").append(hex(e.len())).append(", ").append(e.prot());
+        } else {
+            for (int i = 0; i < 6; i++) {
+                b.append(i == 0 ? "" : ", ").append(hex(e.arg(i)));
+            }
+        }
+        b.append(") = ");
+        if (!e.complete()) {
+            b.append('?');
+        } else if (e.failed()) {
+            b.append("-1 ").append(e.errorName().isEmpty() ? "errno " + e.error() : e.errorName());
+        } else if (e.isMmap()) {
+            b.append(hex(e.ret()));
+        } else {
+            b.append(e.ret());
+        }
+    }
+
+    private static String hex(long v) {
+        return Json.hex(v);
+    }
+}
