@@ -30,6 +30,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -188,6 +189,7 @@ final class TraceCommand implements Callable<Integer> {
         private final EcsWriter ecs = new EcsWriter();
         private final Map<String, Integer> byRule = new TreeMap<>();
         private TraceOutput output;
+        private OrderedHandoff handoff;
         private int reported;
 
         Run(Agent agent, TraceDetector detector, List<String> argv) {
@@ -196,21 +198,25 @@ final class TraceCommand implements Callable<Integer> {
             this.argv = argv;
         }
 
+        // The traced thread waits while these run: policy and process lookups stay here (the
+        // process is stopped, so what /proc says is what raised the alert), formatting and writing
+        // go to the handoff's thread.
         @Override
         public boolean event(TraceEvent e) {
             detector.event(e);
-            output.event(e);
-            return true;
+            return alertsOnly || handoff.submit(() -> output.event(e));
         }
 
         @Override
         public boolean alert(TraceAlert a) {
-            detector.alert(a).ifPresent(alert -> {
-                reported++;
-                byRule.merge(alert.rule().id(), 1, Integer::sum);
-                output.alert(alert, ecs.traceAlert(alert, TraceRecords.syscall(a.event())));
-            });
-            return true;
+            Optional<Alert> found = detector.alert(a);
+            if (found.isEmpty()) {
+                return true;
+            }
+            Alert alert = found.get();
+            reported++;
+            byRule.merge(alert.rule().id(), 1, Integer::sum);
+            return handoff.submit(() -> output.alert(alert, ecs.traceAlert(alert, TraceRecords.syscall(a.event()))));
         }
 
         int trace(TraceOptions options) {
@@ -239,9 +245,11 @@ final class TraceCommand implements Callable<Integer> {
             }, "memsentry-trace-stop");
             Runtime.getRuntime().addShutdownHook(hook);
             try (TraceOutput o = TraceOutput.open(spec.commandLine().getOut(), json, out, alertsOnly,
-                System.console() != null)) {
+                System.console() != null); OrderedHandoff h = new OrderedHandoff("memsentry-trace-output", 1 << 12)) {
                 output = o;
+                handoff = h;
                 TraceSummary s = pid != null ? session.attach(pid) : session.launch(argv);
+                h.drain();
                 summary(s);
                 return reported > 0 ? ExitCodes.FINDINGS : ExitCodes.OK;
             } catch (AgentException e) {

@@ -20,10 +20,11 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Where a trace's lines go: standard output (strace-like text, or JSON lines with --json) and,
- * with --out, JSON lines appended to a file (0600, never through a symbolic link). The traced
- * thread waits while an event is written, so events are buffered, not flushed one by one: a
- * flusher thread empties the buffers every {@link #FLUSH_MS} ms, and alerts and the end flush at
- * once. Called from the tracing thread and the flusher; every method holds the lock.
+ * with --out, JSON lines appended to a file (0600, never through a symbolic link). Events are
+ * buffered, not flushed one by one: a flusher thread empties the buffers every {@link #FLUSH_MS}
+ * ms, and alerts and the end flush at once. Called from the trace's output thread
+ * ({@link OrderedHandoff}), the flusher, and the tracing thread for the warm-up and the summary;
+ * every method holds the lock.
  */
 final class TraceOutput implements AutoCloseable {
     static final long FLUSH_MS = 200;
