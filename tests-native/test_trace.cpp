@@ -456,6 +456,33 @@ TEST(TraceAttach, TargetSurvivesTheTracerBeingKilled)
     expect_left_running(v);
 }
 
+TEST(TraceAttach, ExitedLeaderWithLiveThreadsIsTracedAndLeftRunning)
+{
+    Victim v("victim_trace_leader_exit");
+    ASSERT_TRUE(eventually([&] { return thread_state(v.pid(), v.pid()) == 'Z'; }));
+    BackgroundTrace bt;
+    bt.start_attach(v.pid());
+    ASSERT_TRUE(eventually([&] { return bt.rec.alert_count.load() >= 3; }));
+    bt.stop();
+    ASSERT_EQ(bt.result.status, MS_OK) << bt.result.error;
+    EXPECT_EQ(bt.result.summary.end, MS_TRACE_END_STOPPED);
+    EXPECT_EQ(bt.result.summary.threads, 2u); // the two live threads, not the zombie leader
+    for (pid_t tid : tids_of(v.pid())) {
+        if (tid == v.pid())
+            continue;
+        std::ifstream in("/proc/" + std::to_string(v.pid()) + "/task/" + std::to_string(tid) + "/status");
+        std::string line;
+        while (std::getline(in, line)) {
+            if (line.rfind("TracerPid:", 0) == 0) {
+                EXPECT_EQ(std::stoi(line.substr(10)), 0) << "thread " << tid << " still traced";
+            }
+        }
+        EXPECT_FALSE(stopped_state(thread_state(v.pid(), tid))) << "thread " << tid << " left stopped";
+    }
+    unsigned long c = ping(v).first;
+    EXPECT_TRUE(eventually([&] { return ping(v).first > c; }));
+}
+
 TEST(TraceAttach, SignalsReachTheTarget)
 {
     Victim v("victim_trace_wx", {"2"});
