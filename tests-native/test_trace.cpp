@@ -137,7 +137,9 @@ struct TraceResult {
     std::string error;
 };
 
-TraceResult attach(ms_agent *agent, const ms_trace_options &opts, int64_t pid, ms_trace **session_out = nullptr)
+// Opens a session with opts, runs one trace on it, closes it.
+TraceResult traced(ms_agent *agent, const ms_trace_options &opts,
+                   const std::function<ms_status(ms_trace *, ms_trace_summary *)> &run)
 {
     TraceResult r{};
     r.summary.struct_size = sizeof r.summary;
@@ -145,31 +147,24 @@ TraceResult attach(ms_agent *agent, const ms_trace_options &opts, int64_t pid, m
     r.status = ms_trace_open(agent, &opts, &t);
     if (r.status != MS_OK)
         return r;
-    if (session_out)
-        *session_out = t;
-    r.status = ms_trace_attach(t, pid, &r.summary);
+    r.status = run(t, &r.summary);
     r.error = ms_last_error();
-    if (!session_out)
-        ms_trace_close(t);
+    ms_trace_close(t);
     return r;
+}
+
+TraceResult attach(ms_agent *agent, const ms_trace_options &opts, int64_t pid)
+{
+    return traced(agent, opts, [pid](ms_trace *t, ms_trace_summary *s) { return ms_trace_attach(t, pid, s); });
 }
 
 TraceResult launch(ms_agent *agent, const ms_trace_options &opts, std::vector<std::string> args)
 {
-    TraceResult r{};
-    r.summary.struct_size = sizeof r.summary;
-    ms_trace *t = nullptr;
-    r.status = ms_trace_open(agent, &opts, &t);
-    if (r.status != MS_OK)
-        return r;
     std::vector<const char *> argv;
     for (auto &a : args)
         argv.push_back(a.c_str());
     argv.push_back(nullptr);
-    r.status = ms_trace_launch(t, argv.data(), &r.summary);
-    r.error = ms_last_error();
-    ms_trace_close(t);
-    return r;
+    return traced(agent, opts, [&argv](ms_trace *t, ms_trace_summary *s) { return ms_trace_launch(t, argv.data(), s); });
 }
 
 std::string victim_path(const std::string &name) { return std::string(MS_VICTIM_DIR) + "/" + name; }
