@@ -143,7 +143,8 @@ static int maps_fd_of(ms__trace_run *run, const ms__tracee *t)
         return run->maps_fd;
     ms__trace_forget_maps(run);
     int fd;
-    if (ms__proc_open(t->pid, "maps", O_RDONLY, &fd) != MS_OK)
+    /* Through the thread: an exited leader's own maps are empty while its threads run on. */
+    if (ms__proc_open(t->tid, "maps", O_RDONLY, &fd) != MS_OK)
         return -1;
     run->maps_fd = fd;
     run->maps_pid = t->pid;

@@ -69,6 +69,18 @@ int32_t ms__trace_tracer_of(int32_t pid, int32_t tid)
     return status_field(pid, leaf, "TracerPid:");
 }
 
+/* The state letter of a thread from /proc/PID/task/TID/stat ('Z' for an exited
+ * leader whose threads live on); 0 when unreadable. */
+static char thread_state(int32_t pid, int32_t tid)
+{
+    char leaf[48], stat[1024];
+    snprintf(leaf, sizeof leaf, "task/%d/stat", (int)tid);
+    if (ms__proc_read(pid, leaf, stat, sizeof stat, NULL) != MS_OK)
+        return 0;
+    const char *close = strrchr(stat, ')');
+    return close && close[1] == ' ' ? close[2] : 0;
+}
+
 /* ---- the stop mechanism ---------------------------------------------- */
 
 ms_status ms__plat_trace_open(ms_trace *trace)
@@ -175,10 +187,12 @@ static void detach_stopped(ms__trace_run *run, ms__tracee *t, int status)
     if (sig == (SIGTRAP | 0x80)) {
         ms__trace_complete_at_exit(run, t); /* stopped at the exit of a monitored call: complete it */
     } else if (event == PTRACE_EVENT_CLONE || event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK) {
-        /* Its child is attached already and reports its own first stop: detach that too. */
+        /* Its child is attached already and reports its own first stop: detach that too,
+         * unless that stop came first and settle() has let it go already. */
         unsigned long msg = 0;
         if (ptrace(PTRACE_GETEVENTMSG, t->tid, 0L, &msg) == 0 && msg > 0 &&
-            !ms__tracees_find(&run->tracees, (int32_t)msg)) {
+            !ms__tracees_find(&run->tracees, (int32_t)msg) &&
+            ms__trace_tracer_of((int32_t)msg, (int32_t)msg) == (int32_t)getpid()) {
             ms__tracee *child = ms__tracees_add(&run->tracees, (int32_t)msg, (int32_t)msg);
             if (child)
                 child->interrupted = true;
@@ -243,6 +257,10 @@ static void end_run(ms__trace_run *run)
                 run->sum->killed = 1;
         } else if (ptrace(PTRACE_INTERRUPT, t->tid, 0L, 0L) == 0) {
             t->interrupted = true;
+        } else if (t->tid == t->pid && thread_state(t->pid, t->tid) == 'Z') {
+            /* A leader that exited while its threads run on reports nothing until they
+             * are gone, and cannot be detached: waiting for it would never end. */
+            ms__tracees_remove(&run->tracees, t);
         }
     }
     settle(run);
@@ -292,11 +310,41 @@ static ms_status run_and_end(ms__trace_run *run)
 
 /* ---- attach ---------------------------------------------------------- */
 
+/* The parent of pid from /proc/PID/stat; -1 when unreadable. */
+static int64_t parent_of(int64_t pid)
+{
+    char stat[1024];
+    if (ms__proc_read(pid, "stat", stat, sizeof stat, NULL) != MS_OK)
+        return -1;
+    const char *close = strrchr(stat, ')');
+    if (!close || close[1] != ' ' || !close[2] || close[3] != ' ')
+        return -1;
+    char *end;
+    long long ppid = strtoll(close + 4, &end, 10);
+    return end == close + 4 ? ppid : -1;
+}
+
+/* The protection rules for a leader that exited while its threads run on
+ * (the common check sees an exited process): PID 1, or one of our ancestors. */
+static ms_status refuse_exited_leader(int32_t pid)
+{
+    if (pid == 1)
+        return ms__fail(MS_E_PROTECTED, "refusing to trace: pid 1 is the init process of this PID namespace");
+    int64_t p = getppid();
+    for (int depth = 0; p > 0 && depth < 4096; depth++, p = parent_of(p))
+        if (p == pid)
+            return ms__fail(MS_E_PROTECTED, "refusing to trace: pid %d is an ancestor of the calling process",
+                            (int)pid);
+    return MS_OK;
+}
+
 static ms_status refuse_protected(ms_trace *trace, int32_t pid)
 {
     int32_t reason = MS_PROTECT_NONE;
     char detail[512];
     ms_status st = ms__plat_protect_check(trace->agent, pid, &reason, detail, sizeof detail);
+    if (st == MS_E_NO_SUCH_PROCESS && thread_state(pid, pid) == 'Z')
+        return refuse_exited_leader(pid);
     if (st != MS_OK)
         return st;
     /* The configurable name list is for termination: tracing sshd is fine. */
@@ -347,8 +395,8 @@ static ms_status seize_all(ms__trace_run *run, int32_t pid)
                     st = ms__fail(ms__status_from_errno(errno), "PTRACE_INTERRUPT %ld: %s", tid, strerror(errno));
             } else {
                 int err = errno;
-                if (err == ESRCH)
-                    continue; /* exited before we got to it */
+                if (err == ESRCH || (err == EPERM && thread_state(pid, (int32_t)tid) == 'Z'))
+                    continue; /* exited before we got to it, or an exited leader whose threads live on */
                 if (err != EPERM || ms__trace_tracer_of(pid, (int32_t)tid) != (int32_t)getpid()) {
                     st = seize_failed(pid, (int32_t)tid, err);
                     break;
