@@ -192,7 +192,7 @@ static void detach_stopped(ms__trace_run *run, ms__tracee *t, int status)
         unsigned long msg = 0;
         if (ptrace(PTRACE_GETEVENTMSG, t->tid, 0L, &msg) == 0 && msg > 0 &&
             !ms__tracees_find(&run->tracees, (int32_t)msg) &&
-            ms__trace_tracer_of((int32_t)msg, (int32_t)msg) == (int32_t)getpid()) {
+            ms__trace_tracer_of((int32_t)msg, (int32_t)msg) == (int32_t)gettid()) {
             ms__tracee *child = ms__tracees_add(&run->tracees, (int32_t)msg, (int32_t)msg);
             if (child)
                 child->interrupted = true;
@@ -397,7 +397,8 @@ static ms_status seize_all(ms__trace_run *run, int32_t pid)
                 int err = errno;
                 if (err == ESRCH || (err == EPERM && thread_state(pid, (int32_t)tid) == 'Z'))
                     continue; /* exited before we got to it, or an exited leader whose threads live on */
-                if (err != EPERM || ms__trace_tracer_of(pid, (int32_t)tid) != (int32_t)getpid()) {
+                /* TracerPid names the tracing thread, which in a JVM is not the process. */
+                if (err != EPERM || ms__trace_tracer_of(pid, (int32_t)tid) != (int32_t)gettid()) {
                     st = seize_failed(pid, (int32_t)tid, err);
                     break;
                 } /* else: attached already by TRACECLONE; its first stop is on its way */
