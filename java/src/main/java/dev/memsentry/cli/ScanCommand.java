@@ -101,6 +101,12 @@ final class ScanCommand implements Callable<Integer> {
             + "replaces the configuration's rules). Compiled once; one pass over each process per PATH.")
     List<Path> rules;
 
+    @Option(names = "--yara-max-block", paramLabel = "SIZE", converter = SizeConverter.class, defaultValue = "0",
+        description = "Scan mappings in YARA blocks of at most SIZE (e.g. 64M): bounds memsentry's memory to one "
+            + "block per thread, with the results of yara --max-process-memory-chunk=SIZE (a string across a "
+            + "block boundary is not matched). Default 0: libyara's 1 GiB, the results of a plain yara RULES PID.")
+    long yaraMaxBlock;
+
     @Option(names = "--no-heuristics", description = "Run no built-in heuristic (YARA only).")
     boolean noHeuristics;
 
@@ -261,7 +267,7 @@ final class ScanCommand implements Callable<Integer> {
         String yaraStatus = "off (no rules given)";
         if (!rulePaths.isEmpty()) {
             try {
-                yara = YaraDetector.compile(agent, rulePaths);
+                yara = YaraDetector.compile(agent, rulePaths, yaraMaxBlock);
                 yaraStatus = yara.describe();
                 for (YaraRules r : yara.rules()) {
                     r.warnings().forEach(w -> LOG.warn("rules: {}", w));

@@ -40,6 +40,7 @@ public final class YaraDetector implements ProcessScanner.ExtraScan, AutoCloseab
     private static final List<String> CATEGORIES = List.of("malware", "intrusion_detection");
 
     private final List<YaraRules> rules;
+    private final long maxBlockSize;
     private final Map<Thread, Worker> workers = new ConcurrentHashMap<>();
 
     private static final class Worker {
@@ -47,17 +48,19 @@ public final class YaraDetector implements ProcessScanner.ExtraScan, AutoCloseab
         final AtomicBoolean busy = new AtomicBoolean();
     }
 
-    private YaraDetector(List<YaraRules> rules) {
+    private YaraDetector(List<YaraRules> rules, long maxBlockSize) {
         this.rules = List.copyOf(rules);
+        this.maxBlockSize = maxBlockSize;
     }
 
     /**
      * Compiles every path (closing what was compiled if one fails).
      *
      * @throws dev.memsentry.detect.yara.YaraCompileException a rule does not compile
+     * @param maxBlockSize see {@link YaraScanOptions#maxBlockSize()}; 0 for libyara's own
      * @throws AgentException UNSUPPORTED when YARA is off
      */
-    public static YaraDetector compile(Agent agent, List<Path> paths) {
+    public static YaraDetector compile(Agent agent, List<Path> paths, long maxBlockSize) {
         List<YaraRules> compiled = new ArrayList<>();
         try {
             for (Path p : paths) {
@@ -70,7 +73,7 @@ public final class YaraDetector implements ProcessScanner.ExtraScan, AutoCloseab
             compiled.forEach(YaraRules::close);
             throw e;
         }
-        return new YaraDetector(compiled);
+        return new YaraDetector(compiled, maxBlockSize);
     }
 
     public int ruleCount() {
@@ -100,7 +103,7 @@ public final class YaraDetector implements ProcessScanner.ExtraScan, AutoCloseab
         try {
             for (int i = 0; i < rules.size(); i++) {
                 deadline.check();
-                YaraScanOptions options = YaraScanOptions.DEFAULTS
+                YaraScanOptions options = YaraScanOptions.DEFAULTS.withMaxBlockSize(maxBlockSize)
                     .withTimeout(Duration.ofMillis(deadline.remainingMillis()));
                 YaraRules source = rules.get(i);
                 List<YaraMatch> matches = new ArrayList<>();

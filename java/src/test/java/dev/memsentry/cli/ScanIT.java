@@ -547,9 +547,12 @@ class ScanIT {
         }
     }
 
-    /** rule -> "identifier@address" of every string match, from `yara -s RULES PID`. */
-    static java.util.Map<String, Set<String>> yaraCli(Path rules, long pid) throws Exception {
-        Process p = new ProcessBuilder("yara", "-s", rules.toString(), Long.toString(pid)).redirectErrorStream(true).start();
+    /** rule -> "identifier@address" of every string match, from `yara -s [OPTIONS] RULES PID`. */
+    static java.util.Map<String, Set<String>> yaraCli(Path rules, long pid, String... options) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("yara", "-s"));
+        cmd.addAll(List.of(options));
+        cmd.addAll(List.of(rules.toString(), Long.toString(pid)));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         assertEquals(0, p.exitValue(), out);
@@ -565,6 +568,33 @@ class ScanIT {
             }
         }
         return byRule;
+    }
+
+    /** rule -> "identifier@address" of the YARA alerts of a scan. */
+    private static java.util.Map<String, Set<String>> yaraAlerts(Scan s) {
+        java.util.Map<String, Set<String>> ours = new java.util.TreeMap<>();
+        for (JsonNode a : s.alerts()) {
+            JsonNode y = a.at("/memsentry/yara");
+            if (a.at("/rule/ruleset").asText().equals("yara")) {
+                Set<String> strings = new TreeSet<>();
+                y.get("strings").forEach(m -> strings.add(m.get("identifier").asText() + "@" + hex(m.get("address"))));
+                ours.put(y.get("rule").asText(), strings);
+            }
+        }
+        return ours;
+    }
+
+    @Test
+    void smallYaraBlocksGiveTheResultsOfYarasProcessMemoryChunk() throws Exception {
+        Path rules = Path.of("tests-native", "rules", "good", "markers.yar").toAbsolutePath();
+        try (Victim v = Victim.start("victim_yara")) {
+            Scan s = scan("--pid", Long.toString(v.pid()), "--rules", rules.toString(), "--yara-max-block", "64K");
+            assertEquals(ExitCodes.FINDINGS, s.code(), s.err());
+            java.util.Map<String, Set<String>> ours = yaraAlerts(s);
+            assertFalse(ours.containsKey("straddling_beta"), "the marker across the 64 KiB point is cut in two: " + ours);
+            assertTrue(ours.containsKey("heap_alpha"), ours.toString());
+            assertEquals(yaraCli(rules, v.pid(), "--max-process-memory-chunk=65536"), ours);
+        }
     }
 
     @Test
