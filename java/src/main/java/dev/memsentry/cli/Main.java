@@ -103,6 +103,10 @@ public final class Main implements Runnable {
         cl.setOut(out);
         cl.setErr(err);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
+        // The manuals are written in lines of up to 110 columns: picocli's default of 80 (used when
+        // the terminal's width cannot be read, as in a pipe) would break each of them in two.
+        cl.setUsageHelpWidth(110);
+        cl.setUsageHelpAutoWidth(true);
         cl.setParameterExceptionHandler((ex, a) -> {
             ex.getCommandLine().getErr().println("memsentry: " + ex.getMessage() + " (see --help)");
             return ExitCodes.USAGE;

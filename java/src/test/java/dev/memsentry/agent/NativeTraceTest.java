@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.memsentry.testing.NativeSupport;
 import dev.memsentry.testing.Tracees;
 import dev.memsentry.testing.Victim;
+import dev.memsentry.testing.WithNativeAgent;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -16,27 +16,10 @@ import java.util.TreeSet;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The tracer through JNI against real victims; the oracles are the victims' own tids and /proc. */
-class NativeTraceTest {
-    private NativeAgent agent;
-
-    @BeforeEach
-    void open() {
-        NativeSupport.requireNative();
-        agent = NativeAgent.open();
-    }
-
-    @AfterEach
-    void close() {
-        if (agent != null) {
-            agent.close();
-        }
-    }
-
+class NativeTraceTest extends WithNativeAgent {
     /** Collects what a trace delivers; stops it after `stopAfter` W^X alerts when that is positive. */
     private static final class Recorder implements TraceListener {
         final List<TraceEvent> events = new ArrayList<>();
