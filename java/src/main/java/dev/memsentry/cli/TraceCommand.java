@@ -204,7 +204,7 @@ final class TraceCommand implements Callable<Integer> {
         @Override
         public boolean event(TraceEvent e) {
             detector.event(e);
-            return alertsOnly || handoff.submit(() -> output.event(e));
+            return alertsOnly || handoff.submit(() -> output.event(e)); // --alerts-only: no event lines
         }
 
         @Override
@@ -244,7 +244,7 @@ final class TraceCommand implements Callable<Integer> {
                 }
             }, "memsentry-trace-stop");
             Runtime.getRuntime().addShutdownHook(hook);
-            try (TraceOutput o = TraceOutput.open(spec.commandLine().getOut(), json, out, alertsOnly,
+            try (TraceOutput o = TraceOutput.open(spec.commandLine().getOut(), json, out,
                 System.console() != null); OrderedHandoff h = new OrderedHandoff("memsentry-trace-output", 1 << 12)) {
                 output = o;
                 handoff = h;

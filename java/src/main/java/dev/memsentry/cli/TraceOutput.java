@@ -36,19 +36,17 @@ final class TraceOutput implements AutoCloseable {
     private final JsonGenerator stdoutJson; // null: text on stdout
     private final BufferedWriter file;
     private final JsonGenerator fileJson;
-    private final boolean alertsOnly;
     private final boolean color;
     private final ZoneId zone = ZoneId.systemDefault();
     private final ScheduledExecutorService flusher;
     private boolean dirty;
 
-    private TraceOutput(PrintWriter stdout, boolean json, BufferedWriter file, boolean alertsOnly, boolean color)
+    private TraceOutput(PrintWriter stdout, boolean json, BufferedWriter file, boolean color)
         throws IOException {
         this.stdout = stdout;
         this.stdoutJson = json ? generator(stdout) : null;
         this.file = file;
         this.fileJson = file == null ? null : generator(file);
-        this.alertsOnly = alertsOnly;
         this.color = color;
         this.flusher = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "memsentry-trace-flush");
@@ -59,9 +57,9 @@ final class TraceOutput implements AutoCloseable {
     }
 
     /** color: highlight alerts (standard output is a terminal). */
-    static TraceOutput open(PrintWriter stdout, boolean json, Path out, boolean alertsOnly, boolean color)
+    static TraceOutput open(PrintWriter stdout, boolean json, Path out, boolean color)
         throws IOException {
-        return new TraceOutput(stdout, json, out == null ? null : AlertOutput.appendTo(out), alertsOnly, color);
+        return new TraceOutput(stdout, json, out == null ? null : AlertOutput.appendTo(out), color);
     }
 
     private static JsonGenerator generator(java.io.Writer w) throws IOException {
@@ -89,9 +87,6 @@ final class TraceOutput implements AutoCloseable {
     }
 
     synchronized void event(TraceEvent e) {
-        if (alertsOnly) {
-            return;
-        }
         try {
             if (stdoutJson != null) {
                 TraceRecords.writeEvent(stdoutJson, e);
