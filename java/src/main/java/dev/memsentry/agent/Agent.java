@@ -136,6 +136,15 @@ public interface Agent extends AutoCloseable {
             + " backend cannot trace)");
     }
 
+    /**
+     * A source of process events for {@code watch}; see {@link ProcessEventSource}.
+     *
+     * @throws AgentException UNSUPPORTED where the backend cannot follow processes; ACCESS_DENIED
+     */
+    default ProcessEventSource processEvents(WatchOptions options) {
+        throw new AgentException(Status.UNSUPPORTED, backendName() + " backend cannot follow process events");
+    }
+
     @Override
     void close();
 }
