@@ -49,7 +49,7 @@ public final class ListingPoller implements ProcessEventSource {
 
     @Override
     public void run(ProcessEventListener listener) {
-        Map<Long, Seen> before = list();
+        Map<Long, Seen> before = list(Map.of());
         while (!stopped) {
             long next = System.nanoTime() + intervalNanos;
             synchronized (wake) {
@@ -66,7 +66,7 @@ public final class ListingPoller implements ProcessEventSource {
             if (stopped) {
                 return;
             }
-            Map<Long, Seen> now = list();
+            Map<Long, Seen> now = list(before);
             long at = System.nanoTime();
             for (var e : now.entrySet()) {
                 Seen old = before.get(e.getKey());
@@ -99,13 +99,23 @@ public final class ListingPoller implements ProcessEventSource {
         }
     }
 
-    /** One listing: pid to start time, parent and program; a process gone before its stat was read is left out. */
-    private Map<Long, Seen> list() {
+    /**
+     * One listing: pid to start time, parent and program; a process gone before its stat was read is
+     * left out. The start time is read for pids that are new or whose parent or program changed; a
+     * pid reused within one interval by the same program under the same parent is not told apart.
+     */
+    private Map<Long, Seen> list(Map<Long, Seen> before) {
         Map<Long, Seen> out = new HashMap<>();
         agent.forEachProcess(p -> {
             if (!p.kernelThread()) {
-                Optional<ProcStat> s = ProcStat.read(p.pid());
-                s.ifPresent(st -> out.put(p.pid(), new Seen(st.startTicks(), st.ppid(), program(p))));
+                String program = program(p);
+                Seen old = before.get(p.pid());
+                if (old != null && old.ppid == p.ppid() && old.program.equals(program)) {
+                    out.put(p.pid(), old);
+                } else {
+                    Optional<ProcStat> s = ProcStat.read(p.pid());
+                    s.ifPresent(st -> out.put(p.pid(), new Seen(st.startTicks(), st.ppid(), program)));
+                }
             }
             return !stopped;
         });
