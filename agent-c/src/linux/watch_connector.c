@@ -244,6 +244,8 @@ ms_status ms__connector_open(ms_watch *w, int32_t *reason)
         return st;
     }
     set_rcvbuf(sock, w->opts.receive_buffer);
+    snprintf(w->info.detail, sizeof w->info.detail,
+             "the kernel acknowledged the subscription; this process lives in the initial PID namespace");
     p->sock = sock;
     p->drops_known = read_drops(sock, &p->drops_seen);
     return MS_OK;
