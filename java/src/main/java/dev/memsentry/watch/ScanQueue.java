@@ -13,7 +13,7 @@ import java.util.PriorityQueue;
  */
 final class ScanQueue {
     enum Reason {
-        EXEC("exec", true), LATE("exec-late", true), RESYNC("resync", true), RESCAN("rescan", false);
+        EXEC("exec", true), AGAIN("exec-again", true), LATE("exec-late", true), RESYNC("resync", true), RESCAN("rescan", false);
 
         final String wireName;
         final boolean urgent;

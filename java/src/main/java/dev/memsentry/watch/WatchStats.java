@@ -14,6 +14,7 @@ public final class WatchStats {
     final AtomicLong outOfScope = new AtomicLong();
     final AtomicLong scans = new AtomicLong();
     final AtomicLong scansOnExec = new AtomicLong();
+    final AtomicLong scansAgain = new AtomicLong();
     final AtomicLong scansLate = new AtomicLong();
     final AtomicLong scansRescan = new AtomicLong();
     final AtomicLong scansResync = new AtomicLong();
@@ -42,6 +43,7 @@ public final class WatchStats {
         n.put("processes_scanned", scans.get());
         ObjectNode by = n.putObject("scans");
         by.put("exec", scansOnExec.get());
+        by.put("exec_again", scansAgain.get());
         by.put("exec_late", scansLate.get());
         by.put("rescan", scansRescan.get());
         by.put("resync", scansResync.get());

@@ -44,6 +44,8 @@ public final class Watcher {
     private static final Logger LOG = LoggerFactory.getLogger(Watcher.class);
     private static final int QUEUE_CAPACITY = 65_536;
     private static final Duration STOP_WAIT = Duration.ofSeconds(4);
+    /** The second early scan of a new program comes this many settle delays after its exec. */
+    static final int AGAIN_FACTOR = 10;
 
     /** Why {@link #run} returned. */
     public enum End { STOPPED, DURATION, SOURCE_FAILED }
@@ -237,13 +239,21 @@ public final class Watcher {
     private boolean onEvent(ProcessEvent e) {
         stats.eventsReceived.incrementAndGet();
         switch (e.kind()) {
-            case FORK -> scope.forked(e.parentPid(), e.pid());
+            case FORK -> {
+                scope.forked(e.parentPid(), e.pid());
+                LOG.debug("fork {} -> {}", e.parentPid(), e.pid());
+            }
             case EXEC -> {
                 stats.execs.incrementAndGet();
                 Tracked t = track(e.pid(), e.parentPid() > 0 ? e.parentPid() : -1);
+                if (LOG.isDebugEnabled()) {
+                    LOG.debug("exec pid {} ppid {}: {}", e.pid(), e.parentPid(), t == null ? "not watched" : "scan due");
+                }
                 if (t != null) {
                     long at = Math.min(e.timeNanos(), System.nanoTime());
                     submit(new ScanQueue.Task(t.key, ScanQueue.Reason.EXEC, at + settings.settle().toNanos(), 0));
+                    // A loaded host may not have run the new program's first instructions by then.
+                    submit(new ScanQueue.Task(t.key, ScanQueue.Reason.AGAIN, at + AGAIN_FACTOR * settings.settle().toNanos(), 0));
                     if (!settings.settleLate().isZero()) {
                         submit(new ScanQueue.Task(t.key, ScanQueue.Reason.LATE, at + settings.settleLate().toNanos(), 0));
                     }
@@ -384,6 +394,8 @@ public final class Watcher {
             long used = Math.max(0, cpu.getCurrentThreadCpuTime() - cpu0);
             queue.charge(used);
             stats.scanCpuNanos.addAndGet(used);
+            LOG.debug("scan {} pid {} ({}): {}, {} alerts, {} us cpu", task.reason().wireName, task.key().pid(),
+                r.process() == null ? "?" : r.process().name(), r.outcome().wireName(), r.alerts().size(), used / 1000);
             if (!r.outcome().scanned() && r.alerts().isEmpty()) {
                 stats.exitedBeforeScan.incrementAndGet();
                 return;
@@ -391,6 +403,7 @@ public final class Watcher {
             stats.scans.incrementAndGet();
             switch (task.reason()) {
                 case EXEC -> stats.scansOnExec.incrementAndGet();
+                case AGAIN -> stats.scansAgain.incrementAndGet();
                 case LATE -> stats.scansLate.incrementAndGet();
                 case RESCAN -> stats.scansRescan.incrementAndGet();
                 case RESYNC -> stats.scansResync.incrementAndGet();
