@@ -46,6 +46,7 @@ public final class Watcher {
     private static final Duration STOP_WAIT = Duration.ofSeconds(4);
     /** The second early scan of a new program comes this many settle delays after its exec. */
     static final int AGAIN_FACTOR = 10;
+    private static final int WARM_UP_SCANS = 5;
 
     /** Why {@link #run} returned. */
     public enum End { STOPPED, DURATION, SOURCE_FAILED }
@@ -102,6 +103,7 @@ public final class Watcher {
         if (cpu.isThreadCpuTimeSupported() && !cpu.isThreadCpuTimeEnabled()) {
             cpu.setThreadCpuTimeEnabled(true);
         }
+        warmUp();
         Thread sourceThread = new Thread(this::runSource, "memsentry-watch-events");
         sourceThread.setDaemon(true);
         threads.add(sourceThread);
@@ -144,6 +146,19 @@ public final class Watcher {
         emitStats();
         retireLast();
         return end;
+    }
+
+    /**
+     * Scans memsentry's own process a few times before watching (results dropped), so the first
+     * programs to start are not scanned by a cold JVM: a 300 ms implant does not wait for the JIT.
+     */
+    private void warmUp() {
+        long self = ProcessHandle.current().pid();
+        long t0 = System.nanoTime();
+        for (int i = 0; i < WARM_UP_SCANS; i++) {
+            engine.scanner().scan(self, engine.budget(), true);
+        }
+        LOG.debug("warm-up: {} scans of memsentry itself in {} ms", WARM_UP_SCANS, (System.nanoTime() - t0) / 1_000_000);
     }
 
     /** Frees the engine in use unless a scan abandoned by the shutdown still holds it (the JVM is ending then). */
