@@ -49,9 +49,11 @@ public final class ListingPoller implements ProcessEventSource {
 
     @Override
     public void run(ProcessEventListener listener) {
+        long next = System.nanoTime();
         Map<Long, Seen> before = list(Map.of());
         while (!stopped) {
-            long next = System.nanoTime() + intervalNanos;
+            // At a fixed rate from the start of each listing: a slow listing does not widen the gap.
+            next = Math.max(next + intervalNanos, System.nanoTime());
             synchronized (wake) {
                 long left;
                 while (!stopped && (left = next - System.nanoTime()) > 0) {
