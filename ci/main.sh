@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds target/orchestrator.jar (skipping the tests)
-# and runs memsentry with the given arguments; with none, `doctor` then `ps`.
+# and runs memsentry with the given arguments; with none, `doctor` then `selftest` (memsentry
+# finds, dumps, traces and kills its own harmless synthetic implants).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ci/install-deps.sh
@@ -12,6 +13,6 @@ if [[ ! -f target/orchestrator.jar || -n "$(find agent-c include java pom.xml CM
 fi
 if (($# == 0)); then
   java -jar target/orchestrator.jar doctor
-  exec java -jar target/orchestrator.jar ps
+  exec java -jar target/orchestrator.jar selftest
 fi
 exec java -jar target/orchestrator.jar "$@"

@@ -33,7 +33,7 @@ import picocli.CommandLine.Spec;
         "  dump        a core file of one implant holds the marker where gdb would read it; the implant runs on",
         "  trace       the tracer sees the W^X transition and leaves the implant running, untraced",
         "  kill        every implant is terminated through the protected termination",
-        "  protection  memsentry's own process is refused (a dry run: nothing is sent)",
+        "  protection  memsentry's own process is protected from termination (asked only: nothing is sent)",
         "",
         "One line per check: pass, fail, or skip (a capability the backend in use does not have). It never "
             + "touches a process it did not start. Needs the same privileges as the other commands "

@@ -8,7 +8,6 @@ import dev.memsentry.agent.DumpListener;
 import dev.memsentry.agent.DumpOptions;
 import dev.memsentry.agent.Status;
 import dev.memsentry.agent.TerminationReport;
-import dev.memsentry.agent.TerminationResult;
 import dev.memsentry.agent.TraceAlert;
 import dev.memsentry.agent.TraceListener;
 import dev.memsentry.agent.TraceOptions;
@@ -249,10 +248,10 @@ public final class Selftest {
         if (!agent.capabilities().contains(Capability.TERMINATE)) {
             return SelftestResult.skip("protection", "the " + agent.backendName() + " backend cannot terminate");
         }
-        TerminationReport r = agent.terminate(ProcessHandle.current().pid(), KILL_GRACE, true);
-        return r.result() == TerminationResult.REFUSED
-            ? SelftestResult.pass("protection", "memsentry's own process is refused in a dry run (" + r.protection().wireName() + ")")
-            : SelftestResult.fail("protection", "memsentry's own process was not refused: " + r.result().wireName());
+        dev.memsentry.agent.Protection p = agent.protection(ProcessHandle.current().pid());
+        return p.isProtected()
+            ? SelftestResult.pass("protection", "memsentry's own process is protected (" + p.reason().wireName() + ")")
+            : SelftestResult.fail("protection", "memsentry's own process is not protected from termination");
     }
 
     private static void deleteQuietly(Path p) {
