@@ -8,7 +8,7 @@ ci/install-deps.sh
 if [[ -z "${JAVA_HOME:-}" && -d /usr/lib/jvm/java-17-openjdk-amd64 ]]; then
   export JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64
 fi
-if [[ ! -f target/orchestrator.jar || -n "$(find agent-c include java pom.xml CMakeLists.txt -newer target/orchestrator.jar -print -quit)" ]]; then
+if [[ ! -f target/orchestrator.jar || -n "$(find agent-c include java packaging pom.xml CMakeLists.txt -newer target/orchestrator.jar -print -quit)" ]]; then
   mvn -B -q -ntp -Dstyle.color=never -DskipTests package >&2
 fi
 if (($# == 0)); then
