@@ -50,6 +50,7 @@ import picocli.CommandLine.Spec;
         ScanCommand.class,
         TraceCommand.class,
         WatchCommand.class,
+        SelftestCommand.class,
         CommandLine.HelpCommand.class,
         AutoComplete.GenerateCompletion.class})
 public final class Main implements Runnable {
