@@ -105,9 +105,21 @@ class WatchIT {
     @Test
     void aForkStormLosesNoMaliciousProcess() throws Exception {
         NativeSupport.requireNative();
+        forkStorm(List.of());
+    }
+
+    @Test
+    void aForcedConnectorOverflowIsCountedAndTheResyncStillFindsTheLoaders() throws Exception {
+        NativeSupport.requireNative();
+        JsonNode s = forkStorm(List.of("--events", "connector", "--receive-buffer", "1"));
+        assertTrue(s.get("events_lost").asLong() > 0, "a 1-byte receive buffer must overflow: " + s);
+        assertTrue(s.get("resyncs").asLong() > 0, s.toString());
+    }
+
+    /** 1000 short processes as fast as a shell starts them, every 200th a 300 ms loader: each loader alerted. */
+    private JsonNode forkStorm(List<String> options) throws Exception {
         try (ProcessTree tree = new ProcessTree(tmp);
-             WatchRun w = WatchRun.start(tmp, List.of(), watch(tree))) {
-            // 1000 short processes as fast as the shell can start them, every 200th a 300 ms loader.
+             WatchRun w = WatchRun.start(tmp, List.of(), watch(tree, options.toArray(String[]::new)))) {
             tree.run("for i in $(seq 1 1000); do /bin/true; if [ $((i % 200)) = 0 ]; then "
                 + ProcessTree.victim("victim_watch") + " shellcode 300 > m$i.out & fi; done; echo done 1 > storm.out");
             tree.line("storm.out", "done", Duration.ofSeconds(60));
@@ -119,6 +131,7 @@ class WatchIT {
             JsonNode s = w.lastStats();
             assertTrue(s.get("execs").asLong() >= 5, s.toString());
             assertEquals(0, s.get("scans_dropped").asLong(), s.toString());
+            return s;
         }
     }
 
