@@ -70,7 +70,11 @@ public final class Watcher {
     private volatile Engine engine;
     private volatile boolean stopping;
     private volatile String sourceFailure;
-    private ScheduledExecutorService timer;
+    private volatile ScheduledExecutorService timer;
+    /** When the last "lost events" warning was logged (one per LOST_LOG_NANOS at most). */
+    private long lostLoggedAt;
+    private long lostSinceLogged;
+    private static final long LOST_LOG_NANOS = 10_000_000_000L;
     private final List<Thread> threads = new ArrayList<>();
     /** Responses counted by the responders of engines a reload replaced. */
     private final Map<String, Integer> retiredResponses = new java.util.TreeMap<>();
@@ -104,6 +108,11 @@ public final class Watcher {
             cpu.setThreadCpuTimeEnabled(true);
         }
         warmUp();
+        timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "memsentry-watch-timer");
+            t.setDaemon(true);
+            return t;
+        });
         Thread sourceThread = new Thread(this::runSource, "memsentry-watch-events");
         sourceThread.setDaemon(true);
         threads.add(sourceThread);
@@ -120,11 +129,6 @@ public final class Watcher {
             threads.add(w);
             w.start();
         }
-        timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "memsentry-watch-timer");
-            t.setDaemon(true);
-            return t;
-        });
         if (!settings.stats().isZero()) {
             long ms = settings.stats().toMillis();
             timer.scheduleAtFixedRate(this::emitStats, ms, ms, TimeUnit.MILLISECONDS);
@@ -279,9 +283,16 @@ public final class Watcher {
                 scope.exited(e.pid());
             }
             case LOST -> {
-                stats.eventsLost.addAndGet(e.lost() > 0 ? e.lost() : 1);
-                LOG.warn("{} lost {} events; resynchronising from a full process listing", source.name(),
-                    e.lost() > 0 ? Long.toString(e.lost()) : "some");
+                long n = e.lost() > 0 ? e.lost() : 1;
+                stats.eventsLost.addAndGet(n);
+                lostSinceLogged += n;
+                long now = System.nanoTime();
+                if (lostLoggedAt == 0 || now - lostLoggedAt > LOST_LOG_NANOS) {
+                    LOG.warn("{} lost {} events{}; resynchronising from a full process listing", source.name(),
+                        lostSinceLogged, lostLoggedAt == 0 ? "" : " in the last " + (now - lostLoggedAt) / 1_000_000_000L + " s");
+                    lostLoggedAt = now;
+                    lostSinceLogged = 0;
+                }
                 requestResync();
             }
             default -> {
@@ -325,9 +336,10 @@ public final class Watcher {
     }
 
     private void requestResync() {
-        if (resyncPending.compareAndSet(false, true) && timer != null && !stopping) {
+        ScheduledExecutorService t = timer;
+        if (t != null && !stopping && resyncPending.compareAndSet(false, true)) {
             try {
-                timer.execute(() -> {
+                t.execute(() -> {
                     resyncPending.set(false);
                     try {
                         resync(false);
