@@ -73,25 +73,26 @@ final class DetectionOptions {
         description = "Time budget per process; past it the process counts as timed out (default 60).")
     Integer timeoutSeconds;
 
+    /** A picocli converter over a parser that throws IllegalArgumentException with the message to show. */
+    static <T> T parsed(java.util.function.Function<String, T> parser, String value) {
+        try {
+            return parser.apply(value);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.TypeConversionException(e.getMessage());
+        }
+    }
+
     static final class SeverityConverter implements CommandLine.ITypeConverter<Severity> {
         @Override
         public Severity convert(String value) {
-            try {
-                return Severity.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
+            return parsed(Severity::parse, value);
         }
     }
 
     static final class ResponseConverter implements CommandLine.ITypeConverter<ResponseAction> {
         @Override
         public ResponseAction convert(String value) {
-            try {
-                return ResponseAction.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
+            return parsed(ResponseAction::parse, value);
         }
     }
 

@@ -155,11 +155,7 @@ final class WatchCommand implements Callable<Integer> {
     static final class ScopeConverter implements CommandLine.ITypeConverter<ProcessScope> {
         @Override
         public ProcessScope convert(String value) {
-            try {
-                return ProcessScope.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
+            return DetectionOptions.parsed(ProcessScope::parse, value);
         }
     }
 

@@ -13,6 +13,8 @@ final class Tracked {
     boolean responded;
     boolean traced;
     volatile long rescanSeq;
+    /** Name, executable and command line at the last listing (null until one saw it): an exec whose event was lost changes it. */
+    volatile String program;
 
     Tracked(ProcessKey key) {
         this.key = key;

@@ -44,8 +44,8 @@ public final class Watcher {
     private static final Logger LOG = LoggerFactory.getLogger(Watcher.class);
     private static final int QUEUE_CAPACITY = 65_536;
     private static final Duration STOP_WAIT = Duration.ofSeconds(4);
-    /** The second early scan of a new program comes this many settle delays after its exec. */
-    static final int AGAIN_FACTOR = 10;
+    /** The further early scans of a new program come these many settle delays after its exec. */
+    static final int[] AGAIN_FACTORS = {4, 12};
     private static final int WARM_UP_SCANS = 5;
 
     /** Why {@link #run} returned. */
@@ -258,24 +258,13 @@ public final class Watcher {
     private boolean onEvent(ProcessEvent e) {
         stats.eventsReceived.incrementAndGet();
         switch (e.kind()) {
-            case FORK -> {
-                scope.forked(e.parentPid(), e.pid());
-                LOG.debug("fork {} -> {}", e.parentPid(), e.pid());
-            }
+            case FORK -> scope.forked(e.parentPid(), e.pid());
             case EXEC -> {
                 stats.execs.incrementAndGet();
                 Tracked t = track(e.pid(), e.parentPid() > 0 ? e.parentPid() : -1);
-                if (LOG.isDebugEnabled()) {
-                    LOG.debug("exec pid {} ppid {}: {}", e.pid(), e.parentPid(), t == null ? "not watched" : "scan due");
-                }
                 if (t != null) {
-                    long at = Math.min(e.timeNanos(), System.nanoTime());
-                    submit(new ScanQueue.Task(t.key, ScanQueue.Reason.EXEC, at + settings.settle().toNanos(), 0));
-                    // A loaded host may not have run the new program's first instructions by then.
-                    submit(new ScanQueue.Task(t.key, ScanQueue.Reason.AGAIN, at + AGAIN_FACTOR * settings.settle().toNanos(), 0));
-                    if (!settings.settleLate().isZero()) {
-                        submit(new ScanQueue.Task(t.key, ScanQueue.Reason.LATE, at + settings.settleLate().toNanos(), 0));
-                    }
+                    t.program = null;
+                    scheduleNewProgram(t, ScanQueue.Reason.EXEC, Math.min(e.timeNanos(), System.nanoTime()));
                 }
             }
             case EXIT -> {
@@ -329,6 +318,21 @@ public final class Watcher {
         return fresh;
     }
 
+    /**
+     * The scans of a program that has just started: first, again a few settle delays later (a loaded
+     * host may not have run its first instructions by then), and the late one.
+     */
+    private void scheduleNewProgram(Tracked t, ScanQueue.Reason first, long at) {
+        long settle = settings.settle().toNanos();
+        submit(new ScanQueue.Task(t.key, first, at + settle, 0));
+        for (int factor : AGAIN_FACTORS) {
+            submit(new ScanQueue.Task(t.key, ScanQueue.Reason.AGAIN, at + factor * settle, 0));
+        }
+        if (!settings.settleLate().isZero()) {
+            submit(new ScanQueue.Task(t.key, ScanQueue.Reason.LATE, at + settings.settleLate().toNanos(), 0));
+        }
+    }
+
     private void submit(ScanQueue.Task task) {
         if (!queue.submit(task) && !stopping) {
             stats.dropped.incrementAndGet();
@@ -368,12 +372,16 @@ public final class Watcher {
                 listed.add(p.pid());
                 Tracked known = tracked.get(p.pid());
                 Tracked t = track(p.pid(), p.ppid());
-                if (t != null && t != known) {
+                if (t != null) {
+                    String program = p.name() + '\0' + p.exe() + '\0' + p.commandLine();
+                    String before = t.program;
+                    t.program = program;
                     long now = System.nanoTime();
-                    if (initial) {
+                    if (t != known && initial) {
                         submit(new ScanQueue.Task(t.key, ScanQueue.Reason.RESCAN, now, t.rescanSeq));
-                    } else {
-                        submit(new ScanQueue.Task(t.key, ScanQueue.Reason.RESYNC, now, 0));
+                    } else if (t != known || (before != null && !before.equals(program))) {
+                        // New, or it ran another program and that exec's event was among the lost ones.
+                        scheduleNewProgram(t, ScanQueue.Reason.RESYNC, now - settings.settle().toNanos());
                     }
                 }
             }

@@ -57,7 +57,7 @@ class WatchIT {
             JsonNode m = w.await(WatchRun.alertFor(memfd, "fileless.exe_memfd"), ALERT_WAIT, "alert for the memfd program");
             assertTrue(m.at("/process/executable").asText().startsWith("/memfd:memsentry-victim"), m.toString());
             Thread.sleep(2500); // rescans and late scans come and go: nothing is reported twice
-            assertEquals(0, ExitCodesOf(w));
+            assertEquals(0, w.terminate());
             List<JsonNode> alerts = w.alerts();
             Set<String> keys = alerts.stream().map(x -> x.at("/process/pid").asLong() + x.at("/rule/id").asText()
                 + x.at("/memsentry/region/start").asText()).collect(Collectors.toSet());
@@ -69,10 +69,6 @@ class WatchIT {
             assertTrue(stats.get("processes_tracked").asLong() <= 3, stats.toString());
             assertTrue(stats.get("alerts").asLong() >= 2, stats.toString());
         }
-    }
-
-    private static int ExitCodesOf(WatchRun w) throws Exception {
-        return w.terminate();
     }
 
     @Test
@@ -185,6 +181,14 @@ class WatchIT {
             .filter(l -> l.startsWith(key)).findFirst().orElseThrow().substring(key.length()).trim();
     }
 
+    private static void awaitTraced(long pid, WatchRun w) throws Exception {
+        long deadline = System.nanoTime() + ALERT_WAIT.toNanos();
+        while (status(pid, "TracerPid:").equals("0")) {
+            assertTrue(System.nanoTime() < deadline, "never traced: " + w.err());
+            Thread.sleep(20);
+        }
+    }
+
     @Test
     void traceOnHighSeesTheNextWxTransitionAndLeavesTheVictimRunningUntraced() throws Exception {
         NativeSupport.requireNative();
@@ -196,18 +200,14 @@ class WatchIT {
             try (var cmd = Files.newBufferedWriter(fifo)) {
                 long pid = Long.parseLong(tree.ready("cy.out", ALERT_WAIT).get("pid"));
                 w.await(WatchRun.alertFor(pid, "memory.exec_anonymous"), ALERT_WAIT, "scan alert");
-                long deadline = System.nanoTime() + ALERT_WAIT.toNanos();
-                while (status(pid, "TracerPid:").equals("0")) {
-                    assertTrue(System.nanoTime() < deadline, "never traced: " + w.err());
-                    Thread.sleep(20);
-                }
+                awaitTraced(pid, w);
                 cmd.write("go\n");
                 cmd.flush();
                 long addr = ProcessTree.hex(tree.line("cy.out", "WX", ALERT_WAIT).get("addr"));
                 JsonNode t = w.await(WatchRun.alertFor(pid, "trace.wx_transition"), ALERT_WAIT, "trace alert");
                 assertEquals(addr, ProcessTree.hex(t.at("/memsentry/region/start").asText()), t.toString());
                 assertEquals("trace", t.at("/memsentry/watch/scan").asText());
-                deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+                long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
                 while (!status(pid, "TracerPid:").equals("0")) {
                     assertTrue(System.nanoTime() < deadline, "still traced after --trace-for");
                     Thread.sleep(50);
@@ -228,15 +228,19 @@ class WatchIT {
              WatchRun w = WatchRun.start(tmp, List.of(), watch(tree, "--trace-on", "high", "--trace-for", "60s"))) {
             tree.run("sleep 60 | " + ProcessTree.victim("victim_watch") + " shellcode 60000 > t.out &");
             long pid = Long.parseLong(tree.ready("t.out", ALERT_WAIT).get("pid"));
-            long deadline = System.nanoTime() + ALERT_WAIT.toNanos();
-            while (status(pid, "TracerPid:").equals("0")) {
-                assertTrue(System.nanoTime() < deadline, "never traced: " + w.err());
-                Thread.sleep(20);
-            }
+            awaitTraced(pid, w);
             assertEquals(0, w.terminate());
             assertEquals("0", status(pid, "TracerPid:"));
             String state = status(pid, "State:");
             assertFalse(state.startsWith("T") || state.startsWith("t"), state);
+        }
+    }
+
+    private static void awaitErr(WatchRun w, String text) throws Exception {
+        long deadline = System.nanoTime() + ALERT_WAIT.toNanos();
+        while (!w.err().contains(text)) {
+            assertTrue(System.nanoTime() < deadline, w.err());
+            Thread.sleep(50);
         }
     }
 
@@ -254,21 +258,13 @@ class WatchIT {
                 && d.at("/memsentry/watch_stats/scans/exec").asLong() >= 1, ALERT_WAIT, "the first scan");
             Files.writeString(cfg, "heuristics:\n  memory.exec_anonymous: on\n");
             w.signal("HUP");
-            long deadline = System.nanoTime() + ALERT_WAIT.toNanos();
-            while (!w.err().contains("configuration reloaded")) {
-                assertTrue(System.nanoTime() < deadline, w.err());
-                Thread.sleep(50);
-            }
+            awaitErr(w, "configuration reloaded");
             tree.run(victim + " > b.out &");
             long b = Long.parseLong(tree.ready("b.out", ALERT_WAIT).get("pid"));
             w.await(WatchRun.alertFor(b, "memory.exec_anonymous"), ALERT_WAIT, "alert after the reload");
             Files.writeString(cfg, "heuristics:\n  memory.exec_anonymous: maybe\n");
             w.signal("HUP");
-            deadline = System.nanoTime() + ALERT_WAIT.toNanos();
-            while (!w.err().contains("ERROR")) {
-                assertTrue(System.nanoTime() < deadline, w.err());
-                Thread.sleep(50);
-            }
+            awaitErr(w, "ERROR");
             tree.run(victim + " > c.out &");
             long c = Long.parseLong(tree.ready("c.out", ALERT_WAIT).get("pid"));
             w.await(WatchRun.alertFor(c, "memory.exec_anonymous"), ALERT_WAIT, "alert under the kept configuration");
@@ -284,10 +280,12 @@ class WatchIT {
     void insideAPidNamespaceTheAlertCarriesTheNamespacesPid() throws Exception {
         NativeSupport.requireNative();
         // Alone in a fresh PID namespace: the watch (scope all) and one victim the script starts.
-        String jar = String.join(" ", CliIT.jarCommand(List.of(), List.of(), "watch", "--json", "--duration", "6s",
+        String jar = String.join(" ", CliIT.jarCommand(List.of(), List.of(), "watch", "--json", "--duration", "20s",
             "--stats-interval", "0"));
-        String script = jar + " > " + tmp.resolve("ns.out") + " 2> " + tmp.resolve("ns.err") + " & "
-            + "sleep 3; " + ProcessTree.victim("victim_watch") + " shellcode 1000 > " + tmp.resolve("v.out") + "; wait";
+        Path err = tmp.resolve("ns.err");
+        String script = jar + " > " + tmp.resolve("ns.out") + " 2> " + err + " & "
+            + "until grep -q watching " + err + "; do sleep 0.1; done; "
+            + ProcessTree.victim("victim_watch") + " shellcode 1000 > " + tmp.resolve("v.out") + "; sleep 2; kill %1; wait";
         Process p = new ProcessBuilder("unshare", "--pid", "--fork", "--mount-proc", "sh", "-c", script)
             .redirectErrorStream(true).start();
         p.getOutputStream().close();
