@@ -124,7 +124,8 @@ public final class ListingPoller implements ProcessEventSource {
         return out;
     }
 
-    private static String program(ProcessInfo p) {
+    /** What a process runs (name, executable, command line): a change of it at the same instance is an exec. */
+    static String program(ProcessInfo p) {
         return p.name() + '\0' + p.exe() + '\0' + p.commandLine();
     }
 

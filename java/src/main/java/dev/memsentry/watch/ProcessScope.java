@@ -19,8 +19,20 @@ public abstract class ProcessScope {
     /** What --scope says, e.g. "tree:4242". */
     public abstract String describe();
 
-    /** Whether pid (whose parent is ppid, or -1 if unknown) is in scope. */
-    public abstract boolean admits(long pid, long ppid);
+    /** Whether pid (whose parent is ppid, or -1 if unknown) is in scope; parents are looked up in /proc. */
+    public boolean admits(long pid, long ppid) {
+        return admits(pid, ppid, ProcessScope::parentFromProc);
+    }
+
+    /**
+     * Whether pid is in scope, with parentOf giving a process's parent (0 when unknown), e.g. from the
+     * listing just made, so that deciding about a whole listing reads no more files.
+     */
+    public abstract boolean admits(long pid, long ppid, java.util.function.LongUnaryOperator parentOf);
+
+    static long parentFromProc(long pid) {
+        return ProcStat.read(pid).map(ProcStat::ppid).orElse(0L);
+    }
 
     /** A fork event: the child of an in-scope parent joins a tree. */
     public void forked(long parent, long child) {
@@ -71,7 +83,7 @@ public abstract class ProcessScope {
         }
 
         @Override
-        public boolean admits(long pid, long ppid) {
+        public boolean admits(long pid, long ppid, java.util.function.LongUnaryOperator parentOf) {
             return true;
         }
     }
@@ -92,21 +104,17 @@ public abstract class ProcessScope {
         }
 
         @Override
-        public boolean admits(long pid, long ppid) {
+        public boolean admits(long pid, long ppid, java.util.function.LongUnaryOperator parentOf) {
             if (members.contains(pid)) {
                 return true;
             }
-            long parent = ppid >= 0 ? ppid : ProcStat.read(pid).map(ProcStat::ppid).orElse(0L);
+            long parent = ppid >= 0 ? ppid : parentOf.applyAsLong(pid);
             for (int depth = 0; parent > 1 && depth < MAX_DEPTH; depth++) {
                 if (members.contains(parent)) {
                     members.add(pid);
                     return true;
                 }
-                Optional<ProcStat> up = ProcStat.read(parent);
-                if (up.isEmpty()) {
-                    return false;
-                }
-                parent = up.get().ppid();
+                parent = parentOf.applyAsLong(parent);
             }
             return false;
         }
@@ -141,7 +149,7 @@ public abstract class ProcessScope {
         }
 
         @Override
-        public boolean admits(long pid, long ppid) {
+        public boolean admits(long pid, long ppid, java.util.function.LongUnaryOperator parentOf) {
             return read(pid).map(this::covers).orElse(false);
         }
 

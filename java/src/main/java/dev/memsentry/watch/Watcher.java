@@ -295,17 +295,26 @@ public final class Watcher {
      * same pid); null when it is out of scope, gone, or the state is full.
      */
     private Tracked track(long pid, long ppid) {
+        return track(pid, ppid, ProcessScope::parentFromProc);
+    }
+
+    /** As {@link #track(long, long)}; an untracked pid out of scope costs no /proc read beyond parentOf's. */
+    private Tracked track(long pid, long ppid, java.util.function.LongUnaryOperator parentOf) {
+        Tracked t = tracked.get(pid);
+        if (t == null && ppid >= 0 && !scope.admits(pid, ppid, parentOf)) {
+            stats.outOfScope.incrementAndGet();
+            return null;
+        }
         Optional<ProcStat> st = ProcStat.read(pid);
         if (st.isEmpty()) {
             stats.exitedBeforeScan.incrementAndGet();
             return null;
         }
         ProcessKey key = ProcessKey.of(st.get());
-        Tracked t = tracked.get(pid);
         if (t != null && t.key.equals(key)) {
             return t;
         }
-        if (!scope.admits(pid, ppid >= 0 ? ppid : st.get().ppid())) {
+        if (!scope.admits(pid, st.get().ppid(), parentOf)) {
             stats.outOfScope.incrementAndGet();
             return null;
         }
@@ -366,27 +375,37 @@ public final class Watcher {
         if (!initial) {
             stats.resyncs.incrementAndGet();
         }
-        Set<Long> listed = new HashSet<>();
+        List<dev.memsentry.agent.ProcessInfo> listing = new ArrayList<>();
         agent.forEachProcess(p -> {
             if (!p.kernelThread()) {
-                listed.add(p.pid());
-                Tracked known = tracked.get(p.pid());
-                Tracked t = track(p.pid(), p.ppid());
-                if (t != null) {
-                    String program = p.name() + '\0' + p.exe() + '\0' + p.commandLine();
-                    String before = t.program;
-                    t.program = program;
-                    long now = System.nanoTime();
-                    if (t != known && initial) {
-                        submit(new ScanQueue.Task(t.key, ScanQueue.Reason.RESCAN, now, t.rescanSeq));
-                    } else if (t != known || (before != null && !before.equals(program))) {
-                        // New, or it ran another program and that exec's event was among the lost ones.
-                        scheduleNewProgram(t, ScanQueue.Reason.RESYNC, now - settings.settle().toNanos());
-                    }
-                }
+                listing.add(p);
             }
             return !stopping;
         });
+        Map<Long, Long> parents = new java.util.HashMap<>();
+        listing.forEach(p -> parents.put(p.pid(), p.ppid()));
+        java.util.function.LongUnaryOperator parentOf = pid -> {
+            Long ppid = parents.get(pid);
+            return ppid != null ? ppid : ProcessScope.parentFromProc(pid);
+        };
+        Set<Long> listed = new HashSet<>();
+        for (dev.memsentry.agent.ProcessInfo p : listing) {
+            listed.add(p.pid());
+            Tracked known = tracked.get(p.pid());
+            Tracked t = track(p.pid(), p.ppid(), parentOf);
+            if (t != null) {
+                String program = ListingPoller.program(p);
+                String before = t.program;
+                t.program = program;
+                long now = System.nanoTime();
+                if (t != known && initial) {
+                    submit(new ScanQueue.Task(t.key, ScanQueue.Reason.RESCAN, now, t.rescanSeq));
+                } else if (t != known || (before != null && !before.equals(program))) {
+                    // New, or it ran another program and that exec's event was among the lost ones.
+                    scheduleNewProgram(t, ScanQueue.Reason.RESYNC, now - settings.settle().toNanos());
+                }
+            }
+        }
         tracked.keySet().removeIf(pid -> !listed.contains(pid));
     }
 

@@ -285,7 +285,7 @@ class WatchIT {
         Path err = tmp.resolve("ns.err");
         String script = jar + " > " + tmp.resolve("ns.out") + " 2> " + err + " & "
             + "until grep -q watching " + err + "; do sleep 0.1; done; "
-            + ProcessTree.victim("victim_watch") + " shellcode 1000 > " + tmp.resolve("v.out") + "; sleep 2; kill %1; wait";
+            + ProcessTree.victim("victim_watch") + " shellcode 1000 > " + tmp.resolve("v.out") + "; sleep 2; kill $!; wait";
         Process p = new ProcessBuilder("unshare", "--pid", "--fork", "--mount-proc", "sh", "-c", script)
             .redirectErrorStream(true).start();
         p.getOutputStream().close();
