@@ -37,6 +37,7 @@ class Watch:
         self.err = os.path.join(workdir, "watch.err")
         scope = "tree:%d" % os.getpid() if SCOPE == "tree" else "all"
         cmd = [JAVA, "-jar", JAR, "watch", "--scope", scope, "--out", self.out, "--stats-interval", "0"] + extra
+        cmd += os.environ.get("MS_WATCH_ARGS", "").split()
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(self.err, "w"),
                                      stdin=subprocess.DEVNULL)
         deadline = time.time() + 120
@@ -154,6 +155,7 @@ def idle(workdir, count, seconds):
         p.kill()
         p.wait()
     return {"mode": "idle", "processes": count, "seconds": seconds, "rescan": "60s",
+            "options": os.environ.get("MS_WATCH_ARGS", ""),
             "watcher_cpu_pct_of_core": round(100 * cpu / wall, 2), "rescans": stats["scans"]["rescan"],
             "scan_cpu_ms": stats["scan_cpu_ms"], "source": stats["source"]}
 

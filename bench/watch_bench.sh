@@ -8,8 +8,9 @@
 #       (inside a fresh PID namespace, where the connector's pids would be wrong);
 #   (b) fork storms at 100, 200 and 400 execs/s, every 50th a 300 ms shellcode victim: missed,
 #       lost events, resyncs, watcher CPU;
-#   (c) the watcher's CPU while idle with 60 s rescans over 100 ordinary processes, inside a fresh
-#       PID namespace holding only them.
+#   (c) the watcher's CPU while idle with 60 s rescans over 100 ordinary processes: inside a fresh
+#       PID namespace holding only them (the agent's /proc poller, at 100 ms and at 250 ms), and
+#       with the connector (the watch scoped to the driver's tree).
 # Nothing outside the driver's tree or the namespace is scanned.
 set -euo pipefail
 
@@ -35,3 +36,5 @@ for rate in 100 200 400; do
   MS_SCOPE=tree python3 "$driver" storm "$rate" "$storm_s"
 done
 "${ns[@]}" python3 "$driver" idle 100 "$idle_s"
+"${ns[@]}" MS_WATCH_ARGS="--poll-interval 250ms" python3 "$driver" idle 100 "$idle_s"
+MS_SCOPE=tree python3 "$driver" idle 100 "$idle_s"
