@@ -294,14 +294,21 @@ public final class Watcher {
      * The instance now at pid, remembered if it is in scope (a new instance replaces an old one at the
      * same pid); null when it is out of scope, gone, or the state is full.
      */
+    /**
+     * As {@link #track(long, long, java.util.function.LongUnaryOperator)} for an exec event: a tree
+     * learns its members from fork events (and resyncs), so no parent is looked up in /proc and an
+     * exec out of scope costs nothing on a busy host.
+     */
     private Tracked track(long pid, long ppid) {
-        return track(pid, ppid, ProcessScope::parentFromProc);
+        return track(pid, ppid, NO_PARENT_LOOKUP);
     }
 
-    /** As {@link #track(long, long)}; an untracked pid out of scope costs no /proc read beyond parentOf's. */
+    private static final java.util.function.LongUnaryOperator NO_PARENT_LOOKUP = pid -> 0;
+
+    /** Tracks pid if in scope; an untracked pid out of scope costs no /proc read beyond parentOf's. */
     private Tracked track(long pid, long ppid, java.util.function.LongUnaryOperator parentOf) {
         Tracked t = tracked.get(pid);
-        if (t == null && ppid >= 0 && !scope.admits(pid, ppid, parentOf)) {
+        if (t == null && !scope.admits(pid, ppid, parentOf)) {
             stats.outOfScope.incrementAndGet();
             return null;
         }
@@ -314,9 +321,14 @@ public final class Watcher {
         if (t != null && t.key.equals(key)) {
             return t;
         }
-        if (!scope.admits(pid, st.get().ppid(), parentOf)) {
-            stats.outOfScope.incrementAndGet();
-            return null;
+        if (t != null) {
+            // Another instance at this pid: the old one exited unseen, and what it was tells nothing.
+            tracked.remove(pid, t);
+            scope.exited(pid);
+            if (!scope.admits(pid, st.get().ppid(), parentOf)) {
+                stats.outOfScope.incrementAndGet();
+                return null;
+            }
         }
         if (t == null && tracked.size() >= settings.maxTracked()) {
             stats.stateFull.incrementAndGet();
@@ -406,7 +418,12 @@ public final class Watcher {
                 }
             }
         }
-        tracked.keySet().removeIf(pid -> !listed.contains(pid));
+        for (Long pid : List.copyOf(tracked.keySet())) {
+            if (!listed.contains(pid)) {
+                tracked.remove(pid);
+                scope.exited(pid);
+            }
+        }
     }
 
     /** A scan worker. */
