@@ -7,7 +7,14 @@
 // this test started, and nothing is ever done to another process.
 #include <memsentry/memsentry.h>
 
+extern "C" {
+#include "linux/watch_parse.h"
+}
+
 #include <gtest/gtest.h>
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
 
 #include <signal.h>
 #include <sys/ptrace.h>
@@ -16,6 +23,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -499,6 +507,132 @@ TEST(Watch, InAChildPidNamespaceThePidsAreTheNamespacesOwn)
     for (auto &e : run.events)
         EXPECT_EQ(e["pid"], child) << run.output;
     EXPECT_EQ(run.lines["RUN"]["status"], "stopped") << run.output;
+}
+
+// ---- the parsers, on crafted (hostile) input ----
+
+// One netlink message holding a cn_msg and a proc_event of `what` with `data` after its head.
+std::vector<uint8_t> datagram(uint32_t what, const std::vector<int32_t> &data, uint32_t idx = CN_IDX_PROC,
+                              int cn_len_delta = 0)
+{
+    std::vector<uint8_t> ev(16 + 4 * data.size());
+    memcpy(ev.data(), &what, 4);
+    uint64_t ts = 1234;
+    memcpy(ev.data() + 8, &ts, 8);
+    memcpy(ev.data() + 16, data.data(), 4 * data.size());
+    cn_msg cn = {};
+    cn.id.idx = idx;
+    cn.id.val = CN_VAL_PROC;
+    cn.ack = 0;
+    cn.len = (uint16_t)(ev.size() + cn_len_delta);
+    nlmsghdr nh = {};
+    nh.nlmsg_len = (uint32_t)(sizeof nh + sizeof cn + ev.size());
+    nh.nlmsg_type = NLMSG_DONE;
+    std::vector<uint8_t> out(NLMSG_ALIGN(sizeof nh + sizeof cn + ev.size()), 0);
+    memcpy(out.data(), &nh, sizeof nh);
+    memcpy(out.data() + sizeof nh, &cn, sizeof cn);
+    memcpy(out.data() + sizeof nh + sizeof cn, ev.data(), ev.size());
+    return out;
+}
+
+std::vector<ms__cn_event> parse(const std::vector<uint8_t> &d, ms__cn_parse_result *r)
+{
+    std::vector<ms__cn_event> out;
+    ms__cn_parse(
+        d.data(), d.size(),
+        [](const ms__cn_event *e, void *u) {
+            static_cast<std::vector<ms__cn_event> *>(u)->push_back(*e);
+            return 0;
+        },
+        &out, r);
+    return out;
+}
+
+TEST(WatchParse, ConnectorEventsAndTheirFilter)
+{
+    auto d = datagram(proc_event::PROC_EVENT_FORK, {100, 100, 200, 200});
+    auto thread = datagram(proc_event::PROC_EVENT_FORK, {100, 100, 201, 200});
+    auto exit = datagram(proc_event::PROC_EVENT_EXIT, {200, 200, 7 << 8, 17});
+    for (auto *more : {&thread, &exit})
+        for (uint8_t b : *more)
+            d.push_back(b);
+    ms__cn_parse_result r;
+    auto ev = parse(d, &r);
+    ASSERT_EQ(ev.size(), 3u);
+    EXPECT_EQ(r.malformed, 0u);
+    ms_proc_event out;
+    ASSERT_TRUE(ms__cn_to_proc_event(&ev[0], &out));
+    EXPECT_EQ(out.kind, MS_PROC_EV_FORK);
+    EXPECT_EQ(out.pid, 200);
+    EXPECT_EQ(out.ppid, 100);
+    EXPECT_EQ(out.time_ns, 1234);
+    EXPECT_FALSE(ms__cn_to_proc_event(&ev[1], &out)) << "a thread is no process";
+    ASSERT_TRUE(ms__cn_to_proc_event(&ev[2], &out));
+    EXPECT_EQ(out.kind, MS_PROC_EV_EXIT);
+    EXPECT_EQ(out.exit_code, 7 << 8);
+    auto detach = datagram(proc_event::PROC_EVENT_PTRACE, {201, 200, 0, 0});
+    ev = parse(detach, &r);
+    ASSERT_EQ(ev.size(), 1u);
+    ASSERT_TRUE(ms__cn_to_proc_event(&ev[0], &out));
+    EXPECT_EQ(out.kind, MS_PROC_EV_PTRACE_DETACH);
+    EXPECT_EQ(out.pid, 200);
+    EXPECT_EQ(out.tid, 201);
+}
+
+TEST(WatchParse, HostileConnectorMessagesAreRefused)
+{
+    ms__cn_parse_result r;
+    // Another connector's index, an event shorter than its kind needs, a cn_msg longer than the message.
+    EXPECT_TRUE(parse(datagram(proc_event::PROC_EVENT_FORK, {1, 1, 2, 2}, CN_IDX_PROC + 1), &r).empty());
+    EXPECT_EQ(r.malformed, 1u);
+    EXPECT_TRUE(parse(datagram(proc_event::PROC_EVENT_FORK, {1, 1, 2}), &r).empty());
+    EXPECT_EQ(r.malformed, 1u);
+    EXPECT_TRUE(parse(datagram(proc_event::PROC_EVENT_EXEC, {5, 5}, CN_IDX_PROC, 64), &r).empty());
+    EXPECT_EQ(r.malformed, 1u);
+    // Pids that cannot be: negative, zero, past PID_MAX_LIMIT.
+    for (int32_t bad : {-1, 0, (1 << 22) + 1}) {
+        EXPECT_TRUE(parse(datagram(proc_event::PROC_EVENT_EXEC, {bad, bad}), &r).empty()) << bad;
+        EXPECT_EQ(r.malformed, 1u);
+    }
+    // A netlink length past the datagram stops the parse; a truncated datagram too.
+    auto d = datagram(proc_event::PROC_EVENT_EXEC, {5, 5});
+    uint32_t huge = 4096;
+    memcpy(d.data(), &huge, 4);
+    EXPECT_TRUE(parse(d, &r).empty());
+    EXPECT_EQ(r.malformed, 1u);
+    d = datagram(proc_event::PROC_EVENT_EXEC, {5, 5});
+    d.resize(d.size() - 4);
+    EXPECT_TRUE(parse(d, &r).empty());
+    EXPECT_GE(r.malformed, 1u);
+    std::vector<uint8_t> tiny(7, 0xff);
+    EXPECT_TRUE(parse(tiny, &r).empty());
+    EXPECT_EQ(r.malformed, 1u);
+}
+
+TEST(WatchParse, StatIdentityAndNspid)
+{
+    char state, comm[16];
+    int64_t ppid = -1;
+    uint64_t start = 0;
+    // A command name with spaces and parentheses ends at the last ')'.
+    EXPECT_TRUE(ms__stat_identity("42 (a) b) (c) S 7 42 42 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 98765 1000 10 1\n", &state,
+                                  &ppid, &start, comm, sizeof comm));
+    EXPECT_EQ(state, 'S');
+    EXPECT_EQ(ppid, 7);
+    EXPECT_EQ(start, 98765u);
+    EXPECT_STREQ(comm, "a) b) (c");
+    EXPECT_TRUE(ms__stat_identity("1 (averyveryverylongname) Z 0 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5\n", &state, &ppid,
+                                  &start, comm, sizeof comm));
+    EXPECT_EQ(strlen(comm), 15u);
+    EXPECT_EQ(state, 'Z');
+    EXPECT_FALSE(ms__stat_identity("1 (x) S 1 1 1", &state, &ppid, &start, comm, sizeof comm)) << "truncated";
+    EXPECT_FALSE(ms__stat_identity("1 (x) S -4 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5\n", &state, &ppid, &start, comm,
+                                   sizeof comm));
+    EXPECT_FALSE(ms__stat_identity("1 x S 1", &state, &ppid, &start, comm, sizeof comm));
+    EXPECT_EQ(ms__nspid_depth("Name:\tsh\nNSpid:\t21368\t42\nNSpgid:\t1\n"), 2);
+    EXPECT_EQ(ms__nspid_depth("NSpid:\t77\n"), 1);
+    EXPECT_EQ(ms__nspid_depth("NSpid:\t7x\n"), 0);
+    EXPECT_EQ(ms__nspid_depth("Name:\tsh\n"), 0);
 }
 
 } // namespace
