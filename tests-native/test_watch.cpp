@@ -310,6 +310,38 @@ TEST(Watch, PollerSeesAReusedPidAsANewProcess)
     ms_watch_close(w);
 }
 
+TEST(Watch, PollerPastItsBoundCountsTheRestAsLost)
+{
+    // Memory stays bounded: with room for 3 processes the rest of the host is never followed,
+    // and each pass says how many it left out.
+    Agent agent;
+    ms_watch_options o;
+    ms_watch_options_init(&o);
+    o.source = MS_WATCH_SOURCE_POLLER;
+    o.poll_interval_ms = 20;
+    o.max_processes = 3;
+    ms_watch *w = nullptr;
+    ASSERT_EQ(ms_watch_open(agent.a, &o, &w), MS_OK) << ms_last_error();
+    std::vector<ms_proc_event> seen;
+    ms_status st = ms_watch_run(
+        w,
+        [](const ms_proc_event *e, void *u) {
+            auto *v = static_cast<std::vector<ms_proc_event> *>(u);
+            v->push_back(*e);
+            return e->kind == MS_PROC_EV_LOST ? 1 : 0;
+        },
+        &seen);
+    EXPECT_EQ(st, MS_E_STOPPED);
+    ASSERT_FALSE(seen.empty());
+    EXPECT_EQ(seen.back().kind, MS_PROC_EV_LOST);
+    EXPECT_GT(seen.back().lost, 0) << "this test, its parents and the host exceed 3 processes";
+    ms_watch_info info = {};
+    info.struct_size = sizeof info;
+    ASSERT_EQ(ms_watch_info_get(w, &info), MS_OK);
+    EXPECT_EQ((int64_t)info.lost, seen.back().lost);
+    ms_watch_close(w);
+}
+
 TEST(Watch, TinyReceiveBufferAndForkBurstGiveALostCount)
 {
     Agent agent;
