@@ -11,6 +11,8 @@ extern "C" {
 #include "linux/watch_parse.h"
 }
 
+#include "command_output.hpp"
+
 #include <gtest/gtest.h>
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
@@ -148,6 +150,37 @@ int reap(pid_t pid)
     return status;
 }
 
+// Reaps child (its exit code must be code), waits until the watch reported its exit, stops the
+// watch and returns the child's events; *status receives the wait status.
+std::vector<ms_proc_event> reap_and_collect(Collector &c, pid_t child, int code, int *status)
+{
+    *status = reap(child);
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == code) << *status;
+    EXPECT_TRUE(c.wait_for([&](auto &ev) { return has(ev, child, MS_PROC_EV_EXIT); }))
+        << describe(of_pid(c.events(), child));
+    EXPECT_EQ(c.stop(), MS_OK);
+    return of_pid(c.events(), child);
+}
+
+// A poller every interval_ms; max_processes 0 takes the default.
+ms_status open_poller(ms_agent *agent, ms_watch **w, int64_t interval_ms = 20, uint32_t max_processes = 0)
+{
+    ms_watch_options o;
+    ms_watch_options_init(&o);
+    o.source = MS_WATCH_SOURCE_POLLER;
+    o.poll_interval_ms = interval_ms;
+    o.max_processes = max_processes;
+    return ms_watch_open(agent, &o, w);
+}
+
+ms_watch_info info_of(ms_watch *w)
+{
+    ms_watch_info info = {};
+    info.struct_size = sizeof info;
+    EXPECT_EQ(ms_watch_info_get(w, &info), MS_OK);
+    return info;
+}
+
 TEST(Watch, ConnectorReportsForkExecExitOfOwnChildren)
 {
     Agent agent;
@@ -156,11 +189,8 @@ TEST(Watch, ConnectorReportsForkExecExitOfOwnChildren)
     if (st == MS_E_ACCESS_DENIED || st == MS_E_UNSUPPORTED)
         GTEST_SKIP() << "no process connector here: " << ms_last_error();
     ASSERT_EQ(st, MS_OK) << ms_last_error();
-    ms_watch_info info = {};
-    info.struct_size = sizeof info;
-    ASSERT_EQ(ms_watch_info_get(w, &info), MS_OK);
-    EXPECT_EQ(info.source, MS_WATCH_SOURCE_CONNECTOR);
-    EXPECT_EQ(info.reason, MS_WATCH_REASON_CONNECTOR_OK);
+    EXPECT_EQ(info_of(w).source, MS_WATCH_SOURCE_CONNECTOR);
+    EXPECT_EQ(info_of(w).reason, MS_WATCH_REASON_CONNECTOR_OK);
     {
         Collector c(w);
         // A thread of this process is no new process.
@@ -168,12 +198,8 @@ TEST(Watch, ConnectorReportsForkExecExitOfOwnChildren)
         std::thread([&] { thread_tid = (pid_t)syscall(SYS_gettid); }).join();
         pid_t child = spawn_exit(7);
         ASSERT_GT(child, 0);
-        int status = reap(child);
-        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 7);
-        ASSERT_TRUE(c.wait_for([&](auto &ev) { return has(ev, child, MS_PROC_EV_EXIT); }))
-            << describe(of_pid(c.events(), child));
-        ASSERT_EQ(c.stop(), MS_OK);
-        auto mine = of_pid(c.events(), child);
+        int status;
+        auto mine = reap_and_collect(c, child, 7, &status);
         ASSERT_EQ(mine.size(), 3u) << describe(mine);
         EXPECT_EQ(mine[0].kind, MS_PROC_EV_FORK);
         EXPECT_EQ(mine[0].ppid, getpid());
@@ -236,17 +262,10 @@ TEST(Watch, ConnectorReportsPtraceAttachAndDetach)
 TEST(Watch, PollerReportsNewProgramsAndExitsOfOwnChildren)
 {
     Agent agent;
-    ms_watch_options o;
-    ms_watch_options_init(&o);
-    o.source = MS_WATCH_SOURCE_POLLER;
-    o.poll_interval_ms = 20;
     ms_watch *w = nullptr;
-    ASSERT_EQ(ms_watch_open(agent.a, &o, &w), MS_OK) << ms_last_error();
-    ms_watch_info info = {};
-    info.struct_size = sizeof info;
-    ASSERT_EQ(ms_watch_info_get(w, &info), MS_OK);
-    EXPECT_EQ(info.source, MS_WATCH_SOURCE_POLLER);
-    EXPECT_EQ(info.reason, MS_WATCH_REASON_FORCED);
+    ASSERT_EQ(open_poller(agent.a, &w), MS_OK) << ms_last_error();
+    EXPECT_EQ(info_of(w).source, MS_WATCH_SOURCE_POLLER);
+    EXPECT_EQ(info_of(w).reason, MS_WATCH_REASON_FORCED);
     {
         Collector c(w);
         // Lives as a copy of this test for 300 ms (several passes), then runs sleep.
@@ -257,12 +276,8 @@ TEST(Watch, PollerReportsNewProgramsAndExitsOfOwnChildren)
             _exit(127);
         }
         ASSERT_TRUE(c.wait_for([&](auto &ev) { return has(ev, child, MS_PROC_EV_FORK); }));
-        int status = reap(child);
-        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        ASSERT_TRUE(c.wait_for([&](auto &ev) { return has(ev, child, MS_PROC_EV_EXIT); }))
-            << describe(of_pid(c.events(), child));
-        ASSERT_EQ(c.stop(), MS_OK);
-        auto mine = of_pid(c.events(), child);
+        int status;
+        auto mine = reap_and_collect(c, child, 0, &status);
         // FORK and EXEC when it appears, EXEC when sleep replaced the copy, EXIT.
         ASSERT_EQ(mine.size(), 4u) << describe(mine);
         EXPECT_EQ(mine[0].kind, MS_PROC_EV_FORK);
@@ -282,12 +297,8 @@ TEST(Watch, PollerSeesAReusedPidAsANewProcess)
     // cannot be forced outside a namespace, so the table is checked through a
     // process that is replaced between passes: its exit and a new FORK.
     Agent agent;
-    ms_watch_options o;
-    ms_watch_options_init(&o);
-    o.source = MS_WATCH_SOURCE_POLLER;
-    o.poll_interval_ms = 20;
     ms_watch *w = nullptr;
-    ASSERT_EQ(ms_watch_open(agent.a, &o, &w), MS_OK) << ms_last_error();
+    ASSERT_EQ(open_poller(agent.a, &w), MS_OK) << ms_last_error();
     std::vector<pid_t> children;
     {
         Collector c(w);
@@ -315,13 +326,8 @@ TEST(Watch, PollerPastItsBoundCountsTheRestAsLost)
     // Memory stays bounded: with room for 3 processes the rest of the host is never followed,
     // and each pass says how many it left out.
     Agent agent;
-    ms_watch_options o;
-    ms_watch_options_init(&o);
-    o.source = MS_WATCH_SOURCE_POLLER;
-    o.poll_interval_ms = 20;
-    o.max_processes = 3;
     ms_watch *w = nullptr;
-    ASSERT_EQ(ms_watch_open(agent.a, &o, &w), MS_OK) << ms_last_error();
+    ASSERT_EQ(open_poller(agent.a, &w, 20, 3), MS_OK) << ms_last_error();
     std::vector<ms_proc_event> seen;
     ms_status st = ms_watch_run(
         w,
@@ -335,10 +341,7 @@ TEST(Watch, PollerPastItsBoundCountsTheRestAsLost)
     ASSERT_FALSE(seen.empty());
     EXPECT_EQ(seen.back().kind, MS_PROC_EV_LOST);
     EXPECT_GT(seen.back().lost, 0) << "this test, its parents and the host exceed 3 processes";
-    ms_watch_info info = {};
-    info.struct_size = sizeof info;
-    ASSERT_EQ(ms_watch_info_get(w, &info), MS_OK);
-    EXPECT_EQ((int64_t)info.lost, seen.back().lost);
+    EXPECT_EQ((int64_t)info_of(w).lost, seen.back().lost);
     ms_watch_close(w);
 }
 
@@ -382,10 +385,7 @@ TEST(Watch, TinyReceiveBufferAndForkBurstGiveALostCount)
     // Each of our children's 2 events was either delivered or dropped (the drops count the host's too).
     EXPECT_GE((int64_t)delivered + lost, 2 * burst) << "delivered " << delivered << ", lost " << lost;
     EXPECT_LT(delivered, (size_t)2 * burst);
-    ms_watch_info info = {};
-    info.struct_size = sizeof info;
-    ASSERT_EQ(ms_watch_info_get(w, &info), MS_OK);
-    EXPECT_EQ((int64_t)info.lost, lost);
+    EXPECT_EQ((int64_t)info_of(w).lost, lost);
     ms_watch_close(w);
 }
 
@@ -423,12 +423,8 @@ TEST(Watch, StopFromAnotherThreadEndsRunPromptly)
 TEST(Watch, CallbackStopEndsRunWithStopped)
 {
     Agent agent;
-    ms_watch_options o;
-    ms_watch_options_init(&o);
-    o.source = MS_WATCH_SOURCE_POLLER;
-    o.poll_interval_ms = 20;
     ms_watch *w = nullptr;
-    ASSERT_EQ(ms_watch_open(agent.a, &o, &w), MS_OK);
+    ASSERT_EQ(open_poller(agent.a, &w), MS_OK);
     pid_t child = spawn_exit(0, 200);
     int calls = 0;
     ms_status st = ms_watch_run(
@@ -480,14 +476,7 @@ ProbeRun run_watch_probe()
 {
     std::string cmd = std::string("exec unshare --pid --fork --mount-proc '") + MS_HELPER_DIR + "/watch_probe' 2>&1";
     ProbeRun run;
-    FILE *p = popen(cmd.c_str(), "r");
-    if (!p)
-        return run;
-    char line[4096];
-    while (fgets(line, sizeof line, p)) {
-        std::string s(line);
-        if (!s.empty() && s.back() == '\n')
-            s.pop_back();
+    int status = for_each_output_line(cmd, [&](const std::string &s) {
         run.output += s + "\n";
         std::istringstream words(s);
         std::string word, kv;
@@ -503,8 +492,7 @@ ProbeRun run_watch_probe()
         if (word == "EVENT")
             run.events.push_back(f);
         run.lines[word] = f;
-    }
-    int status = pclose(p);
+    });
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         run.output += "exit status " + std::to_string(status) + "\n";
     return run;
