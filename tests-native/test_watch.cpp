@@ -129,6 +129,15 @@ ms_status open_connector(ms_agent *agent, ms_watch **w, int32_t rcvbuf = 0)
     return ms_watch_open(agent, &o, w);
 }
 
+// Opens a connector watch, or skips the test on a host without one (no privilege, no connector).
+#define OPEN_CONNECTOR_OR_SKIP(agent, w, rcvbuf)                                                                      \
+    do {                                                                                                              \
+        ms_status open_st = open_connector((agent), (w), (rcvbuf));                                                   \
+        if (open_st == MS_E_ACCESS_DENIED || open_st == MS_E_UNSUPPORTED)                                             \
+            GTEST_SKIP() << "no process connector here: " << ms_last_error();                                         \
+        ASSERT_EQ(open_st, MS_OK) << ms_last_error();                                                                 \
+    } while (0)
+
 // A child that sleeps delay_ms, then runs `sh -c 'exit CODE'`.
 pid_t spawn_exit(int code, int delay_ms = 0)
 {
@@ -185,10 +194,7 @@ TEST(Watch, ConnectorReportsForkExecExitOfOwnChildren)
 {
     Agent agent;
     ms_watch *w = nullptr;
-    ms_status st = open_connector(agent.a, &w);
-    if (st == MS_E_ACCESS_DENIED || st == MS_E_UNSUPPORTED)
-        GTEST_SKIP() << "no process connector here: " << ms_last_error();
-    ASSERT_EQ(st, MS_OK) << ms_last_error();
+    OPEN_CONNECTOR_OR_SKIP(agent.a, &w, 0);
     EXPECT_EQ(info_of(w).source, MS_WATCH_SOURCE_CONNECTOR);
     EXPECT_EQ(info_of(w).reason, MS_WATCH_REASON_CONNECTOR_OK);
     {
@@ -221,10 +227,7 @@ TEST(Watch, ConnectorReportsPtraceAttachAndDetach)
 {
     Agent agent;
     ms_watch *w = nullptr;
-    ms_status st = open_connector(agent.a, &w);
-    if (st == MS_E_ACCESS_DENIED || st == MS_E_UNSUPPORTED)
-        GTEST_SKIP() << "no process connector here: " << ms_last_error();
-    ASSERT_EQ(st, MS_OK) << ms_last_error();
+    OPEN_CONNECTOR_OR_SKIP(agent.a, &w, 0);
     {
         Collector c(w);
         pid_t child = fork();
@@ -349,10 +352,7 @@ TEST(Watch, TinyReceiveBufferAndForkBurstGiveALostCount)
 {
     Agent agent;
     ms_watch *w = nullptr;
-    ms_status st = open_connector(agent.a, &w, 1); // the kernel's minimum: a few messages
-    if (st == MS_E_ACCESS_DENIED || st == MS_E_UNSUPPORTED)
-        GTEST_SKIP() << "no process connector here: " << ms_last_error();
-    ASSERT_EQ(st, MS_OK) << ms_last_error();
+    OPEN_CONNECTOR_OR_SKIP(agent.a, &w, 1); // 1 byte: the kernel's minimum, a few messages
     // Nobody reads while 200 children fork and exit: 400 events for a queue of a few.
     const int burst = 200;
     std::set<int64_t> children;
