@@ -2,17 +2,17 @@
 # The process-event sources of ms_watch.h under a fork storm, against forkstat (the reference
 # netlink process-connector client) in the same run.
 #
-# The workload (bench/watch_driver.c) starts COUNT children at each RATE per second, each running
+# The workload (bench/watch_sources_driver.c) starts COUNT children at each RATE per second, each running
 # /bin/true (a fork, an exec and an exit apiece), and reaps them. Modes, interleaved per rate:
-#   connector   watch_driver connector RATE COUNT   (ms_watch on the netlink connector, 8 MiB buffer)
-#   poller      watch_driver poller RATE COUNT      (the /proc poller, 100 ms passes)
-#   forkstat    forkstat -c -e fork,exec,exit, started before `watch_driver none RATE COUNT`
+#   connector   watch_sources_driver connector RATE COUNT   (ms_watch on the netlink connector, 8 MiB buffer)
+#   poller      watch_sources_driver poller RATE COUNT      (the /proc poller, 100 ms passes)
+#   forkstat    forkstat -c -e fork,exec,exit, started before `watch_sources_driver none RATE COUNT`
 # For each: how many of the children's forks, execs and exits were reported, the events the
 # source said it lost, and the CPU time of the watching side (memsentry: the watch thread;
 # forkstat: its process, from /proc/PID/stat). The poller sees only children alive at a pass:
 # /bin/true lives for a millisecond, so it is expected to miss most (that is what the connector
 # is for); its row is the cost of polling under load.
-# Usage: bench/watch_bench.sh [COUNT] [RATES...]   (default 2000 200 1000 100000)
+# Usage: bench/watch_sources.sh [COUNT] [RATES...]   (default 2000 200 1000 100000)
 # MS_BUILD_DIR: the build holding agent-c/libmemsentry.so (default target/native-build).
 # Needs root (the connector), forkstat, cc.
 set -euo pipefail
@@ -27,7 +27,7 @@ rates=("$@")
 command -v forkstat >/dev/null || { echo "forkstat is not installed (ci/install-deps.sh)" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cc -O2 -D_GNU_SOURCE -I"$root/include" -o "$work/watch_driver" "$root/bench/watch_driver.c" \
+cc -O2 -D_GNU_SOURCE -I"$root/include" -o "$work/watch_sources_driver" "$root/bench/watch_sources_driver.c" \
   -L"$build/agent-c" -lmemsentry -Wl,-rpath,"$build/agent-c" -lpthread
 
 ticks=$(getconf CLK_TCK)
@@ -38,7 +38,7 @@ for rate in "${rates[@]}"; do
       forkstat -c -e fork,exec,exit >"$work/fs.out" 2>&1 &
       fs=$!
       sleep 1 # subscribed before the workload starts
-      line=$("$work/watch_driver" none "$rate" "$count" "$work/pids")
+      line=$("$work/watch_sources_driver" none "$rate" "$count" "$work/pids")
       read -r _ utime stime < <(awk '{print $1, $14, $15}' "/proc/$fs/stat")
       kill -INT "$fs"
       wait "$fs" || true
@@ -54,7 +54,7 @@ for rate in "${rates[@]}"; do
       cpu=$(( (utime + stime) * 1000 / ticks ))
       printf '%-10s %-8s %7s %9s %9s %9s %8s %8s %8s\n' forkstat "$rate" "$forked" "$1" "$2" "$3" "$4" "$cpu" "$wall"
     else
-      line=$("$work/watch_driver" "$mode" "$rate" "$count")
+      line=$("$work/watch_sources_driver" "$mode" "$rate" "$count")
       eval "$(sed 's/^RESULT //' <<<"$line")"
       printf '%-10s %-8s %7s %9s %9s %9s %8s %8s %8s\n' "$mode" "$rate" "$forked" "$fork_seen" "$exec_seen" \
         "$exit_seen" "$lost" "$cpu_ms" "$wall_ms"

@@ -1,5 +1,5 @@
-/* The workload and memsentry's side of bench/watch_bench.sh.
- *   watch_driver SOURCE RATE COUNT [PIDFILE]
+/* The workload and memsentry's side of bench/watch_sources.sh.
+ *   watch_sources_driver SOURCE RATE COUNT [PIDFILE]
  * SOURCE: connector, poller (100 ms) or none (the workload alone, for a peer
  * tool watching from outside). Starts COUNT children at RATE per second, each
  * running /bin/true (fork, exec, exit), reaps them, waits 300 ms, and prints
@@ -64,7 +64,7 @@ static void *watcher(void *arg)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: watch_driver connector|poller|none RATE COUNT [PIDFILE]\n");
+        fprintf(stderr, "usage: watch_sources_driver connector|poller|none RATE COUNT [PIDFILE]\n");
         return 2;
     }
     const char *source = argv[1];
