@@ -7,7 +7,16 @@
 // this test started, and nothing is ever done to another process.
 #include <memsentry/memsentry.h>
 
+extern "C" {
+#include "linux/watch_parse.h"
+}
+
+#include "command_output.hpp"
+
 #include <gtest/gtest.h>
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
 
 #include <signal.h>
 #include <sys/ptrace.h>
@@ -16,6 +25,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -119,6 +129,15 @@ ms_status open_connector(ms_agent *agent, ms_watch **w, int32_t rcvbuf = 0)
     return ms_watch_open(agent, &o, w);
 }
 
+// Opens a connector watch, or skips the test on a host without one (no privilege, no connector).
+#define OPEN_CONNECTOR_OR_SKIP(agent, w, rcvbuf)                                                                      \
+    do {                                                                                                              \
+        ms_status open_st = open_connector((agent), (w), (rcvbuf));                                                   \
+        if (open_st == MS_E_ACCESS_DENIED || open_st == MS_E_UNSUPPORTED)                                             \
+            GTEST_SKIP() << "no process connector here: " << ms_last_error();                                         \
+        ASSERT_EQ(open_st, MS_OK) << ms_last_error();                                                                 \
+    } while (0)
+
 // A child that sleeps delay_ms, then runs `sh -c 'exit CODE'`.
 pid_t spawn_exit(int code, int delay_ms = 0)
 {
@@ -140,19 +159,44 @@ int reap(pid_t pid)
     return status;
 }
 
+// Reaps child (its exit code must be code), waits until the watch reported its exit, stops the
+// watch and returns the child's events; *status receives the wait status.
+std::vector<ms_proc_event> reap_and_collect(Collector &c, pid_t child, int code, int *status)
+{
+    *status = reap(child);
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == code) << *status;
+    EXPECT_TRUE(c.wait_for([&](auto &ev) { return has(ev, child, MS_PROC_EV_EXIT); }))
+        << describe(of_pid(c.events(), child));
+    EXPECT_EQ(c.stop(), MS_OK);
+    return of_pid(c.events(), child);
+}
+
+// A poller every interval_ms; max_processes 0 takes the default.
+ms_status open_poller(ms_agent *agent, ms_watch **w, int64_t interval_ms = 20, uint32_t max_processes = 0)
+{
+    ms_watch_options o;
+    ms_watch_options_init(&o);
+    o.source = MS_WATCH_SOURCE_POLLER;
+    o.poll_interval_ms = interval_ms;
+    o.max_processes = max_processes;
+    return ms_watch_open(agent, &o, w);
+}
+
+ms_watch_info info_of(ms_watch *w)
+{
+    ms_watch_info info = {};
+    info.struct_size = sizeof info;
+    EXPECT_EQ(ms_watch_info_get(w, &info), MS_OK);
+    return info;
+}
+
 TEST(Watch, ConnectorReportsForkExecExitOfOwnChildren)
 {
     Agent agent;
     ms_watch *w = nullptr;
-    ms_status st = open_connector(agent.a, &w);
-    if (st == MS_E_ACCESS_DENIED || st == MS_E_UNSUPPORTED)
-        GTEST_SKIP() << "no process connector here: " << ms_last_error();
-    ASSERT_EQ(st, MS_OK) << ms_last_error();
-    ms_watch_info info = {};
-    info.struct_size = sizeof info;
-    ASSERT_EQ(ms_watch_info_get(w, &info), MS_OK);
-    EXPECT_EQ(info.source, MS_WATCH_SOURCE_CONNECTOR);
-    EXPECT_EQ(info.reason, MS_WATCH_REASON_CONNECTOR_OK);
+    OPEN_CONNECTOR_OR_SKIP(agent.a, &w, 0);
+    EXPECT_EQ(info_of(w).source, MS_WATCH_SOURCE_CONNECTOR);
+    EXPECT_EQ(info_of(w).reason, MS_WATCH_REASON_CONNECTOR_OK);
     {
         Collector c(w);
         // A thread of this process is no new process.
@@ -160,12 +204,8 @@ TEST(Watch, ConnectorReportsForkExecExitOfOwnChildren)
         std::thread([&] { thread_tid = (pid_t)syscall(SYS_gettid); }).join();
         pid_t child = spawn_exit(7);
         ASSERT_GT(child, 0);
-        int status = reap(child);
-        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 7);
-        ASSERT_TRUE(c.wait_for([&](auto &ev) { return has(ev, child, MS_PROC_EV_EXIT); }))
-            << describe(of_pid(c.events(), child));
-        ASSERT_EQ(c.stop(), MS_OK);
-        auto mine = of_pid(c.events(), child);
+        int status;
+        auto mine = reap_and_collect(c, child, 7, &status);
         ASSERT_EQ(mine.size(), 3u) << describe(mine);
         EXPECT_EQ(mine[0].kind, MS_PROC_EV_FORK);
         EXPECT_EQ(mine[0].ppid, getpid());
@@ -187,10 +227,7 @@ TEST(Watch, ConnectorReportsPtraceAttachAndDetach)
 {
     Agent agent;
     ms_watch *w = nullptr;
-    ms_status st = open_connector(agent.a, &w);
-    if (st == MS_E_ACCESS_DENIED || st == MS_E_UNSUPPORTED)
-        GTEST_SKIP() << "no process connector here: " << ms_last_error();
-    ASSERT_EQ(st, MS_OK) << ms_last_error();
+    OPEN_CONNECTOR_OR_SKIP(agent.a, &w, 0);
     {
         Collector c(w);
         pid_t child = fork();
@@ -228,17 +265,10 @@ TEST(Watch, ConnectorReportsPtraceAttachAndDetach)
 TEST(Watch, PollerReportsNewProgramsAndExitsOfOwnChildren)
 {
     Agent agent;
-    ms_watch_options o;
-    ms_watch_options_init(&o);
-    o.source = MS_WATCH_SOURCE_POLLER;
-    o.poll_interval_ms = 20;
     ms_watch *w = nullptr;
-    ASSERT_EQ(ms_watch_open(agent.a, &o, &w), MS_OK) << ms_last_error();
-    ms_watch_info info = {};
-    info.struct_size = sizeof info;
-    ASSERT_EQ(ms_watch_info_get(w, &info), MS_OK);
-    EXPECT_EQ(info.source, MS_WATCH_SOURCE_POLLER);
-    EXPECT_EQ(info.reason, MS_WATCH_REASON_FORCED);
+    ASSERT_EQ(open_poller(agent.a, &w), MS_OK) << ms_last_error();
+    EXPECT_EQ(info_of(w).source, MS_WATCH_SOURCE_POLLER);
+    EXPECT_EQ(info_of(w).reason, MS_WATCH_REASON_FORCED);
     {
         Collector c(w);
         // Lives as a copy of this test for 300 ms (several passes), then runs sleep.
@@ -249,12 +279,8 @@ TEST(Watch, PollerReportsNewProgramsAndExitsOfOwnChildren)
             _exit(127);
         }
         ASSERT_TRUE(c.wait_for([&](auto &ev) { return has(ev, child, MS_PROC_EV_FORK); }));
-        int status = reap(child);
-        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        ASSERT_TRUE(c.wait_for([&](auto &ev) { return has(ev, child, MS_PROC_EV_EXIT); }))
-            << describe(of_pid(c.events(), child));
-        ASSERT_EQ(c.stop(), MS_OK);
-        auto mine = of_pid(c.events(), child);
+        int status;
+        auto mine = reap_and_collect(c, child, 0, &status);
         // FORK and EXEC when it appears, EXEC when sleep replaced the copy, EXIT.
         ASSERT_EQ(mine.size(), 4u) << describe(mine);
         EXPECT_EQ(mine[0].kind, MS_PROC_EV_FORK);
@@ -268,18 +294,11 @@ TEST(Watch, PollerReportsNewProgramsAndExitsOfOwnChildren)
     ms_watch_close(w);
 }
 
-TEST(Watch, PollerSeesAReusedPidAsANewProcess)
+TEST(Watch, PollerReportsEachOfSeveralChildrenOnceWithItsParent)
 {
-    // Start times tell two processes with one pid apart; pid reuse itself
-    // cannot be forced outside a namespace, so the table is checked through a
-    // process that is replaced between passes: its exit and a new FORK.
     Agent agent;
-    ms_watch_options o;
-    ms_watch_options_init(&o);
-    o.source = MS_WATCH_SOURCE_POLLER;
-    o.poll_interval_ms = 20;
     ms_watch *w = nullptr;
-    ASSERT_EQ(ms_watch_open(agent.a, &o, &w), MS_OK) << ms_last_error();
+    ASSERT_EQ(open_poller(agent.a, &w), MS_OK) << ms_last_error();
     std::vector<pid_t> children;
     {
         Collector c(w);
@@ -302,14 +321,35 @@ TEST(Watch, PollerSeesAReusedPidAsANewProcess)
     ms_watch_close(w);
 }
 
+TEST(Watch, PollerPastItsBoundCountsTheRestAsLost)
+{
+    // Memory stays bounded: with room for 3 processes the rest of the host is never followed,
+    // and each pass says how many it left out.
+    Agent agent;
+    ms_watch *w = nullptr;
+    ASSERT_EQ(open_poller(agent.a, &w, 20, 3), MS_OK) << ms_last_error();
+    std::vector<ms_proc_event> seen;
+    ms_status st = ms_watch_run(
+        w,
+        [](const ms_proc_event *e, void *u) {
+            auto *v = static_cast<std::vector<ms_proc_event> *>(u);
+            v->push_back(*e);
+            return e->kind == MS_PROC_EV_LOST ? 1 : 0;
+        },
+        &seen);
+    EXPECT_EQ(st, MS_E_STOPPED);
+    ASSERT_FALSE(seen.empty());
+    EXPECT_EQ(seen.back().kind, MS_PROC_EV_LOST);
+    EXPECT_GT(seen.back().lost, 0) << "this test, its parents and the host exceed 3 processes";
+    EXPECT_EQ((int64_t)info_of(w).lost, seen.back().lost);
+    ms_watch_close(w);
+}
+
 TEST(Watch, TinyReceiveBufferAndForkBurstGiveALostCount)
 {
     Agent agent;
     ms_watch *w = nullptr;
-    ms_status st = open_connector(agent.a, &w, 1); // the kernel's minimum: a few messages
-    if (st == MS_E_ACCESS_DENIED || st == MS_E_UNSUPPORTED)
-        GTEST_SKIP() << "no process connector here: " << ms_last_error();
-    ASSERT_EQ(st, MS_OK) << ms_last_error();
+    OPEN_CONNECTOR_OR_SKIP(agent.a, &w, 1); // 1 byte: the kernel's minimum, a few messages
     // Nobody reads while 200 children fork and exit: 400 events for a queue of a few.
     const int burst = 200;
     std::set<int64_t> children;
@@ -342,10 +382,7 @@ TEST(Watch, TinyReceiveBufferAndForkBurstGiveALostCount)
     // Each of our children's 2 events was either delivered or dropped (the drops count the host's too).
     EXPECT_GE((int64_t)delivered + lost, 2 * burst) << "delivered " << delivered << ", lost " << lost;
     EXPECT_LT(delivered, (size_t)2 * burst);
-    ms_watch_info info = {};
-    info.struct_size = sizeof info;
-    ASSERT_EQ(ms_watch_info_get(w, &info), MS_OK);
-    EXPECT_EQ((int64_t)info.lost, lost);
+    EXPECT_EQ((int64_t)info_of(w).lost, lost);
     ms_watch_close(w);
 }
 
@@ -383,12 +420,8 @@ TEST(Watch, StopFromAnotherThreadEndsRunPromptly)
 TEST(Watch, CallbackStopEndsRunWithStopped)
 {
     Agent agent;
-    ms_watch_options o;
-    ms_watch_options_init(&o);
-    o.source = MS_WATCH_SOURCE_POLLER;
-    o.poll_interval_ms = 20;
     ms_watch *w = nullptr;
-    ASSERT_EQ(ms_watch_open(agent.a, &o, &w), MS_OK);
+    ASSERT_EQ(open_poller(agent.a, &w), MS_OK);
     pid_t child = spawn_exit(0, 200);
     int calls = 0;
     ms_status st = ms_watch_run(
@@ -436,18 +469,12 @@ struct ProbeRun {
     std::vector<std::map<std::string, std::string>> events;
 };
 
-ProbeRun run_watch_probe()
+ProbeRun run_watch_probe(const std::string &mode = "")
 {
-    std::string cmd = std::string("exec unshare --pid --fork --mount-proc '") + MS_HELPER_DIR + "/watch_probe' 2>&1";
+    std::string cmd =
+        std::string("exec unshare --pid --fork --mount-proc '") + MS_HELPER_DIR + "/watch_probe' " + mode + " 2>&1";
     ProbeRun run;
-    FILE *p = popen(cmd.c_str(), "r");
-    if (!p)
-        return run;
-    char line[4096];
-    while (fgets(line, sizeof line, p)) {
-        std::string s(line);
-        if (!s.empty() && s.back() == '\n')
-            s.pop_back();
+    int status = for_each_output_line(cmd, [&](const std::string &s) {
         run.output += s + "\n";
         std::istringstream words(s);
         std::string word, kv;
@@ -463,8 +490,7 @@ ProbeRun run_watch_probe()
         if (word == "EVENT")
             run.events.push_back(f);
         run.lines[word] = f;
-    }
-    int status = pclose(p);
+    });
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         run.output += "exit status " + std::to_string(status) + "\n";
     return run;
@@ -499,6 +525,154 @@ TEST(Watch, InAChildPidNamespaceThePidsAreTheNamespacesOwn)
     for (auto &e : run.events)
         EXPECT_EQ(e["pid"], child) << run.output;
     EXPECT_EQ(run.lines["RUN"]["status"], "stopped") << run.output;
+}
+
+TEST(Watch, InAChildPidNamespaceThePollerSeesAReusedPidAsANewProcess)
+{
+    // The first child is seen, killed and reaped; ns_last_pid gives its pid to a second child
+    // before the next pass. Same pid, another start time: an exit, then a new process.
+    if (geteuid() != 0)
+        GTEST_SKIP() << "unshare --pid needs root here";
+    ProbeRun run = run_watch_probe("reuse");
+    if (!run.started || run.lines.count("SKIP"))
+        GTEST_SKIP() << "cannot reuse a pid here: " << run.output;
+    const std::string pid = run.lines["REUSED"]["pid"];
+    ASSERT_FALSE(pid.empty()) << run.output;
+    std::vector<std::string> kinds;
+    for (auto &e : run.events) {
+        EXPECT_EQ(e["pid"], pid) << run.output;
+        kinds.push_back(e["kind"]);
+    }
+    EXPECT_EQ(kinds, (std::vector<std::string>{"exit", "fork", "exec", "exit"})) << run.output;
+    ASSERT_GE(run.events.size(), 2u) << run.output;
+    EXPECT_EQ(run.events[1]["ppid"], "1") << run.output;
+    EXPECT_EQ(run.lines["RUN"]["status"], "stopped") << run.output;
+}
+
+// ---- the parsers, on crafted (hostile) input ----
+
+// One netlink message holding a cn_msg and a proc_event of `what` with `data` after its head.
+std::vector<uint8_t> datagram(uint32_t what, const std::vector<int32_t> &data, uint32_t idx = CN_IDX_PROC,
+                              int cn_len_delta = 0)
+{
+    std::vector<uint8_t> ev(16 + 4 * data.size());
+    memcpy(ev.data(), &what, 4);
+    uint64_t ts = 1234;
+    memcpy(ev.data() + 8, &ts, 8);
+    memcpy(ev.data() + 16, data.data(), 4 * data.size());
+    cn_msg cn = {};
+    cn.id.idx = idx;
+    cn.id.val = CN_VAL_PROC;
+    cn.ack = 0;
+    cn.len = (uint16_t)(ev.size() + cn_len_delta);
+    nlmsghdr nh = {};
+    nh.nlmsg_len = (uint32_t)(sizeof nh + sizeof cn + ev.size());
+    nh.nlmsg_type = NLMSG_DONE;
+    std::vector<uint8_t> out(NLMSG_ALIGN(sizeof nh + sizeof cn + ev.size()), 0);
+    memcpy(out.data(), &nh, sizeof nh);
+    memcpy(out.data() + sizeof nh, &cn, sizeof cn);
+    memcpy(out.data() + sizeof nh + sizeof cn, ev.data(), ev.size());
+    return out;
+}
+
+std::vector<ms__cn_event> parse(const std::vector<uint8_t> &d, ms__cn_parse_result *r)
+{
+    std::vector<ms__cn_event> out;
+    ms__cn_parse(
+        d.data(), d.size(),
+        [](const ms__cn_event *e, void *u) {
+            static_cast<std::vector<ms__cn_event> *>(u)->push_back(*e);
+            return 0;
+        },
+        &out, r);
+    return out;
+}
+
+TEST(WatchParse, ConnectorEventsAndTheirFilter)
+{
+    auto d = datagram(proc_event::PROC_EVENT_FORK, {100, 100, 200, 200});
+    auto thread = datagram(proc_event::PROC_EVENT_FORK, {100, 100, 201, 200});
+    auto exit = datagram(proc_event::PROC_EVENT_EXIT, {200, 200, 7 << 8, 17});
+    for (auto *more : {&thread, &exit})
+        for (uint8_t b : *more)
+            d.push_back(b);
+    ms__cn_parse_result r;
+    auto ev = parse(d, &r);
+    ASSERT_EQ(ev.size(), 3u);
+    EXPECT_EQ(r.malformed, 0u);
+    ms_proc_event out;
+    ASSERT_TRUE(ms__cn_to_proc_event(&ev[0], &out));
+    EXPECT_EQ(out.kind, MS_PROC_EV_FORK);
+    EXPECT_EQ(out.pid, 200);
+    EXPECT_EQ(out.ppid, 100);
+    EXPECT_EQ(out.time_ns, 1234);
+    EXPECT_FALSE(ms__cn_to_proc_event(&ev[1], &out)) << "a thread is no process";
+    ASSERT_TRUE(ms__cn_to_proc_event(&ev[2], &out));
+    EXPECT_EQ(out.kind, MS_PROC_EV_EXIT);
+    EXPECT_EQ(out.exit_code, 7 << 8);
+    auto detach = datagram(proc_event::PROC_EVENT_PTRACE, {201, 200, 0, 0});
+    ev = parse(detach, &r);
+    ASSERT_EQ(ev.size(), 1u);
+    ASSERT_TRUE(ms__cn_to_proc_event(&ev[0], &out));
+    EXPECT_EQ(out.kind, MS_PROC_EV_PTRACE_DETACH);
+    EXPECT_EQ(out.pid, 200);
+    EXPECT_EQ(out.tid, 201);
+}
+
+TEST(WatchParse, HostileConnectorMessagesAreRefused)
+{
+    ms__cn_parse_result r;
+    // Another connector's index, an event shorter than its kind needs, a cn_msg longer than the message.
+    EXPECT_TRUE(parse(datagram(proc_event::PROC_EVENT_FORK, {1, 1, 2, 2}, CN_IDX_PROC + 1), &r).empty());
+    EXPECT_EQ(r.malformed, 1u);
+    EXPECT_TRUE(parse(datagram(proc_event::PROC_EVENT_FORK, {1, 1, 2}), &r).empty());
+    EXPECT_EQ(r.malformed, 1u);
+    EXPECT_TRUE(parse(datagram(proc_event::PROC_EVENT_EXEC, {5, 5}, CN_IDX_PROC, 64), &r).empty());
+    EXPECT_EQ(r.malformed, 1u);
+    // Pids that cannot be: negative, zero, past PID_MAX_LIMIT.
+    for (int32_t bad : {-1, 0, (1 << 22) + 1}) {
+        EXPECT_TRUE(parse(datagram(proc_event::PROC_EVENT_EXEC, {bad, bad}), &r).empty()) << bad;
+        EXPECT_EQ(r.malformed, 1u);
+    }
+    // A netlink length past the datagram stops the parse; a truncated datagram too.
+    auto d = datagram(proc_event::PROC_EVENT_EXEC, {5, 5});
+    uint32_t huge = 4096;
+    memcpy(d.data(), &huge, 4);
+    EXPECT_TRUE(parse(d, &r).empty());
+    EXPECT_EQ(r.malformed, 1u);
+    d = datagram(proc_event::PROC_EVENT_EXEC, {5, 5});
+    d.resize(d.size() - 4);
+    EXPECT_TRUE(parse(d, &r).empty());
+    EXPECT_GE(r.malformed, 1u);
+    std::vector<uint8_t> tiny(7, 0xff);
+    EXPECT_TRUE(parse(tiny, &r).empty());
+    EXPECT_EQ(r.malformed, 1u);
+}
+
+TEST(WatchParse, StatIdentityAndNspid)
+{
+    char state, comm[16];
+    int64_t ppid = -1;
+    uint64_t start = 0;
+    // A command name with spaces and parentheses ends at the last ')'.
+    EXPECT_TRUE(ms__stat_identity("42 (a) b) (c) S 7 42 42 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 98765 1000 10 1\n", &state,
+                                  &ppid, &start, comm, sizeof comm));
+    EXPECT_EQ(state, 'S');
+    EXPECT_EQ(ppid, 7);
+    EXPECT_EQ(start, 98765u);
+    EXPECT_STREQ(comm, "a) b) (c");
+    EXPECT_TRUE(ms__stat_identity("1 (averyveryverylongname) Z 0 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5\n", &state, &ppid,
+                                  &start, comm, sizeof comm));
+    EXPECT_EQ(strlen(comm), 15u);
+    EXPECT_EQ(state, 'Z');
+    EXPECT_FALSE(ms__stat_identity("1 (x) S 1 1 1", &state, &ppid, &start, comm, sizeof comm)) << "truncated";
+    EXPECT_FALSE(ms__stat_identity("1 (x) S -4 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5\n", &state, &ppid, &start, comm,
+                                   sizeof comm));
+    EXPECT_FALSE(ms__stat_identity("1 x S 1", &state, &ppid, &start, comm, sizeof comm));
+    EXPECT_EQ(ms__nspid_depth("Name:\tsh\nNSpid:\t21368\t42\nNSpgid:\t1\n"), 2);
+    EXPECT_EQ(ms__nspid_depth("NSpid:\t77\n"), 1);
+    EXPECT_EQ(ms__nspid_depth("NSpid:\t7x\n"), 0);
+    EXPECT_EQ(ms__nspid_depth("Name:\tsh\n"), 0);
 }
 
 } // namespace

@@ -124,7 +124,8 @@ typedef struct ms_watch_info {
     uint64_t malformed;    /* connector messages refused as malformed or not from the kernel */
 } ms_watch_info;
 
-/* Which source is in use, why, and the counters. */
+/* Which source is in use, why, and the counters. Callable from any thread,
+ * also while ms_watch_run() runs. */
 MS_API ms_status ms_watch_info_get(ms_watch *watch, ms_watch_info *out);
 
 /* Streams events to fn until ms_watch_stop() (MS_OK), fn returns non-zero

@@ -113,10 +113,13 @@ ms_status ms_watch_info_get(ms_watch *watch, ms_watch_info *out)
 {
     if (!watch || !out || out->struct_size < offsetof(ms_watch_info, detail) + sizeof out->detail)
         return ms__fail(MS_E_INVALID_ARGUMENT, "ms_watch_info_get: watch and a sized info are required");
-    size_t n = out->struct_size < sizeof watch->info ? out->struct_size : sizeof watch->info;
-    uint32_t size = out->struct_size;
-    memcpy(out, &watch->info, n);
-    out->struct_size = size;
+    ms_watch_info now = watch->info;
+    now.events = atomic_load(&watch->events);
+    now.lost = atomic_load(&watch->lost);
+    now.malformed = atomic_load(&watch->malformed);
+    size_t n = out->struct_size < sizeof now ? out->struct_size : sizeof now;
+    now.struct_size = out->struct_size;
+    memcpy(out, &now, n);
     return MS_OK;
 }
 

@@ -16,7 +16,11 @@ struct ms__watch_plat;
 struct ms_watch {
     ms_agent *agent;
     ms_watch_options opts;        /* complete: defaults filled in */
-    ms_watch_info info;           /* source, reason, detail; counters updated by the platform */
+    ms_watch_info info;           /* source, reason, detail (set at open; its counters unused) */
+    /* Counters: the run thread adds, ms_watch_info_get() may read from another thread. */
+    atomic_uint_least64_t events;
+    atomic_uint_least64_t lost;
+    atomic_uint_least64_t malformed;
     struct ms__watch_plat *plat;  /* the platform's source state */
     atomic_int stop_requested;    /* set by ms_watch_stop(), cleared at the end of a run */
     atomic_int running;

@@ -274,7 +274,7 @@ static int deliver_event(const ms__cn_event *ev, void *user_data)
     ms_proc_event out;
     if (!ms__cn_to_proc_event(ev, &out))
         return 0;
-    d->w->info.events++;
+    atomic_fetch_add(&d->w->events, 1);
     return d->fn(&out, d->user_data);
 }
 
@@ -296,9 +296,9 @@ static int report_drops(deliver *d, int after_enobufs)
         return 0;
     }
     ms_proc_event ev = {.struct_size = sizeof ev, .kind = MS_PROC_EV_LOST, .time_ns = ms__watch_now_ns(), .lost = lost};
-    d->w->info.events++;
+    atomic_fetch_add(&d->w->events, 1);
     if (lost > 0)
-        d->w->info.lost += (uint64_t)lost;
+        atomic_fetch_add(&d->w->lost, (uint64_t)lost);
     return d->fn(&ev, d->user_data);
 }
 
@@ -331,12 +331,12 @@ ms_status ms__connector_run(ms_watch *w, ms_proc_event_fn fn, void *user_data)
             if (n == -1)
                 return ms__fail(ms__status_from_errno(errno), "watch: receive: %s", strerror(errno));
             if (n == -2) {
-                w->info.malformed++;
+                atomic_fetch_add(&w->malformed, 1);
                 continue;
             }
             ms__cn_parse_result res;
             ms__cn_parse(buf, (size_t)n, deliver_event, &d, &res);
-            w->info.malformed += res.malformed;
+            atomic_fetch_add(&w->malformed, res.malformed);
             if (res.stopped)
                 return ms__fail(MS_E_STOPPED, "watch: stopped by the callback");
         }

@@ -22,6 +22,19 @@ static bool valid_pid(int64_t pid)
     return pid > 0 && pid <= (1 << 22); /* PID_MAX_LIMIT */
 }
 
+/* Fills the kind and the pids of an event; false for pids that cannot be.
+ * The second pair (parent, tracer) is both valid or both 0: the idle task
+ * parents the first kernel threads, and a detach names no tracer. */
+static bool take(ms__cn_event *ev, int32_t kind, int64_t pid, int64_t tgid, int64_t ppid, int64_t ptgid)
+{
+    ev->kind = kind;
+    ev->pid = pid;
+    ev->tgid = tgid;
+    ev->ppid = ppid;
+    ev->ptgid = ptgid;
+    return valid_pid(pid) && valid_pid(tgid) && ((ppid == 0 && ptgid == 0) || (valid_pid(ppid) && valid_pid(ptgid)));
+}
+
 /* One cn_msg payload; false when malformed. */
 static bool parse_event(const uint8_t *p, size_t len, ms__cn_event *ev)
 {
@@ -47,44 +60,23 @@ static bool parse_event(const uint8_t *p, size_t len, ms__cn_event *ev)
         ev->kind = MS__CN_ACK;
         ev->err = pe.event_data.ack.err;
         return true;
-    case PROC_EVENT_FORK:
-        if (cn.len < NEED(fork))
-            return false;
-        ev->kind = MS__CN_FORK;
-        ev->pid = pe.event_data.fork.child_pid;
-        ev->tgid = pe.event_data.fork.child_tgid;
-        ev->ppid = pe.event_data.fork.parent_pid;
-        ev->ptgid = pe.event_data.fork.parent_tgid;
-        /* The parent of the first kernel threads is the idle task, 0. */
-        return valid_pid(ev->pid) && valid_pid(ev->tgid) && ev->ppid >= 0 && ev->ptgid >= 0 &&
-               ev->ppid <= (1 << 22) && ev->ptgid <= (1 << 22);
+    case PROC_EVENT_FORK: {
+        struct fork_proc_event f = pe.event_data.fork;
+        return cn.len >= NEED(fork) && take(ev, MS__CN_FORK, f.child_pid, f.child_tgid, f.parent_pid, f.parent_tgid);
+    }
     case PROC_EVENT_EXEC:
-        if (cn.len < NEED(exec))
-            return false;
-        ev->kind = MS__CN_EXEC;
-        ev->pid = pe.event_data.exec.process_pid;
-        ev->tgid = pe.event_data.exec.process_tgid;
-        return valid_pid(ev->pid) && valid_pid(ev->tgid);
+        return cn.len >= NEED(exec) &&
+               take(ev, MS__CN_EXEC, pe.event_data.exec.process_pid, pe.event_data.exec.process_tgid, 0, 0);
     case PROC_EVENT_EXIT:
-        if (cn.len < NEED_EXIT)
-            return false;
-        ev->kind = MS__CN_EXIT;
-        ev->pid = pe.event_data.exit.process_pid;
-        ev->tgid = pe.event_data.exit.process_tgid;
         ev->exit_code = (int32_t)pe.event_data.exit.exit_code;
         ev->exit_signal = (int32_t)pe.event_data.exit.exit_signal;
-        return valid_pid(ev->pid) && valid_pid(ev->tgid);
-    case PROC_EVENT_PTRACE:
-        if (cn.len < NEED(ptrace))
-            return false;
-        ev->kind = MS__CN_PTRACE;
-        ev->pid = pe.event_data.ptrace.process_pid;
-        ev->tgid = pe.event_data.ptrace.process_tgid;
-        ev->ppid = pe.event_data.ptrace.tracer_pid;
-        ev->ptgid = pe.event_data.ptrace.tracer_tgid;
-        /* Detach reports tracer 0: both zero or both valid. */
-        return valid_pid(ev->pid) && valid_pid(ev->tgid) &&
-               ((ev->ppid == 0 && ev->ptgid == 0) || (valid_pid(ev->ppid) && valid_pid(ev->ptgid)));
+        return cn.len >= NEED_EXIT &&
+               take(ev, MS__CN_EXIT, pe.event_data.exit.process_pid, pe.event_data.exit.process_tgid, 0, 0);
+    case PROC_EVENT_PTRACE: {
+        struct ptrace_proc_event t = pe.event_data.ptrace;
+        return cn.len >= NEED(ptrace) && take(ev, MS__CN_PTRACE, t.process_pid, t.process_tgid, t.tracer_pid,
+                                              t.tracer_tgid);
+    }
     default:
         ev->kind = MS__CN_OTHER;
         return true;

@@ -2,7 +2,8 @@
  * A process is known by its pid and its start time (stat field 22), so a pid
  * reused between two passes is an exit and a new process; the executable's
  * identity (device and inode of /proc/PID/exe, or the command name where the
- * link cannot be read) tells an exec. The table is an open-addressing hash on
+ * link cannot be read) tells an exec; a zombie has exited (the connector
+ * reports the exit then too, not at the reaping). The table is an open-addressing hash on
  * the pid that grows up to twice max_processes entries: processes past that
  * bound are counted as lost on each pass, never followed. */
 #include "watch.h"
@@ -176,7 +177,7 @@ static int emit(emitter *em, int32_t kind, int64_t pid, int64_t ppid, int64_t lo
         return 0;
     ms_proc_event ev = {.struct_size = sizeof ev, .kind = kind, .time_ns = em->now, .pid = pid, .ppid = ppid,
                         .tid = pid, .exit_code = kind == MS_PROC_EV_EXIT ? -1 : 0, .lost = lost};
-    em->w->info.events++;
+    atomic_fetch_add(&em->w->events, 1);
     return em->fn(&ev, em->user_data);
 }
 
@@ -249,7 +250,7 @@ static int pass(ms_watch *w, emitter *em, ms_status *st)
     if (pl->deleted > pl->cap / 4)
         (void)rehash(pl, pl->cap); /* long probe chains of deleted slots; kept as they are if memory is short */
     if (lost && em->fn) {
-        w->info.lost += lost;
+        atomic_fetch_add(&w->lost, lost);
         return emit(em, MS_PROC_EV_LOST, 0, 0, (int64_t)lost);
     }
     return 0;

@@ -14,11 +14,10 @@ final class NativeProcessEventSource implements ProcessEventSource {
 
     private final String name;
     private final String reason;
-    private long watch; // the C handle; 0 once closed
-    private boolean running;
+    private final NativeRun run;
 
     private NativeProcessEventSource(long watch, String name, String reason) {
-        this.watch = watch;
+        this.run = new NativeRun("event source", watch, NativeBridge::watchStop);
         this.name = name;
         this.reason = reason;
     }
@@ -55,32 +54,16 @@ final class NativeProcessEventSource implements ProcessEventSource {
         return reason;
     }
 
-    private synchronized long begin() {
-        if (watch == 0) {
-            throw new IllegalStateException("event source is closed");
-        }
-        if (running) {
-            throw new IllegalStateException("the event source is already running");
-        }
-        running = true;
-        return watch;
-    }
-
-    private synchronized void end() {
-        running = false;
-        notifyAll();
-    }
-
     @Override
     public void run(ProcessEventListener listener) {
         java.util.Objects.requireNonNull(listener, "listener");
-        long w = begin();
+        long w = run.begin();
         int code;
         try {
             code = NativeBridge.watchRun(w, (kind, pid, ppid, tid, timeNanos, lost, exitCode) ->
                 listener.onEvent(toEvent(kind, pid, ppid, timeNanos, lost, exitCode)));
         } finally {
-            end();
+            run.end();
         }
         if (Status.fromCode(code) != Status.STOPPED) { // STOPPED: the listener returned false, a normal end
             NativeAgent.check(code);
@@ -100,31 +83,12 @@ final class NativeProcessEventSource implements ProcessEventSource {
     }
 
     @Override
-    public synchronized void stop() {
-        // ms_watch_stop only sets a flag and writes to a pipe: safe under the lock.
-        if (watch != 0) {
-            NativeBridge.watchStop(watch);
-        }
+    public void stop() {
+        run.stop();
     }
 
     @Override
-    public synchronized void close() {
-        if (watch == 0) {
-            return;
-        }
-        boolean interrupted = false;
-        while (running) {
-            NativeBridge.watchStop(watch);
-            try {
-                wait(100);
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        NativeBridge.watchClose(watch);
-        watch = 0;
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+    public void close() {
+        run.close(NativeBridge::watchClose);
     }
 }
