@@ -54,8 +54,8 @@ import picocli.CommandLine.Spec;
         "watched by repeated process listings every --poll-interval, compared by pid and start time. Events the",
         "kernel dropped are counted and answered by a resynchronising listing that scans what is new.",
         "",
-        "Scans: a new program is scanned --settle after its exec, again 4 and 12 settle delays after it, and",
-        "--settle-late after it (early and late unpacking); a program that has already exited by then is",
+        "Scans: a new program is scanned --settle after its exec, again 4, 12 and 30 settle delays after it,",
+        "and --settle-late after it (early and late unpacking); a program that has already exited by then is",
         "counted, not an error. Every watched process is rescanned every --rescan, spread out and paced so that",
         "the scanning stays within --max-cpu percent of one core (the scans that follow events go first and",
         "count against the budget too).",
@@ -102,7 +102,7 @@ final class WatchCommand implements Callable<Integer> {
     ProcessScope scope;
 
     @Option(names = "--settle", paramLabel = "DURATION", converter = DurationConverter.class, defaultValue = "20ms",
-        description = "From a program's exec to its first scan (default 20ms); more early scans at 4 and 12 times it.")
+        description = "From a program's exec to its first scan (default 20ms); more early scans at 4, 12 and 30 times it.")
     Duration settle;
 
     @Option(names = "--settle-late", paramLabel = "DURATION", converter = DurationConverter.class, defaultValue = "2s",

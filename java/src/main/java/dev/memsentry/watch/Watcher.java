@@ -45,7 +45,7 @@ public final class Watcher {
     private static final int QUEUE_CAPACITY = 65_536;
     private static final Duration STOP_WAIT = Duration.ofSeconds(4);
     /** The further early scans of a new program come these many settle delays after its exec. */
-    static final int[] AGAIN_FACTORS = {4, 12};
+    static final int[] AGAIN_FACTORS = {4, 12, 30};
     private static final int WARM_UP_SCANS = 5;
 
     /** Why {@link #run} returned. */
