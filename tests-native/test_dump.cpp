@@ -12,7 +12,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <linux/capability.h>
+#include <sys/inotify.h>
 #include <sys/procfs.h>
+#include <sys/syscall.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/user.h>
@@ -999,6 +1002,120 @@ TEST(DumpCore, ExtendedSegmentCountUsesSectionZero)
     memcpy(&sh, out.p + eh.e_shoff, sizeof sh);
     EXPECT_EQ(sh.sh_info, 70001u);
     ms__bytes_free(&out);
+}
+
+// ---- a target that attacks its inspector (issue 18) ----------------------
+
+// The regions of pid, copied (paths kept alive).
+struct RegionCopy {
+    ms_region r;
+    std::string path;
+};
+
+std::vector<RegionCopy> regions_of(pid_t pid)
+{
+    std::vector<RegionCopy> out;
+    Agent agent;
+    ms_region_list(
+        agent.a, pid,
+        [](const ms_region *r, void *u) {
+            static_cast<std::vector<RegionCopy> *>(u)->push_back({*r, r->path});
+            return 0;
+        },
+        &out);
+    for (auto &c : out)
+        c.r.path = c.path.c_str();
+    return out;
+}
+
+const ms_region *region_at(const std::vector<RegionCopy> &rs, uint64_t start)
+{
+    for (auto &c : rs)
+        if (c.r.start == start)
+            return &c.r;
+    return nullptr;
+}
+
+// Opens of a file seen by inotify from the moment it is built.
+struct OpenWatch {
+    int fd;
+    explicit OpenWatch(const std::string &path)
+    {
+        fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        EXPECT_GE(inotify_add_watch(fd, path.c_str(), IN_OPEN), 0) << strerror(errno);
+    }
+    ~OpenWatch() { close(fd); }
+    int opens() const
+    {
+        int n = 0;
+        alignas(struct inotify_event) char buf[4096];
+        ssize_t got;
+        while ((got = read(fd, buf, sizeof buf)) > 0)
+            for (char *p = buf; p < buf + got; p += sizeof(struct inotify_event) + ((struct inotify_event *)p)->len)
+                n += (((struct inotify_event *)p)->mask & IN_OPEN) != 0;
+        return n;
+    }
+};
+
+// Root without CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE: /proc/PID/map_files
+// is refused (as in a container), ptrace and /proc/PID/mem are not.
+bool drop_map_files_caps()
+{
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct d[2];
+    if (syscall(SYS_capget, &h, d) != 0)
+        return false;
+    for (int cap : {CAP_SYS_ADMIN, 40 /* CAP_CHECKPOINT_RESTORE */}) {
+        d[cap / 32].effective &= ~(1u << (cap % 32));
+        d[cap / 32].permitted &= ~(1u << (cap % 32));
+    }
+    return syscall(SYS_capset, &h, d) == 0;
+}
+
+// Everything that opens the file behind a region (dump, probe, compare,
+// with and without map_files): the symlinks the target planted where its
+// maps point are never followed, so the watched file is never opened.
+TEST(HostileTarget, PlantedSymlinksAtMappedPathsAreNeverOpened)
+{
+    if (geteuid() != 0)
+        GTEST_SKIP() << "needs root for the victim's mount namespace";
+    TempDir dir, watched_dir;
+    std::string watched = watched_dir / "watched";
+    std::ofstream(watched) << "not for root to open";
+    std::string mnt = dir / "mnt";
+    ASSERT_EQ(mkdir(mnt.c_str(), 0700), 0);
+    // In our namespace too the maps path DIR/x names a symlink to the watched file.
+    ASSERT_EQ(symlink(watched.c_str(), (mnt + "/x").c_str()), 0);
+    Victim v("victim_hostile_map", {"symlink", mnt, watched});
+    auto rs = regions_of(v.pid());
+    const ms_region *file = region_at(rs, v.hex("file")), *del = region_at(rs, v.hex("del"));
+    ASSERT_TRUE(file && del);
+    EXPECT_EQ(file->kind, MS_REGION_FILE);
+    EXPECT_EQ(std::string(file->path), mnt + "/x");
+    EXPECT_EQ(del->kind, MS_REGION_DELETED);
+    OpenWatch watch(watched);
+
+    auto inspect_all = [&](const std::string &tag) {
+        Agent agent;
+        int bad = 0;
+        for (const ms_region *r : {file, del}) {
+            ms_region_probe_result probe;
+            memset(&probe, 0, sizeof probe);
+            probe.struct_size = sizeof probe;
+            ms_region_probe(agent.a, v.pid(), r, &probe);
+            ms_region_compare_file(agent.a, v.pid(), r, nullptr, nullptr, nullptr, nullptr);
+        }
+        ms_dump_options o = options(0, MS_DUMP_FORMAT_RAW);
+        bad += dump(v.pid(), dir / (tag + ".raw"), o) != MS_OK;
+        bad += dump(v.pid(), dir / (tag + ".core"), options()) != MS_OK;
+        return bad;
+    };
+    EXPECT_EQ(in_child([&]() { return drop_map_files_caps() ? inspect_all("nocaps") : 99; }), 0);
+    EXPECT_EQ(inspect_all("root"), 0);
+    EXPECT_EQ(watch.opens(), 0) << "root opened the file a planted symlink points to";
+    // With map_files the untouched pages still come from the very file mapped.
+    std::string raw = slurp(dir / "root.raw");
+    EXPECT_NE(raw.find(std::string(8192, 'F')), std::string::npos);
 }
 
 } // namespace

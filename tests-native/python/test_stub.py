@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -449,6 +450,66 @@ def page_present(pid, address):
     finally:
         os.close(fd)
     return bool(entry >> 63)
+
+
+class OpenWatch(object):
+    """IN_OPEN events of one file (inotify through ctypes, as the stub uses no more than the
+    standard library either)."""
+
+    def __init__(self, path):
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0 or libc.inotify_add_watch(self.fd, os.fsencode(path), 0x20) < 0:  # IN_OPEN
+            raise OSError(ctypes.get_errno(), "inotify")
+
+    def opens(self):
+        n = 0
+        while True:
+            try:
+                buf = os.read(self.fd, 4096)
+            except BlockingIOError:
+                return n
+            while buf:
+                _, mask, _, length = struct.unpack_from("iIII", buf)
+                n += bool(mask & 0x20)
+                buf = buf[16 + length:]
+
+    def close(self):
+        os.close(self.fd)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "the victim makes a mount namespace of its own")
+class PlantedSymlinkTest(unittest.TestCase):
+    """A target whose maps name symlinks it planted (a tmpfs covered by another with a symlink
+    at the mapped path, a deleted file with a symlink named "d (deleted)"): probing its untouched
+    file pages, with map_files and without (CAP_SYS_ADMIN dropped), never opens the file the
+    symlinks point to."""
+
+    def test_no_open_of_the_symlink_target(self):
+        d = tempfile.mkdtemp(prefix="memsentry-stub-hostile-")
+        self.addCleanup(shutil.rmtree, d)
+        watched = os.path.join(d, "watched")
+        with open(watched, "w") as f:
+            f.write("not for root to open")
+        mnt = os.path.join(d, "mnt")
+        os.mkdir(mnt)
+        os.symlink(watched, os.path.join(mnt, "x"))
+        with Victim("victim_hostile_map", "symlink", mnt, watched) as v:
+            watch = OpenWatch(watched)
+            self.addCleanup(watch.close)
+            for prefix in ((), ("setpriv", "--bounding-set=-sys_admin,-checkpoint_restore")):
+                s = Session(prefix)
+                try:
+                    for key in ("file", "del"):
+                        _, a = s.request("probe_region", pid=v.pid, start=hex(v.hex(key)))
+                        self.assertTrue(a["ok"], a)
+                        if not prefix:
+                            self.assertEqual(b"FFFF", base64.b64decode(a["result"]["head"])[:4],
+                                             "with map_files the page comes from the mapped file")
+                finally:
+                    self.assertEqual(0, s.close())
+            self.assertEqual(0, watch.opens(), "the stub opened the file a planted symlink points to")
 
 
 class CancelTest(unittest.TestCase):

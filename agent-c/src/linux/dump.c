@@ -15,6 +15,7 @@
 #include "../platform.h"
 #include "elfcore.h"
 #include "evidence.h"
+#include "mapped_file.h"
 #include "maps_parse.h"
 #include "procfs.h"
 #include "reader.h"
@@ -276,26 +277,12 @@ static void account(dump_worker *w, dump_region *d, const ms_span *sp)
     }
 }
 
-/* The file behind a file-backed region, opened without going through the
- * target: /proc/<pid>/map_files names the exact inode mapped (even when it
- * was deleted) but needs CAP_SYS_ADMIN; otherwise the path, if it still
- * holds the same device and inode. -1 when neither works. */
+/* The file behind a file-backed region (mapped_file.h: never a path the
+ * target chose). -1 when it cannot be opened. */
 static int open_backing_file(const dump_job *j, const dump_region *d)
 {
-    char link[128];
-    snprintf(link, sizeof link, "/proc/%" PRId64 "/map_files/%" PRIx64 "-%" PRIx64, j->pid, d->r.start, d->r.end);
-    int fd = open(link, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        fd = open(d->r.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0)
-        return -1;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_ino != d->r.inode ||
-        st.st_dev != makedev(d->r.dev_major, d->r.dev_minor)) {
-        close(fd);
-        return -1;
-    }
-    return fd;
+    int fd;
+    return ms__open_mapped_file(j->pid, &d->r, &fd) == MS_OK ? fd : -1;
 }
 
 static void close_source(dump_worker *w)
