@@ -1118,4 +1118,35 @@ TEST(HostileTarget, PlantedSymlinksAtMappedPathsAreNeverOpened)
     EXPECT_NE(raw.find(std::string(8192, 'F')), std::string::npos);
 }
 
+// A tmpfs mounted on /dev in the target's own mount namespace holds plain
+// files: /dev/payload mapped executable is memory like any other and its
+// bytes are in the dump. Whether a region is a device comes from VmFlags.
+TEST(HostileTarget, PayloadOnATmpfsMountedOnDevIsDumped)
+{
+    if (geteuid() != 0)
+        GTEST_SKIP() << "needs root for the victim's mount namespace";
+    Victim v("victim_hostile_map", {"devtmpfs"});
+    TempDir dir;
+    struct Seen {
+        uint64_t start;
+        ms_dump_region r;
+        std::string path;
+    } seen{v.hex("dev"), {}, ""};
+    ms_dump_options o = options(0, MS_DUMP_FORMAT_RAW);
+    o.on_region = [](const ms_dump_region *r, void *u) {
+        auto *s = static_cast<Seen *>(u);
+        if (r->region->start == s->start) {
+            s->r = *r;
+            s->path = r->region->path;
+        }
+        return 0;
+    };
+    o.region_user = &seen;
+    ASSERT_EQ(dump(v.pid(), dir / "dev.raw", o), MS_OK) << ms_last_error();
+    EXPECT_EQ(seen.path, "/dev/payload");
+    EXPECT_EQ(seen.r.status, MS_DUMP_REGION_OK) << seen.r.reason;
+    EXPECT_NE(slurp(dir / "dev.raw").find("MS_DEV_PAYLOAD"), std::string::npos);
+    EXPECT_NE(slurp(dir / "dev.raw.json").find("/dev/payload"), std::string::npos);
+}
+
 } // namespace

@@ -512,6 +512,34 @@ class PlantedSymlinkTest(unittest.TestCase):
             self.assertEqual(0, watch.opens(), "the stub opened the file a planted symlink points to")
 
 
+class DeviceMappingTest(unittest.TestCase):
+    """Device memory is told by VmFlags (io, pf), never by a path under /dev."""
+
+    def test_smaps_lines(self):
+        self.assertEqual(("header", None), stub.smaps_line_kind(b"7f0000000000-7f0000001000 r-xp 0 00:05 12 /dev/x"))
+        self.assertEqual(("other", None), stub.smaps_line_kind(b"Size:                  4 kB"))
+        self.assertEqual(("vmflags", {b"io", b"pf"}), stub.smaps_line_kind(b"VmFlags: rd mr pf io de dd"))
+        self.assertEqual(("vmflags", set()), stub.smaps_line_kind(b"VmFlags: rd ex iox xpf"))
+        self.assertIn(next(r["start"] for r in stub.iter_regions(os.getpid()) if r["path"] == b"[vvar]"),
+                      stub.device_starts(os.getpid()))
+
+    @unittest.skipUnless(os.geteuid() == 0, "the victim makes a mount namespace of its own")
+    def test_a_payload_on_a_tmpfs_mounted_on_dev_is_dumped(self):
+        d = tempfile.mkdtemp(prefix="memsentry-stub-dev-")
+        self.addCleanup(shutil.rmtree, d)
+        s = Session()
+        self.addCleanup(s.close)
+        with Victim("victim_hostile_map", "devtmpfs") as v:
+            path = os.path.join(d, "v.raw")
+            _, a = s.request("dump", pid=v.pid, path=path)
+            self.assertTrue(a["ok"], a)
+            with open(path + ".json") as f:
+                entry = next(e for e in json.load(f)["regions"] if int(e["start"], 16) == v.hex("dev"))
+            self.assertEqual("ok", entry["status"], entry)
+            with open(path, "rb") as f:
+                self.assertIn(b"MS_DEV_PAYLOAD", f.read())
+
+
 class CancelTest(unittest.TestCase):
     def setUp(self):
         self.s = Session()

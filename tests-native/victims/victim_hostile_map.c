@@ -8,7 +8,8 @@
  *       del=   DIR/d, deleted, and a symlink "DIR/d (deleted)" -> WATCHED.
  *       Both are two pages of 'F', never touched.
  *   devtmpfs             a tmpfs on /dev holding /dev/payload (a page that
- *       starts with MS_DEV_PAYLOAD), mapped readable and executable at dev=.
+ *       starts with MS_DEV_PAYLOAD), mapped readable and executable at dev=,
+ *       its first page read.
  */
 #include <fcntl.h>
 #include <sched.h>
@@ -77,6 +78,8 @@ int main(int argc, char **argv)
         void *dev = map_file("/dev/payload", PROT_READ | PROT_EXEC, 0x90, "MS_DEV_PAYLOAD");
         if (!dev)
             return fail("map /dev/payload");
+        volatile char first = *(volatile char *)dev; /* present, as code that ran would be */
+        (void)first;
         printf("READY dev=%p\n", dev);
     } else {
         return 2;

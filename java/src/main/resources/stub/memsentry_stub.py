@@ -922,7 +922,7 @@ def dump_process(pid, path, options, progress):
             pagemap_note = "pagemap unreadable (%s): every page was read" % f.message
             log("warn", "pid %d: %s" % (pid, pagemap_note))
 
-        plans = plan_regions(regions, options, pagemap_fd)
+        plans = plan_regions(regions, options, pagemap_fd, device_starts(pid))
         need = sum(p["resident"] for p in plans)
         st = os.fstatvfs(dir_fd)
         free = st.f_bavail * st.f_frsize
@@ -1004,7 +1004,45 @@ def _manifest_entry(entry):
     return out
 
 
-def plan_regions(regions, options, pagemap_fd):
+def smaps_line_kind(line):
+    """("header", None), ("vmflags", set of device flags among "io" and "pf") or ("other", None)
+    for one line of /proc/PID/smaps, as ms__smaps_line_kind in agent-c/src/linux/maps_parse.c."""
+    word = line.split(b" ", 1)[0]
+    if not word.endswith(b":"):
+        return "header", None
+    if word != b"VmFlags:":
+        return "other", None
+    return "vmflags", set(line[8:].split()) & {b"io", b"pf"}
+
+
+def device_starts(pid):
+    """Start addresses of the regions that map device memory (VM_IO or VM_PFNMAP in smaps):
+    decided from the mapping, never from its path, which a tmpfs mounted on /dev in the target's
+    mount namespace makes a plain file's."""
+    out = set()
+    fd = proc_open(pid, "smaps")
+    try:
+        start = None
+        for line in read_lines_bounded(fd):
+            if line is None:
+                continue
+            kind, flags = smaps_line_kind(line)
+            if kind == "header":
+                try:
+                    start = parse_maps_line(line)["start"]
+                except Failure:
+                    start = None
+            elif kind == "vmflags" and flags and start is not None:
+                out.add(start)
+    except OSError as e:
+        raise Failure(NO_SUCH_PROCESS if status_from_errno(e.errno) == NO_SUCH_PROCESS else IO_ERROR,
+                      "read /proc/%d/smaps: %s" % (pid, os.strerror(e.errno)))
+    finally:
+        os.close(fd)
+    return out
+
+
+def plan_regions(regions, options, pagemap_fd, devices=frozenset()):
     """Decides per region what goes into the file: its length after the caps,
     or why it is skipped; counts resident bytes for the free-space check."""
     plans = []
@@ -1025,6 +1063,8 @@ def plan_regions(regions, options, pagemap_fd):
             skip = "kernel data page ([vvar]): not readable through /proc/<pid>/mem"
         elif r["kind"] == VSYSCALL or r["start"] > INT64_MAX:
             skip = "above the reach of /proc/<pid>/mem offsets"
+        elif r["start"] in devices:
+            skip = "device mapping: reading it could have side effects"
         elif options["suspicious_only"] and not is_suspicious(r):
             skip = "not suspicious (suspicious_only)"
         elif options["skip_nonexec_over"] and not r["perms"] & PERM_EXEC and size > options["skip_nonexec_over"]:
