@@ -1,6 +1,8 @@
 /* Artifact: a target that stalls ptrace. N threads (argv[1], default 4) each
  * vfork() a child that pauses forever, so each parent thread waits in
  * uninterruptible sleep (state D), where PTRACE_INTERRUPT does not reach it.
+ * With argv[2], that marker is also in a readable, writable and executable
+ * page (something for a scan to alert on) at addr=.
  * READY threads=N+1 once all of them are in D; on EOF of stdin the children
  * are killed, which lets the parents go, and the victim exits. */
 #include <dirent.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -75,7 +78,14 @@ int main(int argc, char **argv)
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
-    printf("READY threads=%ld\n", n + 1);
+    void *rwx = MAP_FAILED;
+    if (argc > 2) {
+        rwx = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (rwx == MAP_FAILED)
+            return 1;
+        snprintf(rwx, 4096, "%s", argv[2]);
+    }
+    printf("READY threads=%ld addr=%p\n", n + 1, rwx == MAP_FAILED ? NULL : rwx);
     fflush(stdout);
     victim_wait_stdin();
     for (long i = 0; i < n; i++)

@@ -157,6 +157,23 @@ def wire_bytes(raw):
         return {"b64": base64.b64encode(raw).decode("ascii")}
 
 
+def manifest_text(raw):
+    """A name (raw bytes, or its wire form) as the raw dump manifest writes it, as Java's BytesText
+    and agent-c's ms__bytes_json_string do: valid UTF-8 without the text \\x is itself; any other
+    name has each byte that is not UTF-8 as \\xNN and each backslash as \\\\."""
+    if isinstance(raw, dict):
+        raw = base64.b64decode(raw["b64"])
+    elif isinstance(raw, str):
+        raw = raw.encode("utf-8")
+    try:
+        text = raw.decode("utf-8")
+        if "\\x" not in text:
+            return text
+    except UnicodeDecodeError:
+        pass
+    return raw.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
+
+
 def hex64(value):
     return "0x%x" % value
 
@@ -944,16 +961,17 @@ def dump_process(pid, path, options, progress):
             "version": 1,
             "os": "linux",
             "pid": pid,
-            "data": wire_bytes(base),
+            "data": manifest_text(base),
             "max_region_size": options["max_region_size"],
             "created_by": "memsentry stub %s (python %s)" % (STUB_VERSION, sys.version.split()[0]),
             "created_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "process": facts,
+            "process": dict(facts, name=manifest_text(facts["name"]), exe=manifest_text(facts["exe"]),
+                            argv=[manifest_text(a) for a in facts["argv"]]),
             "frozen": False,
             "threads": threads,
             "notes": malformed + ([pagemap_note] if pagemap_note else []),
             "totals": totals,
-            "regions": [_manifest_entry(p["entry"]) for p in plans],
+            "regions": [_manifest_entry(p) for p in plans],
         }
         text = (json.dumps(manifest, indent=1, ensure_ascii=True) + "\n").encode("ascii")
         manifest_tmp = b"." + manifest_base + b".partial-" + token
@@ -993,10 +1011,10 @@ def dump_process(pid, path, options, progress):
         os.close(dir_fd)
 
 
-def _manifest_entry(entry):
+def _manifest_entry(plan):
     """A region as the manifest shows it, in the shape of the Windows agent's raw manifest
     (agent-c/src/windows/dump.c): reason only when there is one, sha256 only for bytes in the file."""
-    out = dict(entry)
+    out = dict(plan["entry"], path=manifest_text(plan["region"]["path"]))
     if not out["reason"]:
         del out["reason"]
     if out["sha256"] is None:
