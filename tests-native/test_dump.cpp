@@ -1204,4 +1204,27 @@ TEST(HostileTarget, ThreadsStuckInVforkCannotStallTheFreeze)
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
+// Names in the raw manifest read as Java's BytesText writes them: the byte
+// 0xff as \xff, the character U+00FF as itself, the text \xff as \\xff, and
+// control characters JSON-escaped (python3's json is the oracle).
+TEST(HostileTarget, ManifestNamesTellBytesFromLookalikeText)
+{
+    TempDir dir, out;
+    Victim v("victim_hostile_names", {dir.path});
+    ASSERT_EQ(dump(v.pid(), out / "n.raw", options(0, MS_DUMP_FORMAT_RAW)), MS_OK) << ms_last_error();
+    std::string script = "import json,sys\n"
+                         "m=json.load(open(sys.argv[1]))\n"
+                         "by={int(r['start'],16):r['path'] for r in m['regions']}\n"
+                         "for a in sys.argv[2:]: print(ascii(by[int(a,16)]))\n"
+                         "print(ascii(m['process']['name']))\n";
+    std::string got = run("python3 -c \"" + script + "\" '" + (out / "n.raw.json") + "' " + v.fact("esc") + " " +
+                          v.fact("ff") + " " + v.fact("yy") + " " + v.fact("bsx"));
+    std::string d = dir.path;
+    EXPECT_EQ(got, "'" + d + "/esc\\x1b[2J\\x1b[H\\u202e'\n"
+                   "'" + d + "/name\\\\xff'\n"
+                   "'" + d + "/name\\xff'\n"
+                   "'" + d + "/name\\\\\\\\xff'\n"
+                   "'n\\n\\x1b[2J\\x1b]0;t\\x07'\n");
+}
+
 } // namespace

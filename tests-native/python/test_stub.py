@@ -603,6 +603,28 @@ class DumpTest(unittest.TestCase):
         finally:
             os.close(fd)
 
+    def test_manifest_names_tell_bytes_from_lookalike_text(self):
+        """As agent-c writes them and Java's BytesText reads names: the byte 0xff as \\xff, the
+        character U+00FF as itself, the text \\xff as \\\\xff."""
+        self.assertEqual("n\\xff", stub.manifest_text(b"n\xff"))
+        self.assertEqual("n\u00ff", stub.manifest_text("n\u00ff".encode()))
+        self.assertEqual("n\\\\xff", stub.manifest_text(b"n\\xff"))
+        self.assertEqual("C:\\W", stub.manifest_text(b"C:\\W"))
+        names = os.path.join(self.dir, "names")
+        os.mkdir(names)
+        with Victim("victim_hostile_names", names) as v:
+            path = os.path.join(self.dir, "n.raw")
+            _, a = self.s.request("dump", pid=v.pid, path=path)
+            self.assertTrue(a["ok"], a)
+            with open(path + ".json") as f:
+                manifest = json.load(f)
+            by_start = {int(e["start"], 16): e["path"] for e in manifest["regions"]}
+            self.assertEqual(names + "/esc\x1b[2J\x1b[H\u202e", by_start[v.hex("esc")])
+            self.assertEqual(names + "/name\\xff", by_start[v.hex("ff")])
+            self.assertEqual(names + "/name\u00ff", by_start[v.hex("yy")])
+            self.assertEqual(names + "/name\\\\xff", by_start[v.hex("bsx")])
+            self.assertEqual("n\n\x1b[2J\x1b]0;t\x07", manifest["process"]["name"])
+
     def test_dump_into_a_missing_directory_fails_cleanly(self):
         with Victim("victim_marker") as v:
             _, a = self.s.request("dump", pid=v.pid, path=os.path.join(self.dir, "no", "such", "dir.raw"))
