@@ -505,7 +505,7 @@ class PlantedSymlinkTest(unittest.TestCase):
                         _, a = s.request("probe_region", pid=v.pid, start=hex(v.hex(key)))
                         self.assertTrue(a["ok"], a)
                         if not prefix:
-                            self.assertEqual(b"FFFF", base64.b64decode(a["result"]["head"])[:4],
+                            self.assertEqual(b"MS_PLANTED", base64.b64decode(a["result"]["head"])[:10],
                                              "with map_files the page comes from the mapped file")
                 finally:
                     self.assertEqual(0, s.close())

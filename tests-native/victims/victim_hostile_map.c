@@ -6,7 +6,7 @@
  *              covers, with a symlink DIR/x -> WATCHED in it (so the path
  *              inside the target's root names the symlink);
  *       del=   DIR/d, deleted, and a symlink "DIR/d (deleted)" -> WATCHED.
- *       Both are two pages of 'F', never touched.
+ *       Both are two pages: MS_PLANTED, then 'F'; never touched.
  *   devtmpfs             a tmpfs on /dev holding /dev/payload (a page that
  *       starts with MS_DEV_PAYLOAD), mapped readable and executable at dev=,
  *       its first page read.
@@ -58,9 +58,9 @@ int main(int argc, char **argv)
         if (mount("lower", dir, "tmpfs", 0, "size=1m") != 0)
             return fail("mount tmpfs");
         snprintf(path, sizeof path, "%s/x", dir);
-        void *file = map_file(path, PROT_READ, 'F', NULL);
+        void *file = map_file(path, PROT_READ, 'F', "MS_PLANTED");
         snprintf(path, sizeof path, "%s/d", dir);
-        void *del = map_file(path, PROT_READ, 'F', NULL);
+        void *del = map_file(path, PROT_READ, 'F', "MS_PLANTED");
         if (!file || !del || unlink(path) != 0)
             return fail("map");
         snprintf(path, sizeof path, "%s/d (deleted)", dir);

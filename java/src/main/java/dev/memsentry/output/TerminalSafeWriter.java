@@ -14,13 +14,9 @@ public final class TerminalSafeWriter extends PrintWriter {
         super(out, true, StandardCharsets.UTF_8);
     }
 
+    /** One message: escaped whole, then ended. */
     @Override
-    public void println(String line) {
-        super.println(line == null ? null : TerminalText.escapeKeepingIndent(line));
-    }
-
-    @Override
-    public void println(Object o) {
-        println(String.valueOf(o));
+    public void println(String message) {
+        super.println(TerminalText.escapeKeepingIndent(String.valueOf(message)));
     }
 }
