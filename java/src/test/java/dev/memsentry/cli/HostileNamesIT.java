@@ -72,6 +72,24 @@ class HostileNamesIT {
     }
 
     @Test
+    void aWarningThatNamesTheProcessIsOneEscapedLogLine() throws Exception {
+        // Another tracer (strace) holds the target: dump --freeze dumps it running and says so in
+        // a WARN that names it, and that name must not forge a second log line.
+        try (Victim v = Victim.start("victim_hostile_names", dir.toString());
+             ScanIT.Started strace = new ScanIT.Started("strace", "-o", "/dev/null", "-p", String.valueOf(v.pid()))) {
+            ScanIT.waitForTracer(v.pid());
+            assertTrue(strace.pid() > 0);
+            CliIT.Run dump = jar("dump", "--pid", String.valueOf(v.pid()), "--freeze", "--out",
+                dir.resolve("t.core").toString());
+            assertEquals(0, dump.code(), dump.err());
+            List<String> warnings = dump.err().lines().toList();
+            assertEquals(1, warnings.size(), dump.err());
+            assertTrue(warnings.get(0).startsWith("WARN pid " + v.pid() + " (n\\x0a\\x1b[2J\\x1b]0;t\\x07): cannot freeze it"),
+                warnings.get(0));
+        }
+    }
+
+    @Test
     void psTableHoldsOneRowPerProcessAndNoRawControls() throws Exception {
         // ps lists every process: in a PID namespace of its own, holding the victim and the jar only.
         String victim = Victim.directory().resolve("victim_hostile_names").toString();
