@@ -135,3 +135,13 @@ ms_status ms_process_facts_get(ms_agent *agent, int64_t pid, ms_process_facts *o
     copy_out(out, &full, out->struct_size, sizeof full);
     return st;
 }
+
+ms_status ms_module_list(ms_agent *agent, int64_t pid, ms_module_cb cb, void *user_data)
+{
+    ms_status st = check_common(agent, pid, "ms_module_list");
+    if (st != MS_OK)
+        return st;
+    if (!cb)
+        return ms__fail(MS_E_INVALID_ARGUMENT, "ms_module_list: callback is NULL");
+    return ms__plat_module_list(agent, pid, cb, user_data);
+}

@@ -6,6 +6,7 @@
  * that is mapped (even deleted or replaced on disk since); that link needs
  * CAP_SYS_ADMIN, so without it the region's path is opened inside the
  * process's root and used only when its device and inode are the mapped ones. */
+#include "../common/elf_deps.h"
 #include "../common/header.h"
 #include "../platform.h"
 #include "procfs.h"
@@ -56,8 +57,8 @@ static ms_status verify_same_file(int fd, const ms_region *region, const char *h
     return MS_OK;
 }
 
-/* Opens the file mapped by region, read-only. */
-static ms_status open_region_file(int64_t pid, const ms_region *region, int *out_fd)
+/* Opens the file mapped by region, read-only (procfs.h). */
+ms_status ms__open_mapped_file(int64_t pid, const ms_region *region, int *out_fd)
 {
     *out_fd = -1;
     char path[128];
@@ -144,7 +145,7 @@ ms_status ms__plat_region_probe(ms_agent *agent, int64_t pid, const ms_region *r
 
     if (is_file_kind(region->kind)) {
         int fd;
-        ms_status fst = open_region_file(pid, region, &fd);
+        ms_status fst = ms__open_mapped_file(pid, region, &fd);
         if (fst == MS_E_NO_SUCH_PROCESS) {
             free(page);
             return fst;
@@ -178,6 +179,14 @@ ms_status ms__plat_region_probe(ms_agent *agent, int64_t pid, const ms_region *r
 
     if (have_bytes) {
         ms__classify_header(page, len, out);
+        ms_elf_info *elf = out->header == MS_HEADER_ELF ? malloc(sizeof *elf) : NULL;
+        ms_elf_buffer buf = {page, len};
+        /* Only the first page: program headers beyond it stay unknown. */
+        if (elf && ms__elf_parse(ms__elf_read_buffer, &buf, false, elf) == MS_OK) {
+            out->flags |= MS_PROBE_ELF_PHDRS | (elf->has_interp ? MS_PROBE_ELF_INTERP : 0);
+            out->elf_entry = elf->entry;
+        }
+        free(elf);
         out->head_len = (uint32_t)(len < sizeof out->head ? len : sizeof out->head);
         memcpy(out->head, page, out->head_len);
     } else if (!(out->flags & MS_PROBE_UNREADABLE)) {
@@ -304,7 +313,7 @@ ms_status ms__plat_region_compare_file(ms_agent *agent, int64_t pid, const ms_re
     bool all = (opts->flags & MS_COMPARE_ALL_PRESENT) != 0;
 
     int pagemap_fd = -1;
-    ms_status st = open_region_file(pid, region, &c.file_fd);
+    ms_status st = ms__open_mapped_file(pid, region, &c.file_fd);
     struct stat fst;
     if (st == MS_OK) {
         if (fstat(c.file_fd, &fst) != 0)

@@ -39,4 +39,9 @@ ms_status ms__proc_open(int64_t pid, const char *leaf, int flags, int *fd);
 /* Reads at most cap-1 bytes of a /proc file of pid and NUL-terminates them. */
 ms_status ms__proc_read(int64_t pid, const char *leaf, char *buf, size_t cap, size_t *out_len);
 
+/* Opens the file a file-backed region of pid maps, read-only: through
+ * /proc/<pid>/map_files (the mapped inode), or without CAP_SYS_ADMIN its
+ * path in the process's root when device and inode match (inspect_region.c). */
+ms_status ms__open_mapped_file(int64_t pid, const ms_region *region, int *out_fd);
+
 #endif
