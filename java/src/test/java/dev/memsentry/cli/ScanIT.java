@@ -170,8 +170,13 @@ class ScanIT {
     @Test
     void processStartedWithLdPreload() throws Exception {
         try (Victim v = Victim.start("victim_preload")) {
-            JsonNode a = scanVictim(v, Set.of("inject.ld_preload")).alert("inject.ld_preload");
+            Scan s = scanVictim(v, Set.of("inject.ld_preload", "inject.library_runtime"));
+            JsonNode a = s.alert("inject.ld_preload");
             String lib = Victim.directory().resolve("libvictim_preload.so").toString();
+            // Not in the DT_NEEDED closure, outside the system directories, yet nobody else can write it: low.
+            JsonNode runtime = s.alert("inject.library_runtime");
+            assertEquals(lib, runtime.at("/memsentry/details/file").asText());
+            assertEquals("low", runtime.at("/memsentry/severity").asText());
             assertEquals(lib, a.at("/memsentry/details/value").asText());
             assertTrue(a.at("/memsentry/details/libraries/0/mapped").asBoolean());
             assertTrue(a.at("/memsentry/region").isMissingNode());
@@ -182,7 +187,7 @@ class ScanIT {
     @Test
     void patchedByteInLibraryText() throws Exception {
         try (Victim v = Victim.start("victim_patch")) {
-            JsonNode a = scanVictim(v, Set.of("code.patched")).alert("code.patched");
+            JsonNode a = scanVictim(v, Set.of("code.patched", "inject.library_runtime")).alert("code.patched");
             assertRegionHolds(a, v.hex("addr"));
             assertTrue(a.at("/memsentry/region/path").asText().endsWith("/libvictim_code.so"));
             assertEquals(v.hex("addr"), hex(a.at("/memsentry/details/first_difference")));
@@ -208,7 +213,12 @@ class ScanIT {
     @Test
     void libraryMappedFromTmpfs() throws Exception {
         try (Victim v = Victim.start("victim_tmpfs_lib")) {
-            JsonNode a = scanVictim(v, Set.of("fileless.map_tmpfs")).alert("fileless.map_tmpfs");
+            Scan s = scanVictim(v, Set.of("fileless.map_tmpfs", "inject.library_runtime"));
+            JsonNode a = s.alert("fileless.map_tmpfs");
+            JsonNode runtime = s.alert("inject.library_runtime");
+            assertEquals("high", runtime.at("/memsentry/severity").asText(), "dlopen()ed from /dev/shm, which all can write");
+            assertEquals("/dev/shm", runtime.at("/memsentry/details/writable_at").asText());
+            assertRegionHolds(runtime, v.hex("addr"));
             assertRegionHolds(a, v.hex("addr"));
             assertEquals(v.fact("path"), a.at("/memsentry/region/path").asText());
             assertEquals("0x1021994", a.at("/memsentry/details/fs_magic").asText());
