@@ -13,7 +13,9 @@ import java.util.List;
 /**
  * A process that became another program in place: an ELF program image (an executable, or one
  * naming an interpreter; the agent reads the program headers of the region's first page) in
- * anonymous memory, while /proc/PID/exe still names the file the process was started from. One
+ * anonymous memory, while /proc/PID/exe still names the file the process was started from, and
+ * that image is what runs: a thread's instruction pointer lies in it, or the original executable
+ * is no longer mapped at all. One
  * finding per process naming the exe and the image, beside the generic anonymous-memory alerts.
  * A memfd executable is {@code fileless.exe_memfd}'s; libraries loaded by hand are
  * {@code memory.reflective_elf}'s.
@@ -62,6 +64,9 @@ final class ImageMismatchCheck implements Check {
             if (e.status() == Status.NO_SUCH_PROCESS) {
                 throw e;
             }
+        }
+        if (exeMapped && threadsInImage == 0) {
+            return; // a copy of a program lying around (memory.reflective_elf's), not what runs
         }
         RegionProbe p = ctx.probe(image);
         Finding f = Finding.of(BuiltinRules.IMAGE_MISMATCH, image, "/proc/" + ctx.pid + "/exe names " + ctx.info.exe()

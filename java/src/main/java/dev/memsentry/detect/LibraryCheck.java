@@ -15,7 +15,8 @@ import java.util.List;
  * <ul>
  *   <li>{@code inject.library_runtime}: a shared object loaded at run time; high where another
  *       user can write it, two steps lower where nobody can but it lies outside the system library
- *       directories and no package installed it (a plugin under /usr/lib stays quiet);
+ *       directories, the program's own installation tree and every package's files (a plugin under
+ *       /usr/lib stays quiet);
  *   <li>{@code inject.library_writable}: the executable or a library it needs, mapped from a place
  *       another user can write (others-writable directory such as /tmp, a foreign owner); one step
  *       lower when only the process's own user or a group can.
@@ -44,7 +45,7 @@ final class LibraryCheck implements Check {
                     continue;
                 }
                 boolean system = m.has(ModuleInfo.PATH_VERIFIED) && PackageFiles.inSystemLibraryDir(m.path());
-                if (!writable && (system || !m.has(ModuleInfo.PATH_VERIFIED)
+                if (!writable && (system || !m.has(ModuleInfo.PATH_VERIFIED) || inProgramTree(ctx.info.exe(), m.path())
                     || ctx.session.packageFiles().owns(ctx.pid, m.path()))) {
                     continue;
                 }
@@ -66,6 +67,27 @@ final class LibraryCheck implements Check {
                 out.add(strong ? f : f.lowered(1));
             }
         }
+    }
+
+    /**
+     * Whether path lies in the installation tree of the executable: its directory, or the one above
+     * when that is bin, sbin or libexec (/opt/app/bin/app: /opt/app/). A program's own plugins and
+     * extension modules live there (a pyenv Python's lib-dynload, an application's plugins).
+     */
+    static boolean inProgramTree(String exe, String path) {
+        if (!exe.startsWith("/") || exe.endsWith(" (deleted)")) {
+            return false;
+        }
+        java.nio.file.Path dir = java.nio.file.Path.of(exe).getParent();
+        String name = dir == null || dir.getFileName() == null ? "" : dir.getFileName().toString();
+        if (List.of("bin", "sbin", "libexec").contains(name) && dir.getParent() != null) {
+            dir = dir.getParent();
+        }
+        if (dir == null || dir.getParent() == null) {
+            return false; // never the whole file system
+        }
+        String prefix = dir.toString() + "/";
+        return path.startsWith(prefix) && !path.contains("/../");
     }
 
     /** Who besides root can write the file, strongest first ("every user", "user 1000", ...). */
