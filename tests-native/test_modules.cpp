@@ -264,3 +264,34 @@ TEST(Modules, BadArgumentsAndAVanishedProcess)
     auto stop = [](const ms_module_info *, void *) -> int { return 1; };
     EXPECT_EQ(ms_module_list(ag.a, getpid(), stop, nullptr), MS_E_STOPPED);
 }
+
+TEST(ProbeProgramHeaders, AnImageCopiedFromAProgramNamesItsInterpreterAndEntry)
+{
+    Agent ag;
+    Victim v("victim_elf_anon");
+    ms_region r{};
+    auto find = [](const ms_region *x, void *ud) -> int {
+        auto *want = static_cast<ms_region *>(ud);
+        if (x->start == want->start) {
+            uint64_t start = want->start;
+            *want = *x;
+            want->path = "";
+            want->start = start;
+            return 1;
+        }
+        return 0;
+    };
+    r.start = v.hex("addr");
+    ms_region_list(ag.a, v.pid(), find, &r);
+    ASSERT_GT(r.end, r.start);
+    ms_region_probe_result res{};
+    res.struct_size = sizeof res;
+    ASSERT_EQ(ms_region_probe(ag.a, v.pid(), &r, &res), MS_OK);
+    EXPECT_EQ(res.header, MS_HEADER_ELF);
+    EXPECT_TRUE(res.flags & MS_PROBE_ELF_PHDRS);
+    EXPECT_TRUE(res.flags & MS_PROBE_ELF_INTERP) << "a copy of a PIE program, which names ld.so";
+    std::string out = run("readelf -hW '" MS_VICTIM_DIR "/victim_elf_anon'");
+    size_t at = out.find("Entry point address:");
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_EQ(res.elf_entry, std::stoull(out.substr(out.find("0x", at)), nullptr, 16));
+}
