@@ -105,7 +105,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "inject_dlopen: the target maps another libc.so.6 file than this helper\n");
         return 1;
     }
-    void *self_dlopen = dlsym(RTLD_DEFAULT, "dlopen");
+    /* libc's own dlopen, not an interceptor (a sanitizer's) that RTLD_DEFAULT would find first. */
+    void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    void *self_dlopen = libc ? dlsym(libc, "dlopen") : NULL;
     if (!self_dlopen) {
         fprintf(stderr, "inject_dlopen: no dlopen in this libc\n");
         return 1;
