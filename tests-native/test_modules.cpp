@@ -23,17 +23,10 @@ extern "C" {
 #include "common/elf_deps.h"
 }
 
+#include "test_support.hpp"
 #include "victim.hpp"
 
 namespace {
-
-struct Agent {
-    ms_agent *a = nullptr;
-    Agent() { EXPECT_EQ(ms_agent_open(&a), MS_OK); }
-    ~Agent() { ms_agent_close(a); }
-    Agent(const Agent &) = delete;
-    Agent &operator=(const Agent &) = delete;
-};
 
 struct Module {
     ms_module_info m;
@@ -57,20 +50,6 @@ const Module *by_name(const std::vector<Module> &ms, const std::string &tail)
         if (m.path.size() >= tail.size() && m.path.compare(m.path.size() - tail.size(), tail.size(), tail) == 0)
             return &m;
     return nullptr;
-}
-
-std::string run(const std::string &cmd)
-{
-    std::string out;
-    FILE *p = popen(cmd.c_str(), "r");
-    if (!p)
-        return out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-        out.append(buf, n);
-    pclose(p);
-    return out;
 }
 
 // readelf -d: the names in "(NEEDED) ... [name]" and "(SONAME) ... [name]" lines.
