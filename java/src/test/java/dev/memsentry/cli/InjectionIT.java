@@ -90,6 +90,37 @@ class InjectionIT {
     }
 
     @Test
+    void aUsersProcessLoadingFromItsOwnHomeIsHighToo() throws Exception {
+        assumeTrue(ScanIT.root(), "running a victim as nobody needs root");
+        // A "home" owned by nobody, outside /tmp so that only its owner can write there.
+        Path home = Victim.directory().resolveSibling("home-" + ProcessHandle.current().pid());
+        Path cache = home.resolve(".cache");
+        Path lib = cache.resolve("libhelper.so");
+        try {
+            Files.createDirectories(cache);
+            Files.copy(Victim.directory().resolve("libvictim_inject.so"), lib);
+            for (Path p : List.of(home, cache, lib)) {
+                Files.setAttribute(p, "unix:uid", 65534);
+            }
+            try (Victim v = Victim.startExecutable(Path.of("/usr/bin/setpriv"), "--reuid=65534", "--regid=65534",
+                "--clear-groups", Victim.directory().resolve("victim_plain").toString())) {
+                inject(v.pid(), lib);
+                ScanIT.Scan s = ScanIT.scan("--pid", Long.toString(v.pid()));
+                JsonNode a = s.alert("inject.library_runtime");
+                assertEquals("high", a.at("/memsentry/severity").asText(), a.toString());
+                assertEquals("own user", a.at("/memsentry/details/writable_by/0").asText(), a.toString());
+                assertEquals(home.toRealPath().toString(), a.at("/memsentry/details/writable_at").asText());
+                assertEquals(65534, a.at("/memsentry/details/process_uid").asLong());
+            }
+        } finally {
+            Files.deleteIfExists(Path.of(lib + ".ran"));
+            Files.deleteIfExists(lib);
+            Files.deleteIfExists(cache);
+            Files.deleteIfExists(home);
+        }
+    }
+
+    @Test
     void theSameLibraryInjectedFromASystemLibraryDirectoryIsQuiet() throws Exception {
         assumeTrue(ScanIT.root(), "writing to /usr/local/lib needs root");
         Path lib = Path.of("/usr/local/lib", "libmemsentry-test-" + UUID.randomUUID() + ".so");
