@@ -41,15 +41,10 @@ extern "C" {
 }
 
 #include "open_watch.hpp"
+#include "test_support.hpp"
 #include "victim.hpp"
 
 namespace {
-
-struct Agent {
-    ms_agent *a = nullptr;
-    Agent() { EXPECT_EQ(ms_agent_open(&a), MS_OK); }
-    ~Agent() { ms_agent_close(a); }
-};
 
 // A fresh directory, removed with everything in it.
 struct TempDir {
@@ -87,18 +82,10 @@ std::string slurp(const std::string &path)
     return s.str();
 }
 
-std::string run(const std::string &cmd)
+// Standard output and error of cmd.
+std::string run_merged(const std::string &cmd)
 {
-    std::string out;
-    FILE *p = popen((cmd + " 2>&1").c_str(), "r");
-    if (!p)
-        return out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-        out.append(buf, n);
-    pclose(p);
-    return out;
+    return run(cmd + " 2>&1");
 }
 
 std::string hex(uint64_t v)
@@ -304,16 +291,16 @@ TEST(DumpCore, MarkerAtItsAddressAndGdbReadsIt)
     ASSERT_EQ(core.of_type(NT_FILE).size(), 1u);
     EXPECT_NE(core.of_type(NT_FILE)[0]->desc.find("victim_marker"), std::string::npos);
 
-    std::string gdb = run("timeout 120 gdb -nx -batch -c " + path + " -ex 'x/s " + hex(v.hex("addr")) + "'");
+    std::string gdb = run_merged("timeout 120 gdb -nx -batch -c " + path + " -ex 'x/s " + hex(v.hex("addr")) + "'");
     EXPECT_NE(gdb.find("\"" + marker + "\""), std::string::npos) << gdb;
     std::string exe = std::string(MS_VICTIM_DIR) + "/victim_marker";
-    gdb = run("timeout 120 gdb -nx -batch " + exe + " -c " + path + " -ex 'x/s " + hex(v.hex("heap")) + "'");
+    gdb = run_merged("timeout 120 gdb -nx -batch " + exe + " -c " + path + " -ex 'x/s " + hex(v.hex("heap")) + "'");
     EXPECT_NE(gdb.find("\"" + marker + "\""), std::string::npos) << gdb;
 
     // readelf parses every header and note without a complaint. (Its "Cannot
     // decode 64-bit note in 32-bit build" for NT_FILE is a binutils limit it
     // prints for kernel and gcore cores alike.)
-    std::string readelf = run("readelf -a -W " + path);
+    std::string readelf = run_merged("readelf -a -W " + path);
     std::istringstream lines(readelf);
     std::string line;
     while (std::getline(lines, line)) {
@@ -368,7 +355,7 @@ TEST(DumpCore, FrozenThreadsHaveRegistersAndAreResumed)
     EXPECT_EQ(core.of_type(NT_PRFPREG).size(), 5u);
 
     std::string exe = std::string(MS_VICTIM_DIR) + "/victim_threads";
-    std::string gdb = run("timeout 120 gdb -nx -batch " + exe + " -c " + path + " -ex 'info threads'");
+    std::string gdb = run_merged("timeout 120 gdb -nx -batch " + exe + " -c " + path + " -ex 'info threads'");
     for (int tid : tids)
         EXPECT_NE(gdb.find("LWP " + std::to_string(tid)), std::string::npos) << gdb;
     // The victim runs on: it answers the end of its input by exiting cleanly.
@@ -497,7 +484,7 @@ for a in sys.argv[2:]:
             print(data[o:o + 64].split(b'\0')[0].decode(), r['perms'], r['status'])
 print('checked', len(m['regions']))
 )";
-    std::string out = run("python3 " + script + " " + path + " " + hex(v.hex("addr")) + " " + hex(v.hex("heap")));
+    std::string out = run_merged("python3 " + script + " " + path + " " + hex(v.hex("addr")) + " " + hex(v.hex("heap")));
     EXPECT_NE(out.find(marker + " rw-p ok\n" + marker + " rw-p ok\n"), std::string::npos) << out;
     EXPECT_NE(out.find("checked " + std::to_string(res.regions)), std::string::npos) << out;
 }

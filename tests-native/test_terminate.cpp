@@ -28,15 +28,10 @@ extern "C" {
 #include "common/protect.h"
 }
 #include "command_output.hpp"
+#include "test_support.hpp"
 #include "victim.hpp"
 
 namespace {
-
-struct Agent {
-    ms_agent *a = nullptr;
-    Agent() { EXPECT_EQ(ms_agent_open(&a), MS_OK); }
-    ~Agent() { ms_agent_close(a); }
-};
 
 struct Outcome {
     ms_status status;

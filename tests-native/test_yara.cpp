@@ -26,6 +26,7 @@
 #include <memsentry/memsentry.h>
 
 #include "open_watch.hpp"
+#include "test_support.hpp"
 #include "victim.hpp"
 
 namespace {
@@ -42,20 +43,6 @@ struct Hit {
     bool operator==(const Hit &o) const { return rule == o.rule && tags == o.tags && strings == o.strings; }
 };
 using Hits = std::map<std::string, Hit>;
-
-std::string run(const std::string &cmd, int *status)
-{
-    std::string out;
-    FILE *p = popen(cmd.c_str(), "r");
-    if (!p)
-        return out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-        out.append(buf, n);
-    *status = pclose(p);
-    return out;
-}
 
 // `yara -s -e -g [--max-process-memory-chunk=N] FILES PID`, parsed.
 Hits yara_cli(const std::vector<std::string> &files, pid_t pid, uint64_t chunk = 0)

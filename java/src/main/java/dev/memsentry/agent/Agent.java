@@ -82,6 +82,14 @@ public interface Agent extends AutoCloseable {
         throw new AgentException(Status.UNSUPPORTED, backendName() + " backend cannot read process facts");
     }
 
+    /**
+     * The files a process runs code from (ms_module_list): whether the executable's DT_NEEDED
+     * closure brought each in, and who besides root can write it.
+     */
+    default List<ModuleInfo> modules(long pid) {
+        throw new AgentException(Status.UNSUPPORTED, backendName() + " backend cannot list modules");
+    }
+
     /** The longest grace the agent accepts before the forced kill (ms_terminate.h). */
     java.time.Duration MAX_GRACE = java.time.Duration.ofHours(1);
 

@@ -147,7 +147,7 @@ public final class NativeAgent implements Agent {
     @Override
     public RegionProbe probeRegion(long pid, Region r) {
         ensureOpen();
-        long[] nums = new long[7];
+        long[] nums = new long[8];
         byte[] head = new byte[16];
         byte[] section = new byte[8];
         check(NativeBridge.probeRegion(handle, pid, r.start(), r.end(), r.offset(), r.inode(), r.devMajor(),
@@ -159,7 +159,19 @@ public final class NativeAgent implements Agent {
         }
         return new RegionProbe(HeaderKind.fromCode(nums[0]), (int) nums[1], (int) nums[2], (int) nums[3], nums[4],
             java.util.Arrays.copyOf(head, len),
-            new String(section, 0, sectionLen, java.nio.charset.StandardCharsets.US_ASCII), (int) nums[6]);
+            new String(section, 0, sectionLen, java.nio.charset.StandardCharsets.US_ASCII), (int) nums[6], nums[7]);
+    }
+
+    @Override
+    public List<ModuleInfo> modules(long pid) {
+        ensureOpen();
+        List<ModuleInfo> out = new java.util.ArrayList<>();
+        check(NativeBridge.listModules(handle, pid, (start, execStart, inode, devMajor, devMinor, flags, ownerUid, mode,
+                                                     processUid, elfType, path, soname, writableAt) ->
+            out.add(new ModuleInfo(start, execStart, inode, devMajor, devMinor, flags, Integer.toUnsignedLong(ownerUid),
+                mode, Integer.toUnsignedLong(processUid), elfType, BytesText.decode(path), BytesText.decode(soname),
+                BytesText.decode(writableAt)))));
+        return out;
     }
 
     @Override

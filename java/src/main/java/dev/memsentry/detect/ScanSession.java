@@ -25,6 +25,7 @@ public final class ScanSession {
     private final Set<Object> reportedHostFiles = ConcurrentHashMap.newKeySet();
     private final Map<String, Optional<String>> hashes = new ConcurrentHashMap<>();
     private final Map<String, String> unsupported = new java.util.concurrent.ConcurrentSkipListMap<>();
+    private final PackageFiles packageFiles = new PackageFiles();
 
     public ScanSession(Agent agent, DetectionPolicy policy) {
         this.agent = agent;
@@ -74,6 +75,11 @@ public final class ScanSession {
     /** Rule id to the reason the backend could not run it, for the summary. */
     public Map<String, String> unsupportedRules() {
         return Map.copyOf(unsupported);
+    }
+
+    /** The package manager's file lists, read once per root file system in a run. */
+    PackageFiles packageFiles() {
+        return packageFiles;
     }
 
     /** True the first time a host-level file (such as one ld.so.preload) is reported. */
