@@ -565,11 +565,41 @@ class TerminateTest(unittest.TestCase):
         with Victim("victim_marker") as v:
             status, report = stub.terminate(os.getpid(), 0, False, [], {os.getpid()})
             self.assertEqual((stub.PROTECTED, "self"), (status, report["protection"]))
-            status, report = stub.terminate(v.pid, 0, True, [b"victim_marker"], {os.getpid()})
-            self.assertEqual((stub.PROTECTED, "name", []), (status, report["protection"], report["signals"]))
+            exe = os.readlink("/proc/%d/exe" % v.pid).encode()
+            status, report = stub.terminate(v.pid, 0, True, [exe], {os.getpid()})
+            self.assertEqual((stub.PROTECTED, "path", []), (status, report["protection"], report["signals"]))
             self.assertIsNone(v.proc.poll(), "nothing was sent")
         status, report = stub.terminate(2 ** 31 - 1, 0, False, [], {os.getpid()})
         self.assertEqual((stub.NO_SUCH_PROCESS, "not-found"), (status, report["result"]))
+
+
+class ProtectionByIdentityTest(unittest.TestCase):
+    """An entry protects the file it names (agent-c/src/linux/protect_identity.c), not a copy of it."""
+
+    def test_a_system_binary_is_protected_by_name_and_path_and_its_copy_is_not(self):
+        real = "/usr/bin/sleep"
+        if not os.path.exists(real) or os.stat(real).st_uid != 0:
+            self.skipTest("needs a root-owned /usr/bin/sleep")
+        tmp = tempfile.mkdtemp(prefix="ms-masquerade-")
+        copy = os.path.join(tmp, "sleep")
+        shutil.copy(real, copy)
+        genuine = subprocess.Popen([real, "30"])
+        fake = subprocess.Popen([copy, "30"])
+        try:
+            for p, path in ((genuine, real), (fake, copy)):
+                deadline = time.time() + 5
+                while os.readlink("/proc/%d/exe" % p.pid) != path and time.time() < deadline:
+                    time.sleep(0.01)
+            self.assertEqual("name", stub.protect_check(genuine.pid, [b"sleep"], set())[0])
+            self.assertEqual("path", stub.protect_check(genuine.pid, [b"/bin/sleep"], set())[0])
+            self.assertEqual("none", stub.protect_check(fake.pid, [b"sleep"], set())[0])
+            self.assertEqual("none", stub.protect_check(fake.pid, [b"/usr/bin/sleep"], set())[0])
+            self.assertEqual("path", stub.protect_check(fake.pid, [copy.encode()], set())[0])
+        finally:
+            for p in (genuine, fake):
+                p.kill()
+                p.wait()
+            shutil.rmtree(tmp)
 
 
 @unittest.skipUnless(os.geteuid() == 0 and shutil.which("unshare"), "needs root and unshare for a PID namespace")

@@ -72,6 +72,9 @@ DEFAULT_PROTECTED = [
     "dbus-broker", "sshd", "auditd", "rsyslogd",
     "syslog-ng", "NetworkManager", "agetty", "login",
 ]
+# Where a name entry is looked up (ms__protect_system_dirs in agent-c/src/linux/protect_identity.c).
+SYSTEM_DIRS = [b"/usr/sbin", b"/usr/bin", b"/sbin", b"/bin", b"/usr/lib/systemd", b"/lib/systemd", b"/usr/libexec",
+               b"/usr/lib/openssh"]
 
 # ms_status names (ms_status_name()).
 OK = "ok"
@@ -1145,6 +1148,7 @@ class Target(object):
         self.ppid = 0
         self.comm = b""
         self.exe = b""
+        self.ident = None  # ExeIdentity of the executable; None when it cannot be opened
 
 
 def read_target_stat(t):
@@ -1169,6 +1173,63 @@ def read_target_facts(t):
     if len(exe) > len(b" (deleted)") and exe.endswith(b" (deleted)"):
         exe = exe[:-len(b" (deleted)")]
     t.exe = exe
+    t.ident = exe_identity(os.fsencode(proc_path(t.pid, "exe")))
+
+
+class ExeIdentity(object):
+    """ms__exe_identity: device, inode, whether any link is left, and the mount it was executed through."""
+
+    def __init__(self, dev, ino, deleted, mnt_id):
+        self.dev, self.ino, self.deleted, self.mnt_id = dev, ino, deleted, mnt_id
+
+
+def mount_id_of_fd(fd):
+    """The mnt_id: line of /proc/self/fdinfo/FD (what statx STATX_MNT_ID gives the C agent); None if absent."""
+    try:
+        value = status_value(read_fd_bounded_path("/proc/self/fdinfo/%d" % fd, 1024), b"mnt_id:")
+    except (OSError, Failure):
+        return None
+    return value
+
+
+def exe_identity(path):
+    """The identity of the file at path (following links, /proc/PID/exe included); None when it cannot be opened."""
+    try:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return ExeIdentity(st.st_dev, st.st_ino, st.st_nlink == 0, mount_id_of_fd(fd))
+    finally:
+        os.close(fd)
+
+
+def is_file_at(path, ident, exe, system_owned):
+    """ms__protect_match_identity's test: the executable is the file now at path (see the C agent)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    if system_owned and (st.st_uid != 0 or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+        return False
+    if not ident.deleted:
+        return (st.st_dev, st.st_ino) == (ident.dev, ident.ino)
+    if ident.mnt_id is None or exe != path:
+        return False
+    now = exe_identity(path)
+    return now is not None and now.mnt_id == ident.mnt_id
+
+
+def identity_matches(entry, ident, exe, system_dirs=None):
+    """An entry protects the file it names, never another file with that name or path."""
+    if is_path_entry(entry):
+        return is_file_at(entry, ident, exe, False)
+    return any(is_file_at(d + b"/" + entry, ident, exe, True) for d in (system_dirs or SYSTEM_DIRS))
 
 
 def read_tgid(pid):
@@ -1302,7 +1363,8 @@ def decide(t, protected, self_pids, start_ppid, read_stat=None):
         return "ancestor", ("pid %d (%s) may be an ancestor of the calling process: its parent chain is "
                             "unreadable at pid %s" % (t.pid, name, show(ancestor)))
     for entry in protected:
-        if entry_matches(entry, t.exe, t.comm):
+        if (identity_matches(entry, t.ident, t.exe) if t.ident is not None and t.exe
+                else entry_matches(entry, t.exe, t.comm)):
             kind = "path" if is_path_entry(entry) else "name"
             return kind, "pid %d (%s) matches the protected %s \"%s\"" % (
                 t.pid, show(t.exe or t.comm), kind, show(entry))

@@ -35,6 +35,8 @@ public final class StubAgent implements Agent {
 
     public static final String PYTHON_PROPERTY = "memsentry.python";
     public static final String PYTHON_ENV = "MEMSENTRY_PYTHON";
+    /** The interpreter root runs by default: an absolute path, so PATH cannot choose it. */
+    public static final String ROOT_PYTHON = "/usr/bin/python3";
     public static final String TIMEOUT_PROPERTY = "memsentry.stub.timeout";
     /** Bytes one read request may ask for; longer reads are split. */
     public static final int MAX_READ = 1 << 20;
@@ -45,14 +47,28 @@ public final class StubAgent implements Agent {
             command = List.copyOf(command);
         }
 
-        /** python3 from PATH, or -Dmemsentry.python / MEMSENTRY_PYTHON; the script from the jar. */
+        /**
+         * python3 from PATH (as root: {@value #ROOT_PYTHON}, never a PATH lookup), or -Dmemsentry.python /
+         * MEMSENTRY_PYTHON, which as root must be an absolute path to a file only root can change; the
+         * script from the jar.
+         *
+         * @throws AgentException ACCESS_DENIED for an override root must not run
+         */
         public static Config fromEnvironment() {
             String python = System.getProperty(PYTHON_PROPERTY);
             if (python == null || python.isBlank()) {
                 python = System.getenv(PYTHON_ENV);
             }
+            boolean root = TrustedCode.runningAsRoot();
             if (python == null || python.isBlank()) {
-                python = "python3";
+                python = root ? ROOT_PYTHON : "python3";
+            } else if (root) {
+                String what = "-D" + PYTHON_PROPERTY + " / " + PYTHON_ENV;
+                if (!Path.of(python).isAbsolute()) {
+                    throw new AgentException(Status.ACCESS_DENIED, "refusing to run code as root: " + what + " '"
+                        + python + "' is not an absolute path (a PATH lookup chooses whatever comes first)");
+                }
+                TrustedCode.require(what, Path.of(python));
             }
             long seconds = 30;
             try {
