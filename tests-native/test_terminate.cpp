@@ -774,6 +774,26 @@ TEST(TerminatePidfd, ProcFromAnotherPidNamespaceIsNotTrusted)
     EXPECT_EQ(run.lines["EXIT"]["code"], "0") << run.output;
 }
 
+TEST(TerminatePidfd, PinnedThroughTheLibraryAndKilledThroughThePin)
+{
+    Victim v("victim_ignore_term");
+    int32_t fd = -1;
+    ASSERT_EQ(ms_pidfd_open(v.pid(), &fd), MS_OK) << ms_last_error();
+    ASSERT_GE(fd, 0);
+    EXPECT_NE(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0) << "a pin must not leak into children";
+    Agent agent;
+    Outcome o = terminate_pidfd(agent.a, fd, 100);
+    ms_pidfd_close(fd);
+    EXPECT_EQ(o.report.result, MS_TERMINATE_KILLED) << describe(o);
+    EXPECT_TRUE(killed_by(v.stop(), SIGKILL));
+    int32_t none = 7;
+    EXPECT_EQ(ms_pidfd_open(INT32_MAX, &none), MS_E_NO_SUCH_PROCESS);
+    EXPECT_EQ(none, -1);
+    EXPECT_EQ(ms_pidfd_open(0, &none), MS_E_INVALID_ARGUMENT);
+    EXPECT_EQ(ms_pidfd_open(1, nullptr), MS_E_INVALID_ARGUMENT);
+    ms_pidfd_close(-1);
+}
+
 TEST(TerminatePidfd, DescriptorThatIsNotAPidfdIsRejected)
 {
     int p[2];

@@ -563,6 +563,24 @@ ms_status ms__plat_terminate_pidfd(ms_agent *agent, int pidfd, const ms_terminat
     return st;
 }
 
+ms_status ms__plat_pidfd_open(int64_t pid, int *pidfd)
+{
+    *pidfd = sys_pidfd_open(pid);
+    if (*pidfd >= 0)
+        return MS_OK;
+    int err = errno;
+    if (err == ESRCH || err == EINVAL || err == ENOENT) /* EINVAL/ENOENT: a thread, not a process */
+        return ms__fail(MS_E_NO_SUCH_PROCESS, "no process %" PRId64 " (pidfd_open: %s)", pid, strerror(err));
+    if (err == ENOSYS)
+        return ms__fail(MS_E_UNSUPPORTED, "this kernel has no pidfd_open (Linux 5.3+)");
+    return ms__fail(ms__status_from_errno(err), "pidfd_open(%" PRId64 "): %s", pid, strerror(err));
+}
+
+void ms__plat_pidfd_close(int pidfd)
+{
+    close(pidfd);
+}
+
 ms_status ms__plat_protect_check(ms_agent *agent, int64_t pid, int32_t *reason, char *detail, size_t cap)
 {
     target t = {.pid = pid, .pidfd = -1};

@@ -856,11 +856,21 @@ def dump_process(pid, path, options, progress):
     dest = os.fsencode(path)
     directory, base = os.path.split(dest)
     manifest_base = base + b".json"
+    # As MS_DUMP_PRIVATE_DIR: checked on the descriptor every write then goes through.
     try:
-        dir_fd = os.open(directory or b".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        dir_fd = os.open(directory or b".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | os.O_NOFOLLOW)
     except OSError as e:
-        raise Failure(status_from_errno(e.errno) if e.errno != errno.ENOENT else IO_ERROR,
-                      "output directory %s: %s" % (os.fsdecode(directory), os.strerror(e.errno)))
+        raise Failure(status_from_errno(e.errno) if e.errno not in (errno.ENOENT, errno.ELOOP) else IO_ERROR,
+                      "output directory %s: %s" % (os.fsdecode(directory), "a symbolic link (refused)"
+                                                   if e.errno == errno.ELOOP else os.strerror(e.errno)))
+    st = os.fstat(dir_fd)
+    if st.st_uid != os.geteuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        os.close(dir_fd)
+        if st.st_uid != os.geteuid():
+            why = "is owned by uid %d, not by the running user (uid %d)" % (st.st_uid, os.geteuid())
+        else:
+            why = "is writable by group or others (mode %04o)" % (st.st_mode & 0o7777)
+        raise Failure(ACCESS_DENIED, "output directory %s %s" % (os.fsdecode(directory or b"."), why))
     data_tmp = manifest_tmp = None
     data_fd = mem_fd = pagemap_fd = None
     try:
@@ -1472,8 +1482,23 @@ def protect_check(pid, protected, self_pids):
             os.close(t.pidfd)
 
 
-def terminate(pid, grace_ms, dry_run, protected, self_pids):
-    """ms_terminate through the stub: returns (status, report)."""
+def pin_start_time(pid):
+    """The op "pin": the start time of the live process pid, read while a pidfd pins it, so
+    a later terminate with that start_time reaches this process or nothing. Raises Failure."""
+    t, fallback = pin(pid)
+    try:
+        if fallback:
+            raise Failure(UNSUPPORTED_STATUS, "no pidfds here (Python 3.9+ on Linux 5.3+): a process cannot be pinned")
+        identify(t)
+        return t.starttime
+    finally:
+        if t.pidfd is not None:
+            os.close(t.pidfd)
+
+
+def terminate(pid, grace_ms, dry_run, protected, self_pids, start_time=None):
+    """ms_terminate through the stub: returns (status, report). With start_time (from pin_start_time),
+    a process under pid that started at another time is not the pinned one: nothing is sent."""
     started = time.monotonic()
     report = {"pid": pid, "result": "failed", "protection": "none", "signals": [], "elapsed_ms": 0, "reason": ""}
 
@@ -1489,13 +1514,13 @@ def terminate(pid, grace_ms, dry_run, protected, self_pids):
         result = {NO_SUCH_PROCESS: "not-found", ACCESS_DENIED: "denied"}.get(f.status, "failed")
         return outcome(result, f.status, f.message)
     try:
-        return _terminate_pinned(t, fallback, grace_ms, dry_run, protected, self_pids, report, outcome)
+        return _terminate_pinned(t, fallback, grace_ms, dry_run, protected, self_pids, report, outcome, start_time)
     finally:
         if t.pidfd is not None:
             os.close(t.pidfd)
 
 
-def _terminate_pinned(t, fallback, grace_ms, dry_run, protected, self_pids, report, outcome):
+def _terminate_pinned(t, fallback, grace_ms, dry_run, protected, self_pids, report, outcome, start_time=None):
     caveat = " (kill() fallback: no pidfd here, a reused PID cannot be ruled out)" if fallback else ""
     try:
         identify(t)
@@ -1505,6 +1530,10 @@ def _terminate_pinned(t, fallback, grace_ms, dry_run, protected, self_pids, repo
         if f.status == ACCESS_DENIED:
             return outcome("denied", f.status, f.message)
         return outcome("failed", f.status, "cannot identify process %d: %s" % (t.pid, f.message))
+    if start_time is not None and (fallback or t.starttime != start_time):
+        return outcome("not-found", NO_SUCH_PROCESS,
+                       "the pinned process %d has exited; its PID now names another process, so nothing was sent"
+                       % t.pid)
     name = label(t)
 
     reason, detail = decide(t, protected, self_pids, os.getppid())
@@ -1578,6 +1607,7 @@ class Server(object):
             "list_threads": self.op_list_threads,
             "dump": self.op_dump,
             "terminate": self.op_terminate,
+            "pin": self.op_pin,
             "protect_check": self.op_protect_check,
             "yara_scan": self.op_unsupported("yara"),
             "trace": self.op_unsupported("trace"),
@@ -1834,10 +1864,15 @@ class Server(object):
         grace = self.int_arg(req, "grace_ms", 0, MAX_GRACE_MS, DEFAULT_GRACE_MS)
         dry_run = self.bool_arg(req, "dry_run")
         protected = self.protected_arg(req)
-        status, report = terminate(pid, grace, dry_run, protected, self.self_pids())
+        start_time = self.int_arg(req, "start_time", 0, 2 ** 63 - 1, None) if "start_time" in req else None
+        status, report = terminate(pid, grace, dry_run, protected, self.self_pids(), start_time)
         if status != OK:
             raise Failure(status, report["reason"], report)
         return report
+
+    def op_pin(self, req_id, req):
+        pid = self.pid_arg(req)
+        return {"pid": pid, "start_time": pin_start_time(pid)}
 
     def op_protect_check(self, req_id, req):
         pid = self.pid_arg(req)

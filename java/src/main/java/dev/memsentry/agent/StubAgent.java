@@ -392,11 +392,35 @@ public final class StubAgent implements Agent {
 
     @Override
     public TerminationReport terminate(long pid, Duration grace, boolean dryRun) {
+        return terminate(pid, -1, grace, dryRun);
+    }
+
+    @Override
+    public ProcessPin pin(long pid) {
+        ObjectNode a = args();
+        a.put("pid", pid);
+        JsonNode r = request("pin", a, item -> true, true, timeout()).require();
+        return new ProcessPin(pid, -1, r.path("start_time").asLong());
+    }
+
+    @Override
+    public TerminationReport terminate(ProcessPin pin, Duration grace, boolean dryRun) {
+        if (pin.closed() || pin.startTime() < 0) {
+            throw new IllegalArgumentException("not an open pin of the stub agent");
+        }
+        return terminate(pin.pid(), pin.startTime(), grace, dryRun);
+    }
+
+    /** startTime >= 0: the stub sends nothing unless the process under pid started then. */
+    private TerminationReport terminate(long pid, long startTime, Duration grace, boolean dryRun) {
         if (grace.isNegative() || grace.compareTo(MAX_GRACE) > 0) {
             throw new IllegalArgumentException("grace must be between 0 and " + MAX_GRACE.toMinutes() + " minutes");
         }
         ObjectNode a = args();
         a.put("pid", pid).put("grace_ms", grace.toMillis()).put("dry_run", dryRun);
+        if (startTime >= 0) {
+            a.put("start_time", startTime);
+        }
         synchronized (this) {
             protectedList.forEach(a.putArray("protected")::add);
         }

@@ -21,19 +21,24 @@ public final class TrustedCode {
     private TrustedCode() {
     }
 
-    /** Whether this process runs with an effective uid of 0 (the second field of Uid: in /proc/self/status). */
+    /** Whether this process runs with an effective uid of 0. */
     public static boolean runningAsRoot() {
+        return effectiveUid() == 0;
+    }
+
+    /** This process's effective uid (the second field of Uid: in /proc/self/status); -1 when unknown (not Linux). */
+    public static long effectiveUid() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith("Uid:")) {
                     String[] ids = line.substring(4).trim().split("\\s+");
-                    return ids.length > 1 && ids[1].equals("0");
+                    return ids.length > 1 ? Long.parseLong(ids[1]) : -1;
                 }
             }
         } catch (IOException | RuntimeException e) {
-            return false; // not Linux: the override rules stay as they were
+            return -1;
         }
-        return false;
+        return -1;
     }
 
     /**

@@ -222,14 +222,21 @@ final class DumpCommand implements Callable<Integer> {
         return EvidenceFiles.fileName(processName, pid, format);
     }
 
+    /** --out-dir (or the current directory), which must be the running user's alone: a usage error otherwise. */
     private Path outputDirectory() {
-        if (outDir == null) {
-            return Path.of(".");
-        }
         try {
-            return EvidenceFiles.prepareDirectory(outDir, false);
+            return EvidenceFiles.prepareDirectory(outDir == null ? Path.of(".") : outDir, false);
         } catch (IOException e) {
-            throw new AgentException(Status.IO_ERROR, e.getMessage());
+            throw new AgentException(Status.INVALID_ARGUMENT, "output directory: " + e.getMessage());
+        }
+    }
+
+    /** --out, whose directory must be the running user's alone. */
+    private Path outputFile() {
+        try {
+            return EvidenceFiles.prepareFile(out);
+        } catch (IOException e) {
+            throw new AgentException(Status.INVALID_ARGUMENT, "output directory: " + e.getMessage());
         }
     }
 
@@ -259,7 +266,7 @@ final class DumpCommand implements Callable<Integer> {
     private synchronized int dumpOne(Agent agent, DumpOptions options, CancelToken cancel) {
         long pid = target.pid;
         ProcessInfo info = agent.process(pid);
-        Path file = out != null ? out : outputDirectory().resolve(fileName(info.name(), pid, format));
+        Path file = out != null ? outputFile() : outputDirectory().resolve(fileName(info.name(), pid, format));
         long started = System.nanoTime();
         DumpResult r;
         try (ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), !noProgress && ProgressBar.onTerminal(), 1000)) {

@@ -258,7 +258,7 @@ final class TraceCommand implements Callable<Integer> {
             } catch (IOException | UncheckedIOException e) {
                 err.println("memsentry: cannot write " + (out != null ? out : "standard output") + ": "
                     + (e instanceof UncheckedIOException u ? u.getCause().getMessage() : e.getMessage()));
-                return ExitCodes.FAILED;
+                return e instanceof AlertOutput.Refused ? ExitCodes.USAGE : ExitCodes.FAILED;
             } catch (RuntimeException e) {
                 // Reported here, not by Main: after a SIGTERM the JVM halts once the hook below returns.
                 err.println("memsentry: internal error: " + e);
