@@ -514,6 +514,23 @@ class DumpTest(unittest.TestCase):
         finally:
             os.close(fd)
 
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to give a directory away")
+    def test_a_directory_another_user_owns_or_may_write_is_refused(self):
+        theirs = os.path.join(self.dir, "theirs")
+        shared = os.path.join(self.dir, "shared")
+        os.mkdir(theirs, 0o755)
+        os.chown(theirs, 65534, 65534)
+        os.mkdir(shared)
+        os.chmod(shared, 0o770)
+        os.symlink(self.dir, os.path.join(self.dir, "link"))
+        with Victim("victim_marker") as v:
+            for d, why in ((theirs, "owned by uid 65534"), (shared, "writable by group or others"),
+                           (os.path.join(self.dir, "link"), "symbolic link")):
+                _, a = self.s.request("dump", pid=v.pid, path=os.path.join(d, "v.raw"))
+                self.assertFalse(a["ok"], a)
+                self.assertIn(why, a["error"]["message"])
+            self.assertEqual([], os.listdir(theirs) + os.listdir(shared))
+
     def test_dump_into_a_missing_directory_fails_cleanly(self):
         with Victim("victim_marker") as v:
             _, a = self.s.request("dump", pid=v.pid, path=os.path.join(self.dir, "no", "such", "dir.raw"))
@@ -560,6 +577,18 @@ class TerminateTest(unittest.TestCase):
             self.assertEqual(("killed", ["SIGKILL"]), (report["result"], report["signals"]), report)
             self.assertIn("stopped", report["reason"])
             self.assertEqual(-9, v.proc.wait(timeout=10))
+
+    def test_a_pinned_process_that_exited_is_not_confused_with_its_pids_next_owner(self):
+        if not hasattr(os, "pidfd_open"):
+            self.skipTest("no pidfds in this Python")
+        with Victim("victim_marker") as v:
+            start = stub.pin_start_time(v.pid)
+            status, report = stub.terminate(v.pid, 0, True, [], set(), start + 1)
+            self.assertEqual((stub.NO_SUCH_PROCESS, "not-found", []), (status, report["result"], report["signals"]))
+            self.assertIn("PID now names another process", report["reason"])
+            self.assertIsNone(v.proc.poll(), "nothing was sent")
+            status, report = stub.terminate(v.pid, 0, False, [], set(), start)
+            self.assertEqual(("killed", ["SIGKILL"]), (report["result"], report["signals"]), report)
 
     def test_the_caller_and_its_parents_are_refused(self):
         with Victim("victim_marker") as v:
