@@ -70,8 +70,11 @@ static ms_status open_parent(const ms_evidence_where *where, const char *path, i
         *dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (where->private_dir ? O_NOFOLLOW : 0));
     if (*dirfd < 0) {
         int err = errno;
-        return ms__fail(err == EACCES || err == EPERM ? MS_E_ACCESS_DENIED : MS_E_IO,
-                        "output directory %s: %s", dir, err == ELOOP ? "a symbolic link (refused)" : strerror(err));
+        struct stat ls;
+        /* O_DIRECTORY|O_NOFOLLOW on a link fails with ENOTDIR. */
+        bool link = (err == ELOOP || err == ENOTDIR) && lstat(dir, &ls) == 0 && S_ISLNK(ls.st_mode);
+        return ms__fail(err == EACCES || err == EPERM ? MS_E_ACCESS_DENIED : MS_E_IO, "output directory %s: %s", dir,
+                        link ? "a symbolic link (refused)" : strerror(err));
     }
     if (where->private_dir && (st = check_private(*dirfd, dir)) != MS_OK) {
         close(*dirfd);

@@ -860,9 +860,11 @@ def dump_process(pid, path, options, progress):
     try:
         dir_fd = os.open(directory or b".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | os.O_NOFOLLOW)
     except OSError as e:
-        raise Failure(status_from_errno(e.errno) if e.errno not in (errno.ENOENT, errno.ELOOP) else IO_ERROR,
+        # O_DIRECTORY|O_NOFOLLOW on a link fails with ENOTDIR (ELOOP without O_DIRECTORY).
+        link = e.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(directory or b".")
+        raise Failure(status_from_errno(e.errno) if e.errno != errno.ENOENT and not link else IO_ERROR,
                       "output directory %s: %s" % (os.fsdecode(directory), "a symbolic link (refused)"
-                                                   if e.errno == errno.ELOOP else os.strerror(e.errno)))
+                                                   if link else os.strerror(e.errno)))
     st = os.fstat(dir_fd)
     if st.st_uid != os.geteuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         os.close(dir_fd)
