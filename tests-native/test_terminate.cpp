@@ -469,17 +469,23 @@ struct Masquerade {
     }
 };
 
-TEST(TerminateProtection, ACopyNamedLikeADaemonIsNotProtected)
+// The default list protects nothing in v, which leaves on SIGTERM.
+void expect_unprotected_and_terminated(Victim &v)
 {
-    // The default entry "sshd" protects /usr/sbin/sshd (or sbin, bin ...), not any file named sshd.
-    Masquerade fake("sshd");
-    Victim v(fake.path);
     Agent agent;
     std::string detail;
     EXPECT_EQ(protection_of(agent.a, v.pid(), &detail), MS_PROTECT_NONE) << detail;
     Outcome o = terminate(agent.a, v.pid());
     EXPECT_EQ(o.report.result, MS_TERMINATE_TERMINATED) << describe(o);
     EXPECT_TRUE(killed_by(v.stop(), SIGTERM));
+}
+
+TEST(TerminateProtection, ACopyNamedLikeADaemonIsNotProtected)
+{
+    // The default entry "sshd" protects /usr/sbin/sshd (or sbin, bin ...), not any file named sshd.
+    Masquerade fake("sshd");
+    Victim v(fake.path);
+    expect_unprotected_and_terminated(v);
 }
 
 TEST(TerminateProtection, AGenuineSystemBinaryIsProtectedByNameAndPathButItsCopyIsNot)
@@ -558,12 +564,7 @@ TEST(TerminateProtection, ASpoofedCommDoesNotBorrowADaemonsProtection)
     // matches the executable, so the default entry "sshd" must not cover it.
     Victim v("victim_exit_on_term", {"sshd"});
     ASSERT_EQ(v.fact("comm"), "sshd");
-    Agent agent;
-    std::string detail;
-    EXPECT_EQ(protection_of(agent.a, v.pid(), &detail), MS_PROTECT_NONE) << detail;
-    Outcome o = terminate(agent.a, v.pid());
-    EXPECT_EQ(o.report.result, MS_TERMINATE_TERMINATED) << describe(o);
-    EXPECT_TRUE(killed_by(v.stop(), SIGTERM));
+    expect_unprotected_and_terminated(v);
 }
 
 TEST(TerminateProtection, DefaultListIsAppliedListedAndClearable)

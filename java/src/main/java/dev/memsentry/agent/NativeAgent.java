@@ -212,9 +212,6 @@ public final class NativeAgent implements Agent {
 
     @Override
     public TerminationReport terminate(ProcessPin pin, Duration grace, boolean dryRun) {
-        if (pin.closed() || pin.pidfd() < 0) {
-            throw new IllegalArgumentException("not an open pin of the native agent");
-        }
         return terminate(pin.pid(), pin.pidfd(), grace, dryRun);
     }
 

@@ -22,18 +22,22 @@ public final class ProcessPin implements AutoCloseable {
         return pid;
     }
 
-    /** The native agent's pidfd; -1 for a pin by start time. */
-    int pidfd() {
+    /** The native agent's pidfd. */
+    synchronized int pidfd() {
+        require(pidfd >= 0, "native");
         return pidfd;
     }
 
-    /** Clock ticks after boot when the pinned process started (/proc/PID/stat field 22); -1 for a pidfd pin. */
-    long startTime() {
+    /** The stub's: clock ticks after boot when the pinned process started (/proc/PID/stat field 22). */
+    synchronized long startTime() {
+        require(startTime >= 0, "stub");
         return startTime;
     }
 
-    synchronized boolean closed() {
-        return closed;
+    private void require(boolean ours, String backend) {
+        if (closed || !ours) {
+            throw new IllegalArgumentException("not an open pin of the " + backend + " agent");
+        }
     }
 
     @Override
