@@ -85,11 +85,13 @@ final class DumpCommand implements Callable<Integer> {
     Target target;
 
     @Option(names = {"-o", "--out"}, paramLabel = "FILE",
-        description = "Output file for --pid (default NAME.PID.core, .raw or .dmp in --out-dir or the current directory).")
+        description = "Output file for --pid (default NAME.PID.core, .raw or .dmp in --out-dir or the current directory); "
+            + "its directory must be yours and writable by no one else.")
     Path out;
 
     @Option(names = "--out-dir", paramLabel = "DIR",
-        description = "Directory for the files (created 0700 when missing); one file NAME.PID.FORMAT per process.")
+        description = "Directory for the files (created 0700 when missing; must be yours and writable by no one else); "
+            + "one file NAME.PID.FORMAT per process.")
     Path outDir;
 
     @Option(names = "--format", defaultValue = "core", paramLabel = "core|raw|minidump",

@@ -122,7 +122,8 @@ final class ScanCommand implements Callable<Integer> {
     boolean json;
 
     @Option(names = "--out", paramLabel = "FILE",
-        description = "Append the JSON lines to FILE (created with mode 0600; a symbolic link is refused).")
+        description = "Append the JSON lines to FILE (created with mode 0600; refused: a symbolic link, or an existing "
+            + "file that is not yours alone: another user's, writable by group or others, hard-linked).")
     Path out;
 
     @Option(names = "--min-severity", paramLabel = "SEVERITY", converter = SeverityConverter.class,
@@ -143,7 +144,8 @@ final class ScanCommand implements Callable<Integer> {
 
     @Option(names = "--evidence-dir", paramLabel = "DIR",
         description = "For dump and dump-kill: where the evidence goes (default ./memsentry-evidence, created 0700; "
-            + "a symbolic link is refused). One file NAME.PID.YYYYMMDDTHHMMSSZ.FORMAT per process, never replaced.")
+            + "refused: a symbolic link, another user's directory, one group or others may write). One file "
+            + "NAME.PID.YYYYMMDDTHHMMSSZ.FORMAT per process, never replaced.")
     Path evidenceDir;
 
     @Option(names = "--dump-format", paramLabel = "core|raw", converter = DumpFormatConverter.class,

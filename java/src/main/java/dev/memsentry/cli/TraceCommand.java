@@ -114,7 +114,8 @@ final class TraceCommand implements Callable<Integer> {
     boolean json;
 
     @Option(names = "--out", paramLabel = "FILE",
-        description = "Append the JSON lines to FILE (created with mode 0600; a symbolic link is refused).")
+        description = "Append the JSON lines to FILE (created with mode 0600; refused: a symbolic link, or an existing "
+            + "file that is not yours alone: another user's, writable by group or others, hard-linked).")
     Path out;
 
     @Option(names = "--alerts-only", description = "Report alerts (and the summary) only, no event lines.")
