@@ -615,6 +615,59 @@ TEST(DumpSafety, ExistingFileAndSymlinkAreRefusedUnlessForced)
     EXPECT_TRUE(no_partial_files(dir));
 }
 
+TEST(DumpSafety, PrivateDirRefusesADirectoryAnotherUserOwnsOrMayWrite)
+{
+    if (geteuid() != 0)
+        GTEST_SKIP() << "needs root to give a directory to another user";
+    Victim v("victim_marker");
+    TempDir dir;
+    std::string theirs = dir / "theirs", shared = dir / "shared", mine = dir / "mine";
+    ASSERT_EQ(mkdir(theirs.c_str(), 0755), 0);
+    ASSERT_EQ(chown(theirs.c_str(), 65534, 65534), 0);
+    ASSERT_EQ(mkdir(shared.c_str(), 0700), 0);
+    ASSERT_EQ(chmod(shared.c_str(), 0770), 0);
+    ASSERT_EQ(mkdir(mine.c_str(), 0700), 0);
+    EXPECT_EQ(dump(v.pid(), theirs + "/a.core", options(MS_DUMP_PRIVATE_DIR)), MS_E_ACCESS_DENIED);
+    EXPECT_NE(std::string(ms_last_error()).find("owned by uid 65534"), std::string::npos) << ms_last_error();
+    EXPECT_EQ(dump(v.pid(), shared + "/a.core", options(MS_DUMP_PRIVATE_DIR)), MS_E_ACCESS_DENIED);
+    EXPECT_NE(std::string(ms_last_error()).find("writable by group or others"), std::string::npos) << ms_last_error();
+    // A link to a private directory is someone's choice of where evidence goes: refused too.
+    ASSERT_EQ(symlink(mine.c_str(), (dir / "link").c_str()), 0);
+    EXPECT_EQ(dump(v.pid(), dir / "link/a.core", options(MS_DUMP_PRIVATE_DIR)), MS_E_IO);
+    EXPECT_NE(std::string(ms_last_error()).find("symbolic link"), std::string::npos) << ms_last_error();
+    EXPECT_EQ(dump(v.pid(), mine + "/a.core", options(MS_DUMP_PRIVATE_DIR)), MS_OK) << ms_last_error();
+    struct stat sb;
+    EXPECT_EQ(stat((theirs + "/a.core").c_str(), &sb), -1);
+    EXPECT_EQ(stat((shared + "/a.core").c_str(), &sb), -1);
+    v.stop();
+}
+
+TEST(DumpSafety, AtDirWritesIntoTheDirectoryOpenedBeforeEvenIfItsPathIsSwapped)
+{
+    // The caller opens (and checks) the directory once; renaming it and putting another in its
+    // place afterwards changes nothing: the dump goes where the descriptor points.
+    Victim v("victim_marker");
+    TempDir dir;
+    std::string ev = dir / "ev";
+    ASSERT_EQ(mkdir(ev.c_str(), 0700), 0);
+    int fd = open(ev.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(rename(ev.c_str(), (dir / "moved").c_str()), 0);
+    ASSERT_EQ(mkdir(ev.c_str(), 0777), 0); // the swapped-in directory, open to everyone
+    ms_dump_options o = options(MS_DUMP_AT_DIR | MS_DUMP_PRIVATE_DIR, MS_DUMP_FORMAT_RAW);
+    o.dir_fd = fd;
+    EXPECT_EQ(dump(v.pid(), "a.raw", o), MS_OK) << ms_last_error();
+    struct stat sb;
+    EXPECT_EQ(stat((dir / "moved/a.raw").c_str(), &sb), 0);
+    EXPECT_EQ(stat((dir / "moved/a.raw.json").c_str(), &sb), 0);
+    EXPECT_EQ(stat((ev + "/a.raw").c_str(), &sb), -1);
+    EXPECT_EQ(dump(v.pid(), "sub/a.raw", o), MS_E_INVALID_ARGUMENT) << "a name, not a path";
+    o.dir_fd = -1;
+    EXPECT_EQ(dump(v.pid(), "b.raw", o), MS_E_INVALID_ARGUMENT);
+    close(fd);
+    v.stop();
+}
+
 TEST(DumpSafety, TargetExitingMidDumpLeavesNoFile)
 {
     Victim v("victim_pages", {"64", "1"});

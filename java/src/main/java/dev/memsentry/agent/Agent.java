@@ -103,6 +103,21 @@ public interface Agent extends AutoCloseable {
      */
     TerminationReport terminate(long pid, java.time.Duration grace, boolean dryRun);
 
+    /**
+     * Pins a process so that a later {@link #terminate(ProcessPin, java.time.Duration, boolean)} can reach
+     * no other process. Close the pin when done.
+     *
+     * @throws AgentException NO_SUCH_PROCESS when it is gone; UNSUPPORTED where processes cannot be
+     *                        pinned (Windows, Linux before 5.3)
+     */
+    ProcessPin pin(long pid);
+
+    /**
+     * {@link #terminate(long, java.time.Duration, boolean)} of a pinned process: a process that has
+     * exited since it was pinned is not-found and nothing is sent, whoever holds its PID now.
+     */
+    TerminationReport terminate(ProcessPin pin, java.time.Duration grace, boolean dryRun);
+
     /** Whether a process is protected from termination and why; nothing is sent. */
     Protection protection(long pid);
 

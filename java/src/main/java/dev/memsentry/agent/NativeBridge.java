@@ -94,7 +94,12 @@ final class NativeBridge {
 
     // ms_terminate.h (agent-c/src/jni/jni_terminate.c)
 
-    static native int terminate(long handle, long pid, int graceMs, boolean dryRun, TerminateSink sink);
+    /** pidfd >= 0 terminates through that pin (ms_terminate_pidfd) and ignores pid. */
+    static native int terminate(long handle, long pid, int pidfd, int graceMs, boolean dryRun, TerminateSink sink);
+
+    static native int pidfdOpen(long pid, int[] out);
+
+    static native void pidfdClose(int pidfd);
 
     static native int protectCheck(long handle, long pid, ProtectionSink sink);
 

@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class ScanSession {
     private final Agent agent;
     private final DetectionPolicy policy;
+    private final ProcessPins pins;
     private final long selfPid;
     private final String selfJar;
     private final Set<Object> reportedHostFiles = ConcurrentHashMap.newKeySet();
@@ -28,10 +29,21 @@ public final class ScanSession {
     private final PackageFiles packageFiles = new PackageFiles();
 
     public ScanSession(Agent agent, DetectionPolicy policy) {
+        this(agent, policy, null);
+    }
+
+    /** pins: where each process is pinned when its scan starts (for a kill response); null for none. */
+    public ScanSession(Agent agent, DetectionPolicy policy, ProcessPins pins) {
         this.agent = agent;
         this.policy = policy;
+        this.pins = pins;
         this.selfPid = ProcessHandle.current().pid();
         this.selfJar = ownJar();
+    }
+
+    /** Null when the scan pins nothing. */
+    public ProcessPins pins() {
+        return pins;
     }
 
     public Agent agent() {

@@ -64,16 +64,17 @@ public final class YaraDetector implements ProcessScanner.ExtraScan, AutoCloseab
      *
      * @throws dev.memsentry.detect.yara.YaraCompileException a rule does not compile
      * @param maxBlockSize see {@link YaraScanOptions#maxBlockSize()}; 0 for libyara's own
-     * @throws AgentException UNSUPPORTED when YARA is off
+     * @param allowCompiled accept files compiled by yarac (only from a trusted source)
+     * @throws AgentException UNSUPPORTED when YARA is off; INVALID_ARGUMENT for compiled rules not allowed
      */
-    public static YaraDetector compile(Agent agent, List<Path> paths, long maxBlockSize) {
+    public static YaraDetector compile(Agent agent, List<Path> paths, long maxBlockSize, boolean allowCompiled) {
         List<YaraRules> compiled = new ArrayList<>();
         try {
             for (Path p : paths) {
                 if (!java.nio.file.Files.exists(p)) {
                     throw new AgentException(Status.INVALID_ARGUMENT, "rules " + p + " do not exist");
                 }
-                compiled.add(YaraRules.compile(agent, p));
+                compiled.add(YaraRules.compile(agent, p, allowCompiled, d -> { }));
             }
         } catch (RuntimeException e) {
             compiled.forEach(YaraRules::close);
