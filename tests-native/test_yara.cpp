@@ -19,11 +19,14 @@
 #include <tuple>
 #include <vector>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <memsentry/memsentry.h>
 
+#include "open_watch.hpp"
+#include "test_support.hpp"
 #include "victim.hpp"
 
 namespace {
@@ -40,20 +43,6 @@ struct Hit {
     bool operator==(const Hit &o) const { return rule == o.rule && tags == o.tags && strings == o.strings; }
 };
 using Hits = std::map<std::string, Hit>;
-
-std::string run(const std::string &cmd, int *status)
-{
-    std::string out;
-    FILE *p = popen(cmd.c_str(), "r");
-    if (!p)
-        return out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-        out.append(buf, n);
-    *status = pclose(p);
-    return out;
-}
 
 // `yara -s -e -g [--max-process-memory-chunk=N] FILES PID`, parsed.
 Hits yara_cli(const std::vector<std::string> &files, pid_t pid, uint64_t chunk = 0)
@@ -103,11 +92,12 @@ struct Rules {
     ms_status status = MS_E_INTERNAL;
     std::string error;
 
-    explicit Rules(const std::string &path)
+    explicit Rules(const std::string &path, uint32_t flags = 0)
     {
         EXPECT_EQ(ms_agent_open(&agent), MS_OK);
         ms_yara_compile_options o{};
         o.struct_size = sizeof o;
+        o.flags = flags;
         o.user_data = this;
         o.on_diagnostic = [](const ms_yara_diagnostic *d, void *ud) {
             static_cast<Rules *>(ud)->diags.emplace_back(d->level, d->file, d->line, d->message);
@@ -350,6 +340,35 @@ struct TempDir {
     void write(const std::string &name, const std::string &text) const { std::ofstream(path + "/" + name) << text; }
 };
 
+// yara opens the path a mapping's maps line names; memsentry does not follow
+// a symlink the target planted there (in our namespace the path of a file
+// the target mapped in its own mount namespace is a symlink to a watched
+// file): nothing is opened, and the untouched pages still come from the
+// mapped files themselves.
+TEST_F(Yara, PlantedSymlinksAtMappedPathsAreNeverOpened)
+{
+    if (geteuid() != 0)
+        GTEST_SKIP() << "needs root for the victim's mount namespace";
+    TempDir dir;
+    dir.write("watched", "not for root to open");
+    dir.write("f.yar", "rule planted { strings: $f = \"MS_PLANTED\" condition: $f }\n");
+    std::string mnt = dir.path + "/mnt", watched = dir.path + "/watched";
+    ASSERT_EQ(mkdir(mnt.c_str(), 0700), 0);
+    ASSERT_EQ(symlink(watched.c_str(), (mnt + "/x").c_str()), 0);
+    Victim v("victim_hostile_map", {"symlink", mnt, watched});
+    Rules rules(dir.path + "/f.yar");
+    ASSERT_EQ(rules.status, MS_OK) << rules.error;
+    OpenWatch watch(watched);
+    ScanResult r = scan(rules.rules, v.pid());
+    ASSERT_EQ(r.status, MS_OK) << r.error;
+    EXPECT_EQ(watch.opens(), 0) << "the scan opened the file a planted symlink points to";
+    ASSERT_TRUE(r.hits.count("default:planted")) << describe(r.hits);
+    std::set<uint64_t> found;
+    for (auto &[id, addr] : r.hits["default:planted"].strings)
+        found.insert(addr);
+    EXPECT_TRUE(found.count(v.hex("file")) && found.count(v.hex("del"))) << describe(r.hits);
+}
+
 TEST_F(Yara, FolderCompilesEveryRulesFileAndReportsEveryBrokenOne)
 {
     TempDir dir;
@@ -388,7 +407,14 @@ TEST_F(Yara, CompiledRulesFromYaracLoad)
     int status = -1;
     std::string out = run("yarac '" + kMarkers + "' '" + compiled + "' 2>&1", &status);
     ASSERT_EQ(status, 0) << out;
-    Rules rules(compiled); // recognised by its header
+    {
+        // Unsafe from an untrusted source (libyara does not validate them): refused unless allowed.
+        Rules refused(compiled);
+        EXPECT_EQ(refused.status, MS_E_INVALID_ARGUMENT);
+        EXPECT_NE(refused.error.find("compiled rules"), std::string::npos) << refused.error;
+        EXPECT_EQ(refused.rules, nullptr);
+    }
+    Rules rules(compiled, MS_YARA_COMPILE_ALLOW_COMPILED); // recognised by its header
     ASSERT_EQ(rules.status, MS_OK) << rules.error;
     ms_agent *agent;
     ASSERT_EQ(ms_agent_open(&agent), MS_OK);

@@ -72,6 +72,9 @@ DEFAULT_PROTECTED = [
     "dbus-broker", "sshd", "auditd", "rsyslogd",
     "syslog-ng", "NetworkManager", "agetty", "login",
 ]
+# Where a name entry is looked up (ms__protect_system_dirs in agent-c/src/linux/protect_identity.c).
+SYSTEM_DIRS = [b"/usr/sbin", b"/usr/bin", b"/sbin", b"/bin", b"/usr/lib/systemd", b"/lib/systemd", b"/usr/libexec",
+               b"/usr/lib/openssh"]
 
 # ms_status names (ms_status_name()).
 OK = "ok"
@@ -155,6 +158,23 @@ def wire_bytes(raw):
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return {"b64": base64.b64encode(raw).decode("ascii")}
+
+
+def manifest_text(raw):
+    """A name (raw bytes, or its wire form) as the raw dump manifest writes it, as Java's BytesText
+    and agent-c's ms__bytes_json_string do: valid UTF-8 without the text \\x is itself; any other
+    name has each byte that is not UTF-8 as \\xNN and each backslash as \\\\."""
+    if isinstance(raw, dict):
+        raw = base64.b64decode(raw["b64"])
+    elif isinstance(raw, str):
+        raw = raw.encode("utf-8")
+    try:
+        text = raw.decode("utf-8")
+        if "\\x" not in text:
+            return text
+    except UnicodeDecodeError:
+        pass
+    return raw.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
 
 
 def hex64(value):
@@ -541,24 +561,63 @@ def memory_fs_magic(pid, major, minor, shmem):
     return MEMORY_FS_MAGIC.get(fs)
 
 
-def open_mapped_file(pid, r):
-    """The file mapped by region r, read-only: through map_files (the very inode mapped, needs
-    CAP_SYS_ADMIN), else the path inside the process's root when device and inode match.
-    None when neither works."""
-    candidates = [b"/proc/%d/map_files/%x-%x" % (pid, r["start"], r["end"])]
-    if r["path"].startswith(b"/"):
-        candidates.append(b"/proc/%d/root" % pid + r["path"])
-    for path in candidates:
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
-        except OSError:
+def _reopen_regular(path_fd, r):
+    """A real open of the O_PATH descriptor path_fd only when it names a regular file with the
+    region's device and inode (a device is never opened); None otherwise."""
+    st = os.fstat(path_fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_ino != r["inode"] or os.major(st.st_dev) != r["dev_major"] \
+            or os.minor(st.st_dev) != r["dev_minor"]:
+        return None
+    return os.open("/proc/self/fd/%d" % path_fd, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
+
+
+def _path_fd_nofollow(root_fd, path):
+    """O_PATH descriptor of path under root_fd, one component at a time, never following a
+    symlink (the kernel's maps paths hold none: only a planted one is refused); None if refused."""
+    fd = os.dup(root_fd)
+    for part in path.split(b"/"):
+        if not part:
             continue
-        st = os.fstat(fd)
-        if stat.S_ISREG(st.st_mode) and st.st_ino == r["inode"] and os.major(st.st_dev) == r["dev_major"] \
-                and os.minor(st.st_dev) == r["dev_minor"]:
-            return fd
-        os.close(fd)
-    return None
+        if part in (b".", b".."):
+            os.close(fd)
+            return None
+        try:
+            next_fd = os.open(part, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        fd = next_fd
+    return fd
+
+
+def open_mapped_file(pid, r):
+    """The file mapped by region r, read-only, as agent-c/src/linux/mapped_file.c opens it: what
+    the target names is looked at with O_PATH only (no device open, no inotify open event) and a
+    real open happens only on the mapped inode. Through map_files (needs CAP_SYS_ADMIN); only when
+    that is refused, the path inside the process's root, symlinks refused; never for a region
+    that is gone or deleted. None when neither works."""
+    path_fd = None
+    try:
+        path_fd = os.open(b"/proc/%d/map_files/%x-%x" % (pid, r["start"], r["end"]), os.O_PATH | os.O_CLOEXEC)
+    except OSError as e:
+        if e.errno not in (errno.EPERM, errno.EACCES) or r["kind"] != FILE or not r["path"].startswith(b"/"):
+            return None
+    try:
+        if path_fd is None:
+            root_fd = os.open("/proc/%d/root" % pid, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                path_fd = _path_fd_nofollow(root_fd, r["path"])
+            finally:
+                os.close(root_fd)
+            if path_fd is None:
+                return None
+        return _reopen_regular(path_fd, r)
+    except OSError:
+        return None
+    finally:
+        if path_fd is not None:
+            os.close(path_fd)
 
 
 def probe_region(pid, start):
@@ -853,11 +912,23 @@ def dump_process(pid, path, options, progress):
     dest = os.fsencode(path)
     directory, base = os.path.split(dest)
     manifest_base = base + b".json"
+    # As MS_DUMP_PRIVATE_DIR: checked on the descriptor every write then goes through.
     try:
-        dir_fd = os.open(directory or b".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        dir_fd = os.open(directory or b".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | os.O_NOFOLLOW)
     except OSError as e:
-        raise Failure(status_from_errno(e.errno) if e.errno != errno.ENOENT else IO_ERROR,
-                      "output directory %s: %s" % (os.fsdecode(directory), os.strerror(e.errno)))
+        # O_DIRECTORY|O_NOFOLLOW on a link fails with ENOTDIR (ELOOP without O_DIRECTORY).
+        link = e.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(directory or b".")
+        raise Failure(status_from_errno(e.errno) if e.errno != errno.ENOENT and not link else IO_ERROR,
+                      "output directory %s: %s" % (os.fsdecode(directory), "a symbolic link (refused)"
+                                                   if link else os.strerror(e.errno)))
+    st = os.fstat(dir_fd)
+    if st.st_uid != os.geteuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        os.close(dir_fd)
+        if st.st_uid != os.geteuid():
+            why = "is owned by uid %d, not by the running user (uid %d)" % (st.st_uid, os.geteuid())
+        else:
+            why = "is writable by group or others (mode %04o)" % (st.st_mode & 0o7777)
+        raise Failure(ACCESS_DENIED, "output directory %s %s" % (os.fsdecode(directory or b"."), why))
     data_tmp = manifest_tmp = None
     data_fd = mem_fd = pagemap_fd = None
     try:
@@ -883,7 +954,7 @@ def dump_process(pid, path, options, progress):
             pagemap_note = "pagemap unreadable (%s): every page was read" % f.message
             log("warn", "pid %d: %s" % (pid, pagemap_note))
 
-        plans = plan_regions(regions, options, pagemap_fd)
+        plans = plan_regions(regions, options, pagemap_fd, device_starts(pid))
         need = sum(p["resident"] for p in plans)
         st = os.fstatvfs(dir_fd)
         free = st.f_bavail * st.f_frsize
@@ -905,16 +976,17 @@ def dump_process(pid, path, options, progress):
             "version": 1,
             "os": "linux",
             "pid": pid,
-            "data": wire_bytes(base),
+            "data": manifest_text(base),
             "max_region_size": options["max_region_size"],
             "created_by": "memsentry stub %s (python %s)" % (STUB_VERSION, sys.version.split()[0]),
             "created_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "process": facts,
+            "process": dict(facts, name=manifest_text(facts["name"]), exe=manifest_text(facts["exe"]),
+                            argv=[manifest_text(a) for a in facts["argv"]]),
             "frozen": False,
             "threads": threads,
             "notes": malformed + ([pagemap_note] if pagemap_note else []),
             "totals": totals,
-            "regions": [_manifest_entry(p["entry"]) for p in plans],
+            "regions": [_manifest_entry(p) for p in plans],
         }
         text = (json.dumps(manifest, indent=1, ensure_ascii=True) + "\n").encode("ascii")
         manifest_tmp = b"." + manifest_base + b".partial-" + token
@@ -954,10 +1026,10 @@ def dump_process(pid, path, options, progress):
         os.close(dir_fd)
 
 
-def _manifest_entry(entry):
+def _manifest_entry(plan):
     """A region as the manifest shows it, in the shape of the Windows agent's raw manifest
     (agent-c/src/windows/dump.c): reason only when there is one, sha256 only for bytes in the file."""
-    out = dict(entry)
+    out = dict(plan["entry"], path=manifest_text(plan["region"]["path"]))
     if not out["reason"]:
         del out["reason"]
     if out["sha256"] is None:
@@ -965,7 +1037,45 @@ def _manifest_entry(entry):
     return out
 
 
-def plan_regions(regions, options, pagemap_fd):
+def smaps_line_kind(line):
+    """("header", None), ("vmflags", set of device flags among "io" and "pf") or ("other", None)
+    for one line of /proc/PID/smaps, as ms__smaps_line_kind in agent-c/src/linux/maps_parse.c."""
+    word = line.split(b" ", 1)[0]
+    if not word.endswith(b":"):
+        return "header", None
+    if word != b"VmFlags:":
+        return "other", None
+    return "vmflags", set(line[8:].split()) & {b"io", b"pf"}
+
+
+def device_starts(pid):
+    """Start addresses of the regions that map device memory (VM_IO or VM_PFNMAP in smaps):
+    decided from the mapping, never from its path, which a tmpfs mounted on /dev in the target's
+    mount namespace makes a plain file's."""
+    out = set()
+    fd = proc_open(pid, "smaps")
+    try:
+        start = None
+        for line in read_lines_bounded(fd):
+            if line is None:
+                continue
+            kind, flags = smaps_line_kind(line)
+            if kind == "header":
+                try:
+                    start = parse_maps_line(line)["start"]
+                except Failure:
+                    start = None
+            elif kind == "vmflags" and flags and start is not None:
+                out.add(start)
+    except OSError as e:
+        raise Failure(NO_SUCH_PROCESS if status_from_errno(e.errno) == NO_SUCH_PROCESS else IO_ERROR,
+                      "read /proc/%d/smaps: %s" % (pid, os.strerror(e.errno)))
+    finally:
+        os.close(fd)
+    return out
+
+
+def plan_regions(regions, options, pagemap_fd, devices=frozenset()):
     """Decides per region what goes into the file: its length after the caps,
     or why it is skipped; counts resident bytes for the free-space check."""
     plans = []
@@ -986,6 +1096,8 @@ def plan_regions(regions, options, pagemap_fd):
             skip = "kernel data page ([vvar]): not readable through /proc/<pid>/mem"
         elif r["kind"] == VSYSCALL or r["start"] > INT64_MAX:
             skip = "above the reach of /proc/<pid>/mem offsets"
+        elif r["start"] in devices:
+            skip = "device mapping: reading it could have side effects"
         elif options["suspicious_only"] and not is_suspicious(r):
             skip = "not suspicious (suspicious_only)"
         elif options["skip_nonexec_over"] and not r["perms"] & PERM_EXEC and size > options["skip_nonexec_over"]:
@@ -1145,6 +1257,7 @@ class Target(object):
         self.ppid = 0
         self.comm = b""
         self.exe = b""
+        self.ident = None  # ExeIdentity of the executable; None when it cannot be opened
 
 
 def read_target_stat(t):
@@ -1169,6 +1282,63 @@ def read_target_facts(t):
     if len(exe) > len(b" (deleted)") and exe.endswith(b" (deleted)"):
         exe = exe[:-len(b" (deleted)")]
     t.exe = exe
+    t.ident = exe_identity(os.fsencode(proc_path(t.pid, "exe")))
+
+
+class ExeIdentity(object):
+    """ms__exe_identity: device, inode, whether any link is left, and the mount it was executed through."""
+
+    def __init__(self, dev, ino, deleted, mnt_id):
+        self.dev, self.ino, self.deleted, self.mnt_id = dev, ino, deleted, mnt_id
+
+
+def mount_id_of_fd(fd):
+    """The mnt_id: line of /proc/self/fdinfo/FD (what statx STATX_MNT_ID gives the C agent); None if absent."""
+    try:
+        value = status_value(read_fd_bounded_path("/proc/self/fdinfo/%d" % fd, 1024), b"mnt_id:")
+    except (OSError, Failure):
+        return None
+    return value
+
+
+def exe_identity(path):
+    """The identity of the file at path (following links, /proc/PID/exe included); None when it cannot be opened."""
+    try:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return ExeIdentity(st.st_dev, st.st_ino, st.st_nlink == 0, mount_id_of_fd(fd))
+    finally:
+        os.close(fd)
+
+
+def is_file_at(path, ident, exe, system_owned):
+    """ms__protect_match_identity's test: the executable is the file now at path (see the C agent)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    if system_owned and (st.st_uid != 0 or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+        return False
+    if not ident.deleted:
+        return (st.st_dev, st.st_ino) == (ident.dev, ident.ino)
+    if ident.mnt_id is None or exe != path:
+        return False
+    now = exe_identity(path)
+    return now is not None and now.mnt_id == ident.mnt_id
+
+
+def identity_matches(entry, ident, exe, system_dirs=None):
+    """An entry protects the file it names, never another file with that name or path."""
+    if is_path_entry(entry):
+        return is_file_at(entry, ident, exe, False)
+    return any(is_file_at(d + b"/" + entry, ident, exe, True) for d in (system_dirs or SYSTEM_DIRS))
 
 
 def read_tgid(pid):
@@ -1302,7 +1472,8 @@ def decide(t, protected, self_pids, start_ppid, read_stat=None):
         return "ancestor", ("pid %d (%s) may be an ancestor of the calling process: its parent chain is "
                             "unreadable at pid %s" % (t.pid, name, show(ancestor)))
     for entry in protected:
-        if entry_matches(entry, t.exe, t.comm):
+        if (identity_matches(entry, t.ident, t.exe) if t.ident is not None and t.exe
+                else entry_matches(entry, t.exe, t.comm)):
             kind = "path" if is_path_entry(entry) else "name"
             return kind, "pid %d (%s) matches the protected %s \"%s\"" % (
                 t.pid, show(t.exe or t.comm), kind, show(entry))
@@ -1410,8 +1581,23 @@ def protect_check(pid, protected, self_pids):
             os.close(t.pidfd)
 
 
-def terminate(pid, grace_ms, dry_run, protected, self_pids):
-    """ms_terminate through the stub: returns (status, report)."""
+def pin_start_time(pid):
+    """The op "pin": the start time of the live process pid, read while a pidfd pins it, so
+    a later terminate with that start_time reaches this process or nothing. Raises Failure."""
+    t, fallback = pin(pid)
+    try:
+        if fallback:
+            raise Failure(UNSUPPORTED_STATUS, "no pidfds here (Python 3.9+ on Linux 5.3+): a process cannot be pinned")
+        identify(t)
+        return t.starttime
+    finally:
+        if t.pidfd is not None:
+            os.close(t.pidfd)
+
+
+def terminate(pid, grace_ms, dry_run, protected, self_pids, start_time=None):
+    """ms_terminate through the stub: returns (status, report). With start_time (from pin_start_time),
+    a process under pid that started at another time is not the pinned one: nothing is sent."""
     started = time.monotonic()
     report = {"pid": pid, "result": "failed", "protection": "none", "signals": [], "elapsed_ms": 0, "reason": ""}
 
@@ -1427,13 +1613,13 @@ def terminate(pid, grace_ms, dry_run, protected, self_pids):
         result = {NO_SUCH_PROCESS: "not-found", ACCESS_DENIED: "denied"}.get(f.status, "failed")
         return outcome(result, f.status, f.message)
     try:
-        return _terminate_pinned(t, fallback, grace_ms, dry_run, protected, self_pids, report, outcome)
+        return _terminate_pinned(t, fallback, grace_ms, dry_run, protected, self_pids, report, outcome, start_time)
     finally:
         if t.pidfd is not None:
             os.close(t.pidfd)
 
 
-def _terminate_pinned(t, fallback, grace_ms, dry_run, protected, self_pids, report, outcome):
+def _terminate_pinned(t, fallback, grace_ms, dry_run, protected, self_pids, report, outcome, start_time=None):
     caveat = " (kill() fallback: no pidfd here, a reused PID cannot be ruled out)" if fallback else ""
     try:
         identify(t)
@@ -1443,6 +1629,10 @@ def _terminate_pinned(t, fallback, grace_ms, dry_run, protected, self_pids, repo
         if f.status == ACCESS_DENIED:
             return outcome("denied", f.status, f.message)
         return outcome("failed", f.status, "cannot identify process %d: %s" % (t.pid, f.message))
+    if start_time is not None and (fallback or t.starttime != start_time):
+        return outcome("not-found", NO_SUCH_PROCESS,
+                       "the pinned process %d has exited; its PID now names another process, so nothing was sent"
+                       % t.pid)
     name = label(t)
 
     reason, detail = decide(t, protected, self_pids, os.getppid())
@@ -1516,6 +1706,7 @@ class Server(object):
             "list_threads": self.op_list_threads,
             "dump": self.op_dump,
             "terminate": self.op_terminate,
+            "pin": self.op_pin,
             "protect_check": self.op_protect_check,
             "yara_scan": self.op_unsupported("yara"),
             "trace": self.op_unsupported("trace"),
@@ -1772,10 +1963,15 @@ class Server(object):
         grace = self.int_arg(req, "grace_ms", 0, MAX_GRACE_MS, DEFAULT_GRACE_MS)
         dry_run = self.bool_arg(req, "dry_run")
         protected = self.protected_arg(req)
-        status, report = terminate(pid, grace, dry_run, protected, self.self_pids())
+        start_time = self.int_arg(req, "start_time", 0, 2 ** 63 - 1, None) if "start_time" in req else None
+        status, report = terminate(pid, grace, dry_run, protected, self.self_pids(), start_time)
         if status != OK:
             raise Failure(status, report["reason"], report)
         return report
+
+    def op_pin(self, req_id, req):
+        pid = self.pid_arg(req)
+        return {"pid": pid, "start_time": pin_start_time(pid)}
 
     def op_protect_check(self, req_id, req):
         pid = self.pid_arg(req)

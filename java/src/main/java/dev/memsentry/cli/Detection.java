@@ -40,19 +40,22 @@ final class Detection implements AutoCloseable {
         private static final long serialVersionUID = 1L;
         final transient List<String> lines;
         final boolean usage;
+        /** The exit code when it is not a usage error: 2 for bad configuration or rules, 3 for a failure. */
+        final int exitCode;
 
-        SetupException(List<String> lines, boolean usage) {
+        SetupException(List<String> lines, boolean usage, int exitCode) {
             super(String.join("; ", lines));
             this.lines = List.copyOf(lines);
             this.usage = usage;
+            this.exitCode = exitCode;
         }
 
         static SetupException usage(String message) {
-            return new SetupException(List.of(message), true);
+            return new SetupException(List.of(message), true, ExitCodes.USAGE);
         }
 
         static SetupException invalid(String line) {
-            return new SetupException(List.of(line), false);
+            return new SetupException(List.of(line), false, ExitCodes.USAGE);
         }
     }
 
@@ -129,9 +132,6 @@ final class Detection implements AutoCloseable {
             } catch (IOException e) {
                 throw SetupException.invalid("evidence directory: " + e.getMessage());
             }
-            if (EvidenceFiles.writableByOthers(evidencePath)) {
-                LOG.warn("evidence directory {} is writable by other users: evidence there can be tampered with", evidencePath);
-            }
         }
 
         Agent agent = agents.get();
@@ -163,7 +163,7 @@ final class Detection implements AutoCloseable {
         String yaraStatus = "off (no rules given)";
         if (!rulePaths.isEmpty()) {
             try {
-                yara = YaraDetector.compile(agent, rulePaths, o.yaraMaxBlock);
+                yara = YaraDetector.compile(agent, rulePaths, o.yaraMaxBlock, o.allowCompiledRules);
                 yaraStatus = yara.describe();
                 for (YaraRules r : yara.rules()) {
                     r.warnings().forEach(w -> LOG.warn("rules: {}", w));
@@ -176,13 +176,14 @@ final class Detection implements AutoCloseable {
                 if (e.errors().isEmpty()) {
                     lines.add("rules error: " + e.getMessage());
                 }
-                throw new SetupException(lines, false);
+                throw new SetupException(lines, false, ExitCodes.USAGE);
             } catch (AgentException e) {
                 if (e.status() != Status.UNSUPPORTED) {
                     throw e;
                 }
-                yaraStatus = e.getMessage();
-                LOG.warn("{}; scanning with the built-in heuristics only", e.getMessage());
+                // Rules were asked for: scanning without them would look like a clean result.
+                throw new SetupException(List.of("YARA rules were given but YARA is not available: " + e.getMessage()
+                    + " (run 'doctor')"), false, ExitCodes.FAILED);
             }
         }
         return new Detection(cfg, action, actionMin, grace, threshold, workers, Duration.ofSeconds(budget), evidence,

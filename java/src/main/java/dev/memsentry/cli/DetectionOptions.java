@@ -20,6 +20,10 @@ final class DetectionOptions {
             + "replaces the configuration's rules). Compiled once; one pass over each process per PATH.")
     List<Path> rules;
 
+    @Option(names = "--allow-compiled-rules", description = "Accept rules compiled by yarac. libyara does not "
+        + "validate them: load them only from a trusted source.")
+    boolean allowCompiledRules;
+
     @Option(names = "--yara-max-block", paramLabel = "SIZE", converter = SizeConverter.class, defaultValue = "0",
         description = "Scan mappings in YARA blocks of at most SIZE (e.g. 64M): bounds memsentry's memory to one "
             + "block per thread, with the results of yara --max-process-memory-chunk=SIZE (a string across a "
@@ -36,7 +40,8 @@ final class DetectionOptions {
     boolean json;
 
     @Option(names = "--out", paramLabel = "FILE",
-        description = "Append the JSON lines to FILE (created with mode 0600; a symbolic link is refused).")
+        description = "Append the JSON lines to FILE (created with mode 0600; refused: a symbolic link, or an existing "
+            + "file that is not yours alone: another user's, writable by group or others, hard-linked).")
     Path out;
 
     @Option(names = "--min-severity", paramLabel = "SEVERITY", converter = SeverityConverter.class,
@@ -57,7 +62,8 @@ final class DetectionOptions {
 
     @Option(names = "--evidence-dir", paramLabel = "DIR",
         description = "For dump and dump-kill: where the evidence goes (default ./memsentry-evidence, created 0700; "
-            + "a symbolic link is refused). One file NAME.PID.YYYYMMDDTHHMMSSZ.FORMAT per process, never replaced.")
+            + "refused: a symbolic link, another user's directory, one group or others may write). One file "
+            + "NAME.PID.YYYYMMDDTHHMMSSZ.FORMAT per process, never replaced.")
     Path evidenceDir;
 
     @Option(names = "--dump-format", paramLabel = "core|raw", converter = DumpFormatConverter.class,

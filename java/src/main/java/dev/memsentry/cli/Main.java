@@ -4,6 +4,7 @@ import dev.memsentry.agent.Agent;
 import dev.memsentry.agent.AgentException;
 import dev.memsentry.agent.BackendChoice;
 import dev.memsentry.agent.Backends;
+import dev.memsentry.output.TerminalSafeWriter;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
@@ -142,7 +143,7 @@ public final class Main implements Runnable {
     public static void main(String[] args) {
         Logging.configure(args);
         PrintWriter out = new PrintWriter(System.out, true, StandardCharsets.UTF_8);
-        PrintWriter err = new PrintWriter(System.err, true, StandardCharsets.UTF_8);
+        PrintWriter err = new TerminalSafeWriter(System.err);
         System.exit(run(args, out, err));
     }
 

@@ -13,6 +13,7 @@ import dev.memsentry.config.ScanConfig;
 import dev.memsentry.detect.Alert;
 import dev.memsentry.detect.DetectionPolicy;
 import dev.memsentry.detect.EcsWriter;
+import dev.memsentry.detect.ProcessPins;
 import dev.memsentry.detect.ProcessResult;
 import dev.memsentry.detect.ProcessScanner;
 import dev.memsentry.detect.Responder;
@@ -28,6 +29,7 @@ import dev.memsentry.output.EvidenceFiles;
 import dev.memsentry.output.Json;
 import dev.memsentry.output.JsonLines;
 import dev.memsentry.output.Table;
+import dev.memsentry.output.TerminalText;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -120,7 +122,7 @@ final class ScanCommand implements Callable<Integer> {
                 throw usage(e.lines.get(0));
             }
             e.lines.forEach(l -> spec.commandLine().getErr().println("memsentry: " + l));
-            return ExitCodes.USAGE;
+            return e.exitCode;
         }
         try (detection) {
             return scan(main.agent(), detection);
@@ -137,7 +139,8 @@ final class ScanCommand implements Callable<Integer> {
             pids.addAll(new LinkedHashSet<>(targets.pids));
         }
 
-        ScanSession session = new ScanSession(agent, new DetectionPolicy(d.cfg));
+        ProcessPins pins = d.action.kills() ? new ProcessPins(agent) : null;
+        ScanSession session = new ScanSession(agent, new DetectionPolicy(d.cfg), pins);
         ProcessScanner scanner = new ProcessScanner(session, d.yara == null ? List.of() : List.of(d.yara));
         ScanRunner runner = new ScanRunner(scanner, d.workers, d.budget);
         EcsWriter ecs = new EcsWriter();
@@ -156,7 +159,7 @@ final class ScanCommand implements Callable<Integer> {
             Responder responder = new Responder(agent, d.action, d.actionMin, d.grace, d.evidence, ecs, e -> {
                 output.write(e);
                 actions.add(e.get("message").asText());
-            });
+            }, pins);
             // Ctrl-C during a response dump: let the agent resume the target and remove the partial file.
             Thread hook = new Thread(responder::cancelAndWait, "memsentry-scan-cancel");
             Runtime.getRuntime().addShutdownHook(hook);
@@ -177,6 +180,9 @@ final class ScanCommand implements Callable<Integer> {
                     }
                 }
                 responder.respond(r);
+                if (pins != null) {
+                    pins.release(r.pid());
+                }
             }, progress);
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
@@ -188,7 +194,7 @@ final class ScanCommand implements Callable<Integer> {
             summary.elapsed(System.nanoTime() - started);
             if (!json) {
                 printTable(stdout, shown);
-                actions.forEach(stdout::println);
+                actions.forEach(a -> stdout.println(TerminalText.escape(a)));
                 stdout.print(summary.toText());
                 stdout.flush();
             }
@@ -198,7 +204,11 @@ final class ScanCommand implements Callable<Integer> {
                 .get("processes_scanned").asInt() + " processes, " + summary.findings() + " findings", ms));
         } catch (IOException e) {
             spec.commandLine().getErr().println("memsentry: cannot write " + options.out + ": " + e.getMessage());
-            return ExitCodes.FAILED;
+            return e instanceof AlertOutput.Refused ? ExitCodes.USAGE : ExitCodes.FAILED;
+        } finally {
+            if (pins != null) {
+                pins.close();
+            }
         }
         if (summary.findings() > 0) {
             return ExitCodes.FINDINGS;

@@ -9,12 +9,14 @@ import dev.memsentry.agent.WatchOptions;
 import dev.memsentry.detect.Alert;
 import dev.memsentry.detect.DetectionPolicy;
 import dev.memsentry.detect.EcsWriter;
+import dev.memsentry.detect.ProcessPins;
 import dev.memsentry.detect.ProcessScanner;
 import dev.memsentry.detect.Responder;
 import dev.memsentry.detect.ScanSession;
 import dev.memsentry.detect.Severity;
 import dev.memsentry.output.Json;
 import dev.memsentry.output.JsonLines;
+import dev.memsentry.output.TerminalText;
 import dev.memsentry.watch.Engine;
 import dev.memsentry.watch.ListingPoller;
 import dev.memsentry.watch.ProcessScope;
@@ -190,7 +192,7 @@ final class WatchCommand implements Callable<Integer> {
                 throw usage(e.lines.get(0));
             }
             e.lines.forEach(l -> err.println("memsentry: " + l));
-            return ExitCodes.USAGE;
+            return e.exitCode;
         }
         Agent agent = main.agent();
         if (traceOn != null && !agent.capabilities().contains(dev.memsentry.agent.Capability.TRACE)) {
@@ -210,7 +212,7 @@ final class WatchCommand implements Callable<Integer> {
             return watch(agent, source, settings, ecs, out, detection);
         } catch (IOException e) {
             err.println("memsentry: cannot write " + options.out + ": " + e.getMessage());
-            return ExitCodes.USAGE;
+            return e instanceof AlertOutput.Refused ? ExitCodes.USAGE : ExitCodes.FAILED;
         } finally {
             source.close();
         }
@@ -249,9 +251,10 @@ final class WatchCommand implements Callable<Integer> {
             public void alert(Alert a, ObjectNode doc) {
                 out.write(doc);
                 if (text) {
-                    stdout.println("ALERT " + a.severity().wireName() + " " + a.rule().id() + " pid " + a.process().pid()
-                        + " (" + a.process().name() + ")" + (a.region() == null ? "" : " " + Json.hex(a.region().start())
-                        + " " + a.region().perms()) + ": " + a.message());
+                    // Names and messages carry what the target chose: escaped for the terminal.
+                    stdout.println(TerminalText.escape("ALERT " + a.severity().wireName() + " " + a.rule().id() + " pid "
+                        + a.process().pid() + " (" + a.process().name() + ")" + (a.region() == null ? ""
+                        : " " + Json.hex(a.region().start()) + " " + a.region().perms()) + ": " + a.message()));
                     stdout.flush();
                 }
             }
@@ -260,7 +263,7 @@ final class WatchCommand implements Callable<Integer> {
             public void event(ObjectNode doc, String line) {
                 out.write(doc);
                 if (text) {
-                    stdout.println(line);
+                    stdout.println(TerminalText.escape(line));
                     stdout.flush();
                 }
             }
@@ -320,11 +323,17 @@ final class WatchCommand implements Callable<Integer> {
 
     /** An engine over a prepared detection: its scanner, responder and threshold; retiring it closes the rules. */
     private Engine engine(Agent agent, Detection d, EcsWriter ecs, WatchOutput output) {
-        ScanSession session = new ScanSession(agent, new DetectionPolicy(d.cfg));
+        ProcessPins pins = d.action.kills() ? new ProcessPins(agent) : null;
+        ScanSession session = new ScanSession(agent, new DetectionPolicy(d.cfg), pins);
         ProcessScanner scanner = new ProcessScanner(session, d.yara == null ? List.of() : List.of(d.yara));
         Responder responder = new Responder(agent, d.action, d.actionMin, d.grace, d.evidence, ecs,
-            e -> output.event(e, e.get("message").asText()));
-        return new Engine(scanner, session.policy(), responder, d.threshold, d.budget, d::close);
+            e -> output.event(e, e.get("message").asText()), pins);
+        return new Engine(scanner, session.policy(), responder, pins, d.threshold, d.budget, () -> {
+            if (pins != null) {
+                pins.close();
+            }
+            d.close();
+        });
     }
 
     /** SIGHUP: the configuration and rules again; on any error one ERROR line, and the engine in use stays. */

@@ -458,8 +458,8 @@ public final class Watcher {
             return; // superseded by a later scan's schedule
         }
         engineLock.readLock().lock();
+        Engine e = engine;
         try {
-            Engine e = engine;
             long cpu0 = cpu.getCurrentThreadCpuTime();
             ProcessResult r = e.scanner().scan(task.key().pid(), e.budget(), false);
             long used = Math.max(0, cpu.getCurrentThreadCpuTime() - cpu0);
@@ -484,6 +484,9 @@ public final class Watcher {
             }
             report(t, r, task.reason(), e);
         } finally {
+            if (e.pins() != null) {
+                e.pins().release(task.key().pid());
+            }
             engineLock.readLock().unlock();
         }
         scheduleRescan(t);

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.memsentry.output.Json;
 import dev.memsentry.testing.ElfCore;
 import dev.memsentry.testing.NativeSupport;
+import dev.memsentry.testing.Tracees;
 import dev.memsentry.testing.Victim;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -69,6 +70,23 @@ class DumpIT {
                 "x/s 0x" + Long.toHexString(v.hex("addr")));
             assertTrue(gdb.contains("\"" + marker + "\""), gdb);
             assertEquals("0", NativeDumpTestAccess.status(v.pid(), "TracerPid"));
+        }
+    }
+
+    @Test
+    void aTargetThatCannotBeFrozenIsDumpedRunningAndSaysWhy() throws Exception {
+        String marker = "IT-VFORK-" + System.nanoTime();
+        try (Victim v = Victim.start("victim_vfork_stuck", "4", marker)) {
+            Path file = dir.resolve("v.core");
+            CliIT.Run r = jar("dump", "--pid", String.valueOf(v.pid()), "--out", file.toString(), "--freeze");
+            assertEquals(0, r.code(), r.out() + r.err());
+            assertTrue(r.out().contains("5 threads, not frozen: thread "), r.out());
+            assertTrue(r.out().contains("uninterruptible sleep"), r.out());
+            assertTrue(r.err().contains("WARN") && r.err().contains("dumped it running"), r.err());
+            try (ElfCore elf = new ElfCore(file)) {
+                assertEquals(marker, new String(elf.at(v.hex("addr"), marker.length()), StandardCharsets.US_ASCII));
+            }
+            Tracees.assertRunningAndUntraced(v);
         }
     }
 
@@ -150,9 +168,14 @@ class DumpIT {
         return jar;
     }
 
-    private static Path writableByAll(Path d) throws Exception {
-        Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwxrwxrwx"));
-        return d;
+    /** A private directory of nobody's under d (evidence goes only where its writer alone may write). */
+    private static Path nobodysDirectory(Path d) throws Exception {
+        Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwx--x--x"));
+        Path mine = Files.createDirectory(d.resolve("nobody"));
+        Files.setAttribute(mine, "unix:uid", 65534);
+        Files.setAttribute(mine, "unix:gid", 65534);
+        Files.setPosixFilePermissions(mine, PosixFilePermissions.fromString("rwx------"));
+        return mine;
     }
 
     private static String java() {
@@ -163,7 +186,7 @@ class DumpIT {
     void unprivilegedDumpOfARootProcessIsAccessDeniedWithExit3() throws Exception {
         try (Victim v = Victim.start("victim_marker")) {
             Path jar = jarForNobody();
-            Path out = writableByAll(dir);
+            Path out = nobodysDirectory(dir);
             Process p = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", java(),
                 "-jar", jar.toString(), "dump", "--pid", String.valueOf(v.pid()), "--out-dir", out.toString()).start();
             p.getOutputStream().close();
@@ -173,7 +196,7 @@ class DumpIT {
             assertEquals(ExitCodes.FAILED, p.exitValue(), stdout + stderr);
             assertTrue(stderr.contains("access denied"), stderr);
             assertEquals("", stdout);
-            assertEquals(List.of(), names(dir));
+            assertEquals(List.of(), names(out));
         }
     }
 
@@ -183,6 +206,31 @@ class DumpIT {
             all.add(Json.MAPPER.readTree(line));
         }
         return all;
+    }
+
+    @Test
+    void outputDirectoriesAnotherUserControlsAreRefused() throws Exception {
+        // Made by another user (0755), or writable by the group: that user could replace the evidence.
+        Path foreign = Files.createDirectory(dir.resolve("foreign"));
+        Files.setAttribute(foreign, "unix:uid", 65534);
+        Files.setPosixFilePermissions(foreign, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path shared = Files.createDirectory(dir.resolve("shared"));
+        Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwx---"));
+        try (Victim v = Victim.start("victim_marker")) {
+            for (Path bad : List.of(foreign, shared)) {
+                for (List<String> where : List.of(List.of("--out-dir", bad.toString()),
+                                                  List.of("--out", bad.resolve("x.core").toString()))) {
+                    List<String> args = new ArrayList<>(List.of("dump", "--pid", String.valueOf(v.pid())));
+                    args.addAll(where);
+                    CliIT.Run r = jar(args.toArray(String[]::new));
+                    assertEquals(ExitCodes.USAGE, r.code(), r.out() + r.err());
+                    assertEquals(1, r.err().strip().lines().count(), r.err());
+                    assertTrue(r.err().contains(bad + (bad == foreign ? " is owned by uid 65534"
+                        : " is writable by group or others")), r.err());
+                    assertEquals(List.of(), names(bad), "nothing written");
+                }
+            }
+        }
     }
 
     @Test
@@ -225,7 +273,7 @@ class DumpIT {
         // Inside a fresh PID namespace: a root victim and one owned by nobody; the orchestrator
         // runs as nobody. The root one is skipped with a WARN, the other dumped, exit 0.
         Path jar = jarForNobody();
-        Path out = writableByAll(dir);
+        Path out = nobodysDirectory(dir);
         String victim = Victim.directory().resolve("victim_marker").toString();
         String script = "sleep 60 | \"$2\" ROOT > /dev/null & "
             + "sleep 60 | setpriv --reuid=65534 --regid=65534 --clear-groups \"$2\" NOBODY > /dev/null & sleep 0.5; "

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.memsentry.output.Json;
 import dev.memsentry.testing.ElfCore;
 import dev.memsentry.testing.NativeSupport;
+import dev.memsentry.testing.Tracees;
 import dev.memsentry.testing.Victim;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -114,6 +115,30 @@ class ScanResponseIT {
     }
 
     @Test
+    void aTargetThatCannotBeFrozenIsDumpedRunningWithTheReasonInTheEvent() throws Exception {
+        String marker = "IT-VFORK-" + System.nanoTime();
+        Path evidence = tmp.resolve("evidence");
+        try (Victim v = Victim.start("victim_vfork_stuck", "4", marker)) {
+            ScanIT.Scan s = ScanIT.scan("--pid", Long.toString(v.pid()), "--respond", "dump", "--respond-min", "low",
+                "--evidence-dir", evidence.toString());
+            assertEquals(ExitCodes.FINDINGS, s.code(), s.err());
+            List<JsonNode> dumps = ScanIT.events(s, "dump");
+            assertEquals(1, dumps.size(), s.out());
+            JsonNode d = dumps.get(0);
+            assertEquals("success", d.at("/event/outcome").asText(), d.toString());
+            assertFalse(d.at("/memsentry/response/frozen").asBoolean(), d.toString());
+            assertTrue(d.at("/memsentry/response/freeze_failed").asText().contains("uninterruptible sleep"),
+                d.toString());
+            List<Path> written = files(evidence);
+            assertEquals(1, written.size(), written.toString());
+            try (ElfCore elf = new ElfCore(written.get(0))) {
+                assertArrayEquals(marker.getBytes(StandardCharsets.US_ASCII), elf.at(v.hex("addr"), marker.length()));
+            }
+            Tracees.assertRunningAndUntraced(v);
+        }
+    }
+
+    @Test
     void dumpKillDumpsFirstThenKills() throws Exception {
         Path evidence = tmp.resolve("ev");
         try (Victim v = Victim.start("victim_shellcode")) {
@@ -172,7 +197,8 @@ class ScanResponseIT {
     void aProtectedProcessIsDumpedButNotKilled() throws Exception {
         Path evidence = tmp.resolve("ev");
         Path cfg = tmp.resolve("c.yaml");
-        Files.writeString(cfg, "protected: [victim_rwx]\nresponse:\n  action: dump-kill\n  min_severity: medium\n"
+        Files.writeString(cfg, "protected: [" + Victim.directory().resolve("victim_rwx")
+            + "]\nresponse:\n  action: dump-kill\n  min_severity: medium\n"
             + "  evidence_dir: ev\n  dump_format: raw\n  max_region_size: 64K\n");
         try (Victim v = Victim.start("victim_rwx")) {
             ScanIT.Scan s = ScanIT.scan("--pid", Long.toString(v.pid()), "--config", cfg.toString());
@@ -194,6 +220,21 @@ class ScanResponseIT {
     }
 
     @Test
+    void anImplantCopiedToSshdIsKilledForItIsNotTheSystemsSshd() throws Exception {
+        // "sshd" is on the default list; it protects the file at /usr/sbin/sshd, not any file named sshd.
+        Path fake = Files.copy(Victim.directory().resolve("victim_shellcode"), tmp.resolve("sshd"));
+        Files.setPosixFilePermissions(fake, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        try (Victim v = Victim.startExecutable(fake)) {
+            ScanIT.Scan s = ScanIT.scan("--pid", Long.toString(v.pid()), "--respond", "kill", "--respond-grace", "2s");
+            assertEquals(ExitCodes.FINDINGS, s.code(), s.err());
+            JsonNode kill = ScanIT.events(s, "kill").get(0);
+            assertEquals("success", kill.at("/event/outcome").asText(), kill.toString());
+            assertEquals("none", kill.at("/memsentry/response/protection").asText(), kill.toString());
+            assertTrue(v.process().waitFor(10, TimeUnit.SECONDS), "the masquerading implant is gone");
+        }
+    }
+
+    @Test
     void belowTheResponseMinimumNothingIsDumped() throws Exception {
         Path evidence = tmp.resolve("ev");
         try (Victim v = Victim.start("victim_shellcode")) {
@@ -204,6 +245,29 @@ class ScanResponseIT {
             assertTrue(ScanIT.events(s, "dump").isEmpty() && ScanIT.events(s, "kill").isEmpty(), s.out());
             assertEquals(List.of(), files(evidence));
             assertTrue(s.summary().at("/responses").isEmpty(), s.summary().toString());
+            assertTrue(v.process().isAlive());
+        }
+    }
+
+    @Test
+    void anEvidenceDirectoryAnotherUserMadeOrMayWriteIsRefused() throws Exception {
+        // Pre-created by another user (0755: only that user writes there), and one the group may write.
+        Path foreign = Files.createDirectory(tmp.resolve("foreign"));
+        Files.setAttribute(foreign, "unix:uid", 65534);
+        Files.setPosixFilePermissions(foreign, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path shared = Files.createDirectory(tmp.resolve("shared"));
+        Files.setPosixFilePermissions(shared, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwx---"));
+        try (Victim v = Victim.start("victim_shellcode")) {
+            for (Path bad : List.of(foreign, shared)) {
+                CliIT.Run r = CliIT.jar(List.of(), "scan", "--pid", Long.toString(v.pid()), "--respond", "dump",
+                    "--evidence-dir", bad.toString());
+                assertEquals(ExitCodes.USAGE, r.code(), r.err());
+                assertEquals(1, r.err().strip().lines().count(), r.err());
+                assertTrue(r.err().startsWith("memsentry: evidence directory: " + bad + (bad == foreign
+                    ? " is owned by uid 65534, not by the running user" : " is writable by group or others")), r.err());
+                assertEquals("", r.out(), "nothing is scanned");
+                assertEquals(List.of(), files(bad));
+            }
             assertTrue(v.process().isAlive());
         }
     }
