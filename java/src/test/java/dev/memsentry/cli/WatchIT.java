@@ -135,7 +135,8 @@ class WatchIT {
     void respondKillKillsTheMaliciousVictimButNeverAProtectedOne() throws Exception {
         NativeSupport.requireNative();
         Path cfg = tmp.resolve("c.yaml");
-        Files.writeString(cfg, "protected: [victim_rwx]\n");
+        // By path: a name protects only a binary of that name in a system directory.
+        Files.writeString(cfg, "protected: [" + Victim.directory().resolve("victim_rwx") + "]\n");
         try (ProcessTree tree = new ProcessTree(tmp);
              WatchRun w = WatchRun.start(tmp, List.of(), watch(tree, "--config", cfg.toString(), "--respond", "kill",
                  "--respond-grace", "0"))) {
