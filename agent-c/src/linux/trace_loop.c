@@ -24,6 +24,7 @@
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define X32_BIT 0x40000000u
 
@@ -102,13 +103,21 @@ static void syscall_enter(ms__trace_run *run, ms__tracee *t, uint32_t arch, uint
     int32_t abi = abi_of(arch, nr);
     if (!is_monitored(run, abi, nr))
         return;
-    t->in_call = true;
+    ms__tracee_forget_before(t);
     t->abi = abi < 0 ? MS_TRACE_ABI_X86_64 : abi;
     t->nr = (int32_t)(abi == MS_TRACE_ABI_X32 ? nr & ~(uint64_t)X32_BIT : nr);
     memcpy(t->args, args, sizeof t->args);
     t->time_ns = ms__trace_realtime_ns();
     const char *name = ms__trace_syscall_name(t->abi, t->nr);
-    if (ms__trace_call_role(name, t->abi) == MS__CALL_MPROTECT && (args[2] & PROT_EXEC))
+    ms__call_role role = ms__trace_call_role(name, t->abi);
+    t->report = abi < 0 || ms__trace_is_reported(run, t->abi, t->nr);
+    /* Writes, opens, ptrace...: stopped for a look, followed to their exit only when they matter. */
+    if (!ms__trace_inspect_entry(run, t, role) && !t->report) {
+        ms__tracee_forget_before(t);
+        return;
+    }
+    t->in_call = true;
+    if (role == MS__CALL_MPROTECT && (args[2] & PROT_EXEC))
         ms__trace_snapshot_before(run, t, args[0], args[1]);
 }
 
@@ -128,6 +137,8 @@ static ms__call_role call_event(ms__trace_run *run, const ms__tracee *t, ms_trac
     }
     ev->syscall = name;
     ms__call_role role = ms__trace_call_role(name, t->abi);
+    if (role == MS__CALL_MMAP_OLD && t->args_decoded)
+        role = MS__CALL_MMAP; /* args hold the struct it pointed at, as strace shows it */
     if (role == MS__CALL_MMAP || role == MS__CALL_MPROTECT) {
         ms__trace_decode_prot(t->args[2], run->prot_buf, sizeof run->prot_buf);
         ev->prot = run->prot_buf;
@@ -154,12 +165,14 @@ static void syscall_exit(ms__trace_run *run, ms__tracee *t, int64_t rval, bool i
         const char *en = ms__trace_errno_name(-rval);
         ev.error_name = en ? en : "EUNKNOWN";
     }
-    run->sum->syscalls++;
-    ms__trace_emit(run, &ev);
-    if (is_error)
-        ms__tracee_forget_before(t);
-    else
+    if (ms__trace_inspect_report(run, t, &ev) || t->report) {
+        run->sum->syscalls++;
+        ms__trace_emit(run, &ev);
+    }
+    if (!is_error)
         ms__trace_check_alerts(run, t, &ev, role);
+    ms__trace_inspect_exit(run, t, &ev);
+    ms__tracee_forget_before(t);
 }
 
 void ms__trace_emit_incomplete(ms__trace_run *run, ms__tracee *t)
@@ -170,8 +183,10 @@ void ms__trace_emit_incomplete(ms__trace_run *run, ms__tracee *t)
     ms_trace_event ev;
     char name[32];
     call_event(run, t, &ev, name, sizeof name);
-    run->sum->syscalls++;
-    ms__trace_emit(run, &ev);
+    if (t->report || (t->pending != MS__PEND_NONE && t->pending != MS__PEND_OPEN)) {
+        run->sum->syscalls++;
+        ms__trace_emit(run, &ev);
+    }
     ms__tracee_forget_before(t);
 }
 
@@ -275,6 +290,7 @@ static void on_exec_event(ms__trace_run *run, ms__tracee *t)
             t->pid = pid;
             from->before = NULL;
             from->before_count = 0;
+            from->fd_path = NULL;
             ms__tracees_remove(&run->tracees, from);
         }
     }
@@ -384,7 +400,8 @@ void ms__trace_loop(ms__trace_run *run)
             break;
         }
         int status;
-        pid_t pid = waitpid(-1, &status, __WALL | __WNOTHREAD);
+        /* WUNTRACED: the waker's stops, which ask for a rescan. */
+        pid_t pid = waitpid(-1, &status, __WALL | __WNOTHREAD | (run->rescan ? WUNTRACED : 0));
         if (pid < 0) {
             if (errno == EINTR)
                 continue;
@@ -396,6 +413,11 @@ void ms__trace_loop(ms__trace_run *run)
                 run->end = MS_TRACE_END_EXITED;
             }
             break;
+        }
+        if (pid == run->waker && WIFSTOPPED(status)) {
+            ms__trace_rescan(run);
+            kill(run->waker, SIGCONT);
+            continue;
         }
         if (pid == run->waker) {
             run->waker = 0;
@@ -414,6 +436,8 @@ void ms__trace_loop(ms__trace_run *run)
         }
         if (!WIFSTOPPED(status))
             continue;
+        if (!t && run->rescan && ms__trace_tracer_of(pid, pid) != (int32_t)gettid())
+            continue; /* a stop of a child of ours we do not trace (WUNTRACED reports those too) */
         if (!t)
             t = stranger(run, pid);
         if (!t) {

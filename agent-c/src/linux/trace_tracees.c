@@ -73,6 +73,13 @@ void ms__tracee_forget_before(ms__tracee *t)
     t->before = NULL;
     t->before_count = 0;
     t->before_known = false;
+    free(t->fd_path);
+    t->fd_path = NULL;
+    t->pending = MS__PEND_NONE;
+    t->args_decoded = false;
+    t->fd_kind = 0;
+    t->target_pid = 0;
+    t->offset = 0;
 }
 
 void ms__tracees_remove(ms__tracees *set, ms__tracee *t)
