@@ -337,9 +337,10 @@ static void alert_shmat(ms__trace_run *run, ms__tracee *t, const ms_trace_event 
  * whatever the protection (FOLL_FORCE), so W^X never sees it. */
 static void alert_self_mem(ms__trace_run *run, ms__tracee *t, const ms_trace_event *ev)
 {
-    if (ev->ret <= 0)
+    if (ev->ret <= 0 || t->offset > UINT64_MAX - (uint64_t)ev->ret)
         return;
-    ms__trace_snapshot(run, t, t->offset, (uint64_t)ev->ret, false);
+    uint64_t start = t->offset & ~((uint64_t)sysconf(_SC_PAGESIZE) - 1);
+    ms__trace_snapshot(run, t, start, t->offset + (uint64_t)ev->ret - start, false);
     for (uint32_t i = 0; t->before_known && i < t->before_count; i++) {
         const ms__trace_seg *s = &t->before[i];
         if ((s->perms & MS_PERM_EXEC) || !(s->perms & MS_PERM_WRITE))
