@@ -214,6 +214,20 @@ class TraceIT {
             CliIT.Run asOther = CliIT.jar(List.of(), "trace", "--json", "--", other.toString(), "ptrace", pid, target.fact("word"));
             assertEquals(ExitCodes.FINDINGS, asOther.code(), asOther.err());
             assertEquals(2, injectorAlerts(asOther.out(), target.pid()).size(), asOther.out());
+            // The configuration's list and severities are scan's: re-rated, then that name listed.
+            Path rerated = dir.resolve("rerated.yaml");
+            java.nio.file.Files.writeString(rerated, "heuristics:\n  trace.injector: {severity: low}\n");
+            CliIT.Run low = CliIT.jar(List.of(), "trace", "--json", "--config", rerated.toString(), "--", other.toString(),
+                "ptrace", pid, target.fact("word"));
+            List<JsonNode> lowAlerts = injectorAlerts(low.out(), target.pid());
+            assertEquals(2, lowAlerts.size(), low.out());
+            assertEquals("low", lowAlerts.get(0).path("memsentry").path("severity").asText());
+            Path listed = dir.resolve("listed.yaml");
+            java.nio.file.Files.writeString(listed, "known_debuggers: [helper]\n");
+            CliIT.Run exempt = CliIT.jar(List.of(), "trace", "--json", "--config", listed.toString(), "--", other.toString(),
+                "ptrace", pid, target.fact("word"));
+            assertEquals(ExitCodes.OK, exempt.code(), exempt.out() + exempt.err());
+            Tracees.assertRunningAndUntraced(target);
         }
     }
 
