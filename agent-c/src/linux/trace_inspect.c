@@ -106,9 +106,10 @@ static int64_t proc_mem_number(const char *path, size_t len)
 }
 
 /* What fd of thread t refers to. path gets the link's text (the kernel's, bounded).
- * For a /proc/N/mem: *mem_pid the process it opens and *mem_self whether that is t's own. */
-static int fd_kind(const ms__trace_run *run, const ms__tracee *t, uint64_t fd_arg, char *path, size_t cap,
-                   int64_t *mem_pid, bool *mem_self)
+ * For a /proc/N/mem: *mem_pid the process it opens and *mem_self whether that is t's own.
+ * mem_only: only a /proc/N/mem matters (a write): one readlink for any other file. */
+static int fd_kind(const ms__trace_run *run, const ms__tracee *t, uint64_t fd_arg, bool mem_only, char *path,
+                   size_t cap, int64_t *mem_pid, bool *mem_self)
 {
     int32_t fd = (int32_t)fd_arg;
     path[0] = '\0';
@@ -120,6 +121,8 @@ static int fd_kind(const ms__trace_run *run, const ms__tracee *t, uint64_t fd_ar
     if (n <= 0)
         return FD_OTHER;
     path[n] = '\0';
+    if (mem_only && proc_mem_number(path, (size_t)n) < 0)
+        return FD_OTHER;
     if (strncmp(path, "/memfd:", 7) == 0)
         return FD_MEMFD;
     /* stat and statfs follow the magic link to the open file itself, never a path by name. */
@@ -185,7 +188,7 @@ static void inspect_write(ms__trace_run *run, ms__tracee *t, ms__call_role role,
 {
     int64_t mem_pid = 0;
     bool self = false;
-    if (fd_kind(run, t, t->args[0], path, cap, &mem_pid, &self) != FD_PROC_MEM)
+    if (fd_kind(run, t, t->args[0], true, path, cap, &mem_pid, &self) != FD_PROC_MEM)
         return;
     uint64_t pos = t->args[3]; /* i386 splits it in two halves */
     if (t->abi == MS_TRACE_ABI_I386)
@@ -224,7 +227,7 @@ bool ms__trace_inspect_entry(ms__trace_run *run, ms__tracee *t, ms__call_role ro
         uint64_t prot = t->args[2], flags = t->args[3];
         if (!(prot & PROT_EXEC) || (prot & PROT_WRITE) || (flags & MAP_ANONYMOUS))
             break;
-        int kind = fd_kind(run, t, t->args[4], path, sizeof path, &mem_pid, &self);
+        int kind = fd_kind(run, t, t->args[4], false, path, sizeof path, &mem_pid, &self);
         if ((kind == FD_MEMFD || kind == FD_TMPFS || kind == FD_DELETED) && keep_path(t, path)) {
             t->fd_kind = kind;
             t->pending = MS__PEND_MAP_FILE;
@@ -281,7 +284,7 @@ static void resolve_open(ms__trace_run *run, ms__tracee *t, const ms_trace_event
     char path[PATH_MAX];
     int64_t mem_pid = 0;
     bool self = false;
-    if (fd_kind(run, t, (uint64_t)ev->ret, path, sizeof path, &mem_pid, &self) != FD_PROC_MEM || self)
+    if (fd_kind(run, t, (uint64_t)ev->ret, true, path, sizeof path, &mem_pid, &self) != FD_PROC_MEM || self)
         return;
     int64_t flags = fdinfo_field(t, (int32_t)ev->ret, "flags:", 8);
     if (flags >= 0 && (flags & O_ACCMODE) == O_RDONLY)
