@@ -32,6 +32,7 @@
 
 #include <memsentry/memsentry.h>
 
+#include "linux/trace_parse.h"
 #include "pid_namespace.hpp"
 #include "victim.hpp"
 
@@ -1285,6 +1286,31 @@ TEST(TraceInjector, AttachedInjectorRaisesTheAlertAndAFailedAttemptToo)
         failed_seize |= e.syscall == "ptrace" && e.args[0] == PTRACE_SEIZE && e.error_name == "EPERM";
     EXPECT_TRUE(failed_seize);
     EXPECT_TRUE(eventually([&] { return tracer_pid(target.pid()) == 0; }));
+}
+
+TEST(TraceParse, HostileLinkStatusAndFdinfoTexts)
+{
+    auto mem = [](const char *s) { return ms__trace_proc_mem_number(s, strlen(s)); };
+    EXPECT_EQ(mem("/proc/1234/mem"), 1234);
+    EXPECT_EQ(mem("/var/lib/c/proc/7/task/9/mem"), 9);
+    EXPECT_EQ(mem("/proc/1234/mem (deleted)"), -1);
+    EXPECT_EQ(mem("/tmp/x 12/mem"), -1);
+    EXPECT_EQ(mem("12/mem"), -1);
+    EXPECT_EQ(mem("/proc/99999999999/mem"), -1);
+    EXPECT_EQ(mem("/proc/4294967297/mem"), -1);
+    EXPECT_EQ(mem("/proc/0/mem"), -1);
+    EXPECT_EQ(mem("/proc/12/memx"), -1);
+    EXPECT_EQ(mem("/mem"), -1);
+    EXPECT_EQ(ms__trace_last_number("Tgid:\t5\nNStgid:\t4242\t12\t1\nNSpid:\t9\n", "NStgid:"), 1);
+    EXPECT_EQ(ms__trace_last_number("NStgid:\t4242\n", "NStgid:"), 4242);
+    EXPECT_EQ(ms__trace_last_number("NStgid:\t4242\t99999999999\n", "NStgid:"), -1);
+    EXPECT_EQ(ms__trace_last_number("NStgid:\t42x\n", "NStgid:"), -1);
+    EXPECT_EQ(ms__trace_last_number("XNStgid:\t42\n", "NStgid:"), -1);
+    EXPECT_EQ(ms__trace_text_field("pos:\t4096\nflags:\t0100002\n", "pos:", 10), 4096);
+    EXPECT_EQ(ms__trace_text_field("pos:\t4096\nflags:\t0100002\n", "flags:", 8), 0100002);
+    EXPECT_EQ(ms__trace_text_field("pos:\t-1\n", "pos:", 10), -1);
+    EXPECT_EQ(ms__trace_text_field("pos:\t99999999999999999999999\n", "pos:", 10), -1);
+    EXPECT_EQ(ms__trace_text_field("mnt_id:\t1\n", "pos:", 10), -1);
 }
 
 TEST(TraceNames, StableNames)

@@ -10,6 +10,7 @@
  * hostile process: bounded buffers, checked numbers, nothing followed by name. */
 #include "procfs.h"
 #include "trace.h"
+#include "trace_parse.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -48,61 +49,23 @@ static bool read_tracee(const ms__tracee *t, uint64_t addr, void *buf, size_t le
     return n == (ssize_t)len;
 }
 
-/* The last number of a "Name:\t1\t2\t3" line of t's process status (NStgid: its
- * pid in its own namespace); -1 when absent. */
+/* A field of t's process status, through parse. */
 static int64_t status_last_number(int32_t pid, const char *field)
 {
     char status[4096];
     if (ms__proc_read(pid, "status", status, sizeof status, NULL) != MS_OK)
         return -1;
-    const char *line = strstr(status, field);
-    if (!line || (line != status && line[-1] != '\n'))
-        return -1;
-    int64_t last = -1;
-    for (const char *p = line + strlen(field); *p && *p != '\n';) {
-        if (*p < '0' || *p > '9') {
-            p++;
-            continue;
-        }
-        char *end;
-        long long v = strtoll(p, &end, 10);
-        if (v > INT32_MAX)
-            return -1;
-        last = v;
-        p = end;
-    }
-    return last;
+    return ms__trace_last_number(status, field);
 }
 
-/* A decimal field of /proc/PID/task/TID/fdinfo/FD ("pos:", base 10; "flags:", base 8); -1 when absent. */
+/* A number of /proc/PID/task/TID/fdinfo/FD ("pos:" in base 10, "flags:" in base 8); -1 when absent. */
 static int64_t fdinfo_field(const ms__tracee *t, int fd, const char *field, int base)
 {
     char leaf[64], info[1024];
     snprintf(leaf, sizeof leaf, "task/%d/fdinfo/%d", (int)t->tid, fd);
     if (ms__proc_read(t->pid, leaf, info, sizeof info, NULL) != MS_OK)
         return -1;
-    const char *line = strstr(info, field);
-    if (!line || (line != info && line[-1] != '\n'))
-        return -1;
-    char *end;
-    errno = 0;
-    long long v = strtoll(line + strlen(field), &end, base);
-    return errno || end == line + strlen(field) || v < 0 ? -1 : v;
-}
-
-/* "/proc/N/mem" or "/proc/N/task/M/mem" (wherever that proc is mounted): the
- * number before "/mem", or -1. */
-static int64_t proc_mem_number(const char *path, size_t len)
-{
-    if (len < 6 || strcmp(path + len - 4, "/mem") != 0)
-        return -1;
-    size_t end = len - 4, start = end;
-    while (start > 0 && path[start - 1] >= '0' && path[start - 1] <= '9' && end - start < 10)
-        start--;
-    if (start == end || start == 0 || path[start - 1] != '/')
-        return -1;
-    long long v = strtoll(path + start, NULL, 10);
-    return v > 0 && v <= INT32_MAX ? v : -1;
+    return ms__trace_text_field(info, field, base);
 }
 
 /* What fd of thread t refers to. path gets the link's text (the kernel's, bounded).
@@ -121,7 +84,7 @@ static int fd_kind(const ms__trace_run *run, const ms__tracee *t, uint64_t fd_ar
     if (n <= 0)
         return FD_OTHER;
     path[n] = '\0';
-    if (mem_only && proc_mem_number(path, (size_t)n) < 0)
+    if (mem_only && ms__trace_proc_mem_number(path, (size_t)n) < 0)
         return FD_OTHER;
     if (strncmp(path, "/memfd:", 7) == 0)
         return FD_MEMFD;
@@ -131,7 +94,7 @@ static int fd_kind(const ms__trace_run *run, const ms__tracee *t, uint64_t fd_ar
     if (stat(link, &st) != 0 || statfs(link, &fs) != 0)
         return FD_OTHER;
     if (fs.f_type == PROC_SUPER_MAGIC) {
-        int64_t number = proc_mem_number(path, (size_t)n);
+        int64_t number = ms__trace_proc_mem_number(path, (size_t)n);
         if (number < 0)
             return FD_OTHER;
         if (run->proc_dev && st.st_dev == run->proc_dev) {
