@@ -79,6 +79,8 @@ void ms__tracees_remove(ms__tracees *set, ms__tracee *t);
 void ms__tracees_free(ms__tracees *set);
 /* Frees what t remembered of its current call: the maps snapshot, the pending check. */
 void ms__tracee_forget_before(ms__tracee *t);
+/* Frees the maps snapshot only. */
+void ms__tracee_forget_snapshot(ms__tracee *t);
 
 typedef struct ms__trace_run {
     ms_trace *trace;

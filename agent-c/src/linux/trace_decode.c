@@ -251,24 +251,14 @@ static void snapshot_by_text(ms__trace_run *run, ms__tracee *t, uint64_t addr, u
     ms__line_reader_close(&reader);
 }
 
-static void clear_snapshot(ms__tracee *t)
-{
-    for (uint32_t i = 0; i < t->before_count; i++)
-        free(t->before[i].path);
-    free(t->before);
-    t->before = NULL;
-    t->before_count = 0;
-    t->before_known = false;
-}
-
 void ms__trace_snapshot(ms__trace_run *run, ms__tracee *t, uint64_t addr, uint64_t len, bool whole)
 {
-    clear_snapshot(t);
+    ms__tracee_forget_snapshot(t);
     uint64_t end = addr + page_round_up(len);
     if (end < addr)
         end = UINT64_MAX;
     if (!snapshot_by_query(run, t, addr, end, whole)) {
-        clear_snapshot(t);
+        ms__tracee_forget_snapshot(t);
         snapshot_by_text(run, t, addr, end, whole);
     }
 }
