@@ -270,6 +270,11 @@ static void on_fork_event(ms__trace_run *run, ms__tracee *parent, int event)
     unsigned long msg = 0;
     if (ptrace(PTRACE_GETEVENTMSG, parent->tid, 0L, &msg) == 0 && msg > 0) {
         int32_t tid = (int32_t)msg;
+        /* The child may be gone already, its exit reaped before this event (a signal to the
+         * process group killed it): only a child we still trace goes into the table, or the
+         * table would wait for it forever. */
+        if (!ms__tracees_find(&run->tracees, tid) && ms__trace_tracer_of(tid, tid) != (int32_t)gettid())
+            return;
         int32_t pid = event == PTRACE_EVENT_CLONE ? ms__trace_tgid_of(tid) : tid;
         on_new_tracee(run, tid, pid < 0 ? tid : pid);
     }

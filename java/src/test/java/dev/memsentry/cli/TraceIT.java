@@ -202,8 +202,10 @@ class TraceIT {
             CliIT.Run asGdb = CliIT.jar(List.of(), "trace", "--json", "--", gdb.toString(), "ptrace", pid, target.fact("word"));
             assertEquals(ExitCodes.OK, asGdb.code(), asGdb.out() + asGdb.err());
             assertTrue(asGdb.err().contains("ok=1"), asGdb.err());
-            CliIT.Run strace = CliIT.jar(List.of(), "trace", "--json", "--", "timeout", "-s", "INT", "1", "strace", "-qq",
-                "-o", "/dev/null", "-e", "trace=none", "-p", pid);
+            // timeout ends strace; --duration bounds the trace should a child strace forks at start-up
+            // outlive it (a trace lasts until every traced process is gone).
+            CliIT.Run strace = CliIT.jar(List.of(), "trace", "--json", "--duration", "30s", "--", "timeout", "-s", "INT",
+                "3", "strace", "-qq", "-o", "/dev/null", "-e", "trace=none", "-p", pid);
             assertEquals(ExitCodes.OK, strace.code(), strace.out() + strace.err());
             assertTrue(TraceCommandTest.lines(strace.out()).stream().anyMatch(n -> TraceCommandTest.isSyscall(n)
                 && n.get("syscall").asText().equals("ptrace")), "strace's attach was seen: " + strace.out());
