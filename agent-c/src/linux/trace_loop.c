@@ -353,6 +353,12 @@ static void on_stop(ms__trace_run *run, ms__tracee *t, int status)
         on_exec_event(run, t);
         break;
     case PTRACE_EVENT_STOP:
+        if (is_stop_signal(sig) && t->own_sigcont) {
+            /* Launch: the child's own SIGSTOP before exec, seized in it. Our SIGCONT may have
+             * ended that stop before this report was read: listening now would wait forever. */
+            resume(t, next_request(run, t), 0);
+            return;
+        }
         if (is_stop_signal(sig)) {
             /* Group-stop: stays stopped as without us, yet reports what comes next. */
             if (ptrace(PTRACE_LISTEN, t->tid, 0L, 0L) != 0 && errno != ESRCH)
