@@ -108,10 +108,11 @@ static void set_add(ms__nr_set *set, int64_t nr)
     set->list[set->count++] = (int32_t)nr;
 }
 
-/* Adds name to both ABIs' stop sets, and to the reported ones when reported. i386
+/* Adds name to both ABIs' stop sets, to the reported ones when reported, to the
+ * seccomp filter's when filtered. i386
  * has the old mmap (one pointer to its arguments) and mmap2; both are what
  * "mmap" means there. */
-static ms_status monitor_as(ms_trace *t, const char *name, bool reported)
+static ms_status monitor_as(ms_trace *t, const char *name, bool reported, bool filtered)
 {
     int64_t nr64 = table_number(ms__syscalls_x86_64, ms__syscalls_x86_64_count, name);
     if (nr64 < 0)
@@ -129,25 +130,37 @@ static ms_status monitor_as(ms_trace *t, const char *name, bool reported)
         set_add(&t->reported_i386, nr32);
         set_add(&t->reported_i386, mmap2);
     }
+    if (filtered || reported) {
+        set_add(&t->filter_x86_64, nr64);
+        set_add(&t->filter_i386, nr32);
+        set_add(&t->filter_i386, mmap2);
+    }
     return MS_OK;
 }
 
 static ms_status monitor(ms_trace *t, const char *name)
 {
-    return monitor_as(t, name, true);
+    return monitor_as(t, name, true, true);
 }
 
 /* The calls the detection looks into without reporting each one: writes (to
  * tell a /proc/PID/mem file), opens for writing, shmat, ptrace and
- * process_vm_writev. A call is reported when it raises an alert. */
+ * process_vm_writev. A call is reported when it raises an alert. Under the
+ * seccomp filter the writes do not stop: only a process that opened a
+ * /proc/N/mem for writing has every call stopped from then on. */
 static void inspect_calls(ms_trace *t)
 {
-    static const char *const names[] = {"write",  "writev",   "pwrite64", "pwritev", "pwritev2",          "shmat",
-                                        "ptrace", "open",     "openat",   "openat2", "process_vm_writev", "creat"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        monitor_as(t, names[i], false);
+    static const char *const writes[] = {"write", "writev", "pwrite64", "pwritev", "pwritev2"};
+    static const char *const others[] = {"shmat",   "ptrace", "open", "openat", "openat2", "process_vm_writev",
+                                         "creat"};
+    for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++)
+        monitor_as(t, writes[i], false, false);
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        monitor_as(t, others[i], false, true);
     /* i386's ipc() multiplexes shmat (call 21). */
-    set_add(&t->i386, table_number(ms__syscalls_i386, ms__syscalls_i386_count, "ipc"));
+    int64_t ipc = table_number(ms__syscalls_i386, ms__syscalls_i386_count, "ipc");
+    set_add(&t->i386, ipc);
+    set_add(&t->filter_i386, ipc);
 }
 
 static void free_names(char **names)

@@ -26,6 +26,8 @@ struct ms_trace {
     ms__nr_set i386;        /* the reported ones below and the ones the detection looks into */
     ms__nr_set reported_x86_64; /* mmap, mprotect, munmap and the caller's extras: always an event */
     ms__nr_set reported_i386;
+    ms__nr_set filter_x86_64;   /* what the seccomp filter stops: all but the writes, which are */
+    ms__nr_set filter_i386;     /* looked at only in a process that opened a /proc/N/mem for writing */
     int stop_pipe[2];       /* ms_trace_stop() writes one byte; the waker child reads it */
     atomic_int running;
 };

@@ -45,6 +45,8 @@ typedef struct ms__tracee {
     uint32_t before_count;
     bool before_known;
     bool report;             /* the call is reported whatever it does (not only when it matters) */
+    bool every_call;         /* seccomp launch: its process opened a /proc/N/mem for writing, so
+                                every syscall stops it (PTRACE_SYSCALL), writes included */
     /* What the entry of the call found for its exit to check (ms__trace_inspect_entry). */
     uint8_t pending;         /* MS__PEND_* */
     bool args_decoded;       /* i386's old mmap: args hold the struct it pointed at */
@@ -52,9 +54,13 @@ typedef struct ms__tracee {
     int32_t target_pid;      /* the other process (injector), as the tracee named it */
     uint64_t offset;         /* a /proc/PID/mem write: where it writes */
     char *fd_path;           /* the fd's target, for the alert */
+    bool mem_opened;         /* the call (an open) gave a writable /proc/N/mem */
 } ms__tracee;
 
-enum { MS__PEND_NONE = 0, MS__PEND_MAP_FILE, MS__PEND_SHMAT, MS__PEND_SELF_MEM, MS__PEND_INJECT, MS__PEND_OPEN };
+enum {
+    MS__PEND_NONE = 0, MS__PEND_MAP_FILE, MS__PEND_SHMAT, MS__PEND_SELF_MEM, MS__PEND_INJECT, MS__PEND_OPEN,
+    MS__PEND_MEM_OPENED /* its own /proc/N/mem opened for writing: reported, no alert */
+};
 
 #define MS__TID_GONE (-1)
 
@@ -168,8 +174,9 @@ bool ms__trace_inspect_entry(ms__trace_run *run, ms__tracee *t, ms__call_role ro
 /* At the exit of such a call, before its event: settles what only the result
  * tells (an open's fd); returns whether the call matters (its event is reported). */
 bool ms__trace_inspect_report(ms__trace_run *run, ms__tracee *t, const ms_trace_event *ev);
-/* After its event (ev complete, failed or not): the alerts of t->pending. */
-void ms__trace_inspect_exit(ms__trace_run *run, ms__tracee *t, const ms_trace_event *ev);
+/* After its event (ev complete, failed or not): the alerts of t->pending. Returns
+ * whether t's process now holds a writable /proc/N/mem (its writes must be seen). */
+bool ms__trace_inspect_exit(ms__trace_run *run, ms__tracee *t, const ms_trace_event *ev);
 /* Attach (and launch without the filter): seizes threads of the traced processes
  * that run untraced, reporting each (event and alert). */
 void ms__trace_rescan(ms__trace_run *run);

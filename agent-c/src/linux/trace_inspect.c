@@ -238,7 +238,9 @@ bool ms__trace_inspect_entry(ms__trace_run *run, ms__tracee *t, ms__call_role ro
     return t->pending != MS__PEND_NONE;
 }
 
-/* The exit of an open that may have given a writable /proc/N/mem of another process. */
+/* The exit of an open that may have given a writable /proc/N/mem: another
+ * process's is an injection; its own is reported (its writes are looked at
+ * from then on). */
 static void resolve_open(ms__trace_run *run, ms__tracee *t, const ms_trace_event *ev)
 {
     t->pending = MS__PEND_NONE;
@@ -247,14 +249,18 @@ static void resolve_open(ms__trace_run *run, ms__tracee *t, const ms_trace_event
     char path[PATH_MAX];
     int64_t mem_pid = 0;
     bool self = false;
-    if (fd_kind(run, t, (uint64_t)ev->ret, true, path, sizeof path, &mem_pid, &self) != FD_PROC_MEM || self)
+    if (fd_kind(run, t, (uint64_t)ev->ret, true, path, sizeof path, &mem_pid, &self) != FD_PROC_MEM)
         return;
     int64_t flags = fdinfo_field(t, (int32_t)ev->ret, "flags:", 8);
     if (flags >= 0 && (flags & O_ACCMODE) == O_RDONLY)
         return;
-    if (keep_path(t, path)) {
+    t->mem_opened = true;
+    t->fd_kind = FD_PROC_MEM;
+    if (!self && keep_path(t, path)) {
         t->target_pid = (int32_t)mem_pid;
         t->pending = MS__PEND_INJECT;
+    } else if (self) {
+        t->pending = MS__PEND_MEM_OPENED;
     }
 }
 
@@ -318,7 +324,7 @@ static void alert_self_mem(ms__trace_run *run, ms__tracee *t, const ms_trace_eve
 static void alert_inject(ms__trace_run *run, ms__tracee *t, const ms_trace_event *ev)
 {
     uint64_t start = 0, end = 0;
-    if (t->fd_kind == FD_PROC_MEM && !ev->error && ev->ret > 0) {
+    if (t->fd_kind == FD_PROC_MEM && !t->mem_opened && !ev->error && ev->ret > 0) {
         start = t->offset;
         end = start + (uint64_t)ev->ret;
     } else if (t->fd_kind != FD_PROC_MEM && strcmp(ev->syscall, "ptrace") == 0 &&
@@ -332,7 +338,7 @@ static void alert_inject(ms__trace_run *run, ms__tracee *t, const ms_trace_event
                           t->target_pid);
 }
 
-void ms__trace_inspect_exit(ms__trace_run *run, ms__tracee *t, const ms_trace_event *ev)
+bool ms__trace_inspect_exit(ms__trace_run *run, ms__tracee *t, const ms_trace_event *ev)
 {
     bool ok = ev->complete && !ev->error;
     switch (t->pending) {
@@ -354,6 +360,7 @@ void ms__trace_inspect_exit(ms__trace_run *run, ms__tracee *t, const ms_trace_ev
     default:
         break;
     }
+    return t->mem_opened;
 }
 
 /* ---- threads made with CLONE_UNTRACED ---------------------------------- */

@@ -150,6 +150,26 @@ static ms__call_role call_event(ms__trace_run *run, const ms__tracee *t, ms_trac
     return role;
 }
 
+/* Seccomp launch: pid holds a writable /proc/N/mem, so its writes (which the
+ * filter lets through) must stop too. Its threads are resumed with
+ * PTRACE_SYSCALL from now on; the running ones are interrupted so that none
+ * writes before its next stop. Its children inherit this (on_fork_event). */
+static void see_every_call(ms__trace_run *run, int32_t pid)
+{
+    if (!run->seccomp)
+        return; /* every call stops already */
+    for (size_t i = 0; i < run->tracees.cap; i++) {
+        ms__tracee *o = &run->tracees.slots[i];
+        if (o->tid <= 0 || o->pid != pid || o->every_call)
+            continue;
+        o->every_call = true;
+        if (!o->in_call && !o->exit_then_cont) {
+            o->parity = MS__PARITY_UNKNOWN;
+            ptrace(PTRACE_INTERRUPT, o->tid, 0L, 0L);
+        }
+    }
+}
+
 static void syscall_exit(ms__trace_run *run, ms__tracee *t, int64_t rval, bool is_error)
 {
     if (!t->in_call)
@@ -171,7 +191,8 @@ static void syscall_exit(ms__trace_run *run, ms__tracee *t, int64_t rval, bool i
     }
     if (!is_error)
         ms__trace_check_alerts(run, t, &ev, role);
-    ms__trace_inspect_exit(run, t, &ev);
+    if (ms__trace_inspect_exit(run, t, &ev))
+        see_every_call(run, t->pid);
     ms__tracee_forget_before(t);
 }
 
@@ -207,7 +228,7 @@ static void resume(ms__tracee *t, int request, int sig)
 
 static int next_request(const ms__trace_run *run, const ms__tracee *t)
 {
-    return run->seccomp && !t->exit_then_cont ? PTRACE_CONT : PTRACE_SYSCALL;
+    return run->seccomp && !t->exit_then_cont && !t->every_call ? PTRACE_CONT : PTRACE_SYSCALL;
 }
 
 static void on_syscall_stop(ms__trace_run *run, ms__tracee *t)
@@ -237,6 +258,10 @@ static void on_syscall_stop(ms__trace_run *run, ms__tracee *t)
 
 static void on_seccomp_stop(ms__trace_run *run, ms__tracee *t)
 {
+    if (t->every_call && t->parity == MS__PARITY_INSIDE) {
+        resume(t, PTRACE_SYSCALL, 0); /* its syscall-entry stop came first and was handled */
+        return;
+    }
     struct __ptrace_syscall_info info;
     if (ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, (void *)sizeof info, &info) > 0 &&
         info.op == PTRACE_SYSCALL_INFO_SECCOMP)
@@ -276,7 +301,9 @@ static void on_fork_event(ms__trace_run *run, ms__tracee *parent, int event)
         if (!ms__tracees_find(&run->tracees, tid) && ms__trace_tracer_of(tid, tid) != (int32_t)gettid())
             return;
         int32_t pid = event == PTRACE_EVENT_CLONE ? ms__trace_tgid_of(tid) : tid;
-        on_new_tracee(run, tid, pid < 0 ? tid : pid);
+        ms__tracee *child = on_new_tracee(run, tid, pid < 0 ? tid : pid);
+        if (child && parent->every_call)
+            child->every_call = true; /* a thread shares the fd, a child inherits it */
     }
 }
 

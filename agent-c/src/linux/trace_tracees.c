@@ -85,6 +85,7 @@ void ms__tracee_forget_before(ms__tracee *t)
     t->fd_kind = 0;
     t->target_pid = 0;
     t->offset = 0;
+    t->mem_opened = false;
 }
 
 void ms__tracees_remove(ms__tracees *set, ms__tracee *t)
