@@ -11,9 +11,11 @@
  * process's own /proc/PID/mem, a tracee that injects into another process
  * (ptrace, process_vm_writev, /proc/PID/mem), and, when every syscall stops
  * (attach, MS_TRACE_NO_SECCOMP), threads made with CLONE_UNTRACED, found by a
- * rescan of /proc/PID/task every 250 ms. To see those, writes, opens for
- * writing, shmat, ptrace and process_vm_writev stop the tracee too; they are
- * reported as events only when they raise an alert (or were asked for).
+ * rescan of /proc/PID/task every 250 ms. To see those, opens, shmat, ptrace
+ * and process_vm_writev stop the tracee too, and writes wherever every syscall
+ * stops (under the seccomp filter: in a process from the moment it opens a
+ * /proc/N/mem for writing); they are reported as events only when they matter
+ * (an alert, such an open) or were asked for.
  *
  * Two ways to start:
  *   - ms_trace_attach(): PTRACE_SEIZE every thread of a running process. The
