@@ -1134,11 +1134,27 @@ void expect_evasion_alerts(const Recorder &rec, const std::map<std::string, std:
                 by_call.insert(e.syscall);
     }
     EXPECT_EQ(by_call, (std::set<std::string>{"pwrite64", "write", "pwritev"}));
+    // The fd opened by one thread, the write made by another (under the filter: switched to every-call stops).
+    EXPECT_EQ(done.at("procmem-thread").first, 98);
+    std::set<int64_t> writers, openers;
+    for (auto &e : rec.syscalls()) {
+        if (e.syscall == "pwrite64" && e.ret == 6 && e.args[3] == done.at("procmem-thread").second)
+            writers.insert(e.tid);
+        if (e.syscall == "openat" && e.ret >= 0)
+            openers.insert(e.tid); /* the opens of /proc/self/mem for writing, reported */
+    }
+    ASSERT_EQ(writers.size(), 1u) << "the other thread's pwrite64 was not seen";
+    EXPECT_FALSE(openers.count(*writers.begin())) << "the write came from the opening thread";
+    int from_other_thread = 0;
+    for (auto &x : rec.alerts)
+        from_other_thread += x.kind == MS_TRACE_ALERT_PROC_MEM_WRITE && writers.count(x.tid) &&
+                             x.start == (done.at("procmem-thread").second & ~4095ull);
+    EXPECT_EQ(from_other_thread, 1);
     for (auto &e : rec.syscalls())
         EXPECT_FALSE(e.syscall == "write" && e.args[0] == 1) << "a write to stdout was reported";
 }
 
-const std::vector<std::string> kEvasions{"oldmmap", "memfd", "tmpfs", "deleted", "shm", "procmem"};
+const std::vector<std::string> kEvasions{"oldmmap", "memfd", "tmpfs", "deleted", "shm", "procmem", "procmem-thread"};
 
 TEST(TraceEvasion, LaunchRaisesAnAlertForEachWay)
 {

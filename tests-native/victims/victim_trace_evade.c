@@ -9,12 +9,15 @@
  *   deleted    a file next to the victim written, unlinked, then mapped PROT_READ|PROT_EXEC
  *   shm        System V shared memory: shmat(SHM_RDONLY|SHM_EXEC), then shmat(SHM_EXEC) (RWX)
  *   procmem    its own code patched with pwrite64, write and pwritev on /proc/self/mem
+ *   procmem-thread  /proc/self/mem opened by the main thread, its code patched by another thread
+ *              that was already running
  *   untraced   a thread made with clone(CLONE_UNTRACED) that cycles a page RW -> RX every 20 ms;
  *              "untraced-stop" ends it ("done untraced-stop ran=CYCLES")
  *   peek       "word=HEX": the value of a word an injector may write (its address is in READY)
  * READY pid=N word=ADDR. EOF ends it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -147,6 +150,42 @@ static void procmem(void)
     done("procmem", ok ? f1() + f2() + f3() : 0, (void *)(uintptr_t)patched_by_pwrite);
 }
 
+__attribute__((noinline, aligned(64))) int patched_by_thread(void) { return 1; }
+
+/* The thread runs (blocked in read) before the fd exists: a tracer must catch up with it. */
+static void *patch_from_thread(void *arg)
+{
+    int *fds = arg; /* the pipe's read end, then the /proc/self/mem fd once it arrives */
+    int fd;
+    if (read(fds[0], &fd, sizeof fd) != (ssize_t)sizeof fd)
+        return NULL;
+    unsigned char code[6];
+    put_code(code, 98);
+    return (void *)(intptr_t)(pwrite(fd, code, sizeof code, (off_t)(uintptr_t)patched_by_thread) == sizeof code);
+}
+
+static void procmem_thread(void)
+{
+    int p[2];
+    pthread_t t;
+    void *ok = NULL;
+    if (pipe(p) != 0 || pthread_create(&t, NULL, patch_from_thread, p) != 0) {
+        done("procmem-thread", 0, NULL);
+        return;
+    }
+    int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+    if (write(p[1], &fd, sizeof fd) != (ssize_t)sizeof fd || pthread_join(t, &ok) != 0 || !ok || fd < 0) {
+        done("procmem-thread", 0, NULL);
+    } else {
+        int (*volatile f)(void) = patched_by_thread;
+        done("procmem-thread", f(), (void *)(uintptr_t)patched_by_thread);
+    }
+    close(p[0]);
+    close(p[1]);
+    if (fd >= 0)
+        close(fd);
+}
+
 static atomic_int untraced_started, untraced_stop, untraced_exited, untraced_cycles;
 
 /* Raw syscalls only: the thread shares the main thread's TLS (no CLONE_SETTLS). */
@@ -222,6 +261,8 @@ static void one(const char *what)
         shm();
     } else if (strcmp(what, "procmem") == 0) {
         procmem();
+    } else if (strcmp(what, "procmem-thread") == 0) {
+        procmem_thread();
     } else if (strcmp(what, "untraced") == 0) {
         untraced();
     } else if (strcmp(what, "untraced-stop") == 0) {
