@@ -8,16 +8,9 @@
 #   bench/trace_writes.sh [COUNT] [REPEATS]
 # MS_BUILD_DIR: the build holding agent-c/libmemsentry.so (default target/native-build).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-build=${MS_BUILD_DIR:-$root/target/native-build}
 count=${1:-100000}
 repeats=${2:-5}
-[ -f "$build/agent-c/libmemsentry.so" ] || { echo "no libmemsentry.so in $build/agent-c (build first)" >&2; exit 2; }
-command -v strace >/dev/null || { echo "strace is not installed" >&2; exit 2; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cc -O2 -Wall -Wextra -Werror -I"$root/include" -o "$work/trace_driver" "$root/bench/trace_driver.c" \
-  -L"$build/agent-c" -lmemsentry -Wl,-rpath,"$build/agent-c"
+. "$(dirname "$0")/trace_common.sh"
 cmd=(dd if=/dev/zero of=/dev/null bs=1 count="$count" status=none)
 ms() { local s; s=$(date +%s%N); "$@" >/dev/null 2>&1; echo $((($(date +%s%N) - s) / 1000000)); }
 echo "load: $(uptime)"
@@ -25,7 +18,7 @@ declare -A times
 for _ in $(seq 1 "$repeats"); do
   times[untraced]+="$(ms "${cmd[@]}") "
   times[strace-seccomp]+="$(ms strace -f --seccomp-bpf -e trace=mmap,mprotect,munmap -o /dev/null "${cmd[@]}") "
-  times[ms-launch]+="$(ms "$work/trace_driver" launch "${cmd[@]}") "
+  times[ms-launch]+="$(ms "$d" launch "${cmd[@]}") "
 done
 for mode in untraced strace-seccomp ms-launch; do
   median=$(tr ' ' '\n' <<< "${times[$mode]}" | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
