@@ -34,6 +34,7 @@
 
 #include "linux/trace_parse.h"
 #include "pid_namespace.hpp"
+#include "test_support.hpp"
 #include "victim.hpp"
 
 namespace {
@@ -43,12 +44,6 @@ constexpr uint64_t kWorkloadLow = 0x7e0000000000ull;
 constexpr uint64_t kWorkloadHigh = 0x7e3000000000ull;
 constexpr uint64_t kSeqBase = 0x7e1000000000ull;
 constexpr uint64_t kSeqStride = 0x100000000ull;
-
-struct Agent {
-    ms_agent *a = nullptr;
-    Agent() { EXPECT_EQ(ms_agent_open(&a), MS_OK); }
-    ~Agent() { ms_agent_close(a); }
-};
 
 struct Event {
     int32_t kind;

@@ -120,7 +120,8 @@ final class TraceCommand implements Callable<Integer> {
     boolean json;
 
     @Option(names = "--out", paramLabel = "FILE",
-        description = "Append the JSON lines to FILE (created with mode 0600; a symbolic link is refused).")
+        description = "Append the JSON lines to FILE (created with mode 0600; refused: a symbolic link, or an existing "
+            + "file that is not yours alone: another user's, writable by group or others, hard-linked).")
     Path out;
 
     @Option(names = "--alerts-only", description = "Report alerts (and the summary) only, no event lines.")
@@ -266,7 +267,7 @@ final class TraceCommand implements Callable<Integer> {
             } catch (IOException | UncheckedIOException e) {
                 err.println("memsentry: cannot write " + (out != null ? out : "standard output") + ": "
                     + (e instanceof UncheckedIOException u ? u.getCause().getMessage() : e.getMessage()));
-                return ExitCodes.FAILED;
+                return e instanceof AlertOutput.Refused ? ExitCodes.USAGE : ExitCodes.FAILED;
             } catch (RuntimeException e) {
                 // Reported here, not by Main: after a SIGTERM the JVM halts once the hook below returns.
                 err.println("memsentry: internal error: " + e);

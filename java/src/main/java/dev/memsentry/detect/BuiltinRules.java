@@ -73,6 +73,23 @@ public final class BuiltinRules {
         Severity.HIGH, "T1055.008", "Process Injection: Ptrace System Calls", PROCESS_INTRUSION,
         "A process is attached with ptrace by something that is neither a known debugger nor memsentry.",
         false);
+    public static final Rule LIBRARY_RUNTIME = new Rule("inject.library_runtime", "Library loaded at run time",
+        Severity.HIGH, "T1055.001", "Process Injection: Dynamic-link Library Injection", FILE_INTRUSION,
+        "A shared object outside the executable's DT_NEEDED closure (dlopen, an injector) that lives where other users "
+            + "can write it; low when nobody else can write it but it lies outside the system library directories "
+            + "and the package manager's files.",
+        false);
+    public static final Rule LIBRARY_WRITABLE = new Rule("inject.library_writable", "Code mapped from a writable location",
+        Severity.MEDIUM, "T1574.006", "Hijack Execution Flow: Dynamic Linker Hijacking", FILE_INTRUSION,
+        "The executable or a library it needs is mapped from a file that another user can replace (a directory writable "
+            + "by others, such as /tmp, or a file or directory owned by another user); low when only the process's own "
+            + "user or a group can.",
+        false);
+    public static final Rule IMAGE_MISMATCH = new Rule("process.image_mismatch", "Program image in anonymous memory",
+        Severity.HIGH, "T1620", "Reflective Code Loading", PROCESS_INTRUSION,
+        "An ELF program (an executable, or one naming an interpreter) lies in anonymous memory while /proc/PID/exe "
+            + "still names the original program: the process replaced its image in place (a userland exec).",
+        false);
     public static final Rule THREAD_ANONYMOUS = new Rule("thread.exec_anonymous", "Thread running anonymous code",
         Severity.HIGH, "T1055", "Process Injection", PROCESS_INTRUSION,
         "A thread's instruction pointer lies in executable memory no file backs: a sleeping implant.",
@@ -113,7 +130,7 @@ public final class BuiltinRules {
     /** What `scan` checks. */
     public static final List<Rule> SCAN = List.of(EXEC_ANONYMOUS, RWX, EXEC_HEAP_STACK, REFLECTIVE_ELF, REFLECTIVE_PE,
         EXE_MEMFD, EXE_DELETED, MAP_DELETED, MAP_MEMFD, MAP_TMPFS, CODE_PATCHED, IMAGE_PROTECTION, LD_PRELOAD, LD_SO_PRELOAD, TRACER,
-        THREAD_ANONYMOUS);
+        THREAD_ANONYMOUS, LIBRARY_RUNTIME, LIBRARY_WRITABLE, IMAGE_MISMATCH);
 
     /** What `trace` raises. */
     public static final List<Rule> TRACE = List.of(TRACE_WX_TRANSITION, TRACE_MAP_WX, TRACE_ANON_EXEC, TRACE_INJECTOR,
