@@ -91,7 +91,8 @@ typedef enum ms_trace_abi {
     MS_TRACE_ABI_X86_64 = 0,
     MS_TRACE_ABI_I386 = 1,     /* int 0x80 from a 64-bit process: reported, never hidden */
     MS_TRACE_ABI_X32 = 2,
-    MS_TRACE_ABI_AARCH64 = 3
+    MS_TRACE_ABI_AARCH64 = 3,
+    MS_TRACE_ABI_WIN64 = 4     /* Windows x64: nr is the hooked ntdll function (ms__win_fn), syscall its name */
 } ms_trace_abi;
 
 /* Every string in an event stays valid only during the callback. */
