@@ -6,6 +6,7 @@
  *   inject=PID write a ret into process PID and run it there (VirtualAllocEx, WriteProcessMemory,
  *              CreateRemoteThread), as an injector would
  *   exit=CODE  exit code at the end (default 0)
+ *   late=MS    one more worker thread, started MS after READY
  * Prints "READY pid=N" once its threads run (after waiting for stdin's first line with go=1),
  * then "DONE cycles=N" and exits. The 0x3000 size tells its calls from the C runtime's. */
 #include "victim_win_common.h"
@@ -87,13 +88,18 @@ int main(int argc, char **argv)
     long target = arg(argc, argv, "inject", 0);
     if (target && !inject((DWORD)target))
         return 3;
-    HANDLE threads[64];
+    HANDLE threads[65];
     if (nthreads > 64)
         nthreads = 64;
     for (long i = 0; i < nthreads; i++)
         threads[i] = CreateThread(NULL, 0, worker, NULL, 0, NULL);
     printf("READY pid=%lu\n", (unsigned long)GetCurrentProcessId());
     fflush(stdout);
+    long late = arg(argc, argv, "late", 0);
+    if (late) {
+        Sleep((DWORD)late);
+        threads[nthreads++] = CreateThread(NULL, 0, worker, NULL, 0, NULL);
+    }
     if (loops == 0) {
         wait_for_stdin_eof();
         stop_now = 1;

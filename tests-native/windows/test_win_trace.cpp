@@ -33,6 +33,7 @@ struct Alert {
 
 struct Seen {
     std::vector<Call> calls;
+    std::vector<DWORD> attached_after_first_call; // threads that came while the hooks were live
     std::vector<Alert> alerts;
     int threads_attached = 0;
     int process_exits = 0;
@@ -48,6 +49,8 @@ int on_event(const ms_trace_event *e, void *user)
                                 e->args[2], e->args[3], e->args[4], e->args[5], e->ret});
     } else if (e->kind == MS_TRACE_EV_THREAD_ATTACHED) {
         s->threads_attached++;
+        if (!s->calls.empty())
+            s->attached_after_first_call.push_back((DWORD)e->tid);
     } else if (e->kind == MS_TRACE_EV_PROCESS_EXITED) {
         s->process_exits++;
         s->exit_code = e->exit_code;
@@ -216,6 +219,24 @@ TEST(WinTrace, AttachForADurationLeavesTheVictimRunningUndebugged)
     Sleep(200);
     EXPECT_TRUE(v.running());
     EXPECT_EQ(v.stop(), 0u) << "the victim finishes its loop normally";
+}
+
+TEST(WinTrace, AThreadStartedDuringTheTraceIsTracedAndAnExitEndsIt)
+{
+    Victim v("victim_win_wx", {L"loops=150", L"threads=1", L"sleep=2", L"late=400"});
+    Session s(20000);
+    ms_trace_summary sum{};
+    sum.struct_size = sizeof sum;
+    ASSERT_EQ(ms_trace_attach(s.trace, v.pid(), &sum), MS_OK) << ms_last_error();
+    EXPECT_EQ(sum.end, MS_TRACE_END_EXITED) << "the victim finished its loops while traced";
+    EXPECT_EQ(sum.exit_code, 0);
+    ASSERT_FALSE(s.seen.attached_after_first_call.empty()) << "the late thread was seen coming";
+    DWORD late = s.seen.attached_after_first_call.back();
+    auto from_late = std::count_if(s.seen.calls.begin(), s.seen.calls.end(), [&](const Call &c) {
+        return c.tid == late && c.name == "NtProtectVirtualMemory" && c.len == 0x3000;
+    });
+    EXPECT_GT(from_late, 0) << "its calls went through the hooks too";
+    EXPECT_EQ(v.stop(), 0u);
 }
 
 TEST(WinTrace, StopFromAnotherThreadEndsTheTraceAndDetaches)
