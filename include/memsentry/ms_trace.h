@@ -46,6 +46,13 @@
  * (__WNOTHREAD), so the caller's other child processes are never reaped.
  * ms_trace_stop() may be called from any thread or from a signal handler.
  *
+ * Windows: a debugger with hooks on the ntdll memory functions instead of ptrace (see the
+ * README's "Tracing on Windows"): events have abi MS_TRACE_ABI_WIN64, syscall the function's name,
+ * args[0] and args[1] the address and size the call ended with, args[2] the protection, args[3]
+ * the allocation type, args[4] the pid of the process the call was made on, args[5] the old
+ * protection (NtProtectVirtualMemory); ret is the NTSTATUS and error_name its name when it failed.
+ * extra_syscalls and MS_TRACE_NO_SECCOMP do not apply; the launched command is never killed.
+ *
  * Status: MS_E_PROTECTED (PID 1 of the caller's namespace, a kernel thread,
  * the caller itself or one of its ancestors: never traced), MS_E_BUSY
  * (another tracer holds the target; ms_last_error() names its TracerPid),
@@ -97,7 +104,8 @@ typedef enum ms_trace_abi {
     MS_TRACE_ABI_X86_64 = 0,
     MS_TRACE_ABI_I386 = 1,     /* int 0x80 from a 64-bit process: reported, never hidden */
     MS_TRACE_ABI_X32 = 2,
-    MS_TRACE_ABI_AARCH64 = 3
+    MS_TRACE_ABI_AARCH64 = 3,
+    MS_TRACE_ABI_WIN64 = 4     /* Windows x64: nr is the hooked ntdll function (ms__win_fn), syscall its name */
 } ms_trace_abi;
 
 /* Every string in an event stays valid only during the callback. */

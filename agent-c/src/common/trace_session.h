@@ -30,6 +30,7 @@ struct ms_trace {
     ms__nr_set filter_i386;     /* looked at only in a process that opened a /proc/N/mem for writing */
     int stop_pipe[2];       /* ms_trace_stop() writes one byte; the waker child reads it */
     atomic_int running;
+    atomic_int stop_requested; /* Windows: ms_trace_stop() (the debug loop polls it) */
 };
 
 static inline int ms__nr_set_has(const ms__nr_set *set, int64_t nr)
