@@ -166,7 +166,8 @@ final class NativeBridge {
         int ALERT_START = 22;
         int ALERT_END = 23;
         int ALERT_REGION_KIND = 24;
-        int SLOT_COUNT = 25;
+        int ALERT_TARGET_PID = 25;
+        int SLOT_COUNT = 26;
 
         /** Text number id is text from now on. */
         void name(int id, byte[] text);

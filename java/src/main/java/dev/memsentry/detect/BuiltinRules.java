@@ -106,9 +106,26 @@ public final class BuiltinRules {
         true);
     public static final Rule TRACE_ANON_EXEC = new Rule("trace.anon_exec", "Anonymous memory made executable",
         Severity.MEDIUM, "T1055", "Process Injection", PROCESS_INTRUSION,
-        "Anonymous memory (heap and stack included) mapped or made executable without being writable first: "
-            + "code placed there another way (a second mapping, a write from outside).",
+        "Memory no ordinary file backs (anonymous, heap and stack included, a memfd, a tmpfs or deleted file, System V "
+            + "shared memory) mapped or made executable without being writable first: code placed there another way "
+            + "(a second mapping, a write from outside).",
         true);
+    public static final Rule TRACE_INJECTOR = new Rule("trace.injector", "Traced program injects into another process",
+        Severity.HIGH, "T1055.008", "Process Injection: Ptrace System Calls", PROCESS_INTRUSION,
+        "The traced program attached to or wrote into another process (ptrace ATTACH, SEIZE, POKETEXT/POKEDATA/POKEUSER, "
+            + "SETREGS/SETREGSET, process_vm_writev, another process's /proc/PID/mem opened or written), failed or not; "
+            + "known debuggers (known_debuggers) excepted.",
+        false);
+    public static final Rule TRACE_PROC_MEM_WRITE = new Rule("trace.proc_mem_write", "Code written through /proc/self/mem",
+        Severity.HIGH, "T1055.009", "Process Injection: Proc Memory", PROCESS_INTRUSION,
+        "A write through the process's own /proc/PID/mem into memory that is executable or not writable: the kernel "
+            + "writes there whatever the protection, so code is patched without any mprotect.",
+        false);
+    public static final Rule TRACE_UNTRACED_THREAD = new Rule("trace.untraced_thread", "Thread hidden from the tracer",
+        Severity.HIGH, "T1562", "Impair Defenses", PROCESS_INTRUSION,
+        "A thread of a traced process ran untraced (made with clone(CLONE_UNTRACED), which no tracer is told about); "
+            + "found by the periodic rescan of /proc/PID/task and seized.",
+        false);
 
     /** What `scan` checks. */
     public static final List<Rule> SCAN = List.of(EXEC_ANONYMOUS, RWX, EXEC_HEAP_STACK, REFLECTIVE_ELF, REFLECTIVE_PE,
@@ -116,7 +133,8 @@ public final class BuiltinRules {
         THREAD_ANONYMOUS, LIBRARY_RUNTIME, LIBRARY_WRITABLE, IMAGE_MISMATCH);
 
     /** What `trace` raises. */
-    public static final List<Rule> TRACE = List.of(TRACE_WX_TRANSITION, TRACE_MAP_WX, TRACE_ANON_EXEC);
+    public static final List<Rule> TRACE = List.of(TRACE_WX_TRANSITION, TRACE_MAP_WX, TRACE_ANON_EXEC, TRACE_INJECTOR,
+        TRACE_PROC_MEM_WRITE, TRACE_UNTRACED_THREAD);
 
     /** Every built-in rule: the ids a configuration may switch off or re-rate. */
     public static final List<Rule> ALL = java.util.stream.Stream.concat(SCAN.stream(), TRACE.stream()).toList();

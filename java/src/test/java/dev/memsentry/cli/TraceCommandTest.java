@@ -82,11 +82,12 @@ class TraceCommandTest {
     }
 
     @Test
-    void listRulesShowsTheThreeTraceRules() throws Exception {
+    void listRulesShowsTheTraceRules() throws Exception {
         CliRun r = CliRun.of("trace", "--list-rules", "--json");
         assertEquals(ExitCodes.OK, r.exitCode());
         List<String> ids = lines(r.out()).stream().map(n -> n.get("id").asText()).toList();
-        assertEquals(List.of("trace.wx_transition", "trace.map_wx", "trace.anon_exec"), ids);
+        assertEquals(List.of("trace.wx_transition", "trace.map_wx", "trace.anon_exec", "trace.injector",
+            "trace.proc_mem_write", "trace.untraced_thread"), ids);
     }
 
     @Test
