@@ -64,6 +64,7 @@ public final class Main implements Runnable {
         all.put("doctor", DoctorCommand::new);
         all.put("scan", ScanCommand::new);
         all.put("trace", TraceCommand::new);
+        all.put("watch", WatchCommand::new);
         all.put("selftest", SelftestCommand::new);
         all.put("help", CommandLine.HelpCommand::new);
         all.put("generate-completion", AutoComplete.GenerateCompletion::new);

@@ -83,6 +83,11 @@ public final class Responder {
         return action;
     }
 
+    /** The minimum severity that triggers the action. */
+    public Severity min() {
+        return min;
+    }
+
     /**
      * Stops a dump in progress (it fails as interrupted, resumes a frozen target and leaves no
      * file) and returns once respond() has returned: for a shutdown hook on Ctrl-C.
