@@ -227,6 +227,35 @@ TEST(Modules, ALibraryInjectedFromADirectoryAnotherUserOwns)
     rmdir(dir.c_str());
 }
 
+// A checkout under /tmp: the sticky, world-writable /tmp above a root-owned directory lets no one
+// else replace what lies below it, so a library there is not "writable by others".
+TEST(Modules, ARootOwnedDirectoryUnderTheStickyTmpIsNotWritableByOthers)
+{
+#if !defined(__x86_64__)
+    GTEST_SKIP() << "the injector is x86-64 only";
+#endif
+    char dir[] = "/tmp/ms-modules-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr) << strerror(errno);
+    ASSERT_EQ(chmod(dir, 0755), 0);
+    std::string lib = std::string(dir) + "/libplugin.so";
+    run("cp '" MS_VICTIM_DIR "/libvictim_inject.so' '" + lib + "'");
+    {
+        Agent ag;
+        Victim v("victim_plain");
+        std::string out = run("'" MS_HELPER_DIR "/inject_dlopen' " + std::to_string(v.pid()) + " '" + lib + "' 2>&1");
+        EXPECT_EQ(out.rfind("INJECTED", 0), 0u) << out;
+        auto ms = modules_of(ag.a, v.pid());
+        const Module *m = by_name(ms, "/libplugin.so");
+        ASSERT_NE(m, nullptr);
+        EXPECT_TRUE(m->m.flags & MS_MODULE_PATH_VERIFIED);
+        EXPECT_FALSE(m->m.flags & (MS_MODULE_WORLD_WRITABLE | MS_MODULE_GROUP_WRITABLE | MS_MODULE_OWNER_OTHER));
+        EXPECT_EQ(m->writable_at, "");
+    }
+    unlink((lib + ".ran").c_str());
+    unlink(lib.c_str());
+    rmdir(dir);
+}
+
 TEST(Modules, BadArgumentsAndAVanishedProcess)
 {
     Agent ag;

@@ -169,6 +169,12 @@ static void walk_path(int64_t pid, module *m, uint32_t euid)
             break;
         }
         uint32_t f = writers_of(&st, euid);
+        /* In a sticky directory (/tmp) only an entry's owner can replace it: above the file's own
+         * directory, the entry below decides (its owner is judged next); the file's own directory
+         * still counts, since code kept directly in /tmp or /dev/shm is what the rule is about. */
+        const char *rest = p + strspn(p, "/");
+        if ((st.st_mode & S_ISVTX) && strchr(rest, '/'))
+            f &= ~(uint32_t)(MS_MODULE_WORLD_WRITABLE | MS_MODULE_GROUP_WRITABLE);
         if (f && !at[0] && (size_t)(p - m->path) < sizeof at) {
             at_len = (size_t)(p - m->path);
             memcpy(at, m->path, at_len);
