@@ -11,6 +11,7 @@ packages=(
   python3                                     # stub agent, ctypes binding
   libyara-dev yara                            # detection engine and its oracle
   gdb strace binutils procps util-linux       # oracles and namespace sweeps
+  podman runc busybox-static                  # real containers (images built locally, no registry)
 )
 if [[ "${MEMSENTRY_SKIP_WINDOWS:-0}" != 1 ]]; then
   packages+=(g++-mingw-w64-x86-64-posix gcc-mingw-w64-x86-64-posix wine64 wine)
