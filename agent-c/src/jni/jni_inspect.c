@@ -167,6 +167,29 @@ static jint JNICALL n_process_facts(JNIEnv *env, jclass cls, jlong handle, jlong
     return st;
 }
 
+static jint JNICALL n_process_container(JNIEnv *env, jclass cls, jlong handle, jlong pid, jlongArray nums_out,
+                                        jobjectArray strings_out)
+{
+    (void)cls;
+    ms_container_info c;
+    memset(&c, 0, sizeof c);
+    c.struct_size = sizeof c;
+    ms_status st = ms_process_container_get(ms_jni_handle_of(handle)->agent, pid, &c);
+    if (st == MS_OK) {
+        jlong nums[5] = {c.flags, c.ns_pid, (jlong)c.pid_ns, (jlong)c.mnt_ns, (jlong)c.user_ns};
+        put_longs(env, nums_out, nums, 5);
+        const char *values[3] = {c.id, ms_container_runtime_name(c.runtime), c.pod_uid};
+        for (jsize i = 0; i < 3 && strings_out && i < (*env)->GetArrayLength(env, strings_out); i++) {
+            jbyteArray b = ms_jni_cstr(env, values[i]);
+            if (!b)
+                break;
+            (*env)->SetObjectArrayElement(env, strings_out, i, b);
+            (*env)->DeleteLocalRef(env, b);
+        }
+    }
+    return st;
+}
+
 jint ms_jni_register_inspect(JNIEnv *env, jclass bridge)
 {
     diff_accept = ms_jni_method_of(env, "dev/memsentry/agent/NativeBridge$CodeDiffSink", "accept", "(JJI[B[B)Z");
@@ -179,6 +202,7 @@ jint ms_jni_register_inspect(JNIEnv *env, jclass bridge)
          (void *)n_compare_region},
         {"listThreads", "(JJLdev/memsentry/agent/NativeBridge$ThreadSink;)I", (void *)n_list_threads},
         {"processFacts", "(JJ[J[[B)I", (void *)n_process_facts},
+        {"processContainer", "(JJ[J[[B)I", (void *)n_process_container},
     };
     return (*env)->RegisterNatives(env, bridge, methods, (jint)(sizeof methods / sizeof methods[0]));
 }

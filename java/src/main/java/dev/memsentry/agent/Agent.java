@@ -82,6 +82,11 @@ public interface Agent extends AutoCloseable {
         throw new AgentException(Status.UNSUPPORTED, backendName() + " backend cannot read process facts");
     }
 
+    /** The container a process runs in (ms_process_container_get), its namespaces and its PID inside them. */
+    default ContainerFacts containerFacts(long pid) {
+        throw new AgentException(Status.UNSUPPORTED, backendName() + " backend cannot read container facts");
+    }
+
     /** The longest grace the agent accepts before the forced kill (ms_terminate.h). */
     java.time.Duration MAX_GRACE = java.time.Duration.ofHours(1);
 

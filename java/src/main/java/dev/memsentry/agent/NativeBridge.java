@@ -85,6 +85,9 @@ final class NativeBridge {
      *  strings: LD_PRELOAD, LD_AUDIT. */
     static native int processFacts(long handle, long pid, long[] numsOut, byte[][] stringsOut);
 
+    /** nums: flags, pid in its namespace, pid/mnt/user namespace inodes; strings: id, runtime name, pod UID. */
+    static native int processContainer(long handle, long pid, long[] numsOut, byte[][] stringsOut);
+
     // ms_terminate.h (agent-c/src/jni/jni_terminate.c)
 
     static native int terminate(long handle, long pid, int graceMs, boolean dryRun, TerminateSink sink);

@@ -10,6 +10,7 @@ import dev.memsentry.config.ConfigException;
 import dev.memsentry.config.ConfigLoader;
 import dev.memsentry.config.ResponseAction;
 import dev.memsentry.config.ScanConfig;
+import dev.memsentry.container.ContainerScope;
 import dev.memsentry.detect.Alert;
 import dev.memsentry.detect.DetectionPolicy;
 import dev.memsentry.detect.EcsWriter;
@@ -157,6 +158,11 @@ final class ScanCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress line on a terminal.")
     boolean noProgress;
 
+    @Option(names = "--scope", paramLabel = "container:ID",
+        description = "With --all: only the processes of one container, by id prefix (as docker and podman accept) or "
+            + "name. Other processes' /proc metadata is read to decide, nothing else of them.")
+    String scope;
+
     static final class SeverityConverter implements CommandLine.ITypeConverter<Severity> {
         @Override
         public Severity convert(String value) {
@@ -228,6 +234,17 @@ final class ScanCommand implements Callable<Integer> {
         if (budget < 1 || budget > 86_400) {
             throw usage("--timeout must be from 1 to 86400 seconds");
         }
+        ContainerScope containerScope = null;
+        if (scope != null) {
+            if (!targets.all) {
+                throw usage("--scope applies to --all");
+            }
+            try {
+                containerScope = ContainerScope.parse(scope);
+            } catch (IllegalArgumentException e) {
+                throw usage("--scope: " + e.getMessage());
+            }
+        }
         Severity threshold = minSeverity != null ? minSeverity : Severity.LOW;
         if (noHeuristics) {
             cfg = withoutHeuristics(cfg);
@@ -290,7 +307,8 @@ final class ScanCommand implements Callable<Integer> {
             }
         }
         try {
-            return scan(agent, cfg, yara, yaraStatus, workers, budget, threshold, action, actionMin, grace, evidence);
+            return scan(agent, cfg, yara, yaraStatus, workers, budget, threshold, action, actionMin, grace, evidence,
+                containerScope);
         } finally {
             if (yara != null) {
                 yara.close();
@@ -339,21 +357,35 @@ final class ScanCommand implements Callable<Integer> {
 
     private int scan(Agent agent, ScanConfig cfg, YaraDetector yara, String yaraStatus, int workers, int budget,
                      Severity threshold, ResponseAction action, Severity actionMin, Duration grace,
-                     Responder.Evidence evidence) {
+                     Responder.Evidence evidence, ContainerScope containerScope) {
         PrintWriter stdout = spec.commandLine().getOut();
+        ScanSession session = new ScanSession(agent, new DetectionPolicy(cfg));
         List<Long> pids = new ArrayList<>();
+        int[] leftOut = {0};
         if (targets.all) {
-            agent.forEachProcess(p -> pids.add(p.pid()));
+            // Decided after the listing: a stub agent answers one request at a time.
+            for (var p : agent.processes()) {
+                if (containerScope == null || session.containers().inScope(containerScope, p.pid())) {
+                    pids.add(p.pid());
+                } else {
+                    leftOut[0]++;
+                }
+            }
         } else {
             pids.addAll(new LinkedHashSet<>(targets.pids));
         }
 
-        ScanSession session = new ScanSession(agent, new DetectionPolicy(cfg));
         ProcessScanner scanner = new ProcessScanner(session, yara == null ? List.of() : List.of(yara));
         ScanRunner runner = new ScanRunner(scanner, workers, Duration.ofSeconds(budget));
         EcsWriter ecs = new EcsWriter();
         ScanSummary summary = new ScanSummary();
         summary.requested(pids.size());
+        if (containerScope != null) {
+            summary.scope(containerScope.toString(), leftOut[0]);
+            if (pids.isEmpty()) {
+                LOG.warn("no process is in {}", containerScope);
+            }
+        }
         summary.threads(runner.threads());
         summary.yara(yaraStatus);
         LOG.debug("scan: {} processes, {} threads, {} s per process, respond {} at {}+", pids.size(), workers, budget,

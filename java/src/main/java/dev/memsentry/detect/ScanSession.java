@@ -1,6 +1,8 @@
 package dev.memsentry.detect;
 
 import dev.memsentry.agent.Agent;
+import dev.memsentry.container.ContainerCatalog;
+import dev.memsentry.container.ContainerResolver;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -25,16 +27,27 @@ public final class ScanSession {
     private final Set<Object> reportedHostFiles = ConcurrentHashMap.newKeySet();
     private final Map<String, Optional<String>> hashes = new ConcurrentHashMap<>();
     private final Map<String, String> unsupported = new java.util.concurrent.ConcurrentSkipListMap<>();
+    private final ContainerResolver containers;
 
     public ScanSession(Agent agent, DetectionPolicy policy) {
+        this(agent, policy, new ContainerResolver(agent, ContainerCatalog.local()));
+    }
+
+    public ScanSession(Agent agent, DetectionPolicy policy, ContainerResolver containers) {
         this.agent = agent;
         this.policy = policy;
+        this.containers = containers;
         this.selfPid = ProcessHandle.current().pid();
         this.selfJar = ownJar();
     }
 
     public Agent agent() {
         return agent;
+    }
+
+    /** Each process's container, shared by the scan's threads (the runtime metadata is cached). */
+    public ContainerResolver containers() {
+        return containers;
     }
 
     public DetectionPolicy policy() {
