@@ -38,7 +38,8 @@ public final class ContainerCatalog {
     /** Bigger metadata files are not read (containers.json grows with the number of containers). */
     static final long FILE_MAX = 32L << 20;
     static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(5);
-    public static final Duration DEFAULT_WAIT = Duration.ofMillis(250);
+    /** Long enough for a cold JVM to parse a containers.json of hundreds of containers. */
+    public static final Duration DEFAULT_WAIT = Duration.ofSeconds(1);
 
     private final Path dockerRoot;
     private final List<Path> storageRoots;
@@ -74,6 +75,11 @@ public final class ContainerCatalog {
 
     /** What the runtime's files say about container id, or {@link ContainerMetadata#NONE}; waits at most the catalog's wait. */
     public ContainerMetadata lookup(String id) {
+        return lookup(id, wait);
+    }
+
+    /** As {@link #lookup(String)}, waiting at most wait. */
+    public ContainerMetadata lookup(String id, Duration wait) {
         if (id == null || !ID.matcher(id).matches()) {
             return ContainerMetadata.NONE;
         }

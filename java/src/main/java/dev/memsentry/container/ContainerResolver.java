@@ -17,6 +17,7 @@ public final class ContainerResolver {
     private final Agent agent;
     private final ContainerCatalog catalog;
     private volatile boolean unsupported;
+    static final java.time.Duration SCOPE_WAIT = java.time.Duration.ofSeconds(10);
 
     public ContainerResolver(Agent agent, ContainerCatalog catalog) {
         this.agent = agent;
@@ -51,12 +52,18 @@ public final class ContainerResolver {
         return Optional.of(new Container(facts, catalog.lookup(facts.id())));
     }
 
-    /** Whether pid is in the scope; metadata is read only when the scope names a container instead of an id. */
+    /**
+     * Whether pid is in the scope. Metadata is read only when the scope names a container instead of
+     * an id, and then waited for longer ({@link #SCOPE_WAIT}): the name decides.
+     */
     public boolean inScope(ContainerScope scope, long pid) {
         ContainerFacts f = facts(pid);
         if (scope.matchesId(f)) {
             return true;
         }
-        return !scope.byId() && container(f).map(scope::matches).orElse(false);
+        if (scope.byId() || f == null || !f.inContainer()) {
+            return false;
+        }
+        return scope.matches(new Container(f, catalog.lookup(f.id(), SCOPE_WAIT)));
     }
 }

@@ -4,8 +4,8 @@ import dev.memsentry.agent.ContainerFacts;
 import java.util.Locale;
 
 /**
- * Which container a command is limited to ({@code --scope container:ID}): an id prefix of at least one
- * hex digit, as docker and podman accept, or the container's full name. A predicate over one
+ * Which container a command is limited to ({@code --scope container:ID}): an id prefix (hex digits
+ * only, as docker and podman accept) or else the container's full name as its runtime gave it. A predicate over one
  * process's container, so a sweep or a watch can filter with it.
  */
 public final class ContainerScope {
@@ -39,7 +39,7 @@ public final class ContainerScope {
         return hex ? new ContainerScope(lower, v) : new ContainerScope(null, v);
     }
 
-    /** Whether the id alone decides (no runtime metadata needed). */
+    /** Whether the value is an id prefix (hex digits only), not a name. */
     public boolean byId() {
         return idPrefix != null;
     }
@@ -54,7 +54,7 @@ public final class ContainerScope {
         if (c == null) {
             return false;
         }
-        return matchesId(c.facts()) || name.equals(c.metadata().name());
+        return idPrefix != null ? matchesId(c.facts()) : name.equals(c.metadata().name());
     }
 
     @Override
