@@ -1,5 +1,6 @@
 package dev.memsentry.cli;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.Agent;
 import dev.memsentry.agent.AgentException;
 import dev.memsentry.agent.CancelToken;
@@ -10,9 +11,13 @@ import dev.memsentry.agent.DumpResult;
 import dev.memsentry.agent.DumpedRegion;
 import dev.memsentry.agent.ProcessInfo;
 import dev.memsentry.agent.Status;
+import dev.memsentry.container.Container;
+import dev.memsentry.container.ContainerCatalog;
+import dev.memsentry.container.ContainerResolver;
 import dev.memsentry.output.DumpRecords;
 import dev.memsentry.output.EvidenceFiles;
 import dev.memsentry.output.JsonLines;
+import dev.memsentry.output.Records;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -20,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
@@ -256,9 +262,24 @@ final class DumpCommand implements Callable<Integer> {
         };
     }
 
+    private ContainerResolver containerResolver;
+
+    private synchronized ContainerResolver containers(Agent agent) {
+        if (containerResolver == null) {
+            containerResolver = new ContainerResolver(agent, ContainerCatalog.local());
+        }
+        return containerResolver;
+    }
+
+    private static ObjectNode withContainer(ObjectNode record, Optional<Container> container) {
+        container.ifPresent(c -> record.set("container", Records.container(c)));
+        return record;
+    }
+
     private synchronized int dumpOne(Agent agent, DumpOptions options, CancelToken cancel) {
         long pid = target.pid;
         ProcessInfo info = agent.process(pid);
+        Optional<Container> container = containers(agent).container(pid);
         Path file = out != null ? out : outputDirectory().resolve(fileName(info.name(), pid, format));
         long started = System.nanoTime();
         DumpResult r;
@@ -269,7 +290,8 @@ final class DumpCommand implements Callable<Integer> {
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
         warnPartial(pid, info.name(), r, null);
         if (json) {
-            jsonOut.write(DumpRecords.dumped(pid, info.name(), file.toString(), format.wireName(), r, ms));
+            jsonOut.write(withContainer(DumpRecords.dumped(pid, info.name(), file.toString(), format.wireName(), r, ms),
+                container));
         } else {
             stdout.println(describe(pid, info.name(), file, r, ms));
             stdout.flush();
@@ -370,6 +392,7 @@ final class DumpCommand implements Callable<Integer> {
         Path file = dir.resolve(fileName(p.name(), p.pid(), format));
         long t0 = System.nanoTime();
         long[] last = {0};
+        Optional<Container> container = containers(agent).container(p.pid());
         try {
             DumpResult r = agent.dump(p.pid(), file, options, listener(p.pid(), (done, all) -> {
                 s.progressBytes.addAndGet(done - last[0]);
@@ -387,7 +410,8 @@ final class DumpCommand implements Callable<Integer> {
                 s.millis.add(ms);
             }
             warnPartial(p.pid(), p.name(), r, bar);
-            report(() -> DumpRecords.dumped(p.pid(), p.name(), file.toString(), format.wireName(), r, ms));
+            report(() -> withContainer(DumpRecords.dumped(p.pid(), p.name(), file.toString(), format.wireName(), r, ms),
+                container));
         } catch (AgentException e) {
             String skip = skipReason(e.status());
             bar.clear();

@@ -14,11 +14,13 @@ import dev.memsentry.testing.Victim;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Real containers (Podman, runc, images imported from a static busybox and static victims): alerts
@@ -81,7 +83,7 @@ class ContainerIT {
             assertNotEquals(0, a.at("/memsentry/namespaces/pid").asLong());
             assertEquals(Map.of(c.id(), 1), Json.MAPPER.convertValue(s.summary().get("scanned_by_container"), Map.class));
 
-            CliIT.Run ps = CliIT.jar(java.util.List.of(), "ps", "--json");
+            CliIT.Run ps = CliIT.jar(List.of(), "ps", "--json");
             JsonNode mine = ps.out().lines().map(l -> {
                 try {
                     return Json.MAPPER.readTree(l);
@@ -142,6 +144,36 @@ class ContainerIT {
             JsonNode a = s.alert("code.patched");
             assertNamesContainer(a, c);
             assertEquals(LIBC, a.at("/memsentry/region/path").asText());
+        }
+    }
+
+    @Test
+    void responsesAndTheirEvidenceNameTheContainer(@TempDir Path evidence) throws Exception {
+        try (Podman.Container c = image.start("/victims/victim_rwx_static")) {
+            CliIT.Run run = CliIT.jar(List.of(), "scan", "--json", "--pid", Long.toString(c.hostPid()), "--respond",
+                "dump-kill", "--respond-min", "high", "--respond-grace", "0", "--dump-format", "raw", "--evidence-dir",
+                evidence.resolve("ev").toString());
+            assertEquals(ExitCodes.FINDINGS, run.code(), run.err());
+            Map<String, JsonNode> events = new java.util.HashMap<>();
+            for (String line : run.out().split("\n")) {
+                JsonNode n = Json.MAPPER.readTree(line);
+                if (n.at("/event/kind").asText().equals("event")) {
+                    events.put(n.at("/event/action").asText(), n);
+                }
+            }
+            for (String action : List.of("dump", "kill")) {
+                JsonNode e = events.get(action);
+                assertTrue(e != null, "a " + action + " event: " + run.out());
+                assertNamesContainer(e, c);
+                assertEquals("/proc/" + c.hostPid() + "/root/victims/victim_rwx_static",
+                    e.at("/memsentry/host_executable").asText());
+            }
+            assertEquals("killed", events.get("kill").at("/memsentry/response/result").asText(), events.get("kill").toString());
+            Path manifest = Path.of(events.get("dump").at("/file/path").asText() + ".json");
+            JsonNode m = Json.MAPPER.readTree(Files.readString(manifest));
+            assertEquals(c.id(), m.at("/process/container/id").asText(), m.toString());
+            assertEquals("podman", m.at("/process/container/runtime").asText());
+            assertEquals(1, m.at("/process/container/pid_in_namespace").asLong());
         }
     }
 
