@@ -5,7 +5,9 @@
  * opened through /proc/<pid>/map_files/<start>-<end>, which names the inode
  * that is mapped (even deleted or replaced on disk since); that link needs
  * CAP_SYS_ADMIN, so without it the region's path is opened inside the
- * process's root and used only when its device and inode are the mapped ones. */
+ * process's root (openat2 RESOLVE_IN_ROOT: a container's symbolic links stay
+ * in the container) and used only when its device and inode are the mapped
+ * ones. */
 #include "../common/header.h"
 #include "../platform.h"
 #include "procfs.h"
@@ -89,7 +91,7 @@ static ms_status open_region_file(int64_t pid, const ms_region *region, int *out
     int n = snprintf(by_path, sizeof by_path, "/proc/%" PRId64 "/root%s", pid, region->path);
     if (n < 0 || (size_t)n >= sizeof by_path)
         return ms__fail(MS_E_ACCESS_DENIED, "open %s: %s (path too long to fall back on)", path, strerror(err));
-    fd = open(by_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    fd = ms__open_in_root(pid, region->path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return ms__fail(MS_E_ACCESS_DENIED, "open %s: %s; open %s: %s", path, strerror(err), by_path,
                         strerror(errno));
