@@ -31,8 +31,10 @@ static void read_namespaces(int64_t pid, ms_container_info *out)
     char path[64];
     for (int i = 0; i < 3; i++) {
         ms__proc_path(path, sizeof path, pid, names[i]);
-        if (!ns_inode(path, fields[i]))
+        if (!ns_inode(path, fields[i])) {
+            out->pid_ns = out->mnt_ns = out->user_ns = 0; /* all or none */
             return;
+        }
     }
     out->flags |= MS_CONTAINER_NS_KNOWN;
     uint64_t own_pid, own_mnt;

@@ -7,9 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.memsentry.agent.ContainerFacts;
+import dev.memsentry.agent.NativeAgent;
+import dev.memsentry.agent.StubAgent;
 import dev.memsentry.output.Json;
 import dev.memsentry.testing.NativeSupport;
 import dev.memsentry.testing.Podman;
+import dev.memsentry.testing.StubSupport;
 import dev.memsentry.testing.Victim;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -93,6 +97,20 @@ class ContainerIT {
             }).filter(n -> n.get("pid").asLong() == c.hostPid()).findFirst().orElseThrow();
             assertEquals(c.id(), mine.at("/container/id").asText(), mine.toString());
             assertEquals(c.name(), mine.at("/container/name").asText(), mine.toString());
+        }
+    }
+
+    @Test
+    void bothBackendsReadTheSameContainerFacts(@TempDir Path tmp) throws Exception {
+        try (Podman.Container c = image.start("/victims/victim_rwx_static");
+             NativeAgent n = NativeAgent.open();
+             StubAgent stub = StubAgent.start(StubSupport.config(tmp))) {
+            ContainerFacts facts = n.containerFacts(c.hostPid());
+            assertEquals(c.id(), facts.id());
+            assertEquals("podman", facts.runtime());
+            assertEquals(1, facts.nsPid());
+            assertTrue(facts.has(ContainerFacts.OTHER_NS), facts.toString());
+            assertEquals(facts, stub.containerFacts(c.hostPid()));
         }
     }
 
