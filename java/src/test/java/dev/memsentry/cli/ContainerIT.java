@@ -52,6 +52,7 @@ class ContainerIT {
         image = Podman.Image.build(new Podman.RootFs()
             .add(Victim.directory().resolve("victim_rwx_static"), "/victims/victim_rwx_static")
             .add(Victim.directory().resolve("victim_map_library_static"), "/victims/victim_map_library_static")
+            .add(Victim.directory().resolve("victim_wx_cycle_static"), "/victims/victim_wx_cycle_static")
             .write(LIBC, libc));
     }
 
@@ -134,6 +135,23 @@ class ContainerIT {
                     assertNamesContainer(a, c);
                 }
             }
+        }
+    }
+
+    @Test
+    void traceAlertsAndSummaryNameTheContainer() throws Exception {
+        try (Podman.Container c = image.start("/victims/victim_wx_cycle_static", "2")) {
+            CliIT.Run r = CliIT.jar(List.of(), "trace", "--pid", Long.toString(c.hostPid()), "--duration", "1s", "--json");
+            assertEquals(ExitCodes.FINDINGS, r.code(), r.err());
+            List<JsonNode> docs = TraceCommandTest.lines(r.out());
+            JsonNode alert = docs.stream().filter(TraceCommandTest::isAlert).findFirst().orElseThrow();
+            assertEquals("trace.wx_transition", alert.at("/rule/id").asText());
+            assertNamesContainer(alert, c);
+            JsonNode summary = docs.stream().filter(n -> n.at("/event/action").asText().equals("trace-summary"))
+                .findFirst().orElseThrow();
+            assertNamesContainer(summary, c);
+            String status = Files.readString(Path.of("/proc/" + c.hostPid() + "/status"));
+            assertTrue(status.contains("TracerPid:\t0\n"), "detached: " + status);
         }
     }
 
