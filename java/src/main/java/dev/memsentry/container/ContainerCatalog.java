@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * {@code userdata/config.json} annotations); containerd's task bundles ({@code config.json} with the
  * CRI annotations). Best effort: a lookup runs on one daemon thread and a caller waits for it at most
  * {@code wait}; what is not known by then is the id alone (the answer is cached when it arrives).
- * Answers are cached per id; an id not found is looked up again after {@link #RETRY_NANOS}, for
+ * Answers are cached per id; an id not found is looked up again after {@link #RETRY}, for
  * containers that start later. Thread-safe.
  */
 public final class ContainerCatalog {
@@ -37,7 +37,7 @@ public final class ContainerCatalog {
     private static final Pattern ID = Pattern.compile("[0-9a-f]{64}");
     /** Bigger metadata files are not read (containers.json grows with the number of containers). */
     static final long FILE_MAX = 32L << 20;
-    static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(5);
+    static final Duration RETRY = Duration.ofSeconds(5);
     /** Long enough for a cold JVM to parse a containers.json of hundreds of containers. */
     public static final Duration DEFAULT_WAIT = Duration.ofSeconds(1);
 
@@ -45,6 +45,7 @@ public final class ContainerCatalog {
     private final List<Path> storageRoots;
     private final Path containerdTasks;
     private final Duration wait;
+    private final long retryNanos;
     private final Map<String, Entry> cache = new ConcurrentHashMap<>();
     private final Map<Path, Parsed> parsedFiles = new ConcurrentHashMap<>();
     private final ExecutorService lookups = Executors.newSingleThreadExecutor(r -> {
@@ -60,6 +61,11 @@ public final class ContainerCatalog {
     }
 
     public ContainerCatalog(Path dockerRoot, List<Path> storageRoots, Path containerdTasks, Duration wait) {
+        this(dockerRoot, storageRoots, containerdTasks, wait, RETRY);
+    }
+
+    ContainerCatalog(Path dockerRoot, List<Path> storageRoots, Path containerdTasks, Duration wait, Duration retry) {
+        this.retryNanos = retry.toNanos();
         this.dockerRoot = dockerRoot;
         this.storageRoots = List.copyOf(storageRoots);
         this.containerdTasks = containerdTasks;
@@ -100,8 +106,8 @@ public final class ContainerCatalog {
         }
     }
 
-    private static boolean stale(Entry e, long now) {
-        if (!e.answer().isDone() || now - e.at() < RETRY_NANOS) {
+    private boolean stale(Entry e, long now) {
+        if (!e.answer().isDone() || now - e.at() < retryNanos) {
             return false;
         }
         try {
@@ -114,8 +120,12 @@ public final class ContainerCatalog {
     /** Synchronous: every source in turn, the first that knows the container first. */
     ContainerMetadata read(String id) {
         ContainerMetadata m = docker(id);
+        // The Kubernetes annotations (CRI-O keeps them under the run root) before the storage's own names.
         for (Path root : storageRoots) {
-            m = m.or(containersStorage(root, id));
+            m = m.or(storageAnnotations(root, id));
+        }
+        for (Path root : storageRoots) {
+            m = m.or(storageList(root, id));
         }
         return m.or(containerd(id));
     }
@@ -135,35 +145,38 @@ public final class ContainerCatalog {
             text(labels.path("io.kubernetes.pod.name")), text(labels.path("io.kubernetes.pod.namespace")));
     }
 
-    /** Podman and CRI-O: the storage's container list, then the container's own OCI config annotations. */
-    private ContainerMetadata containersStorage(Path root, String id) {
-        Path dir = root.resolve("overlay-containers");
-        ContainerMetadata fromList = ContainerMetadata.NONE;
-        JsonNode list = readJson(dir.resolve("containers.json"), true);
-        if (list != null && list.isArray()) {
-            for (JsonNode c : list) {
-                if (!id.equals(c.path("id").asText())) {
-                    continue;
-                }
-                JsonNode meta = parse(text(c.path("metadata")));
-                String name = meta != null ? text(meta.path("name")) : null;
-                if (name == null && c.path("names").isArray() && !c.path("names").isEmpty()) {
-                    name = text(c.path("names").get(0));
-                }
-                fromList = new ContainerMetadata(name, meta != null ? text(meta.path("image-name")) : null,
-                    meta != null ? text(meta.path("pod-name")) : null, null);
-                break;
+    /** Podman and CRI-O: the storage's container list (names, and the image in its metadata). */
+    private ContainerMetadata storageList(Path root, String id) {
+        JsonNode list = readJson(root.resolve("overlay-containers").resolve("containers.json"), true);
+        if (list == null || !list.isArray()) {
+            return ContainerMetadata.NONE;
+        }
+        for (JsonNode c : list) {
+            if (!id.equals(c.path("id").asText())) {
+                continue;
             }
+            JsonNode meta = parse(text(c.path("metadata")));
+            String name = meta != null ? text(meta.path("name")) : null;
+            if (name == null && c.path("names").isArray() && !c.path("names").isEmpty()) {
+                name = text(c.path("names").get(0));
+            }
+            return new ContainerMetadata(name, meta != null ? text(meta.path("image-name")) : null,
+                meta != null ? text(meta.path("pod-name")) : null, null);
         }
-        JsonNode config = readJson(dir.resolve(id).resolve("userdata").resolve("config.json"), false);
-        ContainerMetadata fromConfig = ContainerMetadata.NONE;
-        if (config != null) {
-            JsonNode a = config.path("annotations");
-            fromConfig = new ContainerMetadata(text(a.path("io.kubernetes.container.name")),
-                text(a.path("io.kubernetes.cri-o.ImageName")), text(a.path("io.kubernetes.pod.name")),
-                text(a.path("io.kubernetes.pod.namespace")));
+        return ContainerMetadata.NONE;
+    }
+
+    /** CRI-O: the container's OCI config with the Kubernetes annotations. */
+    private ContainerMetadata storageAnnotations(Path root, String id) {
+        JsonNode config = readJson(root.resolve("overlay-containers").resolve(id).resolve("userdata").resolve("config.json"),
+            false);
+        if (config == null) {
+            return ContainerMetadata.NONE;
         }
-        return fromConfig.or(fromList);
+        JsonNode a = config.path("annotations");
+        return new ContainerMetadata(text(a.path("io.kubernetes.container.name")),
+            text(a.path("io.kubernetes.cri-o.ImageName")), text(a.path("io.kubernetes.pod.name")),
+            text(a.path("io.kubernetes.pod.namespace")));
     }
 
     /** containerd: the task bundle of the container in any namespace (k8s.io, default, moby, ...). */
