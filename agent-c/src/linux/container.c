@@ -69,10 +69,5 @@ ms_status ms__plat_process_container(ms_agent *agent, int64_t pid, ms_container_
     if (st == MS_E_NO_SUCH_PROCESS)
         return st;
     read_namespaces(pid, out);
-    /* Gone while we looked: the facts are not about a live process. */
-    char path[64];
-    ms__proc_path(path, sizeof path, pid, "");
-    if (access(path, F_OK) != 0)
-        return ms__fail(MS_E_NO_SUCH_PROCESS, "process %" PRId64 " exited", pid);
-    return MS_OK;
+    return ms__proc_still_there(pid);
 }

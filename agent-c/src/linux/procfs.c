@@ -177,3 +177,12 @@ int ms__open_in_root(int64_t pid, const char *path, int flags)
     }
     return open(full, flags | O_CLOEXEC);
 }
+
+ms_status ms__proc_still_there(int64_t pid)
+{
+    char path[64];
+    ms__proc_path(path, sizeof path, pid, "");
+    if (access(path, F_OK) != 0)
+        return ms__fail(MS_E_NO_SUCH_PROCESS, "process %" PRId64 " exited", pid);
+    return MS_OK;
+}

@@ -36,6 +36,11 @@ void ms__proc_path(char *buf, size_t cap, int64_t pid, const char *leaf);
  * MS_E_NO_SUCH_PROCESS, a refusal MS_E_ACCESS_DENIED. Returns the fd in *fd. */
 ms_status ms__proc_open(int64_t pid, const char *leaf, int flags, int *fd);
 
+/* MS_OK while /proc/<pid> exists, else MS_E_NO_SUCH_PROCESS (set as the last
+ * error): facts gathered from several files are about a live process only
+ * if it is still there afterwards. */
+ms_status ms__proc_still_there(int64_t pid);
+
 /* Opens path as the process sees it: resolved inside /proc/<pid>/root with
  * openat2(RESOLVE_IN_ROOT), so an absolute symbolic link in a container's
  * tree stays in the container instead of reaching the host's file of that

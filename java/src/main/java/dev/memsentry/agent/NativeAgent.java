@@ -207,7 +207,7 @@ public final class NativeAgent implements Agent {
         byte[][] strings = new byte[2][];
         check(NativeBridge.processFacts(handle, pid, n, strings));
         return new ProcessFacts((int) n[0], n[1], n[2], n[3], (int) n[4], (int) n[5], n[6], n[7],
-            strings[0] == null ? "" : BytesText.decode(strings[0]), strings[1] == null ? "" : BytesText.decode(strings[1]));
+            text(strings[0]), text(strings[1]));
     }
 
     @Override

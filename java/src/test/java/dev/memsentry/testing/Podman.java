@@ -1,17 +1,13 @@
 package dev.memsentry.testing;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -159,10 +155,8 @@ public final class Podman {
             cmd.addAll(RUN);
             cmd.addAll(List.of("-i", "--name", name, tag));
             cmd.addAll(List.of(command));
-            Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-            Container c = new Container(name, p);
+            Container c = new Container(name, Victim.startCommand(name, cmd));
             try {
-                c.awaitReady();
                 c.id = check(List.of("inspect", "-f", "{{.Id}}", name));
                 c.hostPid = Long.parseLong(check(List.of("inspect", "-f", "{{.State.Pid}}", name)));
                 return c;
@@ -185,31 +179,13 @@ public final class Podman {
     /** A running container whose main process printed READY. */
     public static final class Container implements AutoCloseable {
         private final String name;
-        private final Process process;
-        private final Map<String, String> facts = new HashMap<>();
+        private final Victim main;
         private String id;
         private long hostPid;
 
-        private Container(String name, Process process) {
+        private Container(String name, Victim main) {
             this.name = name;
-            this.process = process;
-        }
-
-        private void awaitReady() throws IOException {
-            BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-            String line;
-            while ((line = out.readLine()) != null) {
-                if (line.startsWith("READY")) {
-                    for (String kv : line.substring(5).trim().split("\\s+")) {
-                        int eq = kv.indexOf('=');
-                        if (eq > 0) {
-                            facts.put(kv.substring(0, eq), kv.substring(eq + 1));
-                        }
-                    }
-                    return;
-                }
-            }
-            throw new IOException("container " + name + " ended before READY");
+            this.main = main;
         }
 
         public String name() {
@@ -227,26 +203,13 @@ public final class Podman {
         }
 
         public String fact(String key) {
-            String v = facts.get(key);
-            if (v == null) {
-                throw new IllegalArgumentException("no " + key + " in READY: " + facts);
-            }
-            return v;
+            return main.fact(key);
         }
 
+        /** Closes the main process's standard input (the victim ends), then removes the container. */
         @Override
         public void close() {
-            try {
-                process.getOutputStream().close();
-                if (!process.waitFor(5, TimeUnit.SECONDS)) {
-                    process.destroyForcibly();
-                }
-            } catch (IOException e) {
-                process.destroyForcibly();
-            } catch (InterruptedException e) {
-                process.destroyForcibly();
-                Thread.currentThread().interrupt();
-            }
+            main.close();
             try {
                 run(List.of("rm", "-f", "-t", "0", name), 60);
             } catch (IOException e) {
