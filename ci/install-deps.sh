@@ -12,6 +12,7 @@ packages=(
   libyara-dev yara                            # detection engine and its oracle
   gdb strace binutils procps util-linux       # oracles and namespace sweeps
   podman runc busybox-static                  # real containers (images built locally, no registry)
+  lintian man-db bash-completion              # the Debian package's checks (ci/package-check.sh)
 )
 if [[ "${MEMSENTRY_SKIP_WINDOWS:-0}" != 1 ]]; then
   packages+=(g++-mingw-w64-x86-64-posix gcc-mingw-w64-x86-64-posix wine64 wine)

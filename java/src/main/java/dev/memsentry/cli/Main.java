@@ -49,6 +49,7 @@ import picocli.CommandLine.Spec;
         DoctorCommand.class,
         ScanCommand.class,
         TraceCommand.class,
+        SelftestCommand.class,
         CommandLine.HelpCommand.class,
         AutoComplete.GenerateCompletion.class})
 public final class Main implements Runnable {

@@ -112,4 +112,35 @@ class MainTest {
         assertTrue(trace.get("check").asText().matches("ok \\(traced 'true': [1-9][0-9]* memory syscalls, .*"),
             trace.toString());
     }
+
+    @Test
+    void doctorsCapabilityMatrixKeepsEveryNameApartFromItsColumns() {
+        NativeSupport.requireNative();
+        CliRun r = CliRun.of("doctor");
+        assertEquals(0, r.exitCode(), r.err());
+        List<String> lines = r.out().lines().toList();
+        int from = -1;
+        int to = -1;
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).strip().startsWith("capability matrix")) {
+                from = i + 1;
+            } else if (from >= 0 && to < 0 && lines.get(i).strip().startsWith("capabilities of the")) {
+                to = i;
+            }
+        }
+        assertTrue(from > 0 && to > from, r.out());
+        int rows = 0;
+        for (String line : lines.subList(from, to)) {
+            for (dev.memsentry.agent.Capability c : dev.memsentry.agent.Capability.values()) {
+                String body = line.strip();
+                if (body.startsWith(c.description() + " ")) {
+                    // The name is followed by at least two spaces, then the backends' "yes" / "-" columns.
+                    String rest = body.substring(c.description().length());
+                    assertTrue(rest.matches(" {2,}(yes|-)( +(yes|-))*"), "row runs into its columns: '" + line + "'");
+                    rows++;
+                }
+            }
+        }
+        assertTrue(rows >= dev.memsentry.agent.Capability.values().length, r.out());
+    }
 }
