@@ -38,8 +38,12 @@ public final class ContainerCatalog {
     /** Bigger metadata files are not read (containers.json grows with the number of containers). */
     static final long FILE_MAX = 32L << 20;
     static final Duration RETRY = Duration.ofSeconds(5);
-    /** Long enough for a cold JVM to parse a containers.json of hundreds of containers. */
-    public static final Duration DEFAULT_WAIT = Duration.ofSeconds(1);
+    /**
+     * Paid at most once per container and run, on the thread that first meets it (a scan worker,
+     * or the tracer before it attaches). A cold JVM reads a runtime's files in tens of milliseconds;
+     * the margin is for a loaded host, where a name missing from the alerts would cost more.
+     */
+    public static final Duration DEFAULT_WAIT = Duration.ofSeconds(5);
 
     private final Path dockerRoot;
     private final List<Path> storageRoots;
@@ -119,6 +123,13 @@ public final class ContainerCatalog {
 
     /** Synchronous: every source in turn, the first that knows the container first. */
     ContainerMetadata read(String id) {
+        long t0 = System.nanoTime();
+        ContainerMetadata m = readAll(id);
+        LOG.debug("container {}: metadata read in {} ms", id, (System.nanoTime() - t0) / 1_000_000);
+        return m;
+    }
+
+    private ContainerMetadata readAll(String id) {
         ContainerMetadata m = docker(id);
         // The Kubernetes annotations (CRI-O keeps them under the run root) before the storage's own names.
         for (Path root : storageRoots) {
