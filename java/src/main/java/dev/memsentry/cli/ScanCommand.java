@@ -379,6 +379,11 @@ final class ScanCommand implements Callable<Integer> {
         ScanRunner runner = new ScanRunner(scanner, workers, Duration.ofSeconds(budget));
         EcsWriter ecs = new EcsWriter();
         ScanSummary summary = new ScanSummary();
+        if (containerScope != null && !session.containers().supported()) {
+            spec.commandLine().getErr().println("memsentry: --scope " + containerScope + ": the " + agent.backendName()
+                + " backend cannot tell which container a process is in");
+            return ExitCodes.FAILED;
+        }
         summary.requested(pids.size());
         if (containerScope != null) {
             summary.scope(containerScope.toString(), leftOut[0]);

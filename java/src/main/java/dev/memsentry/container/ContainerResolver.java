@@ -24,6 +24,11 @@ public final class ContainerResolver {
         this.catalog = catalog;
     }
 
+    /** False once the backend said it cannot read container facts (Windows, an agent without them). */
+    public boolean supported() {
+        return !unsupported;
+    }
+
     /** The agent's facts, or null when it cannot read them (process gone, backend without them). */
     public ContainerFacts facts(long pid) {
         if (unsupported) {
