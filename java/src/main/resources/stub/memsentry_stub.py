@@ -774,6 +774,22 @@ def parse_nspid(status):
     return None
 
 
+def manifest_container(pid):
+    """{"container": ...} for a raw manifest (the C agent's shape), or {} outside a container."""
+    try:
+        c = process_container(pid)
+    except Failure:
+        return {}
+    if not c["flags"] & CONTAINER_ID:
+        return {}
+    out = {"id": c["id"], "runtime": c["runtime"]}
+    if c["flags"] & CONTAINER_POD:
+        out["pod_uid"] = c["pod_uid"]
+    if c["flags"] & CONTAINER_NSPID_KNOWN:
+        out["pid_in_namespace"] = c["ns_pid"]
+    return {"container": out}
+
+
 def process_container(pid):
     """ms_process_container_get over /proc: the container from the cgroup paths, the PID, mount and
     user namespace inodes, and the PID in the innermost namespace."""
@@ -1039,7 +1055,7 @@ def dump_process(pid, path, options, progress):
             "max_region_size": options["max_region_size"],
             "created_by": "memsentry stub %s (python %s)" % (STUB_VERSION, sys.version.split()[0]),
             "created_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "process": facts,
+            "process": dict(facts, **manifest_container(pid)),
             "frozen": False,
             "threads": threads,
             "notes": malformed + ([pagemap_note] if pagemap_note else []),

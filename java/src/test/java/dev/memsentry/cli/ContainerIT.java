@@ -213,6 +213,32 @@ class ContainerIT {
         }
     }
 
+    @Test
+    void dumpAndKillCommandsNameTheContainerWithEitherBackend(@TempDir Path tmp) throws Exception {
+        try (Podman.Container c = image.start("/victims/victim_rwx_static")) {
+            String pid = Long.toString(c.hostPid());
+            for (String backend : List.of("native", "stub")) {
+                Path file = tmp.resolve(backend + ".raw");
+                CliIT.Run dump = CliIT.jar(List.of(), "--backend", backend, "dump", "--pid", pid, "--format", "raw",
+                    "--out", file.toString(), "--json");
+                assertEquals(ExitCodes.OK, dump.code(), dump.err());
+                JsonNode record = Json.MAPPER.readTree(dump.out().strip().lines().reduce((a, b) -> b).orElseThrow());
+                assertEquals(c.id(), record.at("/container/id").asText(), record.toString());
+                assertEquals(c.name(), record.at("/container/name").asText(), record.toString());
+                JsonNode m = Json.MAPPER.readTree(Files.readString(Path.of(file + ".json")));
+                assertEquals(c.id(), m.at("/process/container/id").asText(), backend + ": " + m.at("/process"));
+                assertEquals("podman", m.at("/process/container/runtime").asText());
+                assertEquals(1, m.at("/process/container/pid_in_namespace").asLong());
+            }
+            CliIT.Run kill = CliIT.jar(List.of(), "kill", "--pid", pid, "--grace", "0", "--json");
+            assertEquals(ExitCodes.OK, kill.code(), kill.err());
+            JsonNode k = Json.MAPPER.readTree(kill.out().strip());
+            assertEquals("killed", k.get("result").asText(), k.toString());
+            assertEquals(c.id(), k.at("/container/id").asText(), k.toString());
+            assertEquals(c.name(), k.at("/container/name").asText(), k.toString());
+        }
+    }
+
     private static byte[] readFromImage(String path) throws Exception {
         try (Podman.Container c = image.start("/victims/victim_map_library_static", path)) {
             return Files.readAllBytes(Path.of("/proc/" + c.hostPid() + "/root" + path));
