@@ -13,6 +13,7 @@ packages=(
   gdb strace binutils procps util-linux       # oracles and namespace sweeps
   podman runc busybox-static                  # real containers (images built locally, no registry)
   lintian man-db bash-completion              # the Debian package's checks (ci/package-check.sh)
+  forkstat                                    # the process connector's peer (bench/watch_sources.sh)
 )
 if [[ "${MEMSENTRY_SKIP_WINDOWS:-0}" != 1 ]]; then
   packages+=(g++-mingw-w64-x86-64-posix gcc-mingw-w64-x86-64-posix wine64 wine)

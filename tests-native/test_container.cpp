@@ -10,15 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fcntl.h>
-#include <sys/wait.h>
-
-#include <cstdio>
-#include <cstdlib>
-
 extern "C" {
 #include "linux/container_parse.h"
-#include "linux/procfs.h"
 }
 
 namespace {
@@ -220,71 +213,4 @@ TEST(ContainerLive, ThisProcessIsSeenWithItsNamespaces)
     EXPECT_STREQ(ms_container_runtime_name(99), "unknown");
     EXPECT_STREQ(ms_container_runtime_name(MS_RUNTIME_CRIO), "cri-o");
     ms_agent_close(agent);
-}
-
-// A path opened for a target resolves its absolute symbolic links inside the
-// target's root, not the caller's: a child chroot()ed into a tree where /link
-// points to /ms-only-inside/file (absent on the host) is read through it.
-TEST(ContainerRoot, AbsoluteLinksResolveInTheTargetsRoot)
-{
-    if (geteuid() != 0)
-        GTEST_SKIP() << "chroot needs root";
-    char tmpl[] = "/tmp/ms-root-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    std::string root = tmpl;
-    ASSERT_EQ(mkdir((root + "/ms-only-inside").c_str(), 0755), 0);
-    FILE *f = std::fopen((root + "/ms-only-inside/file").c_str(), "w");
-    ASSERT_NE(f, nullptr);
-    std::fputs("inside", f);
-    std::fclose(f);
-    ASSERT_EQ(symlink("/ms-only-inside/file", (root + "/link").c_str()), 0);
-    ASSERT_NE(access("/ms-only-inside/file", F_OK), 0) << "the host must not have the link's target";
-
-    int ready[2], hold[2];
-    ASSERT_EQ(pipe(ready), 0);
-    ASSERT_EQ(pipe(hold), 0);
-    pid_t child = fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-        close(ready[0]);
-        close(hold[1]);
-        if (chroot(root.c_str()) != 0 || chdir("/") != 0)
-            _exit(1);
-        char c = 'r';
-        if (write(ready[1], &c, 1) != 1)
-            _exit(1);
-        while (read(hold[0], &c, 1) > 0) {
-        }
-        _exit(0);
-    }
-    close(ready[1]);
-    close(hold[0]);
-    char c;
-    ASSERT_EQ(read(ready[0], &c, 1), 1);
-
-    int fd = ms__open_in_root(child, "/link", O_RDONLY);
-    int err = errno;
-    char buf[16] = {0};
-    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-    if (fd >= 0)
-        close(fd);
-    // The plain prefix would follow the link from the host's root.
-    std::string plain = "/proc/" + std::to_string(child) + "/root/link";
-    int plain_fd = open(plain.c_str(), O_RDONLY);
-    if (plain_fd >= 0)
-        close(plain_fd);
-
-    close(hold[1]);
-    close(ready[0]);
-    int status;
-    waitpid(child, &status, 0);
-    unlink((root + "/link").c_str());
-    unlink((root + "/ms-only-inside/file").c_str());
-    rmdir((root + "/ms-only-inside").c_str());
-    rmdir(root.c_str());
-
-    ASSERT_GE(fd, 0) << std::strerror(err);
-    EXPECT_EQ(n, 6);
-    EXPECT_STREQ(buf, "inside");
-    EXPECT_LT(plain_fd, 0) << "without RESOLVE_IN_ROOT the link reaches the host's tree";
 }

@@ -2,8 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
-#include <sys/syscall.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,33 +147,6 @@ ms_status ms__proc_read(int64_t pid, const char *leaf, char *buf, size_t cap, si
     if (out_len)
         *out_len = total;
     return MS_OK;
-}
-
-int ms__open_in_root(int64_t pid, const char *path, int flags)
-{
-    char root[64];
-    ms__proc_path(root, sizeof root, pid, "root");
-    int dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return -1;
-    struct open_how how;
-    memset(&how, 0, sizeof how);
-    how.flags = (uint64_t)(unsigned)(flags | O_CLOEXEC);
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    int fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof how);
-    int err = errno;
-    close(dfd);
-    if (fd >= 0 || err != ENOSYS) {
-        errno = err;
-        return fd;
-    }
-    char full[4200];
-    int n = snprintf(full, sizeof full, "%s%s", root, path);
-    if (n < 0 || (size_t)n >= sizeof full) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    return open(full, flags | O_CLOEXEC);
 }
 
 ms_status ms__proc_still_there(int64_t pid)

@@ -41,13 +41,6 @@ ms_status ms__proc_open(int64_t pid, const char *leaf, int flags, int *fd);
  * if it is still there afterwards. */
 ms_status ms__proc_still_there(int64_t pid);
 
-/* Opens path as the process sees it: resolved inside /proc/<pid>/root with
- * openat2(RESOLVE_IN_ROOT), so an absolute symbolic link in a container's
- * tree stays in the container instead of reaching the host's file of that
- * name. Kernels without openat2 (before 5.6) get the plain /proc/<pid>/root
- * prefix. flags as open(2); returns the fd, or -1 with errno set. */
-int ms__open_in_root(int64_t pid, const char *path, int flags);
-
 /* Reads at most cap-1 bytes of a /proc file of pid and NUL-terminates them. */
 ms_status ms__proc_read(int64_t pid, const char *leaf, char *buf, size_t cap, size_t *out_len);
 

@@ -148,6 +148,7 @@ final class DoctorCommand implements Callable<Integer> {
                 }
                 case DUMP -> dumpCheck(agent, self);
                 case TRACE -> traceCheck(agent);
+                case PROCESS_EVENTS -> processEventsCheck(agent);
                 case YARA -> {
                     Yara.YaraStatus yara = Yara.status();
                     yield yara.available() ? "ok (" + yara.detail() + ")" : "failed: " + yara.detail();
@@ -178,6 +179,16 @@ final class DoctorCommand implements Callable<Integer> {
                 ? ", seccomp filter" : "") + "; " + facts + ")";
         } catch (AgentException e) {
             return "failed: " + e.getMessage() + "; " + facts;
+        }
+    }
+
+    /**
+     * Opens the event source watch would use (the connector's subscription is acknowledged, or the
+     * poller takes its first listing) and says which one and why, e.g. the fallback's reason.
+     */
+    private static String processEventsCheck(Agent agent) {
+        try (var source = agent.processEvents(dev.memsentry.agent.WatchOptions.defaults())) {
+            return "ok (" + source.name() + ": " + source.reason() + ")";
         }
     }
 

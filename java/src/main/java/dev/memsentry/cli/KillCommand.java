@@ -7,6 +7,7 @@ import dev.memsentry.container.ContainerCatalog;
 import dev.memsentry.container.ContainerResolver;
 import dev.memsentry.output.JsonLines;
 import dev.memsentry.output.Records;
+import dev.memsentry.output.TerminalText;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.List;
@@ -95,7 +96,8 @@ final class KillCommand implements Callable<Integer> {
             String sent = r.signals().isEmpty() ? "nothing sent" : String.join(", ", r.signals());
             String in = container.map(c -> " in container " + c.shortId()
                 + (c.metadata().name() != null ? " (" + c.metadata().name() + ")" : "")).orElse("");
-            out.printf("pid %d%s: %s (%s; %d ms): %s%n", r.pid(), in, r.result().wireName(), sent, r.elapsedMs(), r.reason());
+            out.printf("pid %d%s: %s (%s; %d ms): %s%n", r.pid(), TerminalText.escape(in), r.result().wireName(), sent,
+                r.elapsedMs(), TerminalText.escape(r.reason()));
             out.flush();
         }
         return ExitCodes.of(r.status());

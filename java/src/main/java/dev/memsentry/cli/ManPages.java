@@ -33,7 +33,7 @@ public final class ManPages {
 
     /** The model every generated file comes from: the same as {@code memsentry --help}'s. */
     static CommandLine model() {
-        CommandLine cl = new CommandLine(new Main());
+        CommandLine cl = Main.commandLine(new Main(), new String[0]);
         cl.setUsageHelpWidth(110);
         return cl;
     }

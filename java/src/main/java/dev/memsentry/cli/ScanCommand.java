@@ -29,6 +29,7 @@ import dev.memsentry.output.EvidenceFiles;
 import dev.memsentry.output.Json;
 import dev.memsentry.output.JsonLines;
 import dev.memsentry.output.Table;
+import dev.memsentry.output.TerminalText;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -436,7 +437,7 @@ final class ScanCommand implements Callable<Integer> {
             summary.elapsed(System.nanoTime() - started);
             if (!json) {
                 printTable(stdout, shown);
-                actions.forEach(stdout::println);
+                actions.forEach(a -> stdout.println(TerminalText.escape(a)));
                 stdout.print(summary.toText());
                 stdout.flush();
             }

@@ -143,4 +143,25 @@ class MainTest {
         }
         assertTrue(rows >= dev.memsentry.agent.Capability.values().length, r.out());
     }
+
+    @Test
+    void onlyTheInvokedCommandIsBuiltAndHelpStillListsEveryCommand() {
+        assertEquals("scan", Main.neededCommand(new String[] {"--backend", "stub", "-v", "scan", "--all"}));
+        assertEquals("ps", Main.neededCommand(new String[] {"--backend=native", "ps"}));
+        assertEquals("", Main.neededCommand(new String[] {"--version"}));
+        for (String[] all : List.of(new String[] {}, new String[] {"--help"}, new String[] {"help", "scan"},
+            new String[] {"frobnicate"}, new String[] {"--no-such-option", "ps"})) {
+            assertEquals(null, Main.neededCommand(all), String.join(" ", all));
+        }
+        assertEquals(1, Main.commandLine(new Main(), new String[] {"dump", "--pid", "1"}).getSubcommands().size());
+        CliRun help = CliRun.of("--help");
+        for (String command : Main.COMMANDS.keySet()) {
+            if (!command.equals("generate-completion")) {
+                assertTrue(help.out().contains("  " + command + " "), command + " missing from --help:\n" + help.out());
+            }
+        }
+        CliRun helpScan = CliRun.of("help", "scan");
+        assertEquals(0, helpScan.exitCode(), helpScan.err());
+        assertTrue(helpScan.out().contains("--evidence-dir"), helpScan.out());
+    }
 }
