@@ -6,7 +6,16 @@
  * syscall is streamed to a callback as it happens (never buffered whole), and
  * the session raises alerts on the stream: memory made executable after it
  * was writable (W^X transition), a mapping asked writable and executable at
- * once, anonymous memory made executable.
+ * once, anonymous memory made executable (i386's old mmap, memfds, tmpfs and
+ * deleted files, shmat with SHM_EXEC included), code written through the
+ * process's own /proc/PID/mem, a tracee that injects into another process
+ * (ptrace, process_vm_writev, /proc/PID/mem), and, when every syscall stops
+ * (attach, MS_TRACE_NO_SECCOMP), threads made with CLONE_UNTRACED, found by a
+ * rescan of /proc/PID/task every 250 ms. To see those, opens, shmat, ptrace
+ * and process_vm_writev stop the tracee too, and writes wherever every syscall
+ * stops (under the seccomp filter: in a process from the moment it opens a
+ * /proc/N/mem for writing); they are reported as events only when they matter
+ * (an alert, such an open) or were asked for.
  *
  * Two ways to start:
  *   - ms_trace_attach(): PTRACE_SEIZE every thread of a running process. The
@@ -65,6 +74,9 @@ typedef struct ms_trace ms_trace;
 #define MS_TRACE_FOLLOW_FORKS 0x01u
 /* Launch mode: stop on every syscall (as attach mode must), no seccomp filter. */
 #define MS_TRACE_NO_SECCOMP   0x02u
+/* Launch mode: the command's standard output is the caller's standard error, so
+ * that what the caller writes on its standard output (JSON lines) stays its own. */
+#define MS_TRACE_STDOUT_TO_STDERR 0x04u
 
 typedef enum ms_trace_event_kind {
     MS_TRACE_EV_SYSCALL = 0,        /* a monitored syscall; complete says whether ret is known */
@@ -72,11 +84,13 @@ typedef enum ms_trace_event_kind {
     MS_TRACE_EV_THREAD_EXITED = 2,  /* tid exited; exit_code / signal */
     MS_TRACE_EV_EXEC = 3,           /* pid ran execve successfully (new image; tid is the new leader) */
     MS_TRACE_EV_SIGNAL = 4,         /* signal was delivered to tid (passed on to it) */
-    MS_TRACE_EV_PROCESS_EXITED = 5  /* the whole process pid exited; exit_code / signal */
+    MS_TRACE_EV_PROCESS_EXITED = 5, /* the whole process pid exited; exit_code / signal */
+    MS_TRACE_EV_THREAD_FOUND = 6    /* tid of pid was found running untraced (made with CLONE_UNTRACED)
+                                       by the periodic rescan of /proc/PID/task; seized next when it can be */
 } ms_trace_event_kind;
 
 /* Stable lowercase name ("syscall", "thread-attached", "thread-exited", "exec", "signal",
- * "process-exited"). Never NULL. */
+ * "process-exited", "thread-found"). Never NULL. */
 MS_API const char *ms_trace_event_kind_name(int32_t kind);
 
 typedef enum ms_trace_abi {
@@ -116,25 +130,37 @@ typedef int (*ms_trace_event_fn)(const ms_trace_event *event, void *user_data);
 typedef enum ms_trace_alert_kind {
     MS_TRACE_ALERT_WX_TRANSITION = 0, /* mprotect added PROT_EXEC to memory that was writable */
     MS_TRACE_ALERT_MAP_WX = 1,        /* mmap or mprotect asked for PROT_WRITE|PROT_EXEC at once */
-    MS_TRACE_ALERT_ANON_EXEC = 2      /* anonymous memory (heap, stack, [anon:...] included) made
-                                         executable, not writable before */
+    MS_TRACE_ALERT_ANON_EXEC = 2,     /* memory no ordinary file backs made executable, not writable
+                                         before: anonymous (heap, stack, [anon:...] included), a
+                                         memfd, a tmpfs or deleted file, System V shared memory */
+    MS_TRACE_ALERT_INJECTOR = 3,      /* the tracee wrote into, or took hold of, another process: ptrace
+                                         (ATTACH, SEIZE, POKETEXT/DATA/USER, SETREGS...), process_vm_writev,
+                                         a /proc/PID/mem of another process opened or written; raised on
+                                         the attempt, failed or not; target_pid says whom */
+    MS_TRACE_ALERT_PROC_MEM_WRITE = 4,/* a write through the process's own /proc/PID/mem into memory
+                                         that is executable or not writable (code patched without mprotect) */
+    MS_TRACE_ALERT_UNTRACED_THREAD = 5/* a thread found running untraced (event MS_TRACE_EV_THREAD_FOUND) */
 } ms_trace_alert_kind;
 
-/* Stable rule id of an alert kind: "trace.wx_transition", "trace.map_wx", "trace.anon_exec".
- * Never NULL. */
+/* Stable rule id of an alert kind: "trace.wx_transition", "trace.map_wx", "trace.anon_exec",
+ * "trace.injector", "trace.proc_mem_write", "trace.untraced_thread". Never NULL. */
 MS_API const char *ms_trace_alert_rule_id(int32_t kind);
 
 typedef struct ms_trace_alert {
     uint32_t struct_size;
     int32_t kind;                 /* ms_trace_alert_kind */
     const char *rule_id;          /* ms_trace_alert_rule_id(kind) */
-    const ms_trace_event *event;  /* the successful syscall that raised it */
+    const ms_trace_event *event;  /* the syscall that raised it (successful, but for INJECTOR), or the
+                                     THREAD_FOUND event */
     uint64_t start;               /* the page-aligned range it concerns */
     uint64_t end;
     char perms_before[5];         /* "rw-p" as /proc/PID/maps had it before; "" when nothing was mapped */
     char perms_after[5];
     int32_t region_kind;          /* ms_region_kind of that memory before (MS_REGION_ANONYMOUS for a new map) */
-    const char *path;             /* its path before ("" when anonymous); valid during the callback */
+    const char *path;             /* its path before ("" when anonymous); for a mapped file or a
+                                     /proc/PID/mem, the descriptor's target; valid during the callback */
+    int64_t target_pid;           /* INJECTOR: the process written into or attached to (as the
+                                     tracee named it); else 0 */
 } ms_trace_alert;
 
 /* Return non-zero to end the trace (MS_TRACE_END_CALLBACK). */

@@ -94,3 +94,9 @@ ms_status ms__plat_process_container(ms_agent *agent, int64_t pid, ms_container_
     (void)agent, (void)pid, (void)out;
     return ms__fail(MS_E_UNSUPPORTED, "containers are read from /proc/PID/cgroup, a Linux fact");
 }
+
+ms_status ms__plat_module_list(ms_agent *agent, int64_t pid, ms_module_cb cb, void *user_data)
+{
+    (void)agent, (void)pid, (void)cb, (void)user_data;
+    return ms__fail(MS_E_UNSUPPORTED, "DT_NEEDED closures and writable library paths are Linux facts");
+}

@@ -3,6 +3,7 @@ package dev.memsentry.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.output.Json;
 import dev.memsentry.output.JsonLines;
+import dev.memsentry.output.OwnedFiles;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.OutputStreamWriter;
@@ -35,10 +36,14 @@ final class AlertOutput implements AutoCloseable {
         return new AlertOutput(stdout, path == null ? null : appendTo(path));
     }
 
-    /** A writer appending to path: created 0600 if missing, refused if a symbolic link or not a regular file. */
+    /**
+     * A writer appending to path: created 0600 if missing; refused if a symbolic link, not a regular
+     * file, or not the running user's alone ({@link OwnedFiles#requireOwnFile}: someone else's,
+     * writable by others, hard-linked).
+     */
     static BufferedWriter appendTo(Path path) throws IOException {
         if (Files.isSymbolicLink(path)) {
-            throw new IOException("it is a symbolic link");
+            throw new Refused("it is a symbolic link");
         }
         FileChannel ch;
         // O_NOFOLLOW as well: a link swapped in after the check is refused, not followed.
@@ -48,12 +53,39 @@ final class AlertOutput implements AutoCloseable {
             ch = FileChannel.open(path, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                 StandardOpenOption.APPEND), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         } catch (FileAlreadyExistsException e) {
-            if (!Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS) && !isDevNull(path)) {
-                throw new IOException("it exists and is not a regular file");
+            if (isDevNull(path)) {
+                ch = FileChannel.open(path, append, new java.nio.file.attribute.FileAttribute<?>[0]);
+                return new BufferedWriter(new OutputStreamWriter(Channels.newOutputStream(ch), StandardCharsets.UTF_8));
             }
+            if (!Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS)) {
+                throw new Refused("it exists and is not a regular file");
+            }
+            Object checked = ownFile(path);
             ch = FileChannel.open(path, append, new java.nio.file.attribute.FileAttribute<?>[0]);
+            // The file opened must be the file checked: one swapped in between is refused.
+            if (!checked.equals(ownFile(path))) {
+                ch.close();
+                throw new Refused("it was replaced while it was opened");
+            }
         }
         return new BufferedWriter(new OutputStreamWriter(Channels.newOutputStream(ch), StandardCharsets.UTF_8));
+    }
+
+    /** An output file refused before anything was written to it: a usage error (exit 2), not a failure. */
+    static final class Refused extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        Refused(String message) {
+            super(message);
+        }
+    }
+
+    private static Object ownFile(Path path) throws Refused {
+        try {
+            return OwnedFiles.requireOwnFile(path);
+        } catch (IOException e) {
+            throw new Refused(e.getMessage());
+        }
     }
 
     /** /dev/null itself: what a benchmark or a dry run appends to. */

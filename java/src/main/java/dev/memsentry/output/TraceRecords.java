@@ -134,6 +134,7 @@ public final class TraceRecords {
             case THREAD_ATTACHED -> b.append("+++ thread ").append(e.tid()).append(" attached +++");
             case THREAD_EXITED -> exitText(b.append("+++ thread ").append(e.tid()).append(' '), e);
             case PROCESS_EXITED -> exitText(b.append("+++ process ").append(e.pid()).append(' '), e);
+            case THREAD_FOUND -> b.append("+++ thread ").append(e.tid()).append(" found running untraced +++");
             case EXEC -> b.append("+++ execve: new program image +++");
             case SIGNAL -> b.append("--- ").append(signalName(e.signal())).append(" (passed on) ---");
         }
