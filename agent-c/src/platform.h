@@ -32,6 +32,7 @@ ms_status ms__plat_region_compare_file(ms_agent *agent, int64_t pid, const ms_re
                                        ms_compare_stats *stats);
 ms_status ms__plat_thread_list(ms_agent *agent, int64_t pid, ms_thread_cb cb, void *user_data);
 ms_status ms__plat_process_facts(ms_agent *agent, int64_t pid, ms_process_facts *out);
+ms_status ms__plat_process_container(ms_agent *agent, int64_t pid, ms_container_info *out);
 ms_status ms__plat_module_list(ms_agent *agent, int64_t pid, ms_module_cb cb, void *user_data);
 
 

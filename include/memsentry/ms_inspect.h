@@ -10,6 +10,8 @@
  *     kernel reports them (blocked threads).
  *   - ms_process_facts_get: tracer, LD_PRELOAD/LD_AUDIT from the initial
  *     environment, the executable's identity and file system.
+ *   - ms_process_container_get: the container (id, runtime, Kubernetes pod),
+ *     the namespaces and the PID inside them.
  *   - ms_module_list: each file the process runs code from, whether the
  *     executable's DT_NEEDED closure brought it in, and who can write it.
  *
@@ -183,6 +185,54 @@ typedef struct ms_process_facts {
  * fails only when the process does not exist (MS_E_NO_SUCH_PROCESS) or
  * cannot be looked at at all (MS_E_ACCESS_DENIED). */
 MS_API ms_status ms_process_facts_get(ms_agent *agent, int64_t pid, ms_process_facts *out);
+
+/* ---- Container ---------------------------------------------------------- */
+
+typedef enum ms_container_runtime {
+    MS_RUNTIME_NONE = 0,       /* not in a recognised container */
+    MS_RUNTIME_DOCKER = 1,     /* docker/<id>, docker-<id>.scope */
+    MS_RUNTIME_CONTAINERD = 2, /* cri-containerd-<id>.scope, <namespace>/<id> */
+    MS_RUNTIME_CRIO = 3,       /* crio-<id>.scope, crio-<id> */
+    MS_RUNTIME_PODMAN = 4,     /* libpod-<id>.scope, libpod_parent/libpod-<id> */
+    MS_RUNTIME_UNKNOWN = 5     /* a container id under kubepods whose runtime the path does not say */
+} ms_container_runtime;
+
+#define MS_CONTAINER_RUNTIME_COUNT 6
+
+/* Stable lowercase name of a runtime ("none", "docker", "containerd",
+ * "cri-o", "podman", "unknown"), as ECS container.runtime. Never NULL. */
+MS_API const char *ms_container_runtime_name(int32_t runtime);
+
+#define MS_CONTAINER_CGROUP_READ 0x1u  /* /proc/<pid>/cgroup was read */
+#define MS_CONTAINER_ID          0x2u  /* id and runtime are valid */
+#define MS_CONTAINER_POD         0x4u  /* a Kubernetes pod: pod_uid is valid */
+#define MS_CONTAINER_NS_KNOWN    0x8u  /* pid_ns, mnt_ns and user_ns are valid */
+#define MS_CONTAINER_NSPID_KNOWN 0x10u /* ns_pid is valid */
+/* The process's PID or mount namespace is not the caller's: it sees another
+ * process tree or another root, whatever its cgroup says. */
+#define MS_CONTAINER_OTHER_NS    0x20u
+
+typedef struct ms_container_info {
+    uint32_t struct_size; /* sizeof(ms_container_info) */
+    uint32_t flags;       /* MS_CONTAINER_* */
+    int32_t runtime;      /* ms_container_runtime */
+    int32_t reserved;
+    int64_t ns_pid;       /* the process's PID in its own (innermost) PID namespace (NSpid), -1 unknown */
+    uint64_t pid_ns;      /* namespace inodes, as in /proc/<pid>/ns/{pid,mnt,user} */
+    uint64_t mnt_ns;
+    uint64_t user_ns;
+    char id[65];          /* container id: 64 lowercase hex digits, NUL-terminated */
+    char pod_uid[37];     /* Kubernetes pod UID with dashes, NUL-terminated */
+} ms_container_info;
+
+/* Which container a process runs in, from /proc/<pid>/cgroup (cgroup v1 and
+ * v2 paths of Docker, containerd and Kubernetes, CRI-O and Podman, cgroupfs
+ * and systemd drivers), its namespaces and its PID inside them. Local facts
+ * only: names and images are the runtimes' metadata, not read here. A fact
+ * that cannot be read is left unset (its flag clear); the call fails only when
+ * the process does not exist (MS_E_NO_SUCH_PROCESS) or cannot be looked at
+ * (MS_E_ACCESS_DENIED). MS_E_UNSUPPORTED on Windows. */
+MS_API ms_status ms_process_container_get(ms_agent *agent, int64_t pid, ms_container_info *out);
 
 /* ---- Modules: the files a process runs code from ----------------------- */
 

@@ -273,6 +273,65 @@ class ProtectionRulesTest(unittest.TestCase):
         self.assertIn("systemd-journald", stub.DEFAULT_PROTECTED)
 
 
+class ContainerParsingTest(unittest.TestCase):
+    """The cgroup shapes of tests-native/test_container.cpp, through the stub's parser."""
+    ID = "8e2c4a6f0b1d3e5f7a9c8b7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f"
+    UID = "2f1b4c7e-9a3d-4e51-8c2b-6d0e7f9a1b23"
+    SLICE_UID = UID.replace("-", "_")
+
+    def parse(self, text):
+        return stub.parse_cgroup_container(text.encode())
+
+    def test_runtimes_and_drivers(self):
+        i, u, s = self.ID, self.UID, self.SLICE_UID
+        cases = [
+            ("12:perf_event:/docker/%s\n1:name=systemd:/docker/%s\n0::/docker/%s\n" % (i, i, i), "docker", None),
+            ("0::/system.slice/docker-%s.scope\n" % i, "docker", None),
+            ("0::/docker/%s/docker/%s\n" % ("a" * 64, i), "docker", None),
+            ("11:memory:/kubepods/burstable/pod%s/%s\n0::/\n" % (u, i), "unknown", u),
+            ("0::/kubepods/pod%s/%s\n" % (u, i), "unknown", u),
+            ("0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod%s.slice/cri-containerd-%s.scope\n"
+             % (s, i), "containerd", u),
+            ("0::/kubepods.slice/kubepods-pod%s.slice/cri-containerd-%s.scope\n" % (s, i), "containerd", u),
+            ("5:memory:/system.slice/containerd.service/kubepods-burstable-pod%s.slice:cri-containerd:%s\n" % (s, i),
+             "containerd", u),
+            ("0::/default/%s\n" % i, "containerd", None),
+            ("0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod%s.slice/crio-%s.scope\n" % (s, i),
+             "cri-o", u),
+            ("7:devices:/kubepods/besteffort/pod%s/crio-%s\n" % (u, i), "cri-o", u),
+            ("9:name=systemd:/libpod_parent/libpod-%s\n0::/libpod_parent/libpod-%s\n" % (i, i), "podman", None),
+            ("0::/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-%s.scope/container\n" % i, "podman", None),
+            ("0::/\n9:name=systemd:/\n4:memory:/docker/%s\n" % i, "docker", None),
+            ("0::/%s/docker/%s\n" % ("a" * 300, i), "docker", None),
+        ]
+        for text, runtime, pod in cases:
+            self.assertEqual(self.parse(text), (i, runtime, pod), text)
+
+    def test_host_processes_conmon_and_near_misses_have_no_container(self):
+        i, s = self.ID, self.SLICE_UID
+        for text in ["0::/init.scope\n", "0::/\n", "", "0::/system.slice/containerd.service\n",
+                     "0::/machine.slice/libpod-conmon-%s.scope\n" % i, "4:memory:/libpod_parent/conmon\n",
+                     "0::/docker/%s\n" % i[1:], "0::/docker/%s0\n" % i, "0::/docker/E%s\n" % i[1:],
+                     "0::/%s\n" % i, "0::/system.slice/docker-%s.scopeX\n" % i, "0:/docker/%s\n" % i,
+                     "0::/system.slice/x.slice:evil:%s\n" % i, "0::/docker/%s%s\n" % (i, "a" * 300)]:
+            self.assertIsNone(self.parse(text)[0], text)
+        conmon = self.parse("0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod%s.slice/"
+                            "crio-conmon-%s.scope\n" % (s, i))
+        self.assertEqual(conmon, (None, None, self.UID))
+
+    def test_nspid(self):
+        self.assertEqual(stub.parse_nspid(b"Name:\tsleep\nNSpid:\t11800\t1\nNSsid:\t1\n"), 1)
+        self.assertEqual(stub.parse_nspid(b"NSpid:\t7\t3\t2"), 2)
+        for bad in [b"NSpid:\t\n", b"NSpid:\t12x\n", b"NSpid:\t99999999999\n", b"Pid:\t1\n"]:
+            self.assertIsNone(stub.parse_nspid(bad), bad)
+
+    def test_this_process(self):
+        facts = stub.process_container(os.getpid())
+        self.assertTrue(facts["flags"] & stub.CONTAINER_NS_KNOWN)
+        self.assertFalse(facts["flags"] & stub.CONTAINER_OTHER_NS)
+        self.assertEqual(facts["pid_ns"], os.stat("/proc/self/ns/pid").st_ino)
+
+
 class ProtocolTest(unittest.TestCase):
     def setUp(self):
         self.s = Session()

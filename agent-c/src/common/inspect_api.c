@@ -14,6 +14,17 @@ const char *ms_header_kind_name(int32_t kind)
     return header_kind_names[kind];
 }
 
+static const char *const runtime_names[MS_CONTAINER_RUNTIME_COUNT] = {
+    [MS_RUNTIME_NONE] = "none",   [MS_RUNTIME_DOCKER] = "docker", [MS_RUNTIME_CONTAINERD] = "containerd",
+    [MS_RUNTIME_CRIO] = "cri-o", [MS_RUNTIME_PODMAN] = "podman", [MS_RUNTIME_UNKNOWN] = "unknown"};
+
+const char *ms_container_runtime_name(int32_t runtime)
+{
+    if (runtime < 0 || runtime >= MS_CONTAINER_RUNTIME_COUNT)
+        return "unknown";
+    return runtime_names[runtime];
+}
+
 static ms_status check_common(const ms_agent *agent, int64_t pid, const char *fn)
 {
     if (!agent)
@@ -137,6 +148,24 @@ ms_status ms_process_facts_get(ms_agent *agent, int64_t pid, ms_process_facts *o
     full.tracer_pid = -1;
     full.threads = -1;
     st = ms__plat_process_facts(agent, pid, &full);
+    copy_out(out, &full, out->struct_size, sizeof full);
+    return st;
+}
+
+ms_status ms_process_container_get(ms_agent *agent, int64_t pid, ms_container_info *out)
+{
+    ms_status st = check_common(agent, pid, "ms_process_container_get");
+    if (st != MS_OK)
+        return st;
+    if (!out)
+        return ms__fail(MS_E_INVALID_ARGUMENT, "ms_process_container_get: out is NULL");
+    if ((st = check_size(out->struct_size, "ms_process_container_get")) != MS_OK)
+        return st;
+    ms_container_info full;
+    memset(&full, 0, sizeof full);
+    full.struct_size = sizeof full;
+    full.ns_pid = -1;
+    st = ms__plat_process_container(agent, pid, &full);
     copy_out(out, &full, out->struct_size, sizeof full);
     return st;
 }

@@ -49,6 +49,18 @@ static void put_longs(JNIEnv *env, jlongArray out, const jlong *values, jsize n)
         (*env)->SetLongArrayRegion(env, out, 0, n, values);
 }
 
+/* Each value as a byte[] into out (as far as it is long); stops at an allocation failure. */
+static void put_strings(JNIEnv *env, jobjectArray out, const char *const *values, jsize n)
+{
+    for (jsize i = 0; i < n && out && i < (*env)->GetArrayLength(env, out); i++) {
+        jbyteArray b = ms_jni_cstr(env, values[i]);
+        if (!b)
+            break;
+        (*env)->SetObjectArrayElement(env, out, i, b);
+        (*env)->DeleteLocalRef(env, b);
+    }
+}
+
 static jint JNICALL n_probe_region(JNIEnv *env, jclass cls, jlong handle, jlong pid, jlong start, jlong end,
                                    jlong offset, jlong inode, jint dev_major, jint dev_minor, jint perms, jint kind,
                                    jbyteArray path, jlongArray nums_out, jbyteArray head_out,
@@ -156,15 +168,26 @@ static jint JNICALL n_process_facts(JNIEnv *env, jclass cls, jlong handle, jlong
                          (jlong)f->exe_fs_magic, (jlong)f->exe_size};
         put_longs(env, nums_out, nums, 8);
         const char *values[2] = {f->ld_preload, f->ld_audit};
-        for (jsize i = 0; i < 2 && strings_out && i < (*env)->GetArrayLength(env, strings_out); i++) {
-            jbyteArray b = ms_jni_cstr(env, values[i]);
-            if (!b)
-                break;
-            (*env)->SetObjectArrayElement(env, strings_out, i, b);
-            (*env)->DeleteLocalRef(env, b);
-        }
+        put_strings(env, strings_out, values, 2);
     }
     free(f);
+    return st;
+}
+
+static jint JNICALL n_process_container(JNIEnv *env, jclass cls, jlong handle, jlong pid, jlongArray nums_out,
+                                        jobjectArray strings_out)
+{
+    (void)cls;
+    ms_container_info c;
+    memset(&c, 0, sizeof c);
+    c.struct_size = sizeof c;
+    ms_status st = ms_process_container_get(ms_jni_handle_of(handle)->agent, pid, &c);
+    if (st == MS_OK) {
+        jlong nums[5] = {c.flags, c.ns_pid, (jlong)c.pid_ns, (jlong)c.mnt_ns, (jlong)c.user_ns};
+        put_longs(env, nums_out, nums, 5);
+        const char *values[3] = {c.id, ms_container_runtime_name(c.runtime), c.pod_uid};
+        put_strings(env, strings_out, values, 3);
+    }
     return st;
 }
 
@@ -208,6 +231,7 @@ jint ms_jni_register_inspect(JNIEnv *env, jclass bridge)
          (void *)n_compare_region},
         {"listThreads", "(JJLdev/memsentry/agent/NativeBridge$ThreadSink;)I", (void *)n_list_threads},
         {"processFacts", "(JJ[J[[B)I", (void *)n_process_facts},
+        {"processContainer", "(JJ[J[[B)I", (void *)n_process_container},
         {"listModules", "(JJLdev/memsentry/agent/NativeBridge$ModuleSink;)I", (void *)n_list_modules},
     };
     return (*env)->RegisterNatives(env, bridge, methods, (jint)(sizeof methods / sizeof methods[0]));

@@ -780,6 +780,20 @@ static ms_status write_manifest(dump_job *j)
     ms__bytes_json_string(&b, comm);
     ms__bytes_printf(&b, ",\"exe\":");
     ms__bytes_json_string(&b, exe);
+    /* The container the evidence came from: read before the target may be killed by a response. */
+    ms_container_info c;
+    memset(&c, 0, sizeof c);
+    c.struct_size = sizeof c;
+    c.ns_pid = -1;
+    if (ms__plat_process_container(j->agent, j->pid, &c) == MS_OK && (c.flags & MS_CONTAINER_ID)) {
+        ms__bytes_printf(&b, ",\"container\":{\"id\":\"%s\",\"runtime\":\"%s\"", c.id,
+                         ms_container_runtime_name(c.runtime));
+        if (c.flags & MS_CONTAINER_POD)
+            ms__bytes_printf(&b, ",\"pod_uid\":\"%s\"", c.pod_uid);
+        if (c.flags & MS_CONTAINER_NSPID_KNOWN)
+            ms__bytes_printf(&b, ",\"pid_in_namespace\":%" PRId64, c.ns_pid);
+        ms__bytes_printf(&b, "}");
+    }
     ms__bytes_printf(&b,
                      "},\"frozen\":%s,\"threads\":%zu,\"notes\":[],\n \"totals\":{\"regions\":%u,\"regions_dumped\":%u,"
                      "\"regions_truncated\":%u,\"regions_partial\":%u,\"regions_skipped\":%u,\"bytes_dumped\":%" PRIu64

@@ -71,10 +71,7 @@ ms_status ms__plat_thread_list(ms_agent *agent, int64_t pid, ms_thread_cb cb, vo
     closedir(dir);
     if (st == MS_OK) {
         /* An empty task directory means the process went away under us. */
-        char path[64];
-        ms__proc_path(path, sizeof path, pid, "");
-        if (access(path, F_OK) != 0)
-            return ms__fail(MS_E_NO_SUCH_PROCESS, "process %" PRId64 " exited", pid);
+        return ms__proc_still_there(pid);
     }
     return st;
 }
@@ -142,10 +139,5 @@ ms_status ms__plat_process_facts(ms_agent *agent, int64_t pid, ms_process_facts 
         out->threads = v;
     read_environment(pid, out);
     read_exe_identity(pid, out);
-    /* Gone while we looked: the facts gathered are not about a live process. */
-    char path[64];
-    ms__proc_path(path, sizeof path, pid, "");
-    if (access(path, F_OK) != 0)
-        return ms__fail(MS_E_NO_SUCH_PROCESS, "process %" PRId64 " exited", pid);
-    return MS_OK;
+    return ms__proc_still_there(pid);
 }

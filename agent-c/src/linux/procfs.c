@@ -148,3 +148,12 @@ ms_status ms__proc_read(int64_t pid, const char *leaf, char *buf, size_t cap, si
         *out_len = total;
     return MS_OK;
 }
+
+ms_status ms__proc_still_there(int64_t pid)
+{
+    char path[64];
+    ms__proc_path(path, sizeof path, pid, "");
+    if (access(path, F_OK) != 0)
+        return ms__fail(MS_E_NO_SUCH_PROCESS, "process %" PRId64 " exited", pid);
+    return MS_OK;
+}

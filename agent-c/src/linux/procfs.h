@@ -36,6 +36,11 @@ void ms__proc_path(char *buf, size_t cap, int64_t pid, const char *leaf);
  * MS_E_NO_SUCH_PROCESS, a refusal MS_E_ACCESS_DENIED. Returns the fd in *fd. */
 ms_status ms__proc_open(int64_t pid, const char *leaf, int flags, int *fd);
 
+/* MS_OK while /proc/<pid> exists, else MS_E_NO_SUCH_PROCESS (set as the last
+ * error): facts gathered from several files are about a live process only
+ * if it is still there afterwards. */
+ms_status ms__proc_still_there(int64_t pid);
+
 /* Reads at most cap-1 bytes of a /proc file of pid and NUL-terminates them. */
 ms_status ms__proc_read(int64_t pid, const char *leaf, char *buf, size_t cap, size_t *out_len);
 

@@ -89,6 +89,12 @@ ms_status ms__plat_process_facts(ms_agent *agent, int64_t pid, ms_process_facts 
     return ms__fail(MS_E_UNSUPPORTED, "LD_PRELOAD, TracerPid and the executable's file system are Linux facts");
 }
 
+ms_status ms__plat_process_container(ms_agent *agent, int64_t pid, ms_container_info *out)
+{
+    (void)agent, (void)pid, (void)out;
+    return ms__fail(MS_E_UNSUPPORTED, "containers are read from /proc/PID/cgroup, a Linux fact");
+}
+
 ms_status ms__plat_module_list(ms_agent *agent, int64_t pid, ms_module_cb cb, void *user_data)
 {
     (void)agent, (void)pid, (void)cb, (void)user_data;

@@ -82,6 +82,11 @@ public interface Agent extends AutoCloseable {
         throw new AgentException(Status.UNSUPPORTED, backendName() + " backend cannot read process facts");
     }
 
+    /** The container a process runs in (ms_process_container_get), its namespaces and its PID inside them. */
+    default ContainerFacts containerFacts(long pid) {
+        throw new AgentException(Status.UNSUPPORTED, backendName() + " backend cannot read container facts");
+    }
+
     /**
      * The files a process runs code from (ms_module_list): whether the executable's DT_NEEDED
      * closure brought each in, and who besides root can write it.

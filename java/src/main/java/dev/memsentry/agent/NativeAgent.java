@@ -201,13 +201,26 @@ public final class NativeAgent implements Agent {
     }
 
     @Override
+    public ContainerFacts containerFacts(long pid) {
+        ensureOpen();
+        long[] n = new long[5];
+        byte[][] strings = new byte[3][];
+        check(NativeBridge.processContainer(handle, pid, n, strings));
+        return new ContainerFacts((int) n[0], text(strings[0]), text(strings[1]), text(strings[2]), n[1], n[2], n[3], n[4]);
+    }
+
+    private static String text(byte[] b) {
+        return b == null ? "" : BytesText.decode(b);
+    }
+
+    @Override
     public ProcessFacts processFacts(long pid) {
         ensureOpen();
         long[] n = new long[8];
         byte[][] strings = new byte[2][];
         check(NativeBridge.processFacts(handle, pid, n, strings));
         return new ProcessFacts((int) n[0], n[1], n[2], n[3], (int) n[4], (int) n[5], n[6], n[7],
-            strings[0] == null ? "" : BytesText.decode(strings[0]), strings[1] == null ? "" : BytesText.decode(strings[1]));
+            text(strings[0]), text(strings[1]));
     }
 
     @Override

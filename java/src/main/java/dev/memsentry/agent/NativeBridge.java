@@ -90,6 +90,9 @@ final class NativeBridge {
      *  strings: LD_PRELOAD, LD_AUDIT. */
     static native int processFacts(long handle, long pid, long[] numsOut, byte[][] stringsOut);
 
+    /** nums: flags, pid in its namespace, pid/mnt/user namespace inodes; strings: id, runtime name, pod UID. */
+    static native int processContainer(long handle, long pid, long[] numsOut, byte[][] stringsOut);
+
     static native int listModules(long handle, long pid, ModuleSink sink);
 
     // ms_terminate.h (agent-c/src/jni/jni_terminate.c)

@@ -326,6 +326,21 @@ public final class StubAgent implements Agent {
         }
     }
 
+    /** The stub's process_container (docs/PROTOCOL.md), the same facts ms_process_container_get reads. */
+    @Override
+    public ContainerFacts containerFacts(long pid) {
+        ObjectNode a = args();
+        a.put("pid", pid);
+        JsonNode r = request("process_container", a, item -> true, true, timeout()).require();
+        try {
+            return new ContainerFacts((int) integer(r, "flags"), text(r.get("id")), text(r.get("runtime")),
+                text(r.get("pod_uid")), integer(r, "ns_pid"), unsigned64(r, "pid_ns"), unsigned64(r, "mnt_ns"),
+                unsigned64(r, "user_ns"));
+        } catch (StubProcess.BadAnswer e) {
+            throw new AgentException(Status.MALFORMED, "the stub's answer to process_container was rejected: " + e.getMessage());
+        }
+    }
+
     /**
      * The stub's probe_region (docs/PROTOCOL.md): the stub finds the region starting at the same
      * address in its own read of the maps, checks pagemap before it reads the first page, and sends

@@ -1,5 +1,6 @@
 package dev.memsentry.cli;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.Agent;
 import dev.memsentry.agent.AgentException;
 import dev.memsentry.agent.CancelToken;
@@ -11,9 +12,13 @@ import dev.memsentry.agent.FreezeFallback;
 import dev.memsentry.agent.DumpedRegion;
 import dev.memsentry.agent.ProcessInfo;
 import dev.memsentry.agent.Status;
+import dev.memsentry.container.Container;
+import dev.memsentry.container.ContainerCatalog;
+import dev.memsentry.container.ContainerResolver;
 import dev.memsentry.output.DumpRecords;
 import dev.memsentry.output.EvidenceFiles;
 import dev.memsentry.output.JsonLines;
+import dev.memsentry.output.Records;
 import dev.memsentry.output.TerminalText;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -22,6 +27,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
@@ -267,9 +273,24 @@ final class DumpCommand implements Callable<Integer> {
         };
     }
 
+    private ContainerResolver containerResolver;
+
+    private synchronized ContainerResolver containers(Agent agent) {
+        if (containerResolver == null) {
+            containerResolver = new ContainerResolver(agent, ContainerCatalog.local());
+        }
+        return containerResolver;
+    }
+
+    private static ObjectNode withContainer(ObjectNode record, Optional<Container> container) {
+        container.ifPresent(c -> record.set("container", Records.container(c)));
+        return record;
+    }
+
     private synchronized int dumpOne(Agent agent, DumpOptions options, CancelToken cancel) {
         long pid = target.pid;
         ProcessInfo info = agent.process(pid);
+        Optional<Container> container = containers(agent).container(pid);
         Path file = out != null ? outputFile() : outputDirectory().resolve(fileName(info.name(), pid, format));
         long started = System.nanoTime();
         FreezeFallback.Outcome o;
@@ -282,8 +303,8 @@ final class DumpCommand implements Callable<Integer> {
         warnNotFrozen(pid, info.name(), o.freezeFailed(), null);
         warnPartial(pid, info.name(), r, null);
         if (json) {
-            jsonOut.write(DumpRecords.dumped(pid, info.name(), file.toString(), format.wireName(), r, ms,
-                o.freezeFailed()));
+            jsonOut.write(withContainer(DumpRecords.dumped(pid, info.name(), file.toString(), format.wireName(), r, ms,
+                o.freezeFailed()), container));
         } else {
             stdout.println(describe(pid, info.name(), file, r, ms, o.freezeFailed()));
             stdout.flush();
@@ -394,6 +415,7 @@ final class DumpCommand implements Callable<Integer> {
         Path file = dir.resolve(fileName(p.name(), p.pid(), format));
         long t0 = System.nanoTime();
         long[] last = {0};
+        Optional<Container> container = containers(agent).container(p.pid());
         try {
             FreezeFallback.Outcome o = FreezeFallback.dump(agent, p.pid(), file, options, listener(p.pid(),
                 (done, all) -> {
@@ -414,8 +436,8 @@ final class DumpCommand implements Callable<Integer> {
             }
             warnNotFrozen(p.pid(), p.name(), o.freezeFailed(), bar);
             warnPartial(p.pid(), p.name(), r, bar);
-            report(() -> DumpRecords.dumped(p.pid(), p.name(), file.toString(), format.wireName(), r, ms,
-                o.freezeFailed()));
+            report(() -> withContainer(DumpRecords.dumped(p.pid(), p.name(), file.toString(), format.wireName(), r, ms,
+                o.freezeFailed()), container));
         } catch (AgentException e) {
             String skip = skipReason(e.status());
             bar.clear();

@@ -2,12 +2,16 @@ package dev.memsentry.cli;
 
 import dev.memsentry.agent.Agent;
 import dev.memsentry.agent.TerminationReport;
+import dev.memsentry.container.Container;
+import dev.memsentry.container.ContainerCatalog;
+import dev.memsentry.container.ContainerResolver;
 import dev.memsentry.output.JsonLines;
 import dev.memsentry.output.Records;
 import dev.memsentry.output.TerminalText;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -80,14 +84,20 @@ final class KillCommand implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "--protect '" + entry + "': " + e.getMessage());
             }
         }
+        // Named before the kill: afterwards the process and its cgroup are gone.
+        Optional<Container> container = new ContainerResolver(agent, ContainerCatalog.local()).container(pid);
         TerminationReport r = agent.terminate(pid, grace, dryRun);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            new JsonLines(out).write(Records.termination(r, dryRun, grace.toMillis()));
+            var record = Records.termination(r, dryRun, grace.toMillis());
+            container.ifPresent(c -> record.set("container", Records.container(c)));
+            new JsonLines(out).write(record);
         } else {
             String sent = r.signals().isEmpty() ? "nothing sent" : String.join(", ", r.signals());
-            out.printf("pid %d: %s (%s; %d ms): %s%n", r.pid(), r.result().wireName(), sent, r.elapsedMs(),
-                TerminalText.escape(r.reason()));
+            String in = container.map(c -> " in container " + c.shortId()
+                + (c.metadata().name() != null ? " (" + c.metadata().name() + ")" : "")).orElse("");
+            out.printf("pid %d%s: %s (%s; %d ms): %s%n", r.pid(), TerminalText.escape(in), r.result().wireName(), sent,
+                r.elapsedMs(), TerminalText.escape(r.reason()));
             out.flush();
         }
         return ExitCodes.of(r.status());

@@ -10,6 +10,7 @@ import dev.memsentry.config.ConfigException;
 import dev.memsentry.config.ConfigLoader;
 import dev.memsentry.config.ResponseAction;
 import dev.memsentry.config.ScanConfig;
+import dev.memsentry.container.ContainerScope;
 import dev.memsentry.detect.Alert;
 import dev.memsentry.detect.DetectionPolicy;
 import dev.memsentry.detect.EcsWriter;
@@ -103,6 +104,11 @@ final class ScanCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress line on a terminal.")
     boolean noProgress;
 
+    @Option(names = "--scope", paramLabel = "container:ID",
+        description = "With --all: only the processes of one container, by id prefix (as docker and podman accept) or "
+            + "name. Other processes' /proc metadata is read to decide, nothing else of them.")
+    String scope;
+
     private CommandLine.ParameterException usage(String message) {
         return new CommandLine.ParameterException(spec.commandLine(), message);
     }
@@ -113,6 +119,17 @@ final class ScanCommand implements Callable<Integer> {
         if (targets.listRules) {
             RuleList.print(stdout, options.json, dev.memsentry.detect.BuiltinRules.SCAN);
             return ExitCodes.OK;
+        }
+        ContainerScope containerScope = null;
+        if (scope != null) {
+            if (!targets.all) {
+                throw usage("--scope applies to --all");
+            }
+            try {
+                containerScope = ContainerScope.parse(scope);
+            } catch (IllegalArgumentException e) {
+                throw usage("--scope: " + e.getMessage());
+            }
         }
         Detection detection;
         try {
@@ -125,27 +142,49 @@ final class ScanCommand implements Callable<Integer> {
             return e.exitCode;
         }
         try (detection) {
-            return scan(main.agent(), detection);
+            return scan(main.agent(), detection, containerScope);
         }
     }
 
-    private int scan(Agent agent, Detection d) {
+    private int scan(Agent agent, Detection d, ContainerScope containerScope) {
         boolean json = options.json;
         PrintWriter stdout = spec.commandLine().getOut();
+        ProcessPins pins = d.action.kills() ? new ProcessPins(agent) : null;
+        ScanSession session = new ScanSession(agent, new DetectionPolicy(d.cfg), pins);
+        if (containerScope != null && !session.containers().supported()) {
+            spec.commandLine().getErr().println("memsentry: --scope " + containerScope + ": the " + agent.backendName()
+                + " backend cannot tell which container a process is in");
+            if (pins != null) {
+                pins.close();
+            }
+            return ExitCodes.FAILED;
+        }
         List<Long> pids = new ArrayList<>();
+        int leftOut = 0;
         if (targets.all) {
-            agent.forEachProcess(p -> pids.add(p.pid()));
+            // Decided after the listing: a stub agent answers one request at a time.
+            for (var p : agent.processes()) {
+                if (containerScope == null || session.containers().inScope(containerScope, p.pid())) {
+                    pids.add(p.pid());
+                } else {
+                    leftOut++;
+                }
+            }
         } else {
             pids.addAll(new LinkedHashSet<>(targets.pids));
         }
 
-        ProcessPins pins = d.action.kills() ? new ProcessPins(agent) : null;
-        ScanSession session = new ScanSession(agent, new DetectionPolicy(d.cfg), pins);
         ProcessScanner scanner = new ProcessScanner(session, d.yara == null ? List.of() : List.of(d.yara));
         ScanRunner runner = new ScanRunner(scanner, d.workers, d.budget);
         EcsWriter ecs = new EcsWriter();
         ScanSummary summary = new ScanSummary();
         summary.requested(pids.size());
+        if (containerScope != null) {
+            summary.scope(containerScope.toString(), leftOut);
+            if (pids.isEmpty()) {
+                LOG.warn("no process is in {}", containerScope);
+            }
+        }
         summary.threads(runner.threads());
         summary.yara(d.yaraStatus);
         LOG.debug("scan: {} processes, {} threads, {} s per process, respond {} at {}+", pids.size(), d.workers,

@@ -2,6 +2,9 @@ package dev.memsentry.detect;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.agent.ContainerFacts;
+import dev.memsentry.container.Container;
+import dev.memsentry.container.ContainerMetadata;
 import dev.memsentry.output.Json;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -77,6 +80,7 @@ public final class EcsWriter {
         doc.put("message", a.message());
         ObjectNode ms = doc.putObject("memsentry");
         ms.put("severity", a.severity().wireName());
+        processExtras(ms, a.process());
         if (a.region() != null) {
             AlertRegion r = a.region();
             ms.putObject("region")
@@ -129,6 +133,9 @@ public final class EcsWriter {
         if (memsentry != null) {
             doc.set("memsentry", memsentry);
         }
+        if (process != null && (process.hostExecutable() != null || process.container() != null)) {
+            processExtras(doc.has("memsentry") ? (ObjectNode) doc.get("memsentry") : doc.putObject("memsentry"), process);
+        }
         return doc;
     }
 
@@ -142,6 +149,56 @@ public final class EcsWriter {
         p.args().forEach(args::add);
         if (p.sha256() != null) {
             proc.putObject("hash").put("sha256", p.sha256());
+        }
+        if (p.container() != null) {
+            container(doc, proc, p.container());
+        }
+    }
+
+    /**
+     * ECS container.* and, for a Kubernetes pod, orchestrator.*; the PID inside the container's
+     * namespace as process.vpid. Names the runtime's files did not give are left out (the id alone).
+     */
+    private static void container(ObjectNode doc, ObjectNode proc, Container c) {
+        ContainerFacts f = c.facts();
+        ContainerMetadata m = c.metadata();
+        if (f.has(ContainerFacts.NSPID_KNOWN) && f.nsPid() != proc.path("pid").asLong()) {
+            proc.put("vpid", f.nsPid());
+        }
+        ObjectNode container = doc.putObject("container");
+        container.put("id", f.id());
+        container.put("runtime", f.runtime());
+        if (m.name() != null) {
+            container.put("name", m.name());
+        }
+        if (m.imageName() != null) {
+            container.putObject("image").put("name", m.imageName());
+        }
+        if (f.has(ContainerFacts.POD) || m.podName() != null) {
+            ObjectNode orch = doc.putObject("orchestrator");
+            orch.put("type", "kubernetes");
+            if (m.podNamespace() != null) {
+                orch.put("namespace", m.podNamespace());
+            }
+            ObjectNode resource = orch.putObject("resource");
+            resource.put("type", "pod");
+            if (m.podName() != null) {
+                resource.put("name", m.podName());
+            }
+            if (f.has(ContainerFacts.POD)) {
+                resource.put("id", f.podUid());
+            }
+        }
+    }
+
+    /** memsentry.host_executable and memsentry.namespaces: what ECS has no field for. */
+    private static void processExtras(ObjectNode ms, ProcessRef p) {
+        if (p.hostExecutable() != null) {
+            ms.put("host_executable", p.hostExecutable());
+        }
+        if (p.container() != null && p.container().facts().has(ContainerFacts.NS_KNOWN)) {
+            ContainerFacts f = p.container().facts();
+            ms.putObject("namespaces").put("pid", f.pidNs()).put("mnt", f.mntNs()).put("user", f.userNs());
         }
     }
 

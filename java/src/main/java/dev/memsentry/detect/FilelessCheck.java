@@ -9,7 +9,6 @@ import dev.memsentry.output.Json;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
-import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -129,7 +128,7 @@ final class FilelessCheck implements Check {
             return false;
         }
         try {
-            return Files.isRegularFile(Path.of("/proc/" + pid + "/root" + path), LinkOption.NOFOLLOW_LINKS);
+            return TargetRoot.resolve(pid, path).map(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).orElse(false);
         } catch (InvalidPathException | SecurityException e) {
             return false;
         }

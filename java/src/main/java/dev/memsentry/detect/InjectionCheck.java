@@ -86,7 +86,10 @@ final class InjectionCheck implements Check {
     }
 
     private static void ldSoPreload(ProcessContext ctx, List<Finding> out) {
-        Path file = Path.of("/proc/" + ctx.pid + "/root/etc/ld.so.preload");
+        Path file = TargetRoot.resolve(ctx.pid, "/etc/ld.so.preload").orElse(null);
+        if (file == null) {
+            return;
+        }
         BasicFileAttributes attrs;
         try {
             attrs = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);

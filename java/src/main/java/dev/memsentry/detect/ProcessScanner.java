@@ -54,10 +54,10 @@ public final class ProcessScanner {
         } catch (AgentException e) {
             return failed(pid, null, e, started);
         }
-        ProcessRef ref = ProcessRef.of(info);
         if (info.kernelThread()) {
-            return ProcessResult.skipped(pid, ref, ProcessResult.Outcome.KERNEL_THREAD, "", System.nanoTime() - started);
+            return ProcessResult.skipped(pid, ProcessRef.of(info), ProcessResult.Outcome.KERNEL_THREAD, "", System.nanoTime() - started);
         }
+        ProcessRef ref = ProcessRef.of(info, session.containers());
         List<Finding> findings = new ArrayList<>();
         ProcessContext ctx = null;
         ProcessResult.Outcome outcome = ProcessResult.Outcome.SCANNED;

@@ -1,6 +1,8 @@
 package dev.memsentry.detect;
 
 import dev.memsentry.agent.Agent;
+import dev.memsentry.container.ContainerCatalog;
+import dev.memsentry.container.ContainerResolver;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -27,6 +29,7 @@ public final class ScanSession {
     private final Map<String, Optional<String>> hashes = new ConcurrentHashMap<>();
     private final Map<String, String> unsupported = new java.util.concurrent.ConcurrentSkipListMap<>();
     private final PackageFiles packageFiles = new PackageFiles();
+    private final ContainerResolver containers;
 
     public ScanSession(Agent agent, DetectionPolicy policy) {
         this(agent, policy, null);
@@ -34,9 +37,14 @@ public final class ScanSession {
 
     /** pins: where each process is pinned when its scan starts (for a kill response); null for none. */
     public ScanSession(Agent agent, DetectionPolicy policy, ProcessPins pins) {
+        this(agent, policy, pins, new ContainerResolver(agent, ContainerCatalog.local()));
+    }
+
+    public ScanSession(Agent agent, DetectionPolicy policy, ProcessPins pins, ContainerResolver containers) {
         this.agent = agent;
         this.policy = policy;
         this.pins = pins;
+        this.containers = containers;
         this.selfPid = ProcessHandle.current().pid();
         this.selfJar = ownJar();
     }
@@ -48,6 +56,11 @@ public final class ScanSession {
 
     public Agent agent() {
         return agent;
+    }
+
+    /** Each process's container, shared by the scan's threads (the runtime metadata is cached). */
+    public ContainerResolver containers() {
+        return containers;
     }
 
     public DetectionPolicy policy() {

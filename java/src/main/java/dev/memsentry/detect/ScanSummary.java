@@ -25,6 +25,15 @@ public final class ScanSummary {
     private Map<String, Integer> responses = Map.of();
     private Map<String, String> unsupported = Map.of();
     private final java.util.List<Long> perProcessNanos = new java.util.ArrayList<>();
+    private final Map<String, Integer> byContainer = new TreeMap<>();
+    private String scope = "all";
+    private int outOfScope;
+
+    /** The --scope of the run and how many processes it left out. */
+    public synchronized void scope(String description, int leftOut) {
+        scope = description;
+        outOfScope = leftOut;
+    }
 
     public synchronized void requested(int n) {
         requested = n;
@@ -53,6 +62,8 @@ public final class ScanSummary {
         if (r.outcome().scanned()) {
             scanned++;
             perProcessNanos.add(r.elapsedNanos());
+            byContainer.merge(r.process() == null || r.process().container() == null ? "none" : r.process().container().id(),
+                1, Integer::sum);
         }
         suppressed += r.suppressed();
         regions += r.regions();
@@ -101,6 +112,10 @@ public final class ScanSummary {
         o.put("processes_requested", requested);
         o.put("processes_scanned", scanned);
         o.put("processes_skipped", requested - scanned);
+        o.put("scope", scope);
+        o.put("processes_out_of_scope", outOfScope);
+        ObjectNode containers = o.putObject("scanned_by_container");
+        byContainer.forEach(containers::put);
         ObjectNode skipped = o.putObject("skipped");
         outcomes.forEach((k, v) -> {
             if (k != ProcessResult.Outcome.SCANNED) {
@@ -136,6 +151,9 @@ public final class ScanSummary {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format("scanned %d of %d processes in %.1f s (%d threads, median %d ms per process)%n",
             scanned, requested, elapsedNanos / 1e9, threads, medianProcessMillis()));
+        if (!scope.equals("all")) {
+            sb.append(String.format("scope %s: %d processes left out%n", scope, outOfScope));
+        }
         StringBuilder skips = new StringBuilder();
         outcomes.forEach((k, v) -> {
             if (!k.scanned()) {

@@ -9,6 +9,8 @@ import dev.memsentry.agent.TraceAlert;
 import dev.memsentry.agent.TraceAlertKind;
 import dev.memsentry.agent.TraceEvent;
 import dev.memsentry.config.JitRuntime;
+import dev.memsentry.container.ContainerCatalog;
+import dev.memsentry.container.ContainerResolver;
 import dev.memsentry.output.Json;
 import java.util.HashMap;
 import java.util.List;
@@ -26,6 +28,7 @@ import java.util.Optional;
 public final class TraceDetector {
     private final Agent agent;
     private final DetectionPolicy policy;
+    private final ContainerResolver containers;
     private final Map<Long, Known> processes = new HashMap<>();
 
     private record Known(ProcessRef ref, Optional<JitRuntime> jit, boolean debugger) {
@@ -34,6 +37,7 @@ public final class TraceDetector {
     public TraceDetector(Agent agent, DetectionPolicy policy) {
         this.agent = agent;
         this.policy = policy;
+        this.containers = new ContainerResolver(agent, ContainerCatalog.local());
     }
 
     public static Rule rule(TraceAlertKind kind) {
@@ -66,7 +70,7 @@ public final class TraceDetector {
             try {
                 ProcessInfo info = agent.process(p);
                 List<Region> regions = agent.regions(p);
-                return new Known(ProcessRef.of(info), ProcessContext.jitRuntime(policy.jitRuntimes(), info, regions),
+                return new Known(ProcessRef.of(info, containers), ProcessContext.jitRuntime(policy.jitRuntimes(), info, regions),
                     policy.knownDebugger(info));
             } catch (AgentException e) {
                 return new Known(ProcessRef.pidOnly(p), Optional.empty(), false);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.ProcessInfo;
 import dev.memsentry.agent.Region;
 import dev.memsentry.agent.TerminationReport;
+import dev.memsentry.container.Container;
 
 /** JSON shapes of the agent's records, one place for every command that prints them. */
 public final class Records {
@@ -21,6 +22,29 @@ public final class Records {
         p.cmdline().forEach(o.putArray("argv")::add);
         o.put("kernel_thread", p.kernelThread());
         o.put("exe_deleted", p.exeDeleted());
+        return o;
+    }
+
+    /** A container: id, runtime, and the names the runtime's files gave (absent ones left out). */
+    public static ObjectNode container(Container c) {
+        ObjectNode o = Json.object();
+        o.put("id", c.id());
+        o.put("runtime", c.runtime());
+        if (c.metadata().name() != null) {
+            o.put("name", c.metadata().name());
+        }
+        if (c.metadata().imageName() != null) {
+            o.put("image", c.metadata().imageName());
+        }
+        if (!c.facts().podUid().isEmpty()) {
+            o.put("pod_uid", c.facts().podUid());
+        }
+        if (c.metadata().podName() != null) {
+            o.put("pod", c.metadata().podName());
+        }
+        if (c.metadata().podNamespace() != null) {
+            o.put("namespace", c.metadata().podNamespace());
+        }
         return o;
     }
 

@@ -378,6 +378,19 @@ class AgentConformanceTest {
     }
 
     @Test
+    void bothBackendsReadTheSameContainerFacts() throws Exception {
+        // Outside a container here; ContainerIT compares them on a Podman container's process.
+        try (Victim v = Victim.start("victim_plain")) {
+            ContainerFacts n = nativeAgent.containerFacts(v.pid());
+            assertEquals(n, stubAgent.containerFacts(v.pid()));
+            assertTrue(n.has(ContainerFacts.NS_KNOWN | ContainerFacts.NSPID_KNOWN | ContainerFacts.CGROUP_READ), n.toString());
+            assertEquals(v.pid(), n.nsPid(), "the test runs in the initial PID namespace");
+        }
+        assertEquals(Status.NO_SUCH_PROCESS, assertThrows(AgentException.class,
+            () -> stubAgent.containerFacts(Integer.MAX_VALUE - 1)).status());
+    }
+
+    @Test
     void bothBackendsReadTheSameInjectionFacts() throws Exception {
         List<Victim> victims = new ArrayList<>();
         try {

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.agent.ContainerFacts;
+import dev.memsentry.container.Container;
+import dev.memsentry.container.ContainerMetadata;
 import dev.memsentry.output.Json;
 import java.time.Instant;
 import java.util.List;
@@ -65,5 +68,47 @@ class EcsWriterTest {
         assertEquals("scan-summary", e.at("/event/action").asText());
         assertFalse(e.has("process"));
         assertEquals("1970-01-01T00:00:00Z", e.at("/@timestamp").asText());
+    }
+
+    @Test
+    void kubernetesContainerGivesContainerAndOrchestratorFieldsOnAlertsAndEvents() {
+        String id = "8e2c4a6f0b1d3e5f7a9c8b7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f";
+        ContainerFacts facts = new ContainerFacts(ContainerFacts.ID | ContainerFacts.POD | ContainerFacts.NS_KNOWN
+            | ContainerFacts.NSPID_KNOWN | ContainerFacts.OTHER_NS, id, "containerd",
+            "2f1b4c7e-9a3d-4e51-8c2b-6d0e7f9a1b23", 7, 4026532177L, 4026532174L, 4026531837L);
+        Container c = new Container(facts, new ContainerMetadata("web", "docker.io/library/nginx:1.25", "web-7d9f", "shop"));
+        ProcessRef p = new ProcessRef(4242, "nginx", "/usr/sbin/nginx", List.of("nginx"), null).inContainer(c, true);
+        Alert a = new Alert(Instant.now(), BuiltinRules.RWX, Severity.HIGH, p, null, "rwx", Json.object(), null);
+        for (ObjectNode d : List.of(ecs.alert(a), ecs.event(Instant.now(), "kill", "success", p, "killed", null))) {
+            assertEquals(id, d.at("/container/id").asText());
+            assertEquals("containerd", d.at("/container/runtime").asText());
+            assertEquals("web", d.at("/container/name").asText());
+            assertEquals("docker.io/library/nginx:1.25", d.at("/container/image/name").asText());
+            assertEquals("kubernetes", d.at("/orchestrator/type").asText());
+            assertEquals("shop", d.at("/orchestrator/namespace").asText());
+            assertEquals("pod", d.at("/orchestrator/resource/type").asText());
+            assertEquals("web-7d9f", d.at("/orchestrator/resource/name").asText());
+            assertEquals("2f1b4c7e-9a3d-4e51-8c2b-6d0e7f9a1b23", d.at("/orchestrator/resource/id").asText());
+            assertEquals("/usr/sbin/nginx", d.at("/process/executable").asText(), "the path the process sees");
+            assertEquals("/proc/4242/root/usr/sbin/nginx", d.at("/memsentry/host_executable").asText());
+            assertEquals(7, d.at("/process/vpid").asLong());
+            assertEquals(4026532177L, d.at("/memsentry/namespaces/pid").asLong());
+        }
+    }
+
+    @Test
+    void containerWithoutMetadataIsTheIdAloneAndAHostProcessHasNoContainer() {
+        ContainerFacts facts = new ContainerFacts(ContainerFacts.ID, "a".repeat(64), "docker", "", -1, 0, 0, 0);
+        ProcessRef p = new ProcessRef(9, "x", "/x", List.of(), null).inContainer(new Container(facts, ContainerMetadata.NONE), false);
+        ObjectNode d = ecs.event(Instant.now(), "dump", "success", p, "dumped", null);
+        assertEquals("a".repeat(64), d.at("/container/id").asText());
+        assertTrue(d.at("/container/name").isMissingNode());
+        assertTrue(d.at("/container/image").isMissingNode());
+        assertTrue(d.at("/orchestrator").isMissingNode());
+        assertTrue(d.at("/process/vpid").isMissingNode());
+        assertEquals("/proc/9/root/x", d.at("/memsentry/host_executable").asText());
+        ObjectNode host = ecs.alert(alert(null, null));
+        assertTrue(host.at("/container").isMissingNode());
+        assertTrue(host.at("/memsentry/host_executable").isMissingNode());
     }
 }

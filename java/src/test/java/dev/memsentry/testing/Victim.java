@@ -66,6 +66,11 @@ public final class Victim implements AutoCloseable {
         return launch(exe.getFileName().toString(), command, false);
     }
 
+    /** A victim run by a wrapper command (a container runtime) that passes its standard streams through. */
+    public static Victim startCommand(String name, List<String> command) throws IOException {
+        return launch(name, command, false);
+    }
+
     /**
      * A victim started by a shell, so it is not a child of this JVM: the JDK's process reaper waits
      * for its children with waitpid(pid), which would take the ptrace stops of a child this JVM
