@@ -68,7 +68,8 @@ import picocli.CommandLine.Spec;
         "(attach mode, at most --max-traces at once), so its next W^X transition is reported as it happens;",
         "every trace ends detached, leaving the process running.",
         "",
-        "Scope (--scope): all (default); tree:PID, that process and its descendants; cgroup:PATH, processes in",
+        "Scope (--scope): all (default); tree:PID, that process and its descendants; container:ID, the processes of",
+        "one container (an id prefix or its name, as scan's --scope); cgroup:PATH, processes in",
         "that cgroup (v2 path, e.g. /system.slice/nginx.service) or below. Processes out of scope are never",
         "read, traced, dumped or signalled: only their /proc stat and cgroup files are read to decide.",
         "",
@@ -268,7 +269,8 @@ final class WatchCommand implements Callable<Integer> {
                 }
             }
         };
-        Watcher watcher = new Watcher(agent, source, scope, settings, engine(agent, first, ecs, output), ecs, output);
+        Watcher watcher = new Watcher(agent, source, scope.bind(agent), settings, engine(agent, first, ecs, output), ecs,
+            output);
         CountDownLatch finished = new CountDownLatch(1);
         AtomicBoolean reloading = new AtomicBoolean();
         // SIGTERM and SIGINT end the watch cleanly (exit 0); the hook covers any other way the JVM is

@@ -1,5 +1,8 @@
 package dev.memsentry.watch;
 
+import dev.memsentry.container.ContainerCatalog;
+import dev.memsentry.container.ContainerResolver;
+import dev.memsentry.container.ContainerScope;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.Set;
@@ -42,9 +45,14 @@ public abstract class ProcessScope {
     public void exited(long pid) {
     }
 
+    /** The scope ready to decide for agent's processes (a container scope needs the agent's facts). */
+    public ProcessScope bind(dev.memsentry.agent.Agent agent) {
+        return this;
+    }
+
     /**
-     * Parses --scope: "all", "tree:PID" or "cgroup:PATH" (a cgroup v2 path as in /proc/PID/cgroup,
-     * e.g. /system.slice/nginx.service).
+     * Parses --scope: "all", "tree:PID", "cgroup:PATH" (a cgroup v2 path as in /proc/PID/cgroup,
+     * e.g. /system.slice/nginx.service) or "container:ID" (an id prefix or a name, as scan's).
      *
      * @throws IllegalArgumentException with a message naming what is wrong
      */
@@ -73,7 +81,10 @@ public abstract class ProcessScope {
             }
             return new Cgroup(path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path);
         }
-        throw new IllegalArgumentException("'" + text + "' is not a scope (all, tree:PID, cgroup:PATH)");
+        if (s.startsWith(ContainerScope.PREFIX)) {
+            return new InContainer(ContainerScope.parse(s), null);
+        }
+        throw new IllegalArgumentException("'" + text + "' is not a scope (all, tree:PID, cgroup:PATH, container:ID)");
     }
 
     static final class All extends ProcessScope {
@@ -170,6 +181,35 @@ public abstract class ProcessScope {
 
         private static Optional<String> read(long pid) {
             return ProcStat.readSmall(Path.of("/proc", Long.toString(pid), "cgroup"), MAX_BYTES);
+        }
+    }
+
+    /** The processes of one container (scan's ContainerScope: an id prefix or a name), from the agent's facts. */
+    static final class InContainer extends ProcessScope {
+        private final ContainerScope container;
+        private final ContainerResolver resolver;
+
+        InContainer(ContainerScope container, ContainerResolver resolver) {
+            this.container = container;
+            this.resolver = resolver;
+        }
+
+        @Override
+        public String describe() {
+            return container.toString();
+        }
+
+        @Override
+        public ProcessScope bind(dev.memsentry.agent.Agent agent) {
+            return new InContainer(container, new ContainerResolver(agent, ContainerCatalog.local()));
+        }
+
+        @Override
+        public boolean admits(long pid, long ppid, java.util.function.LongUnaryOperator parentOf) {
+            if (resolver == null) {
+                throw new IllegalStateException("a container scope decides only once bound to an agent");
+            }
+            return resolver.inScope(container, pid);
         }
     }
 }

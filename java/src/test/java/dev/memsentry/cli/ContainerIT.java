@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * use the container's files, not the host's at the same path. The sweeps run outside a PID namespace
  * (a container's processes are invisible from a sibling one): they read other processes' /proc
  * metadata only to decide the scope, and each test asserts from the summary that nothing else was
- * scanned. (watch --scope container:ID is tested with the watch command.)
+ * scanned, or from the watch statistics that nothing else was.
  */
 class ContainerIT {
     private static final String LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";
@@ -242,6 +242,29 @@ class ContainerIT {
     private static byte[] readFromImage(String path) throws Exception {
         try (Podman.Container c = image.start("/victims/victim_map_library_static", path)) {
             return Files.readAllBytes(Path.of("/proc/" + c.hostPid() + "/root" + path));
+        }
+    }
+
+    @Test
+    void watchScopedToAContainerCatchesAShortLivedVictimStartedWithPodmanExec(@TempDir Path tmp) throws Exception {
+        try (Podman.Container c = image.start("/victims/victim_map_library_static");
+             Victim beside = Victim.start("victim_rwx");
+             WatchRun w = WatchRun.start(tmp, List.of(), "watch", "--scope", "container:" + c.id().substring(0, 12),
+                 "--json", "--stats-interval", "1s")) {
+            Victim shortLived = c.exec("/victims/victim_rwx_static");
+            Thread.sleep(1000); // it lives a second: the exec must be caught while it runs
+            shortLived.close();
+            JsonNode a = w.await(d -> d.at("/event/kind").asText().equals("alert")
+                && d.at("/rule/id").asText().equals("memory.rwx") && d.at("/container/id").asText().equals(c.id())
+                && d.at("/process/vpid").asLong() != 1, java.time.Duration.ofSeconds(15), "alert for the exec'd victim");
+            assertEquals(c.name(), a.at("/container/name").asText(), a.toString());
+            assertEquals("/victims/victim_rwx_static", a.at("/process/executable").asText());
+            assertEquals(0, w.terminate());
+            for (JsonNode alert : w.alerts()) {
+                assertEquals(c.id(), alert.at("/container/id").asText(), "only the container's processes: " + alert);
+                assertNotEquals(beside.pid(), alert.at("/process/pid").asLong());
+            }
+            assertTrue(w.lastStats().get("out_of_scope_seen").asLong() > 0, w.lastStats().toString());
         }
     }
 }

@@ -206,6 +206,14 @@ public final class Podman {
             return main.fact(key);
         }
 
+        /** Runs command in the container with `podman exec -i`; it ends when the victim's stdin closes. */
+        public Victim exec(String... command) throws IOException {
+            List<String> cmd = new ArrayList<>(GLOBAL);
+            cmd.addAll(List.of("exec", "-i", name));
+            cmd.addAll(List.of(command));
+            return Victim.startCommand(name + "-exec", cmd);
+        }
+
         /** Closes the main process's standard input (the victim ends), then removes the container. */
         @Override
         public void close() {
