@@ -28,6 +28,7 @@ import dev.memsentry.output.EvidenceFiles;
 import dev.memsentry.output.Json;
 import dev.memsentry.output.JsonLines;
 import dev.memsentry.output.Table;
+import dev.memsentry.sink.SinkStats;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -43,6 +44,7 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -119,6 +121,9 @@ final class ScanCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "FILE",
         description = "Append the JSON lines to FILE (created with mode 0600; a symbolic link is refused).")
     Path out;
+
+    @Mixin
+    SinkOptions sinkOptions;
 
     @Option(names = "--min-severity", paramLabel = "SEVERITY", converter = SeverityConverter.class,
         description = "Report only alerts at or above this severity (low, medium, high, critical; default low).")
@@ -334,7 +339,7 @@ final class ScanCommand implements Callable<Integer> {
         }
         return new ScanConfig(c.source(), c.rules(), off, c.jitSeverity(), c.jitRuntimes(), c.allowlist(),
             c.protectedList(), c.knownDebuggers(), c.responseAction(), c.responseMin(), c.responseGraceSeconds(),
-            c.threads(), c.processTimeoutSeconds(), c.compareAllPages(), c.evidence());
+            c.threads(), c.processTimeoutSeconds(), c.compareAllPages(), c.evidence(), c.output());
     }
 
     private int scan(Agent agent, ScanConfig cfg, YaraDetector yara, String yaraStatus, int workers, int budget,
@@ -363,7 +368,9 @@ final class ScanCommand implements Callable<Integer> {
         List<String> actions = new ArrayList<>();
         List<Long> failedExplicit = new ArrayList<>();
         long started = System.nanoTime();
-        try (AlertOutput output = AlertOutput.open(out, json ? new JsonLines(stdout) : null)) {
+        Path evidenceBase = evidenceDir != null ? evidenceDir : cfg.evidence().evidenceDir();
+        try (AlertOutput output = AlertOutput.open(out, json ? new JsonLines(stdout) : null, sinkOptions, cfg.output(),
+            evidenceBase)) {
             Responder responder = new Responder(agent, action, actionMin, grace, evidence, ecs, e -> {
                 output.write(e);
                 actions.add(e.get("message").asText());
@@ -397,16 +404,27 @@ final class ScanCommand implements Callable<Integer> {
             summary.responses(responder.counts());
             summary.unsupported(session.unsupportedRules());
             summary.elapsed(System.nanoTime() - started);
+            output.drain();
+            List<SinkStats> sinks = output.sinkStats();
             if (!json) {
                 printTable(stdout, shown);
                 actions.forEach(stdout::println);
                 stdout.print(summary.toText());
+                sinks.forEach(st -> stdout.println(st.text()));
                 stdout.flush();
             }
             ObjectNode ms = Json.object();
-            ms.set("summary", summary.toJson());
+            ObjectNode summaryJson = summary.toJson();
+            if (!sinks.isEmpty()) {
+                summaryJson.set("sinks", SinkReport.json(sinks));
+            }
+            ms.set("summary", summaryJson);
             output.write(ecs.event(Instant.now(), "scan-summary", null, null, "scanned " + summary.toJson()
                 .get("processes_scanned").asInt() + " processes, " + summary.findings() + " findings", ms));
+            SinkReport.log(output.closeSinks());
+        } catch (AlertOutput.OpenException e) {
+            spec.commandLine().getErr().println("memsentry: " + e.getMessage());
+            return e.exitCode;
         } catch (IOException e) {
             spec.commandLine().getErr().println("memsentry: cannot write " + out + ": " + e.getMessage());
             return ExitCodes.FAILED;

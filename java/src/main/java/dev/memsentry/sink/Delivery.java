@@ -28,6 +28,7 @@ final class Delivery {
     private final ArrayDeque<SinkRecord> memory = new ArrayDeque<>();
     private final Thread thread;
     private boolean closing;
+    private boolean inFlight;
     private boolean down;
     private long retryAt;
     private long backoff = BACKOFF_MIN_MS;
@@ -89,8 +90,16 @@ final class Delivery {
                     }
                     fromSpool = spool != null && spool.pending() > 0;
                     batch = fromSpool ? spool.peek(BATCH) : take();
+                    inFlight = true;
                 }
-                attempt(batch, fromSpool);
+                try {
+                    attempt(batch, fromSpool);
+                } finally {
+                    synchronized (this) {
+                        inFlight = false;
+                        notifyAll();
+                    }
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -239,6 +248,17 @@ final class Delivery {
             } catch (IOException e) {
                 LOG.warn("sink {}: closing the spool: {}", uri, e.getMessage());
             }
+        }
+    }
+
+    /** Waits until nothing is queued or in flight, or the sink is down, or the deadline (System.nanoTime) passes. */
+    synchronized void awaitIdle(long deadline) throws InterruptedException {
+        while (!down && thread.isAlive() && (inFlight || !memory.isEmpty() || (spool != null && spool.pending() > 0))) {
+            long left = (deadline - System.nanoTime()) / 1_000_000;
+            if (left <= 0) {
+                return;
+            }
+            wait(left);
         }
     }
 

@@ -22,7 +22,7 @@ import java.util.Set;
  * when it reaches max_size (default 100M; 0: never) to PATH.1 ... PATH.keep (default 5), the
  * oldest removed. A batch is delivered once written to the kernel (as --out does).
  */
-final class FileSink implements Sink {
+public final class FileSink implements Sink {
     static final long DEFAULT_MAX_SIZE = 100L << 20;
     static final int DEFAULT_KEEP = 5;
 

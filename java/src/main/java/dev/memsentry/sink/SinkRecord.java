@@ -21,12 +21,17 @@ import java.util.UUID;
 public record SinkRecord(String id, String json, String key, int severity, String msgid, String hostname,
                          String timestamp) {
 
-    /** Gives doc an event.id if it has none (the caller's document is changed) and reads the rest. */
-    public static SinkRecord of(ObjectNode doc) {
+    /** Gives doc an event.id (a random UUID) if it has none; the caller's document is changed. */
+    public static void identify(ObjectNode doc) {
         ObjectNode event = doc.get("event") instanceof ObjectNode e ? e : doc.putObject("event");
         if (!event.path("id").isTextual()) {
             event.put("id", UUID.randomUUID().toString());
         }
+    }
+
+    /** The record of doc, given an event.id if it has none. */
+    public static SinkRecord of(ObjectNode doc) {
+        identify(doc);
         try {
             return from(doc, Json.MAPPER.writeValueAsString(doc));
         } catch (JsonProcessingException e) {

@@ -37,6 +37,8 @@ public final class SinkSet implements AutoCloseable {
     private final List<Delivery> deliveries;
     private final Duration wait;
     private List<SinkStats> finalStats;
+    private long deadline;
+    private boolean deadlineSet;
 
     private SinkSet(List<Delivery> deliveries, Duration wait) {
         this.deliveries = deliveries;
@@ -148,13 +150,38 @@ public final class SinkSet implements AutoCloseable {
         return deliveries.stream().map(Delivery::stats).toList();
     }
 
-    /** Waits, at most the shutdown wait in all, for the sinks to take what is queued. */
+    /** The end of the shutdown wait, counted from the first drain or close. */
+    private long deadline() {
+        if (!deadlineSet) {
+            deadline = System.nanoTime() + wait.toNanos();
+            deadlineSet = true;
+        }
+        return deadline;
+    }
+
+    /**
+     * Waits, within the shutdown wait, until every sink took what is queued or is down: then
+     * {@link #stats()} are what a summary should say. close() afterwards spends what is left of the wait.
+     */
+    public void drain() {
+        long end = deadline();
+        for (Delivery d : deliveries) {
+            try {
+                d.awaitIdle(end);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** Waits, at most what is left of the shutdown wait, for the sinks to take what is queued. */
     @Override
     public void close() {
         if (finalStats != null) {
             return;
         }
-        long deadline = System.nanoTime() + wait.toNanos();
+        long deadline = deadline();
         List<Thread> closers = new ArrayList<>();
         for (Delivery d : deliveries) {
             Thread t = new Thread(() -> d.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))),
