@@ -83,6 +83,7 @@ final class Delivery {
                         if (spool != null) {
                             batch = take();
                             toSpool(batch);
+                            notifyAll();
                         } else {
                             wait(Math.max(1, retryAt - System.currentTimeMillis()));
                         }
@@ -253,7 +254,9 @@ final class Delivery {
 
     /** Waits until nothing is queued or in flight, or the sink is down, or the deadline (System.nanoTime) passes. */
     synchronized void awaitIdle(long deadline) throws InterruptedException {
-        while (!down && thread.isAlive() && (inFlight || !memory.isEmpty() || (spool != null && spool.pending() > 0))) {
+        // A sink that is down is done once its records are in the spool (with no spool, at once).
+        while (thread.isAlive() && (inFlight || (!memory.isEmpty() && (spool != null || !down))
+            || (!down && spool != null && spool.pending() > 0))) {
             long left = (deadline - System.nanoTime()) / 1_000_000;
             if (left <= 0) {
                 return;
