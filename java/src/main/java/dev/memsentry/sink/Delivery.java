@@ -28,6 +28,8 @@ final class Delivery {
     private final ArrayDeque<SinkRecord> memory = new ArrayDeque<>();
     private final Thread thread;
     private boolean closing;
+    /** Closing while down: one more attempt at once, before giving the rest to the spool. */
+    private boolean lastChance;
     private boolean inFlight;
     private boolean down;
     private long retryAt;
@@ -75,7 +77,8 @@ final class Delivery {
                         long left = retryAt - System.currentTimeMillis();
                         wait(down && left > 0 ? left : 0);
                     }
-                    if (closing && (memory.isEmpty() || down) && (spool == null || spool.pending() == 0 || down)) {
+                    boolean givingUp = down && !lastChance;
+                    if (closing && (memory.isEmpty() || givingUp) && (spool == null || spool.pending() == 0 || givingUp)) {
                         break;
                     }
                     if (down && waiting()) {
@@ -92,6 +95,7 @@ final class Delivery {
                     fromSpool = spool != null && spool.pending() > 0;
                     batch = fromSpool ? spool.peek(BATCH) : take();
                     inFlight = true;
+                    lastChance = false;
                 }
                 try {
                     attempt(batch, fromSpool);
@@ -226,6 +230,10 @@ final class Delivery {
     void close(Duration wait) {
         synchronized (this) {
             closing = true;
+            if (down) {
+                lastChance = true;
+                retryAt = 0;
+            }
             notifyAll();
         }
         try {

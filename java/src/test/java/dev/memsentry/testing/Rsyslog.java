@@ -79,13 +79,28 @@ public final class Rsyslog implements AutoCloseable {
             dir.resolve("rsyslogd.pid").toString()).redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("rsyslogd.log").toFile())).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!(Files.exists(tcpFile) && Files.exists(tlsFile) && Files.size(tcpFile) > 0 && Files.size(tlsFile) > 0)) {
+        // rsyslog writes listenPortFileName only for port 0 (the first start); a restart on the
+        // same ports is ready when both accept a connection.
+        while (!(tcpPort == 0 ? Files.exists(tcpFile) && Files.exists(tlsFile) && Files.size(tcpFile) > 0
+            && Files.size(tlsFile) > 0 : accepts(tcpPort) && accepts(tlsPort))) {
             assertTrue(process.isAlive(), "rsyslogd exited: " + Files.readString(dir.resolve("rsyslogd.log")));
-            assertTrue(System.nanoTime() < deadline, "rsyslogd did not listen within 30 s");
+            assertTrue(System.nanoTime() < deadline, "rsyslogd did not listen within 30 s: "
+                + Files.readString(dir.resolve("rsyslogd.log")));
             Thread.sleep(50);
         }
-        tcpPort = Integer.parseInt(Files.readString(tcpFile).trim());
-        tlsPort = Integer.parseInt(Files.readString(tlsFile).trim());
+        if (tcpPort == 0) {
+            tcpPort = Integer.parseInt(Files.readString(tcpFile).trim());
+            tlsPort = Integer.parseInt(Files.readString(tlsFile).trim());
+        }
+    }
+
+    private static boolean accepts(int port) {
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.connect(new java.net.InetSocketAddress("127.0.0.1", port), 200);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** SIGTERM, as a service manager stops it; waits until it is gone. */
