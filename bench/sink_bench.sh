@@ -80,7 +80,8 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 P
 kjava=("$java" -Xmx768m -XX:+UseSerialGC -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$kcp")
-"${kjava[@]}" kafka.tools.StorageTool format -t "$("${kjava[@]}" org.apache.kafka.common.Uuid 2>/dev/null || python3 -c 'import base64,uuid;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')" \
+cluster=$(python3 -c 'import base64,uuid;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
+"${kjava[@]}" kafka.tools.StorageTool format -t "$cluster" \
   -c "$work/kafka/server.properties" > "$work/kafka/format.log" 2>&1
 kafka_start() {
   "${kjava[@]}" kafka.Kafka "$work/kafka/server.properties" >> "$work/kafka/broker.log" 2>&1 &

@@ -53,7 +53,8 @@ final class KafkaSink implements Sink {
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-        // Unknown or wrong settings are found now, as usage errors, not at the first alert.
+        // Unknown settings are found now, as usage errors, not at the first alert (this loads the
+        // client's configuration classes: only when there are settings to check).
         for (String k : settings.keySet()) {
             if (!ProducerConfig.configNames().contains(k)) {
                 throw new SinkUriException("output.kafka: '" + k + "' is not a Kafka producer setting");
@@ -72,8 +73,31 @@ final class KafkaSink implements Sink {
         return producer;
     }
 
+    /**
+     * At the start of a run: a TCP connection to one of the bootstrap brokers (DNS, refused, timed
+     * out). Creating the producer, loading the client's classes and fetching metadata happen on
+     * the delivery thread, alongside the scan.
+     */
+    @Override
+    public void reach() throws SinkException {
+        SinkException last = null;
+        for (SinkUri.HostPort hp : uri.hosts()) {
+            try {
+                Network.connect(hp).close();
+                return;
+            } catch (SinkException e) {
+                last = e;
+            } catch (java.io.IOException closing) {
+                return; // it connected
+            }
+        }
+        throw new SinkException("kafka: " + last.getMessage(), true, last);
+    }
+
+    /** doctor: reachable, then the topic's metadata through the client (authorization, unknown topic). */
     @Override
     public void probe() throws SinkException {
+        reach();
         try {
             producer().partitionsFor(uri.target());
         } catch (KafkaException e) {
@@ -124,8 +148,8 @@ final class KafkaSink implements Sink {
         if (e instanceof TimeoutException) {
             String m = String.valueOf(e.getMessage());
             if (m.contains("not present in metadata")) {
-                return new SinkException("kafka " + where + ": no broker answered, or topic '" + uri.target()
-                    + "' does not exist (within " + props.get(ProducerConfig.MAX_BLOCK_MS_CONFIG) + " ms)", true, e);
+                return new SinkException("kafka " + where + ": topic '" + uri.target() + "' unknown, or no broker "
+                    + "answered within " + props.get(ProducerConfig.MAX_BLOCK_MS_CONFIG) + " ms", true, e);
             }
             return new SinkException("kafka " + where + ": no acknowledgement within the delivery timeout", true, e);
         }

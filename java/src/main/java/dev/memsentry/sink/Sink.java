@@ -14,8 +14,17 @@ public interface Sink extends AutoCloseable {
      */
     void deliver(List<SinkRecord> batch) throws SinkException;
 
-    /** Connects (or opens) and checks that the sink can take documents, without sending one. */
+    /** Connects (or opens) and checks that the sink can take documents, without sending one (doctor). */
     void probe() throws SinkException;
+
+    /**
+     * The check a run makes at start, before its first document: by default the full probe. A
+     * sink whose full check is slow (Kafka: the client library, metadata) checks only that it can
+     * be reached, and completes the rest on its delivery thread while the scan runs.
+     */
+    default void reach() throws SinkException {
+        probe();
+    }
 
     /**
      * Before close: makes sure what deliver returned for has arrived (a stream transport closes

@@ -94,7 +94,7 @@ public final class SinkSet implements AutoCloseable {
                 }
                 String down = null;
                 try {
-                    sink.probe();
+                    sink.reach();
                 } catch (SinkException e) {
                     if (!e.isTransient() || spool == null) {
                         closeQuietly(spool);

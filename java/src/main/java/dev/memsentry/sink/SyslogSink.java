@@ -3,15 +3,10 @@ package dev.memsentry.sink;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.ConnectException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
-import java.net.InetSocketAddress;
-import java.net.NoRouteToHostException;
-import java.net.PortUnreachableException;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
-import java.net.UnknownHostException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -33,7 +28,6 @@ import javax.net.ssl.SSLSocket;
  * never miss one.
  */
 final class SyslogSink implements Sink {
-    static final int CONNECT_TIMEOUT_MS = 3000;
     static final int WRITE_TIMEOUT_MS = 10_000;
     static final long CONFIRM_MS = 1000;
     private static final int MAX_UNCONFIRMED = 100_000;
@@ -112,14 +106,13 @@ final class SyslogSink implements Sink {
         SinkUri.HostPort hp = target();
         Socket s = null;
         try {
-            s = new Socket();
-            s.connect(new InetSocketAddress(hp.host(), hp.port()), CONNECT_TIMEOUT_MS);
+            s = Network.connect(hp);
             if (tls != null) {
                 SSLSocket ssl = (SSLSocket) tls.getSocketFactory().createSocket(s, hp.host(), hp.port(), true);
                 SSLParameters params = ssl.getSSLParameters();
                 params.setEndpointIdentificationAlgorithm("HTTPS"); // the certificate must name HOST
                 ssl.setSSLParameters(params);
-                ssl.setSoTimeout(CONNECT_TIMEOUT_MS);
+                ssl.setSoTimeout(Network.CONNECT_TIMEOUT_MS);
                 ssl.startHandshake();
                 s = ssl;
             }
@@ -128,6 +121,8 @@ final class SyslogSink implements Sink {
             s.setTcpNoDelay(true);
             socket = s;
             out = s.getOutputStream();
+        } catch (SinkException e) {
+            throw new SinkException(e.getMessage(), true, e.getCause(), pending);
         } catch (IOException e) {
             closeQuietly(s);
             boolean permanent = e instanceof SSLHandshakeException;
@@ -138,18 +133,6 @@ final class SyslogSink implements Sink {
     /** One line for a failure: what the user can act on, not the exception's class. */
     private String describe(IOException e) {
         String where = target().toString();
-        if (e instanceof UnknownHostException) {
-            return "cannot resolve " + target().host() + " (DNS)";
-        }
-        if (e instanceof ConnectException) {
-            return "connection to " + where + " refused";
-        }
-        if (e instanceof SocketTimeoutException) {
-            return "no answer from " + where + " within " + CONNECT_TIMEOUT_MS / 1000 + " s";
-        }
-        if (e instanceof NoRouteToHostException) {
-            return "no route to " + where;
-        }
         if (e instanceof SSLHandshakeException) {
             String m = String.valueOf(e.getMessage());
             if (m.contains("PKIX") || m.contains("certification path")) {
@@ -161,10 +144,7 @@ final class SyslogSink implements Sink {
             }
             return "TLS handshake with " + where + " failed: " + m;
         }
-        if (e instanceof PortUnreachableException) {
-            return "port unreachable at " + where;
-        }
-        return "connection to " + where + ": " + e.getMessage();
+        return Network.why(e, target());
     }
 
     /**
@@ -242,7 +222,7 @@ final class SyslogSink implements Sink {
         if (udp == null) {
             try {
                 DatagramSocket d = new DatagramSocket();
-                d.connect(new InetSocketAddress(target().host(), target().port()));
+                d.connect(new java.net.InetSocketAddress(target().host(), target().port()));
                 udp = d;
             } catch (IOException e) {
                 throw new SinkException(describe(e), true, e);

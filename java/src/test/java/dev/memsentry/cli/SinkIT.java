@@ -224,4 +224,29 @@ class SinkIT {
         assertTrue(sinks.get("dropped").asLong() > 0, sinks.toString());
         assertTrue(sinks.get("pending").asLong() > 0, sinks.toString());
     }
+
+    @Test
+    void doctorChecksASinkAndSaysWhyNotInOneLine() throws Exception {
+        CliIT.Run ok = CliIT.jar(List.of(), "doctor", "--sink", "syslog+tls://127.0.0.1:" + rsyslog.tlsPort() + "?ca="
+            + rsyslog.ca(), "--sink", "kafka://" + broker.bootstrap() + "/memsentry-doctor");
+        assertEquals(0, ok.code(), ok.out() + ok.err());
+        assertEquals(List.of("sink syslog+tls://127.0.0.1:" + rsyslog.tlsPort() + "?ca=" + rsyslog.ca() + ": ok",
+            "sink kafka://" + broker.bootstrap() + "/memsentry-doctor: ok"), ok.out().lines().toList());
+        int closed = closedPort();
+        CliIT.Run refused = CliIT.jar(List.of(), "doctor", "--sink", "kafka://127.0.0.1:" + closed + "/t");
+        assertEquals(3, refused.code());
+        assertEquals(List.of("sink kafka://127.0.0.1:" + closed + "/t: kafka: connection to 127.0.0.1:" + closed
+            + " refused"), refused.out().lines().toList());
+        CliIT.Run wrongCa = CliIT.jar(List.of(), "doctor", "--sink", "syslog+tls://127.0.0.1:" + rsyslog.tlsPort() + "?ca="
+            + rsyslog.otherCa());
+        assertEquals(3, wrongCa.code());
+        assertTrue(wrongCa.out().strip().lines().count() == 1 && wrongCa.out().contains("is not signed by the CA"),
+            wrongCa.out());
+        CliIT.Run dns = CliIT.jar(List.of(), "doctor", "--sink", "syslog+tcp://no-such-host.invalid:514");
+        assertEquals(3, dns.code());
+        assertTrue(dns.out().contains("cannot resolve no-such-host.invalid (DNS)"), dns.out());
+        CliIT.Run malformed = CliIT.jar(List.of(), "doctor", "--sink", "kafka://127.0.0.1:9092");
+        assertEquals(2, malformed.code());
+        assertEquals(1, malformed.err().strip().lines().count(), malformed.err());
+    }
 }
