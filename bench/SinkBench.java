@@ -35,8 +35,12 @@ public class SinkBench {
         return out;
     }
 
+    static SinkSet open(String uri, Path spool, Duration wait) throws Exception {
+        return SinkSet.open(new SinkSet.Settings(List.of(uri), spool, 1L << 30, wait, Map.of()));
+    }
+
     static SinkSet open(String uri, Path spool) throws Exception {
-        return SinkSet.open(new SinkSet.Settings(List.of(uri), spool, 1L << 30, Duration.ofSeconds(120), Map.of()));
+        return open(uri, spool, Duration.ofSeconds(120));
     }
 
     public static void main(String[] args) throws Exception {
@@ -60,7 +64,7 @@ public class SinkBench {
             }
             case "queue" -> {
                 int n = Integer.parseInt(args[3]);
-                SinkSet s = open(uri, Path.of(args[2]));
+                SinkSet s = open(uri, Path.of(args[2]), Duration.ofSeconds(1)); // the sink is down: spool
                 alerts(n).forEach(s::write);
                 s.close();
                 SinkStats st = s.stats().get(0);

@@ -28,8 +28,8 @@ final class Delivery {
     private final ArrayDeque<SinkRecord> memory = new ArrayDeque<>();
     private final Thread thread;
     private boolean closing;
-    /** Closing while down: one more attempt at once, before giving the rest to the spool. */
-    private boolean lastChance;
+    /** The shutdown wait is over: stop attempting, the rest goes to the spool. */
+    private boolean giveUp;
     private boolean inFlight;
     private boolean down;
     private long retryAt;
@@ -73,29 +73,12 @@ final class Delivery {
                 List<SinkRecord> batch;
                 boolean fromSpool;
                 synchronized (this) {
-                    while (!closing && memory.isEmpty() && (spool == null || spool.pending() == 0 || waiting())) {
-                        long left = retryAt - System.currentTimeMillis();
-                        wait(down && left > 0 ? left : 0);
-                    }
-                    boolean givingUp = down && !lastChance;
-                    if (closing && (memory.isEmpty() || givingUp) && (spool == null || spool.pending() == 0 || givingUp)) {
+                    if (!awaitWork()) {
                         break;
-                    }
-                    if (down && waiting()) {
-                        // keep the order: new records go behind those in the spool
-                        if (spool != null) {
-                            batch = take();
-                            toSpool(batch);
-                            notifyAll();
-                        } else {
-                            wait(Math.max(1, retryAt - System.currentTimeMillis()));
-                        }
-                        continue;
                     }
                     fromSpool = spool != null && spool.pending() > 0;
                     batch = fromSpool ? spool.peek(BATCH) : take();
                     inFlight = true;
-                    lastChance = false;
                 }
                 try {
                     attempt(batch, fromSpool);
@@ -112,6 +95,33 @@ final class Delivery {
             LOG.error("sink {}: spool {}: {}", uri, spool.directory(), e.getMessage());
         } finally {
             finish();
+        }
+    }
+
+    /**
+     * Waits (holding the lock) until there is a batch to attempt: true; false when the thread is
+     * done (closing and nothing left, or told to give up). While the sink is down and its retry
+     * is not due, new records go to the spool behind those already there.
+     */
+    private boolean awaitWork() throws InterruptedException, IOException {
+        while (true) {
+            boolean spoolEmpty = spool == null || spool.pending() == 0;
+            if (giveUp || (closing && memory.isEmpty() && spoolEmpty)) {
+                return false;
+            }
+            if (down && waiting()) {
+                if (spool != null && !memory.isEmpty()) {
+                    toSpool(take());
+                    notifyAll();
+                } else {
+                    wait(Math.max(1, retryAt - System.currentTimeMillis()));
+                }
+                continue;
+            }
+            if (!memory.isEmpty() || !spoolEmpty) {
+                return true;
+            }
+            wait();
         }
     }
 
@@ -223,26 +233,24 @@ final class Delivery {
     }
 
     /**
-     * Stops taking records and waits up to wait for the sink to take what is queued (not when it
-     * is down: then the records go straight to the spool). Past the wait, a blocked delivery is
-     * aborted; its batch goes to the spool.
+     * Stops taking records and waits up to wait for the sink to take what is queued, retrying
+     * (with backoff) a sink that is down. Past the wait, a blocked delivery is aborted; what is
+     * left goes to the spool.
      */
     void close(Duration wait) {
         synchronized (this) {
             closing = true;
             if (down) {
-                lastChance = true;
-                retryAt = 0;
+                retryAt = System.currentTimeMillis(); // one attempt at once
             }
             notifyAll();
         }
         try {
             thread.join(Math.max(1, wait.toMillis()));
             if (thread.isAlive()) {
-                LOG.warn("sink {}: not done after {} s: stopping delivery", uri, wait.toSeconds());
                 synchronized (this) {
-                    down = true;
-                    retryAt = Long.MAX_VALUE;
+                    giveUp = true;
+                    notifyAll();
                 }
                 sink.abort();
                 thread.join(5000);

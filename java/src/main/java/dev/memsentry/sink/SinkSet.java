@@ -37,8 +37,7 @@ public final class SinkSet implements AutoCloseable {
     private final List<Delivery> deliveries;
     private final Duration wait;
     private List<SinkStats> finalStats;
-    private long deadline;
-    private boolean deadlineSet;
+    private boolean exhausted;
 
     private SinkSet(List<Delivery> deliveries, Duration wait) {
         this.deliveries = deliveries;
@@ -150,21 +149,13 @@ public final class SinkSet implements AutoCloseable {
         return deliveries.stream().map(Delivery::stats).toList();
     }
 
-    /** The end of the shutdown wait, counted from the first drain or close. */
-    private long deadline() {
-        if (!deadlineSet) {
-            deadline = System.nanoTime() + wait.toNanos();
-            deadlineSet = true;
-        }
-        return deadline;
-    }
-
     /**
      * Waits, within the shutdown wait, until every sink took what is queued or is down: then
-     * {@link #stats()} are what a summary should say. close() afterwards spends what is left of the wait.
+     * {@link #stats()} are what a summary should say. If the wait ran out, the close that follows
+     * gets 1 s (for the summary itself), so that a run never waits much more than the wait.
      */
     public void drain() {
-        long end = deadline();
+        long end = System.nanoTime() + wait.toNanos();
         for (Delivery d : deliveries) {
             try {
                 d.awaitIdle(end);
@@ -173,6 +164,11 @@ public final class SinkSet implements AutoCloseable {
                 return;
             }
         }
+        exhausted = System.nanoTime() >= end;
+    }
+
+    private long closeDeadline() {
+        return System.nanoTime() + (exhausted ? 1_000_000_000L : wait.toNanos());
     }
 
     /** Waits, at most what is left of the shutdown wait, for the sinks to take what is queued. */
@@ -181,7 +177,7 @@ public final class SinkSet implements AutoCloseable {
         if (finalStats != null) {
             return;
         }
-        long deadline = deadline();
+        long deadline = closeDeadline();
         List<Thread> closers = new ArrayList<>();
         for (Delivery d : deliveries) {
             Thread t = new Thread(() -> d.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))),

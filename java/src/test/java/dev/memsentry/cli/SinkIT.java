@@ -178,7 +178,7 @@ class SinkIT {
             rsyslog.stop();
             try {
                 first = CliIT.jar(List.of(), "scan", "--pid", Long.toString(v.pid()), "--sink", sink, "--spool",
-                    spool.toString(), "--out", tmp.resolve("first.json").toString());
+                    spool.toString(), "--sink-wait", "2s", "--out", tmp.resolve("first.json").toString());
             } finally {
                 rsyslog.restart();
             }
@@ -213,7 +213,7 @@ class SinkIT {
             r = CliIT.jar(List.of(), "scan", "--json", "--pid", Long.toString(a.pid()), "--pid", Long.toString(b.pid()),
                 "--pid", Long.toString(c.pid()), "--pid", Long.toString(d.pid()),
                 "--sink", "syslog+tcp://127.0.0.1:" + closedPort(), "--spool", tmp.resolve("spool").toString(),
-                "--spool-max-size", "4K");
+                "--spool-max-size", "4K", "--sink-wait", "1s");
         }
         assertEquals(1, r.code(), r.err());
         assertTrue(r.err().contains("full: dropped the"), r.err());
