@@ -91,7 +91,8 @@ kafka_start() {
 kafka_stop() { kill "$k_pid"; wait "$k_pid" 2>/dev/null || true; }
 kafka_start
 
-bench=("$java" -cp "$jar" "$repo/bench/SinkBench.java")
+bench=("$java" -Dorg.slf4j.simpleLogger.log.org.apache.kafka=warn -Dorg.slf4j.simpleLogger.showThreadName=false \
+  -cp "$jar" "$repo/bench/SinkBench.java")
 echo "# machine: $(nproc) cpus, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
 echo "# jar: $(stat -c %s "$jar") bytes"
 

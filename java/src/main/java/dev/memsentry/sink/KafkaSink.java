@@ -44,6 +44,8 @@ final class KafkaSink implements Sink {
             uri.hosts().stream().map(SinkUri.HostPort::toString).collect(Collectors.joining(",")));
         props.put(ProducerConfig.CLIENT_ID_CONFIG, "memsentry-" + ProcessHandle.current().pid());
         props.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        // Alerts are ~1-2 KB: the default 16 KB batches make a 500-record delivery ~40 requests.
+        props.put(ProducerConfig.BATCH_SIZE_CONFIG, Integer.toString(256 << 10));
         props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "5000");
         props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "3000");
         props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Long.toString(DELIVERY_TIMEOUT.toMillis()));

@@ -120,7 +120,8 @@ final class SyslogSink implements Sink {
             s.setKeepAlive(true);
             s.setTcpNoDelay(true);
             socket = s;
-            out = s.getOutputStream();
+            // One write (one TLS record, few segments) per batch, not per message.
+            out = new java.io.BufferedOutputStream(s.getOutputStream(), 1 << 16);
         } catch (SinkException e) {
             throw new SinkException(e.getMessage(), true, e.getCause(), pending);
         } catch (IOException e) {

@@ -249,4 +249,20 @@ class SinkIT {
         assertEquals(2, malformed.code());
         assertEquals(1, malformed.err().strip().lines().count(), malformed.err());
     }
+
+    @Test
+    void traceDeliversItsAlertsAndSummaryToKafka() throws Exception {
+        String victim = Victim.directory().resolve("victim_wx_cycle").toString();
+        Path out = tmp.resolve("trace.json");
+        CliIT.Run r = CliIT.jar(List.of(), "trace", "--alerts-only", "--out", out.toString(), "--sink",
+            "kafka://" + broker.bootstrap() + "/memsentry-trace", "--", victim, "1", "2");
+        assertEquals(1, r.code(), r.err());
+        Map<String, JsonNode> written = byId(Files.readAllLines(out));
+        assertTrue(written.values().stream().filter(d -> d.at("/rule/id").asText().equals("trace.wx_transition")).count() >= 2,
+            written.toString());
+        assertTrue(r.err().contains("sink kafka://" + broker.bootstrap() + "/memsentry-trace: "), r.err());
+        List<String> values = new ArrayList<>();
+        broker.consume("memsentry-trace", written.size(), Duration.ofSeconds(30)).forEach(rec -> values.add(rec.value()));
+        assertEquals(written, byId(values), "the alerts and the trace summary, with the --out file's event.ids");
+    }
 }
