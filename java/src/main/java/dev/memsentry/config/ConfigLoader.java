@@ -154,19 +154,7 @@ public final class ConfigLoader {
                 throw fail("output.sinks[" + i + "]", e.getMessage());
             }
         }
-        Path spool = null;
-        if (o.has("spool_dir")) {
-            String raw = text(o.get("spool_dir"), "output.spool_dir");
-            try {
-                spool = Path.of(raw);
-            } catch (java.nio.file.InvalidPathException e) {
-                throw fail("output.spool_dir", "'" + raw + "' is not a path");
-            }
-            if (!spool.isAbsolute() && file.toAbsolutePath().getParent() != null) {
-                spool = file.toAbsolutePath().getParent().resolve(spool);
-            }
-            spool = spool.normalize();
-        }
+        Path spool = o.has("spool_dir") ? relativePath(o.get("spool_dir"), "output.spool_dir") : null;
         Long max = null;
         if (o.has("spool_max_size")) {
             JsonNode n = o.get("spool_max_size");
@@ -192,21 +180,24 @@ public final class ConfigLoader {
         return new OutputSettings(sinks, spool, max, wait, kafka);
     }
 
+    /** A path; a relative one is relative to this file's folder. */
+    private Path relativePath(JsonNode n, String key) {
+        String raw = text(n, key);
+        Path p;
+        try {
+            p = Path.of(raw);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw fail(key, "'" + raw + "' is not a path");
+        }
+        if (!p.isAbsolute() && file.toAbsolutePath().getParent() != null) {
+            p = file.toAbsolutePath().getParent().resolve(p);
+        }
+        return p.normalize();
+    }
+
     /** The evidence keys of the response object; a relative evidence_dir is relative to this file. */
     private EvidenceSettings evidence(JsonNode r) {
-        Path dir = null;
-        if (r.has("evidence_dir")) {
-            String raw = text(r.get("evidence_dir"), "response.evidence_dir");
-            try {
-                dir = Path.of(raw);
-            } catch (java.nio.file.InvalidPathException e) {
-                throw fail("response.evidence_dir", "'" + raw + "' is not a path");
-            }
-            if (!dir.isAbsolute() && file.toAbsolutePath().getParent() != null) {
-                dir = file.toAbsolutePath().getParent().resolve(dir);
-            }
-            dir = dir.normalize();
-        }
+        Path dir = r.has("evidence_dir") ? relativePath(r.get("evidence_dir"), "response.evidence_dir") : null;
         DumpFormat format = r.has("dump_format") ? convert(r.get("dump_format"), "response.dump_format", t ->
             switch (t.trim().toLowerCase(Locale.ROOT)) {
                 case "core" -> DumpFormat.CORE;

@@ -44,6 +44,43 @@ final class TestDocs {
         return out;
     }
 
+    /** Writes docs to sinks, remembering their event.ids. */
+    static void write(SinkSet sinks, List<ObjectNode> docs, java.util.Set<String> ids) {
+        for (ObjectNode d : docs) {
+            sinks.write(d);
+            ids.add(d.at("/event/id").asText());
+        }
+    }
+
+    /**
+     * At least once: every id sent arrived, nothing else did, and a duplicate is the same document
+     * (same event.id). received: the JSON documents as they arrived.
+     */
+    static void assertAtLeastOnce(java.util.Set<String> sent, List<String> received) throws Exception {
+        java.util.Map<String, String> byId = new java.util.HashMap<>();
+        for (String json : received) {
+            JsonNode doc = Json.MAPPER.readTree(json);
+            String previous = byId.put(doc.at("/event/id").asText(), doc.toString());
+            if (previous != null) {
+                assertEquals(previous, doc.toString(), "a duplicate is the same document, same event.id");
+            }
+        }
+        java.util.Set<String> missing = new java.util.LinkedHashSet<>(sent);
+        missing.removeAll(byId.keySet());
+        assertTrue(missing.isEmpty(), "every alert arrived; missing " + missing.size() + " of " + sent.size());
+        assertTrue(sent.containsAll(byId.keySet()), "nothing that was not sent");
+    }
+
+    /** The outage went through the spool, and it is empty now: no segment file left. */
+    static void assertSpooledThenEmpty(SinkStats stats, java.nio.file.Path spool) throws java.io.IOException {
+        assertTrue(stats.spooled() > 0, "the outage went through the spool: " + stats.text());
+        assertEquals(0, stats.pending(), stats.text());
+        assertEquals(0, stats.dropped(), stats.text());
+        try (java.util.stream.Stream<java.nio.file.Path> left = java.nio.file.Files.walk(spool)) {
+            assertTrue(left.noneMatch(p -> p.toString().endsWith(".jsonl")), "spool empty afterwards");
+        }
+    }
+
     /** Closes the sinks (the bounded wait) and returns their final numbers. */
     static List<SinkStats> finish(SinkSet sinks) {
         sinks.close();

@@ -3,9 +3,7 @@ package dev.memsentry.testing;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -96,23 +94,16 @@ public final class KafkaBroker implements AutoCloseable {
         while (true) {
             assertTrue(process.isAlive(), "broker exited: " + Files.readString(dir.resolve("broker.log")));
             assertTrue(System.nanoTime() < deadline, "broker did not listen within 120 s");
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress("127.0.0.1", port), 200);
+            if (Servers.accepts(port)) {
                 return;
-            } catch (IOException notYet) {
-                Thread.sleep(100);
             }
+            Thread.sleep(100);
         }
     }
 
     /** SIGTERM (a controlled shutdown); waits until it is gone. */
     public void stop() throws InterruptedException {
-        if (process != null && process.isAlive()) {
-            process.destroy();
-            if (!process.waitFor(60, TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor();
-            }
-        }
+        Servers.stop(process, 60);
     }
 
     public void restart() throws IOException, InterruptedException {

@@ -82,7 +82,7 @@ public final class Rsyslog implements AutoCloseable {
         // rsyslog writes listenPortFileName only for port 0 (the first start); a restart on the
         // same ports is ready when both accept a connection.
         while (!(tcpPort == 0 ? Files.exists(tcpFile) && Files.exists(tlsFile) && Files.size(tcpFile) > 0
-            && Files.size(tlsFile) > 0 : accepts(tcpPort) && accepts(tlsPort))) {
+            && Files.size(tlsFile) > 0 : Servers.accepts(tcpPort) && Servers.accepts(tlsPort))) {
             assertTrue(process.isAlive(), "rsyslogd exited: " + Files.readString(dir.resolve("rsyslogd.log")));
             assertTrue(System.nanoTime() < deadline, "rsyslogd did not listen within 30 s: "
                 + Files.readString(dir.resolve("rsyslogd.log")));
@@ -94,23 +94,9 @@ public final class Rsyslog implements AutoCloseable {
         }
     }
 
-    private static boolean accepts(int port) {
-        try (java.net.Socket s = new java.net.Socket()) {
-            s.connect(new java.net.InetSocketAddress("127.0.0.1", port), 200);
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
     /** SIGTERM, as a service manager stops it; waits until it is gone. */
     public void stop() throws InterruptedException {
-        if (process != null && process.isAlive()) {
-            process.destroy();
-            if (!process.waitFor(20, TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor();
-            }
-        }
+        Servers.stop(process, 20);
     }
 
     /** Starts again on the same ports. */
