@@ -11,7 +11,9 @@ packages=(
   python3                                     # stub agent, ctypes binding
   libyara-dev yara                            # detection engine and its oracle
   gdb strace binutils procps util-linux       # oracles and namespace sweeps
-  rsyslog rsyslog-gnutls gnutls-bin openssl   # syslog sink oracle (started by the tests only)
+  lintian man-db bash-completion              # the Debian package's checks (ci/package-check.sh)
+  forkstat                                    # the process connector's peer (bench/watch_sources.sh)
+  rsyslog rsyslog-gnutls openssl              # syslog sink oracle (started by the tests only)
 )
 if [[ "${MEMSENTRY_SKIP_WINDOWS:-0}" != 1 ]]; then
   packages+=(g++-mingw-w64-x86-64-posix gcc-mingw-w64-x86-64-posix wine64 wine)

@@ -3,9 +3,11 @@
 #   1. installs what is missing (ci/install-deps.sh),
 #   2. mvn verify: CMake builds the C agent (Release, -Werror), ctest runs the Google Tests,
 #      Surefire the JUnit tests, Failsafe the end-to-end tests against target/orchestrator.jar,
-#   3. the C tests again under AddressSanitizer + UndefinedBehaviorSanitizer, with the fuzz
+#   3. the Debian package built by mvn (target/memsentry_*.deb) checked, installed, used and purged
+#      (ci/package-check.sh),
+#   4. the C tests again under AddressSanitizer + UndefinedBehaviorSanitizer, with the fuzz
 #      targets run for a bounded time (ci/sanitize.sh),
-#   4. the Windows agent cross-built with mingw-w64 and its Google Tests run under Wine
+#   5. the Windows agent cross-built with mingw-w64 and its Google Tests run under Wine
 #      (ci/windows-tests.sh; MEMSENTRY_SKIP_WINDOWS=1 leaves it out, as in install-deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +19,9 @@ fi
 
 echo "== mvn verify (native build, ctest, JUnit, end-to-end)"
 mvn -B -ntp -Dstyle.color=never verify
+
+echo "== the Debian package: lintian, install, launcher, selftest, manual, completion, purge"
+ci/package-check.sh
 
 echo "== sanitizers and fuzzing"
 ci/sanitize.sh

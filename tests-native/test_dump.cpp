@@ -12,7 +12,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <linux/capability.h>
 #include <sys/procfs.h>
+#include <sys/syscall.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/user.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <atomic>
 #include <thread>
 #include <cstdio>
@@ -37,6 +40,7 @@ extern "C" {
 #include "linux/elfcore.h"
 }
 
+#include "open_watch.hpp"
 #include "victim.hpp"
 
 namespace {
@@ -665,17 +669,19 @@ TEST(DumpSafety, CancelAndProgressStopUndoEverything)
     struct Ctx {
         volatile int32_t *cancel;
         pid_t pid;
-        std::string tracer;
-    } ctx{&cancel, v.pid(), ""};
+        bool traced_by_us;
+    } ctx{&cancel, v.pid(), false};
     o.progress = [](uint64_t, uint64_t, void *u) {
         auto *c = static_cast<Ctx *>(u);
-        c->tracer = proc_status_field(c->pid, "TracerPid");
+        // The tracer is the freezer, a thread of this process.
+        std::string tracer = proc_status_field(c->pid, "TracerPid");
+        c->traced_by_us = tracer != "0" && access(("/proc/self/task/" + tracer).c_str(), F_OK) == 0;
         *c->cancel = 1;
         return 0;
     };
     o.progress_user = &ctx;
     EXPECT_EQ(dump(v.pid(), dir / "c.core", o), MS_E_INTERRUPTED) << ms_last_error();
-    EXPECT_EQ(ctx.tracer, std::to_string(getpid())) << "the freeze was in force during the dump";
+    EXPECT_TRUE(ctx.traced_by_us) << "the freeze was in force during the dump";
     expect_running_untraced(v.pid());
     EXPECT_TRUE(dir.entries().empty());
 
@@ -999,6 +1005,207 @@ TEST(DumpCore, ExtendedSegmentCountUsesSectionZero)
     memcpy(&sh, out.p + eh.e_shoff, sizeof sh);
     EXPECT_EQ(sh.sh_info, 70001u);
     ms__bytes_free(&out);
+}
+
+// ---- a target that attacks its inspector (issue 18) ----------------------
+
+// The regions of pid, copied (paths kept alive).
+struct RegionCopy {
+    ms_region r;
+    std::string path;
+};
+
+std::vector<RegionCopy> regions_of(pid_t pid)
+{
+    std::vector<RegionCopy> out;
+    Agent agent;
+    ms_region_list(
+        agent.a, pid,
+        [](const ms_region *r, void *u) {
+            static_cast<std::vector<RegionCopy> *>(u)->push_back({*r, r->path});
+            return 0;
+        },
+        &out);
+    for (auto &c : out)
+        c.r.path = c.path.c_str();
+    return out;
+}
+
+const ms_region *region_at(const std::vector<RegionCopy> &rs, uint64_t start)
+{
+    for (auto &c : rs)
+        if (c.r.start == start)
+            return &c.r;
+    return nullptr;
+}
+
+// Root without CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE: /proc/PID/map_files
+// is refused (as in a container), ptrace and /proc/PID/mem are not.
+bool drop_map_files_caps()
+{
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct d[2];
+    if (syscall(SYS_capget, &h, d) != 0)
+        return false;
+    for (int cap : {CAP_SYS_ADMIN, 40 /* CAP_CHECKPOINT_RESTORE */}) {
+        d[cap / 32].effective &= ~(1u << (cap % 32));
+        d[cap / 32].permitted &= ~(1u << (cap % 32));
+    }
+    return syscall(SYS_capset, &h, d) == 0;
+}
+
+// Everything that opens the file behind a region (dump, probe, compare,
+// with and without map_files): the symlinks the target planted where its
+// maps point are never followed, so the watched file is never opened.
+TEST(HostileTarget, PlantedSymlinksAtMappedPathsAreNeverOpened)
+{
+    if (geteuid() != 0)
+        GTEST_SKIP() << "needs root for the victim's mount namespace";
+    TempDir dir, watched_dir;
+    std::string watched = watched_dir / "watched";
+    std::ofstream(watched) << "not for root to open";
+    std::string mnt = dir / "mnt";
+    ASSERT_EQ(mkdir(mnt.c_str(), 0700), 0);
+    // In our namespace too the maps path DIR/x names a symlink to the watched file.
+    ASSERT_EQ(symlink(watched.c_str(), (mnt + "/x").c_str()), 0);
+    Victim v("victim_hostile_map", {"symlink", mnt, watched});
+    auto rs = regions_of(v.pid());
+    const ms_region *file = region_at(rs, v.hex("file")), *del = region_at(rs, v.hex("del"));
+    ASSERT_TRUE(file && del);
+    EXPECT_EQ(file->kind, MS_REGION_FILE);
+    EXPECT_EQ(std::string(file->path), mnt + "/x");
+    EXPECT_EQ(del->kind, MS_REGION_DELETED);
+    OpenWatch watch(watched);
+
+    auto inspect_all = [&](const std::string &tag) {
+        Agent agent;
+        int bad = 0;
+        for (const ms_region *r : {file, del}) {
+            ms_region_probe_result probe;
+            memset(&probe, 0, sizeof probe);
+            probe.struct_size = sizeof probe;
+            ms_region_probe(agent.a, v.pid(), r, &probe);
+            ms_region_compare_file(agent.a, v.pid(), r, nullptr, nullptr, nullptr, nullptr);
+        }
+        ms_dump_options o = options(0, MS_DUMP_FORMAT_RAW);
+        bad += dump(v.pid(), dir / (tag + ".raw"), o) != MS_OK;
+        bad += dump(v.pid(), dir / (tag + ".core"), options()) != MS_OK;
+        return bad;
+    };
+    EXPECT_EQ(in_child([&]() { return drop_map_files_caps() ? inspect_all("nocaps") : 99; }), 0);
+    EXPECT_EQ(inspect_all("root"), 0);
+    EXPECT_EQ(watch.opens(), 0) << "root opened the file a planted symlink points to";
+    // With map_files the untouched pages still come from the very file mapped.
+    std::string raw = slurp(dir / "root.raw");
+    size_t first = raw.find("MS_PLANTED");
+    ASSERT_NE(first, std::string::npos);
+    EXPECT_NE(raw.find("MS_PLANTED", first + 1), std::string::npos) << "both regions";
+}
+
+// A tmpfs mounted on /dev in the target's own mount namespace holds plain
+// files: /dev/payload mapped executable is memory like any other and its
+// bytes are in the dump. Whether a region is a device comes from VmFlags.
+TEST(HostileTarget, PayloadOnATmpfsMountedOnDevIsDumped)
+{
+    if (geteuid() != 0)
+        GTEST_SKIP() << "needs root for the victim's mount namespace";
+    Victim v("victim_hostile_map", {"devtmpfs"});
+    TempDir dir;
+    struct Seen {
+        uint64_t start;
+        ms_dump_region r;
+        std::string path;
+    } seen{v.hex("dev"), {}, ""};
+    ms_dump_options o = options(0, MS_DUMP_FORMAT_RAW);
+    o.on_region = [](const ms_dump_region *r, void *u) {
+        auto *s = static_cast<Seen *>(u);
+        if (r->region->start == s->start) {
+            s->r = *r;
+            s->path = r->region->path;
+        }
+        return 0;
+    };
+    o.region_user = &seen;
+    ASSERT_EQ(dump(v.pid(), dir / "dev.raw", o), MS_OK) << ms_last_error();
+    EXPECT_EQ(seen.path, "/dev/payload");
+    EXPECT_EQ(seen.r.status, MS_DUMP_REGION_OK) << seen.r.reason;
+    EXPECT_NE(slurp(dir / "dev.raw").find("MS_DEV_PAYLOAD"), std::string::npos);
+    EXPECT_NE(slurp(dir / "dev.raw.json").find("/dev/payload"), std::string::npos);
+}
+
+// Every thread of pid untraced and out of any ptrace stop, allowing the
+// kernel the moment it takes to release the tracees of a thread that ended.
+bool all_threads_released(pid_t pid)
+{
+    for (int i = 0; i < 200; i++) {
+        bool released = true;
+        DIR *d = opendir(("/proc/" + std::to_string(pid) + "/task").c_str());
+        while (struct dirent *e = d ? readdir(d) : nullptr) {
+            if (e->d_name[0] == '.')
+                continue;
+            std::string task = std::to_string(pid) + "/task/" + e->d_name;
+            std::ifstream st("/proc/" + task + "/status");
+            std::string line;
+            while (std::getline(st, line))
+                if ((line.rfind("TracerPid:", 0) == 0 && line != "TracerPid:\t0") ||
+                    line.find("(tracing stop)") != std::string::npos)
+                    released = false;
+        }
+        if (d)
+            closedir(d);
+        if (released)
+            return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+}
+
+// Threads waiting in vfork() cannot be stopped: the freeze gives up at its
+// one deadline (not per thread), says why, leaves every thread untraced and
+// running, and the dump without freeze then works.
+TEST(HostileTarget, ThreadsStuckInVforkCannotStallTheFreeze)
+{
+    Victim v("victim_vfork_stuck", {"4"});
+    TempDir dir;
+    auto t0 = std::chrono::steady_clock::now();
+    ms_status st = dump(v.pid(), dir / "frozen.core", options(MS_DUMP_FREEZE));
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::string detail = ms_last_error();
+    EXPECT_EQ(st, MS_E_TIMEOUT) << detail;
+    EXPECT_NE(detail.find("uninterruptible"), std::string::npos) << detail;
+    EXPECT_LT(seconds, 10.0) << "four stuck threads cost 10 s each before";
+    EXPECT_TRUE(dir.entries().empty());
+    EXPECT_TRUE(all_threads_released(v.pid()));
+    ms_dump_result res;
+    ASSERT_EQ(dump(v.pid(), dir / "running.core", options(), &res), MS_OK) << ms_last_error();
+    EXPECT_EQ(res.frozen, 0u);
+    EXPECT_EQ(res.threads, 5u);
+    // The parents resume when their children go, and the victim exits normally.
+    int status = v.stop();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+// Names in the raw manifest read as Java's BytesText writes them: the byte
+// 0xff as \xff, the character U+00FF as itself, the text \xff as \\xff, and
+// control characters JSON-escaped (python3's json is the oracle).
+TEST(HostileTarget, ManifestNamesTellBytesFromLookalikeText)
+{
+    TempDir dir, out;
+    Victim v("victim_hostile_names", {dir.path});
+    ASSERT_EQ(dump(v.pid(), out / "n.raw", options(0, MS_DUMP_FORMAT_RAW)), MS_OK) << ms_last_error();
+    std::string script = "import json,sys\n"
+                         "m=json.load(open(sys.argv[1]))\n"
+                         "by={int(r['start'],16):r['path'] for r in m['regions']}\n"
+                         "for a in sys.argv[2:]: print(ascii(by[int(a,16)]))\n"
+                         "print(ascii(m['process']['name']))\n";
+    std::string got = run("python3 -c \"" + script + "\" '" + (out / "n.raw.json") + "' " + v.fact("esc") + " " +
+                          v.fact("ff") + " " + v.fact("yy") + " " + v.fact("bsx"));
+    std::string d = dir.path;
+    EXPECT_EQ(got, "'" + d + "/esc\\x1b[2J\\x1b[H\\u202e'\n"
+                   "'" + d + "/name\\\\xff'\n"
+                   "'" + d + "/name\\xff'\n"
+                   "'" + d + "/name\\\\\\\\xff'\n"
+                   "'n\\n\\x1b[2J\\x1b]0;t\\x07'\n");
 }
 
 } // namespace

@@ -210,4 +210,49 @@ TEST(LineReader, LongButLegalLineIsWhole)
     EXPECT_EQ(p.path.size(), path.size() + 1);
 }
 
+uint32_t vmflags(const std::string &line, int expect_kind = MS_SMAPS_VMFLAGS)
+{
+    uint32_t flags = 99;
+    EXPECT_EQ(ms__smaps_line_kind(line.c_str(), line.size(), &flags), expect_kind) << line;
+    return flags;
+}
+
+TEST(SmapsParse, LineKindsAndDeviceFlags)
+{
+    vmflags("7f0000000000-7f0000001000 r-xp 00000000 00:05 12 /dev/payload", MS_SMAPS_HEADER);
+    vmflags("7ffd5b9f0000-7ffd5b9f4000 r--p 00000000 00:00 0                          [vvar]", MS_SMAPS_HEADER);
+    vmflags("Size:                  4 kB", MS_SMAPS_OTHER);
+    vmflags("VmFlagsX: io", MS_SMAPS_OTHER);
+    EXPECT_EQ(vmflags("VmFlags: rd ex mr mw me sd"), 0u);
+    EXPECT_EQ(vmflags("VmFlags: rd mr pf io de dd sd"), MS_VMFLAG_IO | MS_VMFLAG_PFNMAP);
+    EXPECT_EQ(vmflags("VmFlags: io"), MS_VMFLAG_IO);
+    EXPECT_EQ(vmflags("VmFlags: rd pf "), MS_VMFLAG_PFNMAP);
+    // Only whole mnemonics count; a hostile process cannot write this line anyway.
+    EXPECT_EQ(vmflags("VmFlags: iox pfx xio"), 0u);
+    EXPECT_EQ(vmflags("VmFlags:"), 0u);
+    EXPECT_EQ(vmflags("VmFlags: i"), 0u);
+}
+
+// The kernel's own device mapping in every process: [vvar] is VM_IO|VM_PFNMAP.
+TEST(SmapsParse, VvarOfThisProcessIsDeviceMemory)
+{
+    FILE *f = fopen("/proc/self/smaps", "re");
+    ASSERT_NE(f, nullptr);
+    char buf[8192];
+    bool in_vvar = false, found = false;
+    while (fgets(buf, sizeof buf, f)) {
+        std::string line(buf);
+        if (!line.empty() && line.back() == '\n')
+            line.pop_back();
+        uint32_t flags;
+        int kind = ms__smaps_line_kind(line.c_str(), line.size(), &flags);
+        if (kind == MS_SMAPS_HEADER)
+            in_vvar = line.find("[vvar]") != std::string::npos;
+        else if (kind == MS_SMAPS_VMFLAGS && in_vvar)
+            found = (flags & (MS_VMFLAG_IO | MS_VMFLAG_PFNMAP)) != 0;
+    }
+    fclose(f);
+    EXPECT_TRUE(found);
+}
+
 } // namespace

@@ -27,6 +27,7 @@
 extern "C" {
 #include "common/protect.h"
 }
+#include "command_output.hpp"
 #include "victim.hpp"
 
 namespace {
@@ -144,14 +145,7 @@ ProbeRun run_probe(const std::string &args, Namespace ns)
         cmd += "--mount-proc ";
     cmd = "exec " + cmd + std::string("'") + MS_HELPER_DIR + "/terminate_probe' " + args + " 2>&1";
     ProbeRun run;
-    FILE *p = popen(cmd.c_str(), "r");
-    if (!p)
-        return run;
-    char line[4096];
-    while (fgets(line, sizeof line, p)) {
-        std::string s(line);
-        if (!s.empty() && s.back() == '\n')
-            s.pop_back();
+    run.exit_status = for_each_output_line(cmd, [&](const std::string &s) {
         run.output += s + "\n";
         size_t space = s.find(' ');
         std::string word = s.substr(0, space);
@@ -163,8 +157,7 @@ ProbeRun run_probe(const std::string &args, Namespace ns)
             run.results[f["case"]] = f;
         else
             run.lines[word] = f;
-    }
-    run.exit_status = pclose(p);
+    });
     return run;
 }
 

@@ -1061,4 +1061,31 @@ TEST(TraceNames, StableNames)
     EXPECT_STREQ(ms_trace_end_name(-1), "unknown");
 }
 
+// Threads waiting in vfork() never report the stop a tracer asks for: a
+// trace with a 2 s duration still ends (the end waits for them a bounded
+// time), and once its thread has exited none of them is traced or stopped.
+TEST(TraceAttach, ThreadsStuckInVforkCannotHoldTheEnd)
+{
+    Victim v("victim_vfork_stuck", {"4"});
+    Agent agent;
+    Recorder rec;
+    TraceResult r{};
+    auto t0 = std::chrono::steady_clock::now();
+    std::thread tracer([&] { r = attach(agent.a, rec.options(0, 2000), v.pid()); });
+    tracer.join(); // its exit releases what did not stop
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_EQ(r.status, MS_OK) << r.error;
+    EXPECT_EQ(r.summary.end, MS_TRACE_END_DURATION);
+    EXPECT_EQ(r.summary.threads, 5u);
+    EXPECT_LT(seconds, 10.0) << "the end of the trace waited for the stuck threads";
+    EXPECT_TRUE(eventually([&] {
+        for (pid_t tid : tids_of(v.pid()))
+            if (tracer_pid(tid) != 0 || stopped_state(thread_state(v.pid(), tid)))
+                return false;
+        return true;
+    }, 5)) << "a thread was left traced or stopped";
+    int status = v.stop();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
 } // namespace

@@ -19,11 +19,13 @@
 #include <tuple>
 #include <vector>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <memsentry/memsentry.h>
 
+#include "open_watch.hpp"
 #include "victim.hpp"
 
 namespace {
@@ -349,6 +351,35 @@ struct TempDir {
     ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
     void write(const std::string &name, const std::string &text) const { std::ofstream(path + "/" + name) << text; }
 };
+
+// yara opens the path a mapping's maps line names; memsentry does not follow
+// a symlink the target planted there (in our namespace the path of a file
+// the target mapped in its own mount namespace is a symlink to a watched
+// file): nothing is opened, and the untouched pages still come from the
+// mapped files themselves.
+TEST_F(Yara, PlantedSymlinksAtMappedPathsAreNeverOpened)
+{
+    if (geteuid() != 0)
+        GTEST_SKIP() << "needs root for the victim's mount namespace";
+    TempDir dir;
+    dir.write("watched", "not for root to open");
+    dir.write("f.yar", "rule planted { strings: $f = \"MS_PLANTED\" condition: $f }\n");
+    std::string mnt = dir.path + "/mnt", watched = dir.path + "/watched";
+    ASSERT_EQ(mkdir(mnt.c_str(), 0700), 0);
+    ASSERT_EQ(symlink(watched.c_str(), (mnt + "/x").c_str()), 0);
+    Victim v("victim_hostile_map", {"symlink", mnt, watched});
+    Rules rules(dir.path + "/f.yar");
+    ASSERT_EQ(rules.status, MS_OK) << rules.error;
+    OpenWatch watch(watched);
+    ScanResult r = scan(rules.rules, v.pid());
+    ASSERT_EQ(r.status, MS_OK) << r.error;
+    EXPECT_EQ(watch.opens(), 0) << "the scan opened the file a planted symlink points to";
+    ASSERT_TRUE(r.hits.count("default:planted")) << describe(r.hits);
+    std::set<uint64_t> found;
+    for (auto &[id, addr] : r.hits["default:planted"].strings)
+        found.insert(addr);
+    EXPECT_TRUE(found.count(v.hex("file")) && found.count(v.hex("del"))) << describe(r.hits);
+}
 
 TEST_F(Yara, FolderCompilesEveryRulesFileAndReportsEveryBrokenOne)
 {

@@ -41,4 +41,12 @@ void ms__plat_trace_stop(ms_trace *trace);
 ms_status ms__plat_trace_attach(ms_trace *trace, int64_t pid, ms_trace_summary *summary);
 ms_status ms__plat_trace_launch(ms_trace *trace, const char *const *argv, ms_trace_summary *summary);
 
+/* ms_watch.h (common/watch_api.c checks the arguments and fills the option
+ * defaults). open chooses the source and fills watch->info (source, reason,
+ * detail); stop is async-signal-safe (watch->stop_requested is already set). */
+ms_status ms__plat_watch_open(ms_watch *watch);
+void ms__plat_watch_close(ms_watch *watch);
+void ms__plat_watch_stop(ms_watch *watch);
+ms_status ms__plat_watch_run(ms_watch *watch, ms_proc_event_fn fn, void *user_data);
+
 #endif

@@ -15,5 +15,6 @@
 #include "ms_yara.h"
 #include "ms_inspect.h"
 #include "ms_trace.h"
+#include "ms_watch.h"
 
 #endif

@@ -114,7 +114,8 @@ typedef int (*ms_code_diff_cb)(const ms_code_diff *diff, void *user_data);
  * no longer the page cache's page): an unmodified page is the file's page.
  * The file is the one mapped (/proc/<pid>/map_files), so a file replaced on
  * disk since is not mistaken for a patch; without CAP_SYS_ADMIN the path is
- * used when its device and inode match the region's. Bytes past the end of
+ * used when its device and inode match the region's, never through a
+ * symbolic link, and no device is ever opened. Bytes past the end of
  * the file compare against zeros, as the kernel maps them.
  * opts may be NULL; stats may be NULL. MS_E_INVALID_ARGUMENT for a region
  * that is not a private file mapping; MS_E_IO when the file cannot be

@@ -26,6 +26,10 @@
  * A target is always left as it was found: signals it receives are passed
  * on, never swallowed; group-stops stay stops (PTRACE_LISTEN); every thread
  * is detached when the trace ends, whatever ends it, and is not left stopped.
+ * The end waits at most a second for threads to stop: one in uninterruptible
+ * sleep (a parent waiting in vfork()) never does, stays attached to the
+ * calling thread and is detached by the kernel when that thread exits (run
+ * a trace on a thread that ends with it).
  *
  * Threads: the session runs on the thread that calls ms_trace_attach() or
  * ms_trace_launch() (ptrace ties tracees to one thread) and every callback is

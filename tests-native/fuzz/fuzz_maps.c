@@ -1,5 +1,5 @@
 /* libFuzzer target: arbitrary bytes through the line reader and the maps
- * parser, exactly as /proc/<pid>/maps content would go. */
+ * and smaps parsers, exactly as /proc/<pid>/maps or smaps content would go. */
 #include "linux/maps_parse.h"
 #include "linux/procfs.h"
 
@@ -29,6 +29,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             continue;
         if (st != MS_OK || !line)
             break;
+        uint32_t flags;
+        if (ms__smaps_line_kind(line, len, &flags) == MS_SMAPS_VMFLAGS && (flags & ~3u))
+            __builtin_trap();
         ms_region region;
         if (ms__maps_parse_line(line, len, &region) == MS_OK) {
             /* Touch every output so the sanitizers see any bad pointer. */

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -451,6 +452,94 @@ def page_present(pid, address):
     return bool(entry >> 63)
 
 
+class OpenWatch(object):
+    """IN_OPEN events of one file (inotify through ctypes, as the stub uses no more than the
+    standard library either)."""
+
+    def __init__(self, path):
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0 or libc.inotify_add_watch(self.fd, os.fsencode(path), 0x20) < 0:  # IN_OPEN
+            raise OSError(ctypes.get_errno(), "inotify")
+
+    def opens(self):
+        n = 0
+        while True:
+            try:
+                buf = os.read(self.fd, 4096)
+            except BlockingIOError:
+                return n
+            while buf:
+                _, mask, _, length = struct.unpack_from("iIII", buf)
+                n += bool(mask & 0x20)
+                buf = buf[16 + length:]
+
+    def close(self):
+        os.close(self.fd)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "the victim makes a mount namespace of its own")
+class PlantedSymlinkTest(unittest.TestCase):
+    """A target whose maps name symlinks it planted (a tmpfs covered by another with a symlink
+    at the mapped path, a deleted file with a symlink named "d (deleted)"): probing its untouched
+    file pages, with map_files and without (CAP_SYS_ADMIN dropped), never opens the file the
+    symlinks point to."""
+
+    def test_no_open_of_the_symlink_target(self):
+        d = tempfile.mkdtemp(prefix="memsentry-stub-hostile-")
+        self.addCleanup(shutil.rmtree, d)
+        watched = os.path.join(d, "watched")
+        with open(watched, "w") as f:
+            f.write("not for root to open")
+        mnt = os.path.join(d, "mnt")
+        os.mkdir(mnt)
+        os.symlink(watched, os.path.join(mnt, "x"))
+        with Victim("victim_hostile_map", "symlink", mnt, watched) as v:
+            watch = OpenWatch(watched)
+            self.addCleanup(watch.close)
+            for prefix in ((), ("setpriv", "--bounding-set=-sys_admin,-checkpoint_restore")):
+                s = Session(prefix)
+                try:
+                    for key in ("file", "del"):
+                        _, a = s.request("probe_region", pid=v.pid, start=hex(v.hex(key)))
+                        self.assertTrue(a["ok"], a)
+                        if not prefix:
+                            self.assertEqual(b"MS_PLANTED", base64.b64decode(a["result"]["head"])[:10],
+                                             "with map_files the page comes from the mapped file")
+                finally:
+                    self.assertEqual(0, s.close())
+            self.assertEqual(0, watch.opens(), "the stub opened the file a planted symlink points to")
+
+
+class DeviceMappingTest(unittest.TestCase):
+    """Device memory is told by VmFlags (io, pf), never by a path under /dev."""
+
+    def test_smaps_lines(self):
+        self.assertEqual(("header", None), stub.smaps_line_kind(b"7f0000000000-7f0000001000 r-xp 0 00:05 12 /dev/x"))
+        self.assertEqual(("other", None), stub.smaps_line_kind(b"Size:                  4 kB"))
+        self.assertEqual(("vmflags", {b"io", b"pf"}), stub.smaps_line_kind(b"VmFlags: rd mr pf io de dd"))
+        self.assertEqual(("vmflags", set()), stub.smaps_line_kind(b"VmFlags: rd ex iox xpf"))
+        self.assertIn(next(r["start"] for r in stub.iter_regions(os.getpid()) if r["path"] == b"[vvar]"),
+                      stub.device_starts(os.getpid()))
+
+    @unittest.skipUnless(os.geteuid() == 0, "the victim makes a mount namespace of its own")
+    def test_a_payload_on_a_tmpfs_mounted_on_dev_is_dumped(self):
+        d = tempfile.mkdtemp(prefix="memsentry-stub-dev-")
+        self.addCleanup(shutil.rmtree, d)
+        s = Session()
+        self.addCleanup(s.close)
+        with Victim("victim_hostile_map", "devtmpfs") as v:
+            path = os.path.join(d, "v.raw")
+            _, a = s.request("dump", pid=v.pid, path=path)
+            self.assertTrue(a["ok"], a)
+            with open(path + ".json") as f:
+                entry = next(e for e in json.load(f)["regions"] if int(e["start"], 16) == v.hex("dev"))
+            self.assertEqual("ok", entry["status"], entry)
+            with open(path, "rb") as f:
+                self.assertIn(b"MS_DEV_PAYLOAD", f.read())
+
+
 class CancelTest(unittest.TestCase):
     def setUp(self):
         self.s = Session()
@@ -513,6 +602,28 @@ class DumpTest(unittest.TestCase):
             self.assertEqual(["x.raw", "y.raw"], sorted(os.listdir(self.dir)), "linked into place, temporary name gone")
         finally:
             os.close(fd)
+
+    def test_manifest_names_tell_bytes_from_lookalike_text(self):
+        """As agent-c writes them and Java's BytesText reads names: the byte 0xff as \\xff, the
+        character U+00FF as itself, the text \\xff as \\\\xff."""
+        self.assertEqual("n\\xff", stub.manifest_text(b"n\xff"))
+        self.assertEqual("n\u00ff", stub.manifest_text("n\u00ff".encode()))
+        self.assertEqual("n\\\\xff", stub.manifest_text(b"n\\xff"))
+        self.assertEqual("C:\\W", stub.manifest_text(b"C:\\W"))
+        names = os.path.join(self.dir, "names")
+        os.mkdir(names)
+        with Victim("victim_hostile_names", names) as v:
+            path = os.path.join(self.dir, "n.raw")
+            _, a = self.s.request("dump", pid=v.pid, path=path)
+            self.assertTrue(a["ok"], a)
+            with open(path + ".json") as f:
+                manifest = json.load(f)
+            by_start = {int(e["start"], 16): e["path"] for e in manifest["regions"]}
+            self.assertEqual(names + "/esc\x1b[2J\x1b[H\u202e", by_start[v.hex("esc")])
+            self.assertEqual(names + "/name\\xff", by_start[v.hex("ff")])
+            self.assertEqual(names + "/name\u00ff", by_start[v.hex("yy")])
+            self.assertEqual(names + "/name\\\\xff", by_start[v.hex("bsx")])
+            self.assertEqual("n\n\x1b[2J\x1b]0;t\x07", manifest["process"]["name"])
 
     def test_dump_into_a_missing_directory_fails_cleanly(self):
         with Victim("victim_marker") as v:

@@ -419,4 +419,19 @@ TEST(Status, EveryStatusHasANameAndMessage)
     EXPECT_STREQ(ms_version(), MS_VERSION_STRING);
 }
 
+TEST(WinWatch, ProcessEventsAreUnsupportedWithOneClearError)
+{
+    Agent agent;
+    ms_watch *w = reinterpret_cast<ms_watch *>(1);
+    for (int32_t source : {MS_WATCH_SOURCE_AUTO, MS_WATCH_SOURCE_CONNECTOR, MS_WATCH_SOURCE_POLLER}) {
+        ms_watch_options o;
+        ms_watch_options_init(&o);
+        o.source = source;
+        EXPECT_EQ(ms_watch_open(agent.a, &o, &w), MS_E_UNSUPPORTED) << source;
+        EXPECT_EQ(w, nullptr);
+        EXPECT_NE(std::string(ms_last_error()).find("Windows"), std::string::npos) << ms_last_error();
+    }
+    ms_watch_close(nullptr);
+}
+
 } // namespace

@@ -96,13 +96,34 @@ static size_t utf8_len(const unsigned char *s)
     return n;
 }
 
+/* Whether s must be written escaped: it holds bytes that are not UTF-8, or
+ * the text \x, which would read like an escaped byte. */
+static bool needs_byte_escapes(const unsigned char *p)
+{
+    for (; *p; p++) {
+        if (p[0] == '\\' && p[1] == 'x')
+            return true;
+        if (*p >= 0x80) {
+            size_t n = utf8_len(p);
+            if (!n)
+                return true;
+            p += n - 1;
+        }
+    }
+    return false;
+}
+
 void ms__bytes_json_string(ms_bytes *b, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
+    bool escaped = needs_byte_escapes(p);
     ms__bytes_append(b, "\"", 1);
     while (*p) {
         unsigned char c = *p;
-        if (c == '"' || c == '\\') {
+        if (c == '\\' && escaped) {
+            ms__bytes_append(b, "\\\\\\\\", 4); /* the value holds \\ */
+            p++;
+        } else if (c == '"' || c == '\\') {
             char esc[2] = {'\\', (char)c};
             ms__bytes_append(b, esc, 2);
             p++;
@@ -118,7 +139,7 @@ void ms__bytes_json_string(ms_bytes *b, const char *s)
                 ms__bytes_append(b, p, n);
                 p += n;
             } else {
-                ms__bytes_printf(b, "\\u%04x", c);
+                ms__bytes_printf(b, "\\\\x%02x", c); /* the value holds \xNN, as BytesText writes it */
                 p++;
             }
         }

@@ -16,24 +16,6 @@ void ms__format_size(uint64_t bytes, char *out, size_t cap)
         snprintf(out, cap, "%" PRIu64 " bytes", bytes);
 }
 
-static bool starts_with(const char *s, const char *prefix)
-{
-    return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-/* Mappings of devices (a GPU, a PCI BAR, /dev/mem) are not memory: reading
- * them through /proc/<pid>/mem can reach device registers, where a read has
- * side effects. Kernel core dumps skip them too (VM_IO). Shared anonymous
- * memory shows as /dev/zero, POSIX shm lives in /dev/shm. */
-static bool device_mapping(const char *path)
-{
-    if (starts_with(path, "/sys/"))
-        return true;
-    if (!starts_with(path, "/dev/"))
-        return false;
-    return !starts_with(path, "/dev/zero") && !starts_with(path, "/dev/shm/") && !starts_with(path, "/dev/hugepages/");
-}
-
 bool ms__dump_region_suspicious(const ms_region *r)
 {
     bool x = (r->perms & MS_PERM_EXEC) != 0;
@@ -61,7 +43,8 @@ static void skip(ms_dump_choice *out, const char *reason)
     ms__strlcpy(out->reason, reason, sizeof out->reason);
 }
 
-void ms__dump_choose(const ms_region *r, const ms_dump_options *o, uint64_t *budget, ms_dump_choice *out)
+void ms__dump_choose(const ms_region *r, bool device, const ms_dump_options *o, uint64_t *budget,
+                     ms_dump_choice *out)
 {
     memset(out, 0, sizeof *out);
     uint64_t size = r->end - r->start;
@@ -78,7 +61,7 @@ void ms__dump_choose(const ms_region *r, const ms_dump_options *o, uint64_t *bud
         skip(out, "vsyscall page: outside the process's address space");
         return;
     }
-    if (device_mapping(r->path)) {
+    if (device) {
         skip(out, "device mapping: reading it could have side effects");
         return;
     }

@@ -35,5 +35,6 @@ jint ms_jni_register_yara(JNIEnv *env, jclass bridge);
 jint ms_jni_register_dump(JNIEnv *env, jclass bridge);
 jint ms_jni_register_inspect(JNIEnv *env, jclass bridge);
 jint ms_jni_register_trace(JNIEnv *env, jclass bridge);
+jint ms_jni_register_watch(JNIEnv *env, jclass bridge);
 
 #endif

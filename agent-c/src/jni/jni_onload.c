@@ -50,6 +50,8 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved)
         return JNI_ERR;
     if (ms_jni_register_trace(env, bridge) != JNI_OK)
         return JNI_ERR;
+    if (ms_jni_register_watch(env, bridge) != JNI_OK)
+        return JNI_ERR;
     (*env)->DeleteLocalRef(env, bridge);
     return JNI_VERSION_1_8;
 }

@@ -15,6 +15,7 @@
 #include "../platform.h"
 #include "elfcore.h"
 #include "evidence.h"
+#include "mapped_file.h"
 #include "maps_parse.h"
 #include "procfs.h"
 #include "reader.h"
@@ -43,6 +44,7 @@
 typedef struct dump_region {
     ms_region r;
     size_t path_off; /* into the path arena until it stops growing */
+    bool device; /* VM_IO or VM_PFNMAP in smaps */
     ms_dump_choice choice;
     uint64_t file_offset;
     uint64_t bytes_read;
@@ -163,6 +165,47 @@ static ms_status read_regions(dump_job *j)
     return MS_OK;
 }
 
+/* Marks the regions that map device memory, from their VmFlags in smaps:
+ * the path says nothing (a tmpfs mounted on /dev in the target's mount
+ * namespace holds plain files), and the inode type says too much (a private
+ * mapping of /dev/zero is ordinary memory). */
+static ms_status mark_devices(dump_job *j)
+{
+    int fd;
+    ms_status st = ms__proc_open(j->pid, "smaps", O_RDONLY, &fd);
+    if (st != MS_OK)
+        return st;
+    ms_line_reader lr;
+    ms__line_reader_init(&lr, fd);
+    size_t cursor = 0;
+    dump_region *current = NULL;
+    for (;;) {
+        char *line;
+        size_t len;
+        st = ms__line_reader_next(&lr, &line, &len);
+        if (st == MS_E_MALFORMED)
+            continue;
+        if (st != MS_OK || !line)
+            break;
+        uint32_t flags;
+        int kind = ms__smaps_line_kind(line, len, &flags);
+        if (kind == MS_SMAPS_HEADER) {
+            ms_region r;
+            current = NULL;
+            if (ms__maps_parse_line(line, len, &r) != MS_OK)
+                continue;
+            while (cursor < j->count && j->regions[cursor].r.start < r.start)
+                cursor++;
+            if (cursor < j->count && j->regions[cursor].r.start == r.start)
+                current = &j->regions[cursor];
+        } else if (kind == MS_SMAPS_VMFLAGS && current) {
+            current->device = flags != 0;
+        }
+    }
+    ms__line_reader_close(&lr);
+    return st;
+}
+
 /* Chooses the regions and places them in the file. */
 static ms_status plan_layout(dump_job *j)
 {
@@ -173,7 +216,7 @@ static ms_status plan_layout(dump_job *j)
         return ms__fail(MS_E_NO_MEMORY, "range list of %zu regions", j->count);
     for (size_t i = 0; i < j->count; i++) {
         dump_region *d = &j->regions[i];
-        ms__dump_choose(&d->r, &j->o, &budget, &d->choice);
+        ms__dump_choose(&d->r, d->device, &j->o, &budget, &d->choice);
         if (d->choice.length) {
             j->ranges[j->nranges] = (ms_range){d->r.start, d->r.start + d->choice.length};
             j->range_region[j->nranges++] = i;
@@ -276,26 +319,12 @@ static void account(dump_worker *w, dump_region *d, const ms_span *sp)
     }
 }
 
-/* The file behind a file-backed region, opened without going through the
- * target: /proc/<pid>/map_files names the exact inode mapped (even when it
- * was deleted) but needs CAP_SYS_ADMIN; otherwise the path, if it still
- * holds the same device and inode. -1 when neither works. */
+/* The file behind a file-backed region (mapped_file.h: never a path the
+ * target chose). -1 when it cannot be opened. */
 static int open_backing_file(const dump_job *j, const dump_region *d)
 {
-    char link[128];
-    snprintf(link, sizeof link, "/proc/%" PRId64 "/map_files/%" PRIx64 "-%" PRIx64, j->pid, d->r.start, d->r.end);
-    int fd = open(link, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        fd = open(d->r.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0)
-        return -1;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_ino != d->r.inode ||
-        st.st_dev != makedev(d->r.dev_major, d->r.dev_minor)) {
-        close(fd);
-        return -1;
-    }
-    return fd;
+    int fd;
+    return ms__open_mapped_file(j->pid, &d->r, &fd) == MS_OK ? fd : -1;
 }
 
 static void close_source(dump_worker *w)
@@ -860,7 +889,7 @@ static ms_status run(dump_job *j)
     j->res.threads = (uint32_t)j->threads.count;
     j->res.frozen = j->threads.frozen;
 
-    if ((st = read_regions(j)) != MS_OK || (st = plan_layout(j)) != MS_OK)
+    if ((st = read_regions(j)) != MS_OK || (st = mark_devices(j)) != MS_OK || (st = plan_layout(j)) != MS_OK)
         return st;
 
     if ((st = take_reader(&j->reader)) != MS_OK)

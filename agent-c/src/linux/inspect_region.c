@@ -3,11 +3,11 @@
  * Both read the target only through the pagemap-aware reader, so a page the
  * process never touched is never faulted in. The file behind a region is
  * opened through /proc/<pid>/map_files/<start>-<end>, which names the inode
- * that is mapped (even deleted or replaced on disk since); that link needs
- * CAP_SYS_ADMIN, so without it the region's path is opened inside the
- * process's root and used only when its device and inode are the mapped ones. */
+ * that is mapped (even deleted or replaced on disk since); see mapped_file.h
+ * for how a path the target chose is never opened. */
 #include "../common/header.h"
 #include "../platform.h"
+#include "mapped_file.h"
 #include "procfs.h"
 #include "reader.h"
 
@@ -35,71 +35,6 @@
 static bool is_file_kind(int32_t kind)
 {
     return kind == MS_REGION_FILE || kind == MS_REGION_DELETED || kind == MS_REGION_MEMFD || kind == MS_REGION_SHM;
-}
-
-static bool process_exists(int64_t pid)
-{
-    char path[64];
-    ms__proc_path(path, sizeof path, pid, "");
-    return access(path, F_OK) == 0;
-}
-
-static ms_status verify_same_file(int fd, const ms_region *region, const char *how)
-{
-    struct stat st;
-    if (fstat(fd, &st) != 0)
-        return ms__fail(ms__status_from_errno(errno), "fstat of the mapped file: %s", strerror(errno));
-    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_ino != region->inode || major(st.st_dev) != region->dev_major ||
-        minor(st.st_dev) != region->dev_minor)
-        return ms__fail(MS_E_IO, "%s is not the file mapped at 0x%" PRIx64 " (inode %" PRIu64 ")", how,
-                        region->start, region->inode);
-    return MS_OK;
-}
-
-/* Opens the file mapped by region, read-only. */
-static ms_status open_region_file(int64_t pid, const ms_region *region, int *out_fd)
-{
-    *out_fd = -1;
-    char path[128];
-    snprintf(path, sizeof path, "/proc/%" PRId64 "/map_files/%" PRIx64 "-%" PRIx64, pid, region->start, region->end);
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd >= 0) {
-        /* The range may have been remapped since the maps line was read. */
-        ms_status st = verify_same_file(fd, region, path);
-        if (st != MS_OK) {
-            close(fd);
-            return st;
-        }
-        *out_fd = fd;
-        return MS_OK;
-    }
-    int err = errno;
-    if (err == ENOENT || err == ESRCH) {
-        if (!process_exists(pid))
-            return ms__fail(MS_E_NO_SUCH_PROCESS, "process %" PRId64 " exited", pid);
-        return ms__fail(MS_E_IO, "region 0x%" PRIx64 "-0x%" PRIx64 " of %" PRId64 " is no longer mapped",
-                        region->start, region->end, pid);
-    }
-    if (err != EPERM && err != EACCES)
-        return ms__fail(ms__status_from_errno(err), "open %s: %s", path, strerror(err));
-    if (region->kind != MS_REGION_FILE || !region->path || region->path[0] != '/')
-        return ms__fail(MS_E_ACCESS_DENIED, "open %s: %s (the file has no path to fall back on)", path,
-                        strerror(err));
-    char by_path[4200];
-    int n = snprintf(by_path, sizeof by_path, "/proc/%" PRId64 "/root%s", pid, region->path);
-    if (n < 0 || (size_t)n >= sizeof by_path)
-        return ms__fail(MS_E_ACCESS_DENIED, "open %s: %s (path too long to fall back on)", path, strerror(err));
-    fd = open(by_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0)
-        return ms__fail(MS_E_ACCESS_DENIED, "open %s: %s; open %s: %s", path, strerror(err), by_path,
-                        strerror(errno));
-    ms_status st = verify_same_file(fd, region, by_path);
-    if (st != MS_OK) {
-        close(fd);
-        return st;
-    }
-    *out_fd = fd;
-    return MS_OK;
 }
 
 static bool magic_is_memory_fs(uint64_t magic)
@@ -144,7 +79,7 @@ ms_status ms__plat_region_probe(ms_agent *agent, int64_t pid, const ms_region *r
 
     if (is_file_kind(region->kind)) {
         int fd;
-        ms_status fst = open_region_file(pid, region, &fd);
+        ms_status fst = ms__open_mapped_file(pid, region, &fd);
         if (fst == MS_E_NO_SUCH_PROCESS) {
             free(page);
             return fst;
@@ -304,7 +239,7 @@ ms_status ms__plat_region_compare_file(ms_agent *agent, int64_t pid, const ms_re
     bool all = (opts->flags & MS_COMPARE_ALL_PRESENT) != 0;
 
     int pagemap_fd = -1;
-    ms_status st = open_region_file(pid, region, &c.file_fd);
+    ms_status st = ms__open_mapped_file(pid, region, &c.file_fd);
     struct stat fst;
     if (st == MS_OK) {
         if (fstat(c.file_fd, &fst) != 0)

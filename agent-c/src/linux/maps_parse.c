@@ -158,3 +158,27 @@ void ms__perms_string(uint32_t perms, char out[5])
     out[3] = perms & MS_PERM_PRIVATE ? 'p' : 's';
     out[4] = '\0';
 }
+
+int ms__smaps_line_kind(const char *line, size_t len, uint32_t *flags)
+{
+    *flags = 0;
+    const char *space = memchr(line, ' ', len);
+    size_t word = space ? (size_t)(space - line) : len;
+    if (word == 0 || line[word - 1] != ':')
+        return MS_SMAPS_HEADER;
+    if (word != 8 || memcmp(line, "VmFlags:", 8) != 0)
+        return MS_SMAPS_OTHER;
+    /* Two-letter mnemonics separated by spaces (fs/proc/task_mmu.c). */
+    for (size_t i = word; i + 2 <= len; i++) {
+        if (line[i] == ' ')
+            continue;
+        bool whole = i + 2 == len || line[i + 2] == ' ';
+        if (whole && line[i] == 'i' && line[i + 1] == 'o')
+            *flags |= MS_VMFLAG_IO;
+        if (whole && line[i] == 'p' && line[i + 1] == 'f')
+            *flags |= MS_VMFLAG_PFNMAP;
+        while (i < len && line[i] != ' ')
+            i++;
+    }
+    return MS_SMAPS_VMFLAGS;
+}

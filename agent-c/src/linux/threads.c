@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <elf.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -239,12 +240,31 @@ static void read_registers(ms_thread *t)
         memset(&t->fpregs, 0, sizeof t->fpregs);
 }
 
-ms_status ms__threads_freeze(ms_agent *agent, int64_t pid, unsigned timeout_ms, ms_threads *out)
+/* Detaches every seized thread in a stop, handing back a signal it held.
+ * One that is not stopped (in uninterruptible sleep, such as a parent in
+ * vfork(), which PTRACE_INTERRUPT does not wake) cannot be detached; waiting
+ * for it would let the target stall us, so the freezer thread's exit
+ * releases it instead: the kernel detaches a dead tracer's tracees and drops
+ * their pending interrupt. Runs on the freezer thread. */
+static void detach_stopped(ms_threads *th, char *err, size_t cap)
 {
-    memset(out, 0, sizeof *out);
-    out->pid = pid;
-    if (pid == (int64_t)getpid())
-        return ms__fail(MS_E_INVALID_ARGUMENT, "cannot freeze the calling process itself");
+    for (size_t i = 0; i < th->count; i++) {
+        ms_thread *t = &th->t[i];
+        if (t->seized && !t->stopped)
+            poll_stop(th->pid, t);
+        if (t->seized && t->stopped &&
+            ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(uintptr_t)t->pending_signal) != 0 && errno != ESRCH &&
+            !err[0])
+            snprintf(err, cap, "thread %d of process %" PRId64 ": detach: %s", t->tid, th->pid, strerror(errno));
+        t->seized = false;
+        t->stopped = false;
+    }
+}
+
+/* The freeze proper, on the freezer thread: on failure every thread seized
+ * and stopped is detached, the others are left to the thread's exit. */
+static ms_status freeze_here(int64_t pid, unsigned timeout_ms, ms_threads *out, char *err, size_t cap)
+{
     seize_ctx ctx = {out, 0};
     ms_status st = MS_OK;
     uint64_t deadline = now_ms() + timeout_ms;
@@ -257,8 +277,10 @@ ms_status ms__threads_freeze(ms_agent *agent, int64_t pid, unsigned timeout_ms, 
             ms_thread *t = &out->t[i];
             while (t->seized && !t->stopped && !poll_stop(pid, t)) {
                 if (now_ms() > deadline) {
-                    st = ms__fail(MS_E_TIMEOUT, "thread %d of process %" PRId64 " did not stop within %u ms",
-                                  t->tid, pid, timeout_ms);
+                    char state = thread_state(pid, t->tid);
+                    st = ms__fail(MS_E_TIMEOUT, "thread %d of process %" PRId64 " did not stop within %u ms%s",
+                                  t->tid, pid, timeout_ms,
+                                  state == 'D' ? " (in uninterruptible sleep, as a parent waiting in vfork())" : "");
                     break;
                 }
                 nap();
@@ -280,7 +302,7 @@ ms_status ms__threads_freeze(ms_agent *agent, int64_t pid, unsigned timeout_ms, 
         ms_status keep = st;
         char detail[512];
         ms__strlcpy(detail, ms_last_error(), sizeof detail);
-        ms__threads_free(agent, out);
+        detach_stopped(out, err, cap);
         return ms__fail(keep, "%s", detail);
     }
     /* Threads that exited while we worked drop out of the list. */
@@ -292,42 +314,106 @@ ms_status ms__threads_freeze(ms_agent *agent, int64_t pid, unsigned timeout_ms, 
     order(out);
     for (size_t i = 0; i < out->count; i++)
         read_registers(&out->t[i]);
+    return MS_OK;
+}
+
+/* The freezer runs the ptrace calls on a thread of its own and logs nothing
+ * (a log callback may not be callable there, as JNI's is not). */
+struct ms_freezer {
+    ms_agent *agent;
+    ms_threads *th;
+    unsigned timeout_ms;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool frozen_or_failed; /* the freezer's answer is in status/detail */
+    bool thaw;             /* the owner asks it to thaw and end */
+    ms_status status;
+    char detail[512];
+    char detach_error[256];
+};
+
+static void *freezer_main(void *arg)
+{
+    struct ms_freezer *f = arg;
+    ms_status st = freeze_here(f->th->pid, f->timeout_ms, f->th, f->detach_error, sizeof f->detach_error);
+    pthread_mutex_lock(&f->lock);
+    f->status = st;
+    if (st != MS_OK)
+        ms__strlcpy(f->detail, ms_last_error(), sizeof f->detail);
+    f->frozen_or_failed = true;
+    pthread_cond_broadcast(&f->cond);
+    while (st == MS_OK && !f->thaw)
+        pthread_cond_wait(&f->cond, &f->lock);
+    pthread_mutex_unlock(&f->lock);
+    if (st == MS_OK)
+        detach_stopped(f->th, f->detach_error, sizeof f->detach_error);
+    return NULL; /* the kernel detaches whatever this thread still traces */
+}
+
+static void freezer_end(struct ms_freezer *f)
+{
+    pthread_mutex_lock(&f->lock);
+    f->thaw = true;
+    pthread_cond_broadcast(&f->cond);
+    pthread_mutex_unlock(&f->lock);
+    pthread_join(f->thread, NULL);
+    if (f->detach_error[0])
+        ms__log(f->agent, MS_LOG_WARN, "%s", f->detach_error);
+    pthread_cond_destroy(&f->cond);
+    pthread_mutex_destroy(&f->lock);
+    free(f);
+}
+
+ms_status ms__threads_freeze(ms_agent *agent, int64_t pid, unsigned timeout_ms, ms_threads *out)
+{
+    memset(out, 0, sizeof *out);
+    out->pid = pid;
+    if (pid == (int64_t)getpid())
+        return ms__fail(MS_E_INVALID_ARGUMENT, "cannot freeze the calling process itself");
+    struct ms_freezer *f = calloc(1, sizeof *f);
+    if (!f)
+        return ms__fail(MS_E_NO_MEMORY, "freezer");
+    f->agent = agent;
+    f->th = out;
+    f->timeout_ms = timeout_ms;
+    pthread_mutex_init(&f->lock, NULL);
+    pthread_cond_init(&f->cond, NULL);
+    int err = pthread_create(&f->thread, NULL, freezer_main, f);
+    if (err != 0) {
+        pthread_cond_destroy(&f->cond);
+        pthread_mutex_destroy(&f->lock);
+        free(f);
+        return ms__fail(MS_E_NO_MEMORY, "freezer thread: %s", strerror(err));
+    }
+    pthread_mutex_lock(&f->lock);
+    while (!f->frozen_or_failed)
+        pthread_cond_wait(&f->cond, &f->lock);
+    ms_status st = f->status;
+    pthread_mutex_unlock(&f->lock);
+    if (st != MS_OK) {
+        char detail[512];
+        ms__strlcpy(detail, f->detail, sizeof detail);
+        freezer_end(f);
+        free(out->t);
+        memset(out, 0, sizeof *out);
+        out->pid = pid;
+        return ms__fail(st, "%s", detail);
+    }
+    out->freezer = f;
     out->frozen = true;
     ms__log(agent, MS_LOG_DEBUG, "process %" PRId64 ": %zu threads frozen", pid, out->count);
     return MS_OK;
 }
 
-/* Detaches t; a seized thread that is not in a stop yet (the freeze timed
- * out) cannot be detached until it stops, so wait for that a while. */
-static void detach_one(ms_agent *agent, int64_t pid, ms_thread *t)
-{
-    uint64_t deadline = now_ms() + 10000;
-    for (;;) {
-        if (ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(uintptr_t)t->pending_signal) == 0 || errno != ESRCH)
-            break;
-        if (syscall(SYS_tgkill, (pid_t)pid, t->tid, 0) != 0)
-            break; /* gone */
-        if (!poll_stop(pid, t) && now_ms() > deadline) {
-            ms__log(agent, MS_LOG_ERROR, "thread %d of process %" PRId64 " never stopped; it stays traced until we exit",
-                    t->tid, pid);
-            break;
-        }
-        if (!t->seized)
-            break;
-        if (!t->stopped)
-            nap();
-    }
-    t->seized = false;
-    t->stopped = false;
-}
-
 void ms__threads_thaw(ms_agent *agent, ms_threads *th)
 {
-    if (!th || !th->t)
+    (void)agent;
+    if (!th)
         return;
-    for (size_t i = 0; i < th->count; i++)
-        if (th->t[i].seized)
-            detach_one(agent, th->pid, &th->t[i]);
+    if (th->freezer)
+        freezer_end(th->freezer);
+    th->freezer = NULL;
     th->frozen = false;
 }
 

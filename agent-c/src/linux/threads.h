@@ -33,6 +33,7 @@ typedef struct ms_threads {
     size_t count;
     size_t cap;
     bool frozen;
+    struct ms_freezer *freezer; /* the thread that traces them while frozen */
 } ms_threads;
 
 /* Lists the threads (main thread first) without stopping them. */

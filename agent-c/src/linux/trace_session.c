@@ -31,6 +31,8 @@ extern char **environ;
 
 /* The waker's stack: it only polls and exits. */
 #define WAKER_STACK_SIZE (32 * 1024)
+/* How long the end of a run waits for its threads to stop before it lets go. */
+#define SETTLE_MS 1000
 
 static int64_t monotonic_ns(void)
 {
@@ -148,14 +150,11 @@ static int waker_main(void *p)
     }
 }
 
-static ms_status start_waker(ms__trace_run *run)
+/* Starts the waker: it ends at deadline_ns (0: never) or when fd (-1: none)
+ * becomes readable. */
+static ms_status start_waker_until(ms__trace_run *run, int fd, int64_t deadline_ns)
 {
-    const ms_trace_options *o = &run->trace->opts;
-    waker_args args = {
-        .fd = run->trace->stop_pipe[0],
-        .deadline_ns = o->duration_ms > 0 ? run->start_mono_ns + o->duration_ms * 1000000 : 0,
-        .tracer = getpid(),
-    };
+    waker_args args = {.fd = fd, .deadline_ns = deadline_ns, .tracer = getpid()};
     /* No CLONE_VM: the child writes its own copy of the stack (and of errno);
      * CLONE_FILES: it holds no copies of the caller's descriptors. */
     _Alignas(16) char stack[WAKER_STACK_SIZE];
@@ -164,6 +163,13 @@ static ms_status start_waker(ms__trace_run *run)
         return ms__fail(ms__status_from_errno(errno), "trace: starting the waker: %s", strerror(errno));
     run->waker = pid;
     return MS_OK;
+}
+
+static ms_status start_waker(ms__trace_run *run)
+{
+    const ms_trace_options *o = &run->trace->opts;
+    return start_waker_until(run, run->trace->stop_pipe[0],
+                             o->duration_ms > 0 ? run->start_mono_ns + o->duration_ms * 1000000 : 0);
 }
 
 static void stop_waker(ms__trace_run *run)
@@ -209,9 +215,15 @@ static void detach_stopped(ms__trace_run *run, ms__tracee *t, int status)
     ms__tracees_remove(&run->tracees, t);
 }
 
-/* Waits until every thread in the table is detached or has exited. */
+/* Waits until every thread in the table is detached or has exited, for at
+ * most SETTLE_MS: a thread in uninterruptible sleep (a parent waiting in
+ * vfork()) never reports the stop we asked for, and a target must not hold
+ * the end of a trace that way. Such threads stay attached to the tracing
+ * thread until it exits, when the kernel detaches them. */
 static void settle(ms__trace_run *run)
 {
+    bool timer = run->tracees.live > 0 &&
+                 start_waker_until(run, -1, monotonic_ns() + (int64_t)SETTLE_MS * 1000000) == MS_OK;
     while (run->tracees.live > 0) {
         int status;
         pid_t pid = waitpid(-1, &status, __WALL | __WNOTHREAD);
@@ -222,6 +234,13 @@ static void settle(ms__trace_run *run)
         }
         if (pid == run->waker) {
             run->waker = 0;
+            if (timer) {
+                ms__log(run->trace->agent, MS_LOG_WARN,
+                        "trace: %zu thread(s) did not stop within %d ms (uninterruptible sleep, such as a "
+                        "parent in vfork()); the kernel detaches them when the tracing thread exits",
+                        run->tracees.live, SETTLE_MS);
+                break;
+            }
             continue;
         }
         ms__tracee *t = ms__tracees_find(&run->tracees, pid);
@@ -264,6 +283,7 @@ static void end_run(ms__trace_run *run)
         }
     }
     settle(run);
+    stop_waker(run);
     ms__trace_forget_maps(run);
     ms__tracees_free(&run->tracees);
     drain_stop_pipe(run->trace);

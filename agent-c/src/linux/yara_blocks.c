@@ -37,6 +37,7 @@
  * that looks at memory. The buffer is a fresh anonymous mapping per block, so
  * holes cost nothing and memsentry's memory is bounded by the block size. */
 #include "../yara_blocks.h"
+#include "mapped_file.h"
 #include "procfs.h"
 #include "reader.h"
 
@@ -304,19 +305,26 @@ static block_source choose_source(const region_entry *r, uint64_t block_size, in
         return SOURCE_ANON;
     if (strlen(r->path) + MAPS_PREFIX_MAX >= YARA_MAPS_LINE_MAX)
         return SOURCE_WHOLE;
-    int f = open(r->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (f < 0)
+    /* yara opens the path; we look at it without following a symlink the
+     * target may have planted and open only the very file mapped. */
+    int path_fd;
+    if (ms__path_fd_nofollow(AT_FDCWD, r->path, &path_fd) != MS_OK)
         return SOURCE_WHOLE;
     struct stat st;
-    if (fstat(f, &st) != 0 || major(st.st_dev) != r->dev_major || minor(st.st_dev) != r->dev_minor ||
-        (uint64_t)st.st_ino != r->inode || (uint64_t)st.st_size < r->offset + block_size) {
-        close(f);
+    if (fstat(path_fd, &st) != 0 || major(st.st_dev) != r->dev_major || minor(st.st_dev) != r->dev_minor ||
+        (uint64_t)st.st_ino != r->inode || (S_ISREG(st.st_mode) && (uint64_t)st.st_size < r->offset + block_size)) {
+        close(path_fd);
         return SOURCE_WHOLE;
     }
     if (!S_ISREG(st.st_mode)) {
-        close(f);
+        close(path_fd);
         return SOURCE_ANON;
     }
+    int f;
+    ms_status rs = ms__reopen_regular(path_fd, NULL, &f, NULL);
+    close(path_fd);
+    if (rs != MS_OK)
+        return SOURCE_WHOLE;
     *fd = f;
     return SOURCE_FILE;
 }
@@ -415,17 +423,18 @@ static uint64_t put_file(fill_state *fs, int fd, uint64_t off, uint64_t len, uin
 static int open_map_file(int64_t pid, fill_state *fs, uint64_t *size)
 {
     const region_entry *r = fs->region;
-    char leaf[80];
-    snprintf(leaf, sizeof leaf, "map_files/%" PRIx64 "-%" PRIx64, r->start, r->end);
-    int fd;
-    if (ms__proc_open(pid, leaf, O_RDONLY | O_NOCTTY | O_NONBLOCK, &fd) != MS_OK) {
-        fs->map_files_failed = true;
-        snprintf(fs->map_files_error, sizeof fs->map_files_error, "%s: %s", leaf, ms_last_error());
-        return -1;
-    }
+    ms_file_id id = {r->dev_major, r->dev_minor, r->inode};
+    int path_fd, fd = -1;
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
+    ms_status st_open = ms__map_files_path_fd(pid, r->start, r->end, &path_fd);
+    if (st_open == MS_OK) {
+        st_open = ms__reopen_regular(path_fd, &id, &fd, &st);
+        close(path_fd);
+    }
+    if (st_open != MS_OK) {
+        fs->map_files_failed = true;
+        snprintf(fs->map_files_error, sizeof fs->map_files_error, "map_files/%" PRIx64 "-%" PRIx64 ": %s",
+                 r->start, r->end, ms_last_error());
         return -1;
     }
     *size = (uint64_t)st.st_size;

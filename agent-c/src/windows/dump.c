@@ -1,4 +1,5 @@
 /* Raw and minidump process dumps on Windows (see dump.h). */
+#include "../common/bytes.h"
 #include "dump.h"
 #include "evidence.h"
 
@@ -242,23 +243,17 @@ static void putf(text *t, const char *fmt, ...)
         put(t, buf, (size_t)n);
 }
 
-/* A JSON string: quotes, backslashes (every Windows path) and control
- * characters escaped; the rest is already UTF-8. */
+/* A JSON string, names written as every agent writes them (bytes.h): a
+ * backslash of a Windows path stays one unless the name holds the text \x. */
 static void put_json_string(text *t, const char *s)
 {
-    put(t, "\"", 1);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            char esc[2] = {'\\', (char)c};
-            put(t, esc, 2);
-        } else if (c < 0x20) {
-            putf(t, "\\u%04x", c);
-        } else {
-            put(t, (const char *)&c, 1);
-        }
-    }
-    put(t, "\"", 1);
+    ms_bytes b = {0};
+    ms__bytes_json_string(&b, s);
+    if (b.failed)
+        t->failed = true;
+    else
+        put(t, (const char *)b.p, b.len);
+    ms__bytes_free(&b);
 }
 
 static const char *type_name(DWORD type)

@@ -157,6 +157,23 @@ def wire_bytes(raw):
         return {"b64": base64.b64encode(raw).decode("ascii")}
 
 
+def manifest_text(raw):
+    """A name (raw bytes, or its wire form) as the raw dump manifest writes it, as Java's BytesText
+    and agent-c's ms__bytes_json_string do: valid UTF-8 without the text \\x is itself; any other
+    name has each byte that is not UTF-8 as \\xNN and each backslash as \\\\."""
+    if isinstance(raw, dict):
+        raw = base64.b64decode(raw["b64"])
+    elif isinstance(raw, str):
+        raw = raw.encode("utf-8")
+    try:
+        text = raw.decode("utf-8")
+        if "\\x" not in text:
+            return text
+    except UnicodeDecodeError:
+        pass
+    return raw.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
+
+
 def hex64(value):
     return "0x%x" % value
 
@@ -541,24 +558,63 @@ def memory_fs_magic(pid, major, minor, shmem):
     return MEMORY_FS_MAGIC.get(fs)
 
 
-def open_mapped_file(pid, r):
-    """The file mapped by region r, read-only: through map_files (the very inode mapped, needs
-    CAP_SYS_ADMIN), else the path inside the process's root when device and inode match.
-    None when neither works."""
-    candidates = [b"/proc/%d/map_files/%x-%x" % (pid, r["start"], r["end"])]
-    if r["path"].startswith(b"/"):
-        candidates.append(b"/proc/%d/root" % pid + r["path"])
-    for path in candidates:
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
-        except OSError:
+def _reopen_regular(path_fd, r):
+    """A real open of the O_PATH descriptor path_fd only when it names a regular file with the
+    region's device and inode (a device is never opened); None otherwise."""
+    st = os.fstat(path_fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_ino != r["inode"] or os.major(st.st_dev) != r["dev_major"] \
+            or os.minor(st.st_dev) != r["dev_minor"]:
+        return None
+    return os.open("/proc/self/fd/%d" % path_fd, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
+
+
+def _path_fd_nofollow(root_fd, path):
+    """O_PATH descriptor of path under root_fd, one component at a time, never following a
+    symlink (the kernel's maps paths hold none: only a planted one is refused); None if refused."""
+    fd = os.dup(root_fd)
+    for part in path.split(b"/"):
+        if not part:
             continue
-        st = os.fstat(fd)
-        if stat.S_ISREG(st.st_mode) and st.st_ino == r["inode"] and os.major(st.st_dev) == r["dev_major"] \
-                and os.minor(st.st_dev) == r["dev_minor"]:
-            return fd
-        os.close(fd)
-    return None
+        if part in (b".", b".."):
+            os.close(fd)
+            return None
+        try:
+            next_fd = os.open(part, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        fd = next_fd
+    return fd
+
+
+def open_mapped_file(pid, r):
+    """The file mapped by region r, read-only, as agent-c/src/linux/mapped_file.c opens it: what
+    the target names is looked at with O_PATH only (no device open, no inotify open event) and a
+    real open happens only on the mapped inode. Through map_files (needs CAP_SYS_ADMIN); only when
+    that is refused, the path inside the process's root, symlinks refused; never for a region
+    that is gone or deleted. None when neither works."""
+    path_fd = None
+    try:
+        path_fd = os.open(b"/proc/%d/map_files/%x-%x" % (pid, r["start"], r["end"]), os.O_PATH | os.O_CLOEXEC)
+    except OSError as e:
+        if e.errno not in (errno.EPERM, errno.EACCES) or r["kind"] != FILE or not r["path"].startswith(b"/"):
+            return None
+    try:
+        if path_fd is None:
+            root_fd = os.open("/proc/%d/root" % pid, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                path_fd = _path_fd_nofollow(root_fd, r["path"])
+            finally:
+                os.close(root_fd)
+            if path_fd is None:
+                return None
+        return _reopen_regular(path_fd, r)
+    except OSError:
+        return None
+    finally:
+        if path_fd is not None:
+            os.close(path_fd)
 
 
 def probe_region(pid, start):
@@ -883,7 +939,7 @@ def dump_process(pid, path, options, progress):
             pagemap_note = "pagemap unreadable (%s): every page was read" % f.message
             log("warn", "pid %d: %s" % (pid, pagemap_note))
 
-        plans = plan_regions(regions, options, pagemap_fd)
+        plans = plan_regions(regions, options, pagemap_fd, device_starts(pid))
         need = sum(p["resident"] for p in plans)
         st = os.fstatvfs(dir_fd)
         free = st.f_bavail * st.f_frsize
@@ -905,16 +961,17 @@ def dump_process(pid, path, options, progress):
             "version": 1,
             "os": "linux",
             "pid": pid,
-            "data": wire_bytes(base),
+            "data": manifest_text(base),
             "max_region_size": options["max_region_size"],
             "created_by": "memsentry stub %s (python %s)" % (STUB_VERSION, sys.version.split()[0]),
             "created_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "process": facts,
+            "process": dict(facts, name=manifest_text(facts["name"]), exe=manifest_text(facts["exe"]),
+                            argv=[manifest_text(a) for a in facts["argv"]]),
             "frozen": False,
             "threads": threads,
             "notes": malformed + ([pagemap_note] if pagemap_note else []),
             "totals": totals,
-            "regions": [_manifest_entry(p["entry"]) for p in plans],
+            "regions": [_manifest_entry(p) for p in plans],
         }
         text = (json.dumps(manifest, indent=1, ensure_ascii=True) + "\n").encode("ascii")
         manifest_tmp = b"." + manifest_base + b".partial-" + token
@@ -954,10 +1011,10 @@ def dump_process(pid, path, options, progress):
         os.close(dir_fd)
 
 
-def _manifest_entry(entry):
+def _manifest_entry(plan):
     """A region as the manifest shows it, in the shape of the Windows agent's raw manifest
     (agent-c/src/windows/dump.c): reason only when there is one, sha256 only for bytes in the file."""
-    out = dict(entry)
+    out = dict(plan["entry"], path=manifest_text(plan["region"]["path"]))
     if not out["reason"]:
         del out["reason"]
     if out["sha256"] is None:
@@ -965,7 +1022,45 @@ def _manifest_entry(entry):
     return out
 
 
-def plan_regions(regions, options, pagemap_fd):
+def smaps_line_kind(line):
+    """("header", None), ("vmflags", set of device flags among "io" and "pf") or ("other", None)
+    for one line of /proc/PID/smaps, as ms__smaps_line_kind in agent-c/src/linux/maps_parse.c."""
+    word = line.split(b" ", 1)[0]
+    if not word.endswith(b":"):
+        return "header", None
+    if word != b"VmFlags:":
+        return "other", None
+    return "vmflags", set(line[8:].split()) & {b"io", b"pf"}
+
+
+def device_starts(pid):
+    """Start addresses of the regions that map device memory (VM_IO or VM_PFNMAP in smaps):
+    decided from the mapping, never from its path, which a tmpfs mounted on /dev in the target's
+    mount namespace makes a plain file's."""
+    out = set()
+    fd = proc_open(pid, "smaps")
+    try:
+        start = None
+        for line in read_lines_bounded(fd):
+            if line is None:
+                continue
+            kind, flags = smaps_line_kind(line)
+            if kind == "header":
+                try:
+                    start = parse_maps_line(line)["start"]
+                except Failure:
+                    start = None
+            elif kind == "vmflags" and flags and start is not None:
+                out.add(start)
+    except OSError as e:
+        raise Failure(NO_SUCH_PROCESS if status_from_errno(e.errno) == NO_SUCH_PROCESS else IO_ERROR,
+                      "read /proc/%d/smaps: %s" % (pid, os.strerror(e.errno)))
+    finally:
+        os.close(fd)
+    return out
+
+
+def plan_regions(regions, options, pagemap_fd, devices=frozenset()):
     """Decides per region what goes into the file: its length after the caps,
     or why it is skipped; counts resident bytes for the free-space check."""
     plans = []
@@ -986,6 +1081,8 @@ def plan_regions(regions, options, pagemap_fd):
             skip = "kernel data page ([vvar]): not readable through /proc/<pid>/mem"
         elif r["kind"] == VSYSCALL or r["start"] > INT64_MAX:
             skip = "above the reach of /proc/<pid>/mem offsets"
+        elif r["start"] in devices:
+            skip = "device mapping: reading it could have side effects"
         elif options["suspicious_only"] and not is_suspicious(r):
             skip = "not suspicious (suspicious_only)"
         elif options["skip_nonexec_over"] and not r["perms"] & PERM_EXEC and size > options["skip_nonexec_over"]:

@@ -1,7 +1,6 @@
 package dev.memsentry.agent;
 
 import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
@@ -11,7 +10,10 @@ import java.util.List;
 
 /**
  * Decodes bytes from the kernel or a target (names, paths, command lines) without losing
- * evidence: valid UTF-8 as text, every other byte as a visible \xNN escape.
+ * evidence and without ambiguity. Valid UTF-8 without a literal backslash-x is the text itself;
+ * any other name is escaped whole: every byte that is not valid UTF-8 becomes \xNN and every
+ * backslash \\, so a name holding the text "\xff" never reads like one holding the byte 0xff.
+ * The agent's raw dump manifest (C and stub) writes names the same way.
  */
 public final class BytesText {
     private BytesText() {
@@ -26,8 +28,11 @@ public final class BytesText {
             .onMalformedInput(CodingErrorAction.REPORT)
             .onUnmappableCharacter(CodingErrorAction.REPORT);
         try {
-            CharBuffer chars = strict.decode(ByteBuffer.wrap(bytes, from, to - from));
-            return chars.toString();
+            String text = strict.decode(ByteBuffer.wrap(bytes, from, to - from)).toString();
+            if (!text.contains("\\x")) {
+                return text;
+            }
+            return decodeEscaping(bytes, from, to);
         } catch (CharacterCodingException e) {
             return decodeEscaping(bytes, from, to);
         }
@@ -38,7 +43,10 @@ public final class BytesText {
         int i = from;
         while (i < to) {
             int len = sequenceLength(bytes, i, to);
-            if (len > 0) {
+            if (bytes[i] == '\\') {
+                out.append("\\\\");
+                i++;
+            } else if (len > 0) {
                 out.append(new String(bytes, i, len, StandardCharsets.UTF_8));
                 i += len;
             } else {

@@ -14,7 +14,8 @@ public enum Capability {
     TERMINATE("terminate processes (protected ones refused)"),
     YARA("scan memory with YARA rules"),
     TRACE("trace syscalls that make memory executable"),
-    INSPECT("inspect regions, code, threads and process facts for detection");
+    INSPECT("inspect regions, code, threads and process facts for detection"),
+    PROCESS_EVENTS("follow process events (fork, exec, exit)");
 
     private final String description;
 

@@ -87,7 +87,8 @@ public final class NativeAgent implements Agent {
     @Override
     public Set<Capability> capabilities() {
         return EnumSet.of(Capability.PROCESS_LIST, Capability.REGION_LIST, Capability.MEMORY_READ,
-            Capability.TERMINATE, Capability.YARA, Capability.DUMP, Capability.INSPECT, Capability.TRACE);
+            Capability.TERMINATE, Capability.YARA, Capability.DUMP, Capability.INSPECT, Capability.TRACE,
+            Capability.PROCESS_EVENTS);
     }
 
     private static NativeBridge.ProcessSink processSink(Predicate<ProcessInfo> sink) {
@@ -309,6 +310,13 @@ public final class NativeAgent implements Agent {
         ensureOpen();
         java.util.Objects.requireNonNull(options, "options");
         return NativeTraceSession.open(handle, options, listener);
+    }
+
+    @Override
+    public ProcessEventSource processEvents(WatchOptions options) {
+        ensureOpen();
+        java.util.Objects.requireNonNull(options, "options");
+        return NativeProcessEventSource.open(handle, options);
     }
 
     @Override

@@ -185,4 +185,32 @@ final class NativeBridge {
     static native int traceSyscallNumber(byte[] name);
 
     static native String traceEndName(int end);
+
+    // ms_watch.h (agent-c/src/jni/jni_watch.c)
+
+    /** The upcall of a running watch, one per event. */
+    interface WatchSink {
+        /**
+         * kind: ms_proc_event_kind (0 fork, 1 exec, 2 exit, 3 ptrace attach, 4 ptrace detach, 5 lost);
+         * false ends the run.
+         */
+        boolean event(int kind, long pid, long ppid, long tid, long timeNanos, long lost, int exitCode);
+    }
+
+    /** ms_watch_open; source 0 auto, 1 connector, 2 poller; watchOut[0]: the watch. */
+    static native int watchOpen(long handle, int source, long pollIntervalMs, int receiveBuffer, long[] watchOut);
+
+    /** ms_watch_info_get: nums[5] = source, reason, events, lost, malformed; returns the detail, or null. */
+    static native byte[] watchInfo(long watch, long[] nums);
+
+    /** Blocks on the calling thread; every upcall is made on it. */
+    static native int watchRun(long watch, WatchSink sink);
+
+    /** Async-signal-safe in C; callable from any thread. */
+    static native void watchStop(long watch);
+
+    static native void watchClose(long watch);
+
+    /** "netlink-connector", "proc-poller". */
+    static native String watchSourceName(int source);
 }

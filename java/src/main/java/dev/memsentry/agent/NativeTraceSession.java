@@ -9,11 +9,10 @@ import java.util.List;
 /** A {@link TraceSession} on the C tracer. */
 final class NativeTraceSession implements TraceSession {
     private final TraceListener listener;
-    private long trace; // the JNI glue's session; 0 once closed
-    private boolean running;
+    private final NativeRun session; // the JNI glue's session
 
     private NativeTraceSession(long trace, TraceListener listener) {
-        this.trace = trace;
+        this.session = new NativeRun("trace session", trace, NativeBridge::traceStop);
         this.listener = listener;
     }
 
@@ -31,35 +30,19 @@ final class NativeTraceSession implements TraceSession {
         return new NativeTraceSession(out[0], listener == null ? TraceListener.NONE : listener);
     }
 
-    private synchronized long begin() {
-        if (trace == 0) {
-            throw new IllegalStateException("trace session is closed");
-        }
-        if (running) {
-            throw new IllegalStateException("a trace is already running on this session");
-        }
-        running = true;
-        return trace;
-    }
-
-    private synchronized void end() {
-        running = false;
-        notifyAll();
-    }
-
     /** One of the two native runs: (session, sink, its buffer, summary out) -> status. */
-    private interface NativeRun {
+    private interface TraceCall {
         int run(long trace, Sink sink, long[] summary);
     }
 
-    private TraceSummary run(NativeRun call) {
-        long t = begin();
+    private TraceSummary run(TraceCall call) {
+        long t = session.begin();
         long[] summary = new long[13];
         int code;
         try {
             code = call.run(t, new Sink(listener), summary);
         } finally {
-            end();
+            session.end();
         }
         NativeAgent.check(code);
         return TraceSummary.of(summary);
@@ -86,32 +69,13 @@ final class NativeTraceSession implements TraceSession {
     }
 
     @Override
-    public synchronized void stop() {
-        // ms_trace_stop only sets a flag and wakes the tracer: safe to call under the lock.
-        if (trace != 0) {
-            NativeBridge.traceStop(trace);
-        }
+    public void stop() {
+        session.stop();
     }
 
     @Override
-    public synchronized void close() {
-        if (trace == 0) {
-            return;
-        }
-        boolean interrupted = false;
-        while (running) {
-            NativeBridge.traceStop(trace);
-            try {
-                wait(100);
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        NativeBridge.traceClose(trace);
-        trace = 0;
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+    public void close() {
+        session.close(NativeBridge::traceClose);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.memsentry.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.Agent;
@@ -203,6 +204,7 @@ final class DoctorCommand implements Callable<Integer> {
                 }
                 case DUMP -> dumpCheck(agent, self);
                 case TRACE -> traceCheck(agent);
+                case PROCESS_EVENTS -> processEventsCheck(agent);
                 case YARA -> {
                     Yara.YaraStatus yara = Yara.status();
                     yield yara.available() ? "ok (" + yara.detail() + ")" : "failed: " + yara.detail();
@@ -233,6 +235,16 @@ final class DoctorCommand implements Callable<Integer> {
                 ? ", seccomp filter" : "") + "; " + facts + ")";
         } catch (AgentException e) {
             return "failed: " + e.getMessage() + "; " + facts;
+        }
+    }
+
+    /**
+     * Opens the event source watch would use (the connector's subscription is acknowledged, or the
+     * poller takes its first listing) and says which one and why, e.g. the fallback's reason.
+     */
+    private static String processEventsCheck(Agent agent) {
+        try (var source = agent.processEvents(dev.memsentry.agent.WatchOptions.defaults())) {
+            return "ok (" + source.name() + ": " + source.reason() + ")";
         }
     }
 
@@ -293,11 +305,17 @@ final class DoctorCommand implements Callable<Integer> {
         report.get("backends").properties().forEach(e -> out.printf("    %-7s %-10s %-6s %s%n", e.getKey(),
             e.getValue().get("in_use").asBoolean() ? "in use" : e.getValue().get("available").asBoolean() ? "available" : "unusable",
             e.getValue().get("version").asText(), e.getValue().get("detail").asText()));
-        StringBuilder head = new StringBuilder(String.format("  %-48s", "capability matrix"));
+        // The matrix is laid out from its longest capability name, so no name runs into its columns.
+        int nameWidth = 0;
+        for (Capability c : Capability.values()) {
+            nameWidth = Math.max(nameWidth, c.description().length());
+        }
+        String nameColumn = "%-" + (nameWidth + 2) + "s";
+        StringBuilder head = new StringBuilder("  " + String.format("%-" + (nameWidth + 4) + "s", "capability matrix"));
         report.get("backends").fieldNames().forEachRemaining(n -> head.append(String.format("%-8s", n)));
         out.println(head.toString().stripTrailing());
         for (Capability c : Capability.values()) {
-            StringBuilder row = new StringBuilder(String.format("    %-46s", c.description()));
+            StringBuilder row = new StringBuilder("    " + String.format(nameColumn, c.description()));
             report.get("backends").forEach(b -> {
                 boolean has = false;
                 for (var name : b.get("capabilities")) {
@@ -308,7 +326,12 @@ final class DoctorCommand implements Callable<Integer> {
             out.println(row.toString().stripTrailing());
         }
         out.printf("  capabilities of the %s backend, checked live%n", report.get("backend").asText());
-        report.get("capabilities").forEach(c -> out.printf("    %-44s %s%n", c.get("description").asText(), c.get("check").asText()));
+        int checkWidth = 0;
+        for (JsonNode c : report.get("capabilities")) {
+            checkWidth = Math.max(checkWidth, c.get("description").asText().length());
+        }
+        String checkColumn = "    %-" + checkWidth + "s  %s%n";
+        report.get("capabilities").forEach(c -> out.printf(checkColumn, c.get("description").asText(), c.get("check").asText()));
         out.flush();
     }
 

@@ -7,12 +7,14 @@ import dev.memsentry.agent.DumpFormat;
 import dev.memsentry.agent.DumpListener;
 import dev.memsentry.agent.DumpOptions;
 import dev.memsentry.agent.DumpResult;
+import dev.memsentry.agent.FreezeFallback;
 import dev.memsentry.agent.DumpedRegion;
 import dev.memsentry.agent.ProcessInfo;
 import dev.memsentry.agent.Status;
 import dev.memsentry.output.DumpRecords;
 import dev.memsentry.output.EvidenceFiles;
 import dev.memsentry.output.JsonLines;
+import dev.memsentry.output.TerminalText;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -261,29 +263,42 @@ final class DumpCommand implements Callable<Integer> {
         ProcessInfo info = agent.process(pid);
         Path file = out != null ? out : outputDirectory().resolve(fileName(info.name(), pid, format));
         long started = System.nanoTime();
-        DumpResult r;
+        FreezeFallback.Outcome o;
         try (ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), !noProgress && ProgressBar.onTerminal(), 1000)) {
-            r = agent.dump(pid, file, options, listener(pid, (done, total) -> bar.update(done, total,
+            o = FreezeFallback.dump(agent, pid, file, options, listener(pid, (done, total) -> bar.update(done, total,
                 SizeConverter.human(done) + " / " + SizeConverter.human(total) + " of pid " + pid)), cancel);
         }
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+        DumpResult r = o.result();
+        warnNotFrozen(pid, info.name(), o.freezeFailed(), null);
         warnPartial(pid, info.name(), r, null);
         if (json) {
-            jsonOut.write(DumpRecords.dumped(pid, info.name(), file.toString(), format.wireName(), r, ms));
+            jsonOut.write(DumpRecords.dumped(pid, info.name(), file.toString(), format.wireName(), r, ms,
+                o.freezeFailed()));
         } else {
-            stdout.println(describe(pid, info.name(), file, r, ms));
+            stdout.println(describe(pid, info.name(), file, r, ms, o.freezeFailed()));
             stdout.flush();
         }
         return ExitCodes.OK;
     }
 
-    private String describe(long pid, String name, Path file, DumpResult r, long ms) {
+    private String describe(long pid, String name, Path file, DumpResult r, long ms, String freezeFailed) {
+        String frozen = r.frozen() ? ", frozen" : freezeFailed != null ? ", not frozen: " + freezeFailed : "";
         return String.format(Locale.ROOT,
             "pid %d (%s): %s dump in %s: %d regions (%d truncated, %d partial, %d skipped), %s read, %s from files, "
                 + "%s holes; %d thread%s%s; %d ms",
-            pid, name, format.wireName(), file, r.regionsDumped(), r.regionsTruncated(), r.regionsPartial(),
+            pid, TerminalText.escape(name), format.wireName(), TerminalText.escape(file.toString()), r.regionsDumped(), r.regionsTruncated(), r.regionsPartial(),
             r.regionsSkipped(), SizeConverter.human(r.bytesRead()), SizeConverter.human(r.bytesFromFile()),
-            SizeConverter.human(r.bytesHole()), r.threads(), r.threads() == 1 ? "" : "s", r.frozen() ? ", frozen" : "", ms);
+            SizeConverter.human(r.bytesHole()), r.threads(), r.threads() == 1 ? "" : "s", frozen, ms);
+    }
+
+    private static void warnNotFrozen(long pid, String name, String freezeFailed, ProgressBar bar) {
+        if (freezeFailed != null) {
+            if (bar != null) {
+                bar.clear();
+            }
+            LOG.warn("pid {} ({}): cannot freeze it ({}); dumped it running", pid, name, freezeFailed);
+        }
     }
 
     private void warnPartial(long pid, String name, DumpResult r, ProgressBar bar) {
@@ -371,12 +386,14 @@ final class DumpCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         long[] last = {0};
         try {
-            DumpResult r = agent.dump(p.pid(), file, options, listener(p.pid(), (done, all) -> {
-                s.progressBytes.addAndGet(done - last[0]);
-                last[0] = done;
-                bar.update(s.finished.get(), total, s.finished.get() + "/" + total + " processes, "
-                    + SizeConverter.human(s.progressBytes.get()));
-            }), cancel);
+            FreezeFallback.Outcome o = FreezeFallback.dump(agent, p.pid(), file, options, listener(p.pid(),
+                (done, all) -> {
+                    s.progressBytes.addAndGet(done - last[0]);
+                    last[0] = done;
+                    bar.update(s.finished.get(), total, s.finished.get() + "/" + total + " processes, "
+                        + SizeConverter.human(s.progressBytes.get()));
+                }), cancel);
+            DumpResult r = o.result();
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
             s.dumped.incrementAndGet();
             s.regions.addAndGet(r.regionsDumped());
@@ -386,8 +403,10 @@ final class DumpCommand implements Callable<Integer> {
             synchronized (s) {
                 s.millis.add(ms);
             }
+            warnNotFrozen(p.pid(), p.name(), o.freezeFailed(), bar);
             warnPartial(p.pid(), p.name(), r, bar);
-            report(() -> DumpRecords.dumped(p.pid(), p.name(), file.toString(), format.wireName(), r, ms));
+            report(() -> DumpRecords.dumped(p.pid(), p.name(), file.toString(), format.wireName(), r, ms,
+                o.freezeFailed()));
         } catch (AgentException e) {
             String skip = skipReason(e.status());
             bar.clear();

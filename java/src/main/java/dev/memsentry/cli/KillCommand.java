@@ -4,6 +4,7 @@ import dev.memsentry.agent.Agent;
 import dev.memsentry.agent.TerminationReport;
 import dev.memsentry.output.JsonLines;
 import dev.memsentry.output.Records;
+import dev.memsentry.output.TerminalText;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.List;
@@ -85,7 +86,8 @@ final class KillCommand implements Callable<Integer> {
             new JsonLines(out).write(Records.termination(r, dryRun, grace.toMillis()));
         } else {
             String sent = r.signals().isEmpty() ? "nothing sent" : String.join(", ", r.signals());
-            out.printf("pid %d: %s (%s; %d ms): %s%n", r.pid(), r.result().wireName(), sent, r.elapsedMs(), r.reason());
+            out.printf("pid %d: %s (%s; %d ms): %s%n", r.pid(), r.result().wireName(), sent, r.elapsedMs(),
+                TerminalText.escape(r.reason()));
             out.flush();
         }
         return ExitCodes.of(r.status());

@@ -1,16 +1,21 @@
 package dev.memsentry.cli;
 
+import dev.memsentry.output.TerminalSafeStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.util.List;
 
 /**
  * Configures slf4j-simple before the first logger exists: messages to stderr as "LEVEL message",
- * debug with -v. Must run before anything calls LoggerFactory.
+ * debug with -v, escaped for the terminal. Must run before anything calls LoggerFactory.
  */
 final class Logging {
     private Logging() {
     }
 
     static void configure(String[] args) {
+        // slf4j-simple looks System.err up for every message: log lines pass through the escaping.
+        System.setErr(new TerminalSafeStream(new FileOutputStream(FileDescriptor.err)));
         boolean verbose = List.of(args).contains("-v") || List.of(args).contains("--verbose");
         set("org.slf4j.simpleLogger.defaultLogLevel", verbose ? "debug" : "info");
         set("org.slf4j.simpleLogger.logFile", "System.err");

@@ -4,8 +4,13 @@ import dev.memsentry.agent.Agent;
 import dev.memsentry.agent.AgentException;
 import dev.memsentry.agent.BackendChoice;
 import dev.memsentry.agent.Backends;
+import dev.memsentry.output.TerminalSafeWriter;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
 import picocli.AutoComplete;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -40,18 +45,63 @@ import picocli.CommandLine.Spec;
         "  3  the operation failed (access denied, no such process, protected process, I/O error)",
         "",
         "Environment: MEMSENTRY_NATIVE_LIB=FILE loads the agent library from FILE instead of the jar;",
-        "MEMSENTRY_PYTHON=PROGRAM runs the stub agent with PROGRAM instead of python3."},
-    subcommands = {
-        PsCommand.class,
-        RegionsCommand.class,
-        KillCommand.class,
-        DumpCommand.class,
-        DoctorCommand.class,
-        ScanCommand.class,
-        TraceCommand.class,
-        CommandLine.HelpCommand.class,
-        AutoComplete.GenerateCompletion.class})
+        "MEMSENTRY_PYTHON=PROGRAM runs the stub agent with PROGRAM instead of python3."})
 public final class Main implements Runnable {
+
+    /**
+     * Every command, in the order the manual lists them. A command's model is built only when it
+     * is needed (building one loads its option types, converters and what they name), so a
+     * command line builds only the command it runs; --help, help and usage errors build them all.
+     */
+    static final Map<String, Supplier<Object>> COMMANDS = commands();
+
+    private static Map<String, Supplier<Object>> commands() {
+        Map<String, Supplier<Object>> all = new LinkedHashMap<>();
+        all.put("ps", PsCommand::new);
+        all.put("regions", RegionsCommand::new);
+        all.put("kill", KillCommand::new);
+        all.put("dump", DumpCommand::new);
+        all.put("doctor", DoctorCommand::new);
+        all.put("scan", ScanCommand::new);
+        all.put("trace", TraceCommand::new);
+        all.put("selftest", SelftestCommand::new);
+        all.put("help", CommandLine.HelpCommand::new);
+        all.put("generate-completion", AutoComplete.GenerateCompletion::new);
+        return Collections.unmodifiableMap(all);
+    }
+
+    /** The command line for args: the root with the one command args run, with none for --version, else all. */
+    static CommandLine commandLine(Main main, String[] args) {
+        CommandLine cl = new CommandLine(main);
+        String needed = neededCommand(args);
+        COMMANDS.forEach((name, command) -> {
+            if (needed == null || needed.equals(name)) {
+                cl.addSubcommand(name, command.get());
+            }
+        });
+        return cl;
+    }
+
+    /**
+     * The command args run, "" when they run none (--version), or null when every command's model
+     * is needed: help (of the root or through "help"), no command, or a word picocli should
+     * reject with its own message and suggestions.
+     */
+    static String neededCommand(String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("--backend")) {
+                i++; // its value
+            } else if (a.equals("-V") || a.equals("--version")) {
+                return "";
+            } else if (a.equals("--") || !a.startsWith("-")) {
+                return COMMANDS.containsKey(a) && !a.equals("help") ? a : null;
+            } else if (!a.startsWith("--backend=") && !a.equals("-v") && !a.equals("--verbose")) {
+                return null; // -h, --help, or an option picocli will report
+            }
+        }
+        return null;
+    }
 
     @Option(names = "--backend", defaultValue = "auto", paramLabel = "auto|native|stub",
         description = "Agent backend. auto (default) uses the native library and falls back to the Python stub "
@@ -92,14 +142,14 @@ public final class Main implements Runnable {
     public static void main(String[] args) {
         Logging.configure(args);
         PrintWriter out = new PrintWriter(System.out, true, StandardCharsets.UTF_8);
-        PrintWriter err = new PrintWriter(System.err, true, StandardCharsets.UTF_8);
+        PrintWriter err = new TerminalSafeWriter(System.err);
         System.exit(run(args, out, err));
     }
 
     /** Runs one command line; returns the exit code. Never calls System.exit, so tests can call it. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
         Main main = new Main();
-        CommandLine cl = new CommandLine(main);
+        CommandLine cl = commandLine(main, args);
         cl.setOut(out);
         cl.setErr(err);
         cl.setCaseInsensitiveEnumValuesAllowed(true);

@@ -28,6 +28,7 @@ import dev.memsentry.output.EvidenceFiles;
 import dev.memsentry.output.Json;
 import dev.memsentry.output.JsonLines;
 import dev.memsentry.output.Table;
+import dev.memsentry.output.TerminalText;
 import dev.memsentry.sink.SinkStats;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -408,7 +409,7 @@ final class ScanCommand implements Callable<Integer> {
             List<SinkStats> sinks = output.sinkStats();
             if (!json) {
                 printTable(stdout, shown);
-                actions.forEach(stdout::println);
+                actions.forEach(a -> stdout.println(TerminalText.escape(a)));
                 stdout.print(summary.toText());
                 sinks.forEach(st -> stdout.println(st.text()));
                 stdout.flush();

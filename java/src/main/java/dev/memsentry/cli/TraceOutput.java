@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.TraceEvent;
 import dev.memsentry.detect.Alert;
 import dev.memsentry.output.Json;
+import dev.memsentry.output.TerminalText;
 import dev.memsentry.output.TraceRecords;
 import dev.memsentry.sink.SinkRecord;
 import dev.memsentry.sink.SinkSet;
@@ -126,8 +127,8 @@ final class TraceOutput implements AutoCloseable {
     /** An alert: its ECS document in JSON, a highlighted line in text; flushed at once. */
     synchronized void alert(Alert a, ObjectNode doc) {
         if (stdoutJson == null) {
-            String line = LocalTime.ofInstant(a.timestamp(), zone).format(CLOCK) + " ALERT " + a.severity().wireName()
-                + " " + a.rule().id() + ": " + a.message();
+            String line = TerminalText.escape(LocalTime.ofInstant(a.timestamp(), zone).format(CLOCK) + " ALERT "
+                + a.severity().wireName() + " " + a.rule().id() + ": " + a.message());
             stdout.println(color ? BOLD_RED + line + RESET : line);
         }
         document(doc, true);

@@ -8,6 +8,7 @@ import dev.memsentry.agent.CancelToken;
 import dev.memsentry.agent.DumpListener;
 import dev.memsentry.agent.DumpOptions;
 import dev.memsentry.agent.DumpResult;
+import dev.memsentry.agent.FreezeFallback;
 import dev.memsentry.agent.Status;
 import dev.memsentry.agent.TerminationReport;
 import dev.memsentry.config.ResponseAction;
@@ -120,17 +121,12 @@ public final class Responder {
         String outcome;
         String message;
         try {
-            DumpResult d;
-            try {
-                d = agent.dump(p.pid(), file, options, DumpListener.NONE, cancel);
-            } catch (AgentException e) {
-                if (!options.freeze() || e.status() != Status.BUSY) {
-                    throw e;
-                }
-                // Someone else traces it (perhaps the implant's own tracer): evidence unfrozen beats none.
-                LOG.warn("dump pid {} ({}): cannot freeze it ({}); dumping it running", p.pid(), p.name(), e.getMessage());
-                response.put("freeze_failed", e.getMessage());
-                d = agent.dump(p.pid(), file, options.withFreeze(false), DumpListener.NONE, cancel);
+            FreezeFallback.Outcome o = FreezeFallback.dump(agent, p.pid(), file, options, DumpListener.NONE, cancel);
+            DumpResult d = o.result();
+            if (o.freezeFailed() != null) {
+                LOG.warn("dump pid {} ({}): cannot freeze it ({}); dumped it running", p.pid(), p.name(),
+                    o.freezeFailed());
+                response.put("freeze_failed", o.freezeFailed());
             }
             response.put("status", Status.OK.wireName());
             response.put("bytes", d.fileSize());

@@ -10,8 +10,9 @@ public final class DumpRecords {
     private DumpRecords() {
     }
 
-    /** A process that was dumped. */
-    public static ObjectNode dumped(long pid, String name, String file, String format, DumpResult r, long elapsedMs) {
+    /** A process that was dumped; freezeFailed says why an asked-for freeze did not happen (null: no such thing). */
+    public static ObjectNode dumped(long pid, String name, String file, String format, DumpResult r, long elapsedMs,
+                                    String freezeFailed) {
         ObjectNode o = Json.object();
         o.put("pid", pid);
         o.put("name", name);
@@ -20,6 +21,9 @@ public final class DumpRecords {
         o.put("format", format);
         o.put("threads", r.threads());
         o.put("frozen", r.frozen());
+        if (freezeFailed != null) {
+            o.put("freeze_failed", freezeFailed);
+        }
         o.put("regions", r.regions());
         o.put("regions_dumped", r.regionsDumped());
         o.put("regions_truncated", r.regionsTruncated());

@@ -7,6 +7,7 @@ import java.util.List;
 /**
  * A plain text table for terminals: columns padded to their widest cell, the last column left
  * unpadded so long paths do not push the layout. Rows are buffered, so use it for bounded output.
+ * Cells are escaped ({@link TerminalText}): names and paths come from the processes listed.
  */
 public final class Table {
     private final String[] header;
@@ -22,7 +23,7 @@ public final class Table {
         }
         String[] row = new String[cells.length];
         for (int i = 0; i < cells.length; i++) {
-            row[i] = cells[i] == null ? "" : cells[i].toString();
+            row[i] = cells[i] == null ? "" : TerminalText.escape(cells[i].toString());
         }
         rows.add(row);
     }

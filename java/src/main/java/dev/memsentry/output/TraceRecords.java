@@ -137,8 +137,7 @@ public final class TraceRecords {
             case EXEC -> b.append("+++ execve: new program image +++");
             case SIGNAL -> b.append("--- ").append(signalName(e.signal())).append(" (passed on) ---");
         }
-        b.append('\n');
-        w.append(b);
+        w.append(TerminalText.escape(b.toString())).append('\n');
     }
 
     private static void exitText(StringBuilder b, TraceEvent e) {

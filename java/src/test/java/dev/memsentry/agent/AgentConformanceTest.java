@@ -381,6 +381,7 @@ class AgentConformanceTest {
         nativeCaps.add(Capability.DUMP);
         nativeCaps.add(Capability.INSPECT);
         nativeCaps.add(Capability.TRACE);
+        nativeCaps.add(Capability.PROCESS_EVENTS);
         assertEquals(nativeCaps, nativeAgent.capabilities());
         Set<Capability> stub = EnumSet.copyOf(basics);
         stub.add(Capability.DUMP);

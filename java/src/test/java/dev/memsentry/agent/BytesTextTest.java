@@ -20,6 +20,17 @@ class BytesTextTest {
     }
 
     @Test
+    void aLiteralBackslashXNeverReadsLikeAnEscapedByte() {
+        // The byte 0xff, the character U+00FF and the text \xff: three names, three readings.
+        assertEquals("n\\xff", BytesText.decode(new byte[] {'n', (byte) 0xff}));
+        assertEquals("n\u00ff", BytesText.decode("n\u00ff".getBytes(StandardCharsets.UTF_8)));
+        assertEquals("n\\\\xff", BytesText.decode("n\\xff".getBytes(StandardCharsets.UTF_8)));
+        assertEquals("a\\\\b\\xff", BytesText.decode(new byte[] {'a', '\\', 'b', (byte) 0xff}));
+        // Backslashes alone (Windows paths) stay as they are.
+        assertEquals("C:\\Windows\\notepad.exe", BytesText.decode("C:\\Windows\\notepad.exe".getBytes(StandardCharsets.UTF_8)));
+    }
+
+    @Test
     void splitsNulSeparatedArguments() {
         byte[] raw = "a\0b c\0\0d".getBytes(StandardCharsets.UTF_8);
         assertEquals(List.of("a", "b c", "", "d"), BytesText.splitNul(raw));

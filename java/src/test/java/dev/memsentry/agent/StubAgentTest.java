@@ -35,7 +35,7 @@ class StubAgentTest {
             assertEquals(EnumSet.of(Capability.PROCESS_LIST, Capability.REGION_LIST, Capability.MEMORY_READ,
                 Capability.DUMP, Capability.TERMINATE), stub.capabilities());
             assertEquals(List.of("yara", "trace"), List.copyOf(stub.unsupported().keySet()));
-            assertEquals("yara, trace, inspect", stub.capabilitiesOff());
+            assertEquals("yara, trace, inspect, process_events", stub.capabilitiesOff());
             assertTrue(stub.stubPid() > 0);
         }
         try (var files = Files.list(tmp)) {

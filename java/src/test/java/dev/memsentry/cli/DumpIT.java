@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.memsentry.output.Json;
 import dev.memsentry.testing.ElfCore;
 import dev.memsentry.testing.NativeSupport;
+import dev.memsentry.testing.Tracees;
 import dev.memsentry.testing.Victim;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -69,6 +70,23 @@ class DumpIT {
                 "x/s 0x" + Long.toHexString(v.hex("addr")));
             assertTrue(gdb.contains("\"" + marker + "\""), gdb);
             assertEquals("0", NativeDumpTestAccess.status(v.pid(), "TracerPid"));
+        }
+    }
+
+    @Test
+    void aTargetThatCannotBeFrozenIsDumpedRunningAndSaysWhy() throws Exception {
+        String marker = "IT-VFORK-" + System.nanoTime();
+        try (Victim v = Victim.start("victim_vfork_stuck", "4", marker)) {
+            Path file = dir.resolve("v.core");
+            CliIT.Run r = jar("dump", "--pid", String.valueOf(v.pid()), "--out", file.toString(), "--freeze");
+            assertEquals(0, r.code(), r.out() + r.err());
+            assertTrue(r.out().contains("5 threads, not frozen: thread "), r.out());
+            assertTrue(r.out().contains("uninterruptible sleep"), r.out());
+            assertTrue(r.err().contains("WARN") && r.err().contains("dumped it running"), r.err());
+            try (ElfCore elf = new ElfCore(file)) {
+                assertEquals(marker, new String(elf.at(v.hex("addr"), marker.length()), StandardCharsets.US_ASCII));
+            }
+            Tracees.assertRunningAndUntraced(v);
         }
     }
 

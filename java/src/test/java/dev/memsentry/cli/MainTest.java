@@ -112,4 +112,56 @@ class MainTest {
         assertTrue(trace.get("check").asText().matches("ok \\(traced 'true': [1-9][0-9]* memory syscalls, .*"),
             trace.toString());
     }
+
+    @Test
+    void doctorsCapabilityMatrixKeepsEveryNameApartFromItsColumns() {
+        NativeSupport.requireNative();
+        CliRun r = CliRun.of("doctor");
+        assertEquals(0, r.exitCode(), r.err());
+        List<String> lines = r.out().lines().toList();
+        int from = -1;
+        int to = -1;
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).strip().startsWith("capability matrix")) {
+                from = i + 1;
+            } else if (from >= 0 && to < 0 && lines.get(i).strip().startsWith("capabilities of the")) {
+                to = i;
+            }
+        }
+        assertTrue(from > 0 && to > from, r.out());
+        int rows = 0;
+        for (String line : lines.subList(from, to)) {
+            for (dev.memsentry.agent.Capability c : dev.memsentry.agent.Capability.values()) {
+                String body = line.strip();
+                if (body.startsWith(c.description() + " ")) {
+                    // The name is followed by at least two spaces, then the backends' "yes" / "-" columns.
+                    String rest = body.substring(c.description().length());
+                    assertTrue(rest.matches(" {2,}(yes|-)( +(yes|-))*"), "row runs into its columns: '" + line + "'");
+                    rows++;
+                }
+            }
+        }
+        assertTrue(rows >= dev.memsentry.agent.Capability.values().length, r.out());
+    }
+
+    @Test
+    void onlyTheInvokedCommandIsBuiltAndHelpStillListsEveryCommand() {
+        assertEquals("scan", Main.neededCommand(new String[] {"--backend", "stub", "-v", "scan", "--all"}));
+        assertEquals("ps", Main.neededCommand(new String[] {"--backend=native", "ps"}));
+        assertEquals("", Main.neededCommand(new String[] {"--version"}));
+        for (String[] all : List.of(new String[] {}, new String[] {"--help"}, new String[] {"help", "scan"},
+            new String[] {"frobnicate"}, new String[] {"--no-such-option", "ps"})) {
+            assertEquals(null, Main.neededCommand(all), String.join(" ", all));
+        }
+        assertEquals(1, Main.commandLine(new Main(), new String[] {"dump", "--pid", "1"}).getSubcommands().size());
+        CliRun help = CliRun.of("--help");
+        for (String command : Main.COMMANDS.keySet()) {
+            if (!command.equals("generate-completion")) {
+                assertTrue(help.out().contains("  " + command + " "), command + " missing from --help:\n" + help.out());
+            }
+        }
+        CliRun helpScan = CliRun.of("help", "scan");
+        assertEquals(0, helpScan.exitCode(), helpScan.err());
+        assertTrue(helpScan.out().contains("--evidence-dir"), helpScan.out());
+    }
 }

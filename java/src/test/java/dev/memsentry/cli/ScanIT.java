@@ -400,7 +400,7 @@ class ScanIT {
         }
     }
 
-    private static void waitForTracer(long pid) throws Exception {
+    static void waitForTracer(long pid) throws Exception {
         for (int i = 0; i < 200; i++) {
             for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
                 if (line.startsWith("TracerPid:") && !line.substring(10).trim().equals("0")) {

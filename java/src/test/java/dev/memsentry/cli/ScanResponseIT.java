@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.memsentry.output.Json;
 import dev.memsentry.testing.ElfCore;
 import dev.memsentry.testing.NativeSupport;
+import dev.memsentry.testing.Tracees;
 import dev.memsentry.testing.Victim;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -110,6 +111,30 @@ class ScanResponseIT {
             assertTrue(v.process().isAlive(), "dump leaves the victim running");
             assertEquals("0", NativeDumpTestAccess.status(v.pid(), "TracerPid"), "and untraced");
             assertFalse(NativeDumpTestAccess.status(v.pid(), "State").startsWith("t"), "and not stopped");
+        }
+    }
+
+    @Test
+    void aTargetThatCannotBeFrozenIsDumpedRunningWithTheReasonInTheEvent() throws Exception {
+        String marker = "IT-VFORK-" + System.nanoTime();
+        Path evidence = tmp.resolve("evidence");
+        try (Victim v = Victim.start("victim_vfork_stuck", "4", marker)) {
+            ScanIT.Scan s = ScanIT.scan("--pid", Long.toString(v.pid()), "--respond", "dump", "--respond-min", "low",
+                "--evidence-dir", evidence.toString());
+            assertEquals(ExitCodes.FINDINGS, s.code(), s.err());
+            List<JsonNode> dumps = ScanIT.events(s, "dump");
+            assertEquals(1, dumps.size(), s.out());
+            JsonNode d = dumps.get(0);
+            assertEquals("success", d.at("/event/outcome").asText(), d.toString());
+            assertFalse(d.at("/memsentry/response/frozen").asBoolean(), d.toString());
+            assertTrue(d.at("/memsentry/response/freeze_failed").asText().contains("uninterruptible sleep"),
+                d.toString());
+            List<Path> written = files(evidence);
+            assertEquals(1, written.size(), written.toString());
+            try (ElfCore elf = new ElfCore(written.get(0))) {
+                assertArrayEquals(marker.getBytes(StandardCharsets.US_ASCII), elf.at(v.hex("addr"), marker.length()));
+            }
+            Tracees.assertRunningAndUntraced(v);
         }
     }
 

@@ -55,6 +55,19 @@ class TraceIT {
     }
 
     @Test
+    void threadsStuckInVforkCannotHoldTheTraceOpen() throws Exception {
+        NativeSupport.requireNative();
+        // Four threads wait in vfork(), where no ptrace stop reaches them: the trace still ends
+        // after its duration (plus the bounded wait for stops), and leaves no thread traced.
+        try (Victim v = Victim.start("victim_vfork_stuck", "4")) {
+            CliIT.Run r = CliIT.jar(List.of(), "trace", "--pid", String.valueOf(v.pid()), "--duration", "2s");
+            assertEquals(ExitCodes.OK, r.code(), r.err());
+            assertTrue(r.err().contains("did not stop within"), r.err());
+            Tracees.assertRunningAndUntraced(v);
+        }
+    }
+
+    @Test
     void benignVictimExits0WithNoAlert() throws Exception {
         NativeSupport.requireNative();
         try (Victim v = Victim.start("victim_plain")) {
