@@ -69,6 +69,13 @@ final class Delivery {
 
     private void run() {
         try {
+            boolean up;
+            synchronized (this) {
+                up = !down;
+            }
+            if (up) {
+                sink.warmUp();
+            }
             while (true) {
                 List<SinkRecord> batch;
                 boolean fromSpool;

@@ -96,6 +96,16 @@ final class KafkaSink implements Sink {
         throw new SinkException("kafka: " + last.getMessage(), true, last);
     }
 
+    /** The producer and the topic's metadata now, so that the first alert does not wait for them. */
+    @Override
+    public void warmUp() {
+        try {
+            producer().partitionsFor(uri.target());
+        } catch (SinkException | KafkaException e) {
+            reset(); // the first delivery tries again and reports
+        }
+    }
+
     /** doctor: reachable, then the topic's metadata through the client (authorization, unknown topic). */
     @Override
     public void probe() throws SinkException {

@@ -27,6 +27,14 @@ public interface Sink extends AutoCloseable {
     }
 
     /**
+     * On the delivery thread, before the first document: whatever makes the first delivery slow
+     * (Kafka: the client's classes, the producer, metadata and producer id), done while the scan
+     * runs. Failures are left for the first delivery to report.
+     */
+    default void warmUp() {
+    }
+
+    /**
      * Before close: makes sure what deliver returned for has arrived (a stream transport closes
      * its side and waits, bounded, for the peer's). Throws, with the records that may be lost in
      * {@link SinkException#unconfirmed()}, if it cannot.
