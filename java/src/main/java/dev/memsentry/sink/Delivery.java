@@ -54,6 +54,7 @@ final class Delivery {
 
     synchronized void offer(SinkRecord r) {
         if (closing) {
+            dropped++; // written after close began (a writer that raced the end of the run)
             return;
         }
         memory.add(r);
