@@ -30,21 +30,11 @@
 # MS_BUILD_DIR: the build holding agent-c/libmemsentry.so (default target/native-build).
 # Needs root or CAP_SYS_PTRACE (attaching), strace, cc.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-build=${MS_BUILD_DIR:-$root/target/native-build}
 iterations=${1:-20000}
 repeats=${2:-5}
-
-[ -f "$build/agent-c/libmemsentry.so" ] || { echo "no libmemsentry.so in $build/agent-c (build first)" >&2; exit 2; }
-command -v strace >/dev/null || { echo "strace is not installed" >&2; exit 2; }
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/trace_common.sh"
 cc -O2 -Wall -Wextra -Werror -o "$work/trace_workload" "$root/bench/trace_workload.c"
-cc -O2 -Wall -Wextra -Werror -I"$root/include" -o "$work/trace_driver" "$root/bench/trace_driver.c" \
-  -L"$build/agent-c" -lmemsentry -Wl,-rpath,"$build/agent-c"
 w=$work/trace_workload
-d=$work/trace_driver
 set_=trace=mmap,mprotect,munmap
 
 elapsed() { grep -o 'elapsed_ns=[0-9]*' | cut -d= -f2; }

@@ -41,15 +41,10 @@ extern "C" {
 }
 
 #include "open_watch.hpp"
+#include "test_support.hpp"
 #include "victim.hpp"
 
 namespace {
-
-struct Agent {
-    ms_agent *a = nullptr;
-    Agent() { EXPECT_EQ(ms_agent_open(&a), MS_OK); }
-    ~Agent() { ms_agent_close(a); }
-};
 
 // A fresh directory, removed with everything in it.
 struct TempDir {
@@ -87,18 +82,10 @@ std::string slurp(const std::string &path)
     return s.str();
 }
 
-std::string run(const std::string &cmd)
+// Standard output and error of cmd.
+std::string run_merged(const std::string &cmd)
 {
-    std::string out;
-    FILE *p = popen((cmd + " 2>&1").c_str(), "r");
-    if (!p)
-        return out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-        out.append(buf, n);
-    pclose(p);
-    return out;
+    return run(cmd + " 2>&1");
 }
 
 std::string hex(uint64_t v)
@@ -304,16 +291,16 @@ TEST(DumpCore, MarkerAtItsAddressAndGdbReadsIt)
     ASSERT_EQ(core.of_type(NT_FILE).size(), 1u);
     EXPECT_NE(core.of_type(NT_FILE)[0]->desc.find("victim_marker"), std::string::npos);
 
-    std::string gdb = run("timeout 120 gdb -nx -batch -c " + path + " -ex 'x/s " + hex(v.hex("addr")) + "'");
+    std::string gdb = run_merged("timeout 120 gdb -nx -batch -c " + path + " -ex 'x/s " + hex(v.hex("addr")) + "'");
     EXPECT_NE(gdb.find("\"" + marker + "\""), std::string::npos) << gdb;
     std::string exe = std::string(MS_VICTIM_DIR) + "/victim_marker";
-    gdb = run("timeout 120 gdb -nx -batch " + exe + " -c " + path + " -ex 'x/s " + hex(v.hex("heap")) + "'");
+    gdb = run_merged("timeout 120 gdb -nx -batch " + exe + " -c " + path + " -ex 'x/s " + hex(v.hex("heap")) + "'");
     EXPECT_NE(gdb.find("\"" + marker + "\""), std::string::npos) << gdb;
 
     // readelf parses every header and note without a complaint. (Its "Cannot
     // decode 64-bit note in 32-bit build" for NT_FILE is a binutils limit it
     // prints for kernel and gcore cores alike.)
-    std::string readelf = run("readelf -a -W " + path);
+    std::string readelf = run_merged("readelf -a -W " + path);
     std::istringstream lines(readelf);
     std::string line;
     while (std::getline(lines, line)) {
@@ -368,7 +355,7 @@ TEST(DumpCore, FrozenThreadsHaveRegistersAndAreResumed)
     EXPECT_EQ(core.of_type(NT_PRFPREG).size(), 5u);
 
     std::string exe = std::string(MS_VICTIM_DIR) + "/victim_threads";
-    std::string gdb = run("timeout 120 gdb -nx -batch " + exe + " -c " + path + " -ex 'info threads'");
+    std::string gdb = run_merged("timeout 120 gdb -nx -batch " + exe + " -c " + path + " -ex 'info threads'");
     for (int tid : tids)
         EXPECT_NE(gdb.find("LWP " + std::to_string(tid)), std::string::npos) << gdb;
     // The victim runs on: it answers the end of its input by exiting cleanly.
@@ -497,7 +484,7 @@ for a in sys.argv[2:]:
             print(data[o:o + 64].split(b'\0')[0].decode(), r['perms'], r['status'])
 print('checked', len(m['regions']))
 )";
-    std::string out = run("python3 " + script + " " + path + " " + hex(v.hex("addr")) + " " + hex(v.hex("heap")));
+    std::string out = run_merged("python3 " + script + " " + path + " " + hex(v.hex("addr")) + " " + hex(v.hex("heap")));
     EXPECT_NE(out.find(marker + " rw-p ok\n" + marker + " rw-p ok\n"), std::string::npos) << out;
     EXPECT_NE(out.find("checked " + std::to_string(res.regions)), std::string::npos) << out;
 }
@@ -626,6 +613,59 @@ TEST(DumpSafety, ExistingFileAndSymlinkAreRefusedUnlessForced)
     EXPECT_EQ(sb.st_mode & 07777, 0600u);
     EXPECT_EQ(slurp(target), "precious");
     EXPECT_TRUE(no_partial_files(dir));
+}
+
+TEST(DumpSafety, PrivateDirRefusesADirectoryAnotherUserOwnsOrMayWrite)
+{
+    if (geteuid() != 0)
+        GTEST_SKIP() << "needs root to give a directory to another user";
+    Victim v("victim_marker");
+    TempDir dir;
+    std::string theirs = dir / "theirs", shared = dir / "shared", mine = dir / "mine";
+    ASSERT_EQ(mkdir(theirs.c_str(), 0755), 0);
+    ASSERT_EQ(chown(theirs.c_str(), 65534, 65534), 0);
+    ASSERT_EQ(mkdir(shared.c_str(), 0700), 0);
+    ASSERT_EQ(chmod(shared.c_str(), 0770), 0);
+    ASSERT_EQ(mkdir(mine.c_str(), 0700), 0);
+    EXPECT_EQ(dump(v.pid(), theirs + "/a.core", options(MS_DUMP_PRIVATE_DIR)), MS_E_ACCESS_DENIED);
+    EXPECT_NE(std::string(ms_last_error()).find("owned by uid 65534"), std::string::npos) << ms_last_error();
+    EXPECT_EQ(dump(v.pid(), shared + "/a.core", options(MS_DUMP_PRIVATE_DIR)), MS_E_ACCESS_DENIED);
+    EXPECT_NE(std::string(ms_last_error()).find("writable by group or others"), std::string::npos) << ms_last_error();
+    // A link to a private directory is someone's choice of where evidence goes: refused too.
+    ASSERT_EQ(symlink(mine.c_str(), (dir / "link").c_str()), 0);
+    EXPECT_EQ(dump(v.pid(), dir / "link/a.core", options(MS_DUMP_PRIVATE_DIR)), MS_E_IO);
+    EXPECT_NE(std::string(ms_last_error()).find("symbolic link"), std::string::npos) << ms_last_error();
+    EXPECT_EQ(dump(v.pid(), mine + "/a.core", options(MS_DUMP_PRIVATE_DIR)), MS_OK) << ms_last_error();
+    struct stat sb;
+    EXPECT_EQ(stat((theirs + "/a.core").c_str(), &sb), -1);
+    EXPECT_EQ(stat((shared + "/a.core").c_str(), &sb), -1);
+    v.stop();
+}
+
+TEST(DumpSafety, AtDirWritesIntoTheDirectoryOpenedBeforeEvenIfItsPathIsSwapped)
+{
+    // The caller opens (and checks) the directory once; renaming it and putting another in its
+    // place afterwards changes nothing: the dump goes where the descriptor points.
+    Victim v("victim_marker");
+    TempDir dir;
+    std::string ev = dir / "ev";
+    ASSERT_EQ(mkdir(ev.c_str(), 0700), 0);
+    int fd = open(ev.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(rename(ev.c_str(), (dir / "moved").c_str()), 0);
+    ASSERT_EQ(mkdir(ev.c_str(), 0777), 0); // the swapped-in directory, open to everyone
+    ms_dump_options o = options(MS_DUMP_AT_DIR | MS_DUMP_PRIVATE_DIR, MS_DUMP_FORMAT_RAW);
+    o.dir_fd = fd;
+    EXPECT_EQ(dump(v.pid(), "a.raw", o), MS_OK) << ms_last_error();
+    struct stat sb;
+    EXPECT_EQ(stat((dir / "moved/a.raw").c_str(), &sb), 0);
+    EXPECT_EQ(stat((dir / "moved/a.raw.json").c_str(), &sb), 0);
+    EXPECT_EQ(stat((ev + "/a.raw").c_str(), &sb), -1);
+    EXPECT_EQ(dump(v.pid(), "sub/a.raw", o), MS_E_INVALID_ARGUMENT) << "a name, not a path";
+    o.dir_fd = -1;
+    EXPECT_EQ(dump(v.pid(), "b.raw", o), MS_E_INVALID_ARGUMENT);
+    close(fd);
+    v.stop();
 }
 
 TEST(DumpSafety, TargetExitingMidDumpLeavesNoFile)

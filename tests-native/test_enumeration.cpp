@@ -11,15 +11,10 @@
 #include <memsentry/memsentry.h>
 
 #include "pid_namespace.hpp"
+#include "test_support.hpp"
 #include "victim.hpp"
 
 namespace {
-
-struct Agent {
-    ms_agent *a = nullptr;
-    Agent() { EXPECT_EQ(ms_agent_open(&a), MS_OK); }
-    ~Agent() { ms_agent_close(a); }
-};
 
 struct ProcessRecord {
     int64_t pid, ppid, uid;

@@ -19,17 +19,10 @@ extern "C" {
 #include "linux/inspect_parse.h"
 }
 
+#include "test_support.hpp"
 #include "victim.hpp"
 
 namespace {
-
-struct Agent {
-    ms_agent *a = nullptr;
-    Agent() { EXPECT_EQ(ms_agent_open(&a), MS_OK); }
-    ~Agent() { ms_agent_close(a); }
-    Agent(const Agent &) = delete;
-    Agent &operator=(const Agent &) = delete;
-};
 
 struct Region {
     ms_region r;

@@ -17,6 +17,8 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <memory>
+#include <stdexcept>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -28,15 +30,10 @@ extern "C" {
 #include "common/protect.h"
 }
 #include "command_output.hpp"
+#include "test_support.hpp"
 #include "victim.hpp"
 
 namespace {
-
-struct Agent {
-    ms_agent *a = nullptr;
-    Agent() { EXPECT_EQ(ms_agent_open(&a), MS_OK); }
-    ~Agent() { ms_agent_close(a); }
-};
 
 struct Outcome {
     ms_status status;
@@ -376,6 +373,9 @@ TEST(TerminateProtection, ConfiguredNameAndPathAreRefused)
     Agent agent;
     ASSERT_EQ(protection_of(agent.a, v.pid()), MS_PROTECT_NONE);
 
+    // Names are looked up in the system directories; the victims' stands in for them here.
+    const char *const dirs[] = {MS_VICTIM_DIR, nullptr};
+    agent.a->term->system_dirs = dirs;
     ASSERT_EQ(ms_protect_add(agent.a, "victim_exit_on_term"), MS_OK);
     Outcome o = terminate(agent.a, v.pid(), 100);
     EXPECT_EQ(o.status, MS_E_PROTECTED) << describe(o);
@@ -399,16 +399,18 @@ TEST(TerminateProtection, ConfiguredNameAndPathAreRefused)
     EXPECT_TRUE(killed_by(v.stop(), SIGTERM));
 }
 
-TEST(TerminateProtection, DeletedExecutableStillMatchesItsPathAndName)
+TEST(TerminateProtection, DeletedExecutableStillMatchesItsPathAndNameAfterAnUpgrade)
 {
-    // A daemon upgraded on disk runs from a deleted file: "/usr/sbin/sshd (deleted)".
+    // A daemon upgraded on disk runs from a deleted file: "/usr/sbin/sshd (deleted)",
+    // with the new binary at the same path on the same mount.
     std::string name = "victim_exit_on_term-deleted-" + std::to_string(getpid());
     std::string copy = std::string(MS_VICTIM_DIR) + "/" + name;
-    {
+    auto write_copy = [](const std::string &to) {
         std::ifstream in(std::string(MS_VICTIM_DIR) + "/victim_exit_on_term", std::ios::binary);
-        std::ofstream out(copy, std::ios::binary);
+        std::ofstream out(to, std::ios::binary);
         out << in.rdbuf();
-    }
+    };
+    write_copy(copy);
     ASSERT_EQ(chmod(copy.c_str(), 0700), 0);
     Victim v(name);
     ASSERT_EQ(unlink(copy.c_str()), 0);
@@ -417,12 +419,131 @@ TEST(TerminateProtection, DeletedExecutableStillMatchesItsPathAndName)
     ASSERT_NE(std::string(link).find(" (deleted)"), std::string::npos) << link;
 
     Agent agent;
+    const char *const dirs[] = {MS_VICTIM_DIR, nullptr};
+    agent.a->term->system_dirs = dirs;
     ASSERT_EQ(ms_protect_add(agent.a, copy.c_str()), MS_OK);
+    EXPECT_EQ(protection_of(agent.a, v.pid()), MS_PROTECT_NONE) << "nothing is at the path: not an upgrade";
+    write_copy(copy + ".new");
+    ASSERT_EQ(chmod((copy + ".new").c_str(), 0755), 0);
+    ASSERT_EQ(rename((copy + ".new").c_str(), copy.c_str()), 0);
     EXPECT_EQ(protection_of(agent.a, v.pid()), MS_PROTECT_PATH);
     ASSERT_EQ(ms_protect_clear(agent.a), MS_OK);
     ASSERT_EQ(ms_protect_add(agent.a, name.c_str()), MS_OK);
     EXPECT_EQ(protection_of(agent.a, v.pid()), MS_PROTECT_NAME);
+    unlink(copy.c_str());
     EXPECT_TRUE(exited_cleanly(v.stop()));
+}
+
+// A private copy of a victim under a name of the default list, in a fresh temporary directory.
+struct Masquerade {
+    std::string dir, path;
+    explicit Masquerade(const std::string &as, const std::string &victim = "victim_exit_on_term")
+    {
+        char tmpl[] = "/tmp/ms-masquerade-XXXXXX";
+        if (!mkdtemp(tmpl))
+            throw std::runtime_error("mkdtemp");
+        dir = tmpl;
+        path = dir + "/" + as;
+        std::ifstream in(std::string(MS_VICTIM_DIR) + "/" + victim, std::ios::binary);
+        std::ofstream out(path, std::ios::binary);
+        out << in.rdbuf();
+        out.close();
+        chmod(path.c_str(), 0755);
+    }
+    ~Masquerade()
+    {
+        unlink(path.c_str());
+        rmdir(dir.c_str());
+    }
+};
+
+// The default list protects nothing in v, which leaves on SIGTERM.
+void expect_unprotected_and_terminated(Victim &v)
+{
+    Agent agent;
+    std::string detail;
+    EXPECT_EQ(protection_of(agent.a, v.pid(), &detail), MS_PROTECT_NONE) << detail;
+    Outcome o = terminate(agent.a, v.pid());
+    EXPECT_EQ(o.report.result, MS_TERMINATE_TERMINATED) << describe(o);
+    EXPECT_TRUE(killed_by(v.stop(), SIGTERM));
+}
+
+TEST(TerminateProtection, ACopyNamedLikeADaemonIsNotProtected)
+{
+    // The default entry "sshd" protects /usr/sbin/sshd (or sbin, bin ...), not any file named sshd.
+    Masquerade fake("sshd");
+    Victim v(fake.path);
+    expect_unprotected_and_terminated(v);
+}
+
+TEST(TerminateProtection, AGenuineSystemBinaryIsProtectedByNameAndPathButItsCopyIsNot)
+{
+    const char *real = "/usr/bin/sleep";
+    struct stat st;
+    if (stat(real, &st) != 0 || st.st_uid != 0)
+        GTEST_SKIP() << real << " is not a root-owned system binary here";
+    Masquerade fake("sleep", "victim_exit_on_term");
+    pid_t genuine = fork();
+    ASSERT_GE(genuine, 0);
+    if (genuine == 0) {
+        execl(real, "sleep", "30", (char *)nullptr);
+        _exit(127);
+    }
+    Victim copy(fake.path);
+    // Wait for the exec: until then the child is still this test's binary.
+    std::string exe;
+    for (int i = 0; i < 500 && exe != real; i++) {
+        char buf[4096] = {};
+        if (readlink(("/proc/" + std::to_string(genuine) + "/exe").c_str(), buf, sizeof buf - 1) > 0)
+            exe = buf;
+        if (exe != real)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(exe, real);
+    Agent agent;
+    ASSERT_EQ(ms_protect_add(agent.a, "sleep"), MS_OK);
+    std::string detail;
+    EXPECT_EQ(protection_of(agent.a, genuine, &detail), MS_PROTECT_NAME) << detail;
+    Outcome o = terminate(agent.a, genuine, 100);
+    EXPECT_EQ(o.report.result, MS_TERMINATE_REFUSED) << describe(o);
+    EXPECT_EQ(o.report.signal_count, 0u);
+    EXPECT_EQ(protection_of(agent.a, copy.pid(), &detail), MS_PROTECT_NONE) << detail;
+    ASSERT_EQ(ms_protect_clear(agent.a), MS_OK);
+    ASSERT_EQ(ms_protect_add(agent.a, "/bin/sleep"), MS_OK); // the same file through a link on merged /usr
+    EXPECT_EQ(protection_of(agent.a, genuine, &detail), MS_PROTECT_PATH) << detail;
+    EXPECT_EQ(protection_of(agent.a, copy.pid(), &detail), MS_PROTECT_NONE) << detail;
+    kill(genuine, SIGKILL);
+    int status = 0;
+    waitpid(genuine, &status, 0);
+    EXPECT_TRUE(exited_cleanly(copy.stop()));
+}
+
+TEST(TerminateProtection, ABindMountOverAProtectedPathInAUserNamespaceIsNotProtected)
+{
+    // unshare -Urm: the victim's copy bind-mounted over /usr/bin/login, then executed there, so
+    // /proc/PID/exe reads "/usr/bin/login" while the file is the copy.
+    const char *login = "/usr/bin/login";
+    struct stat st;
+    if (stat(login, &st) != 0 || access("/usr/bin/unshare", X_OK) != 0)
+        GTEST_SKIP() << "needs /usr/bin/login and unshare";
+    Masquerade fake("payload");
+    std::string script = "mount --bind " + fake.path + " " + login + " && exec " + login;
+    std::unique_ptr<Victim> v;
+    try {
+        v = std::make_unique<Victim>("/usr/bin/unshare", std::vector<std::string>{"-Urm", "sh", "-c", script});
+    } catch (const std::exception &e) {
+        GTEST_SKIP() << "cannot bind-mount in a user namespace here: " << e.what();
+    }
+    char link[4096] = {};
+    ASSERT_GT(readlink(("/proc/" + std::to_string(v->pid()) + "/exe").c_str(), link, sizeof link - 1), 0);
+    ASSERT_STREQ(link, login) << "the attack did not take: the link must read the protected path";
+    Agent agent;
+    ASSERT_EQ(ms_protect_add(agent.a, login), MS_OK);
+    std::string detail;
+    EXPECT_EQ(protection_of(agent.a, v->pid(), &detail), MS_PROTECT_NONE) << detail; // "login" (default) and the path
+    Outcome o = terminate(agent.a, v->pid());
+    EXPECT_EQ(o.report.result, MS_TERMINATE_TERMINATED) << describe(o);
+    EXPECT_TRUE(killed_by(v->stop(), SIGTERM));
 }
 
 TEST(TerminateProtection, ASpoofedCommDoesNotBorrowADaemonsProtection)
@@ -431,12 +552,7 @@ TEST(TerminateProtection, ASpoofedCommDoesNotBorrowADaemonsProtection)
     // matches the executable, so the default entry "sshd" must not cover it.
     Victim v("victim_exit_on_term", {"sshd"});
     ASSERT_EQ(v.fact("comm"), "sshd");
-    Agent agent;
-    std::string detail;
-    EXPECT_EQ(protection_of(agent.a, v.pid(), &detail), MS_PROTECT_NONE) << detail;
-    Outcome o = terminate(agent.a, v.pid());
-    EXPECT_EQ(o.report.result, MS_TERMINATE_TERMINATED) << describe(o);
-    EXPECT_TRUE(killed_by(v.stop(), SIGTERM));
+    expect_unprotected_and_terminated(v);
 }
 
 TEST(TerminateProtection, DefaultListIsAppliedListedAndClearable)
@@ -645,6 +761,26 @@ TEST(TerminatePidfd, ProcFromAnotherPidNamespaceIsNotTrusted)
     EXPECT_NE(r.at("reason").find("another PID namespace"), std::string::npos) << r.at("reason");
     EXPECT_EQ(run.lines["ALIVE"]["alive"], "1") << run.output;
     EXPECT_EQ(run.lines["EXIT"]["code"], "0") << run.output;
+}
+
+TEST(TerminatePidfd, PinnedThroughTheLibraryAndKilledThroughThePin)
+{
+    Victim v("victim_ignore_term");
+    int32_t fd = -1;
+    ASSERT_EQ(ms_pidfd_open(v.pid(), &fd), MS_OK) << ms_last_error();
+    ASSERT_GE(fd, 0);
+    EXPECT_NE(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0) << "a pin must not leak into children";
+    Agent agent;
+    Outcome o = terminate_pidfd(agent.a, fd, 100);
+    ms_pidfd_close(fd);
+    EXPECT_EQ(o.report.result, MS_TERMINATE_KILLED) << describe(o);
+    EXPECT_TRUE(killed_by(v.stop(), SIGKILL));
+    int32_t none = 7;
+    EXPECT_EQ(ms_pidfd_open(INT32_MAX, &none), MS_E_NO_SUCH_PROCESS);
+    EXPECT_EQ(none, -1);
+    EXPECT_EQ(ms_pidfd_open(0, &none), MS_E_INVALID_ARGUMENT);
+    EXPECT_EQ(ms_pidfd_open(1, nullptr), MS_E_INVALID_ARGUMENT);
+    ms_pidfd_close(-1);
 }
 
 TEST(TerminatePidfd, DescriptorThatIsNotAPidfdIsRejected)

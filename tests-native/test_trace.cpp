@@ -32,7 +32,9 @@
 
 #include <memsentry/memsentry.h>
 
+#include "linux/trace_parse.h"
 #include "pid_namespace.hpp"
+#include "test_support.hpp"
 #include "victim.hpp"
 
 namespace {
@@ -42,12 +44,6 @@ constexpr uint64_t kWorkloadLow = 0x7e0000000000ull;
 constexpr uint64_t kWorkloadHigh = 0x7e3000000000ull;
 constexpr uint64_t kSeqBase = 0x7e1000000000ull;
 constexpr uint64_t kSeqStride = 0x100000000ull;
-
-struct Agent {
-    ms_agent *a = nullptr;
-    Agent() { EXPECT_EQ(ms_agent_open(&a), MS_OK); }
-    ~Agent() { ms_agent_close(a); }
-};
 
 struct Event {
     int32_t kind;
@@ -67,6 +63,7 @@ struct Alert {
     uint64_t start, end;
     std::string before, after, path;
     int32_t region_kind;
+    int64_t target_pid;
 };
 
 // Everything a trace reported. Callbacks run on the tracing thread; other
@@ -100,10 +97,11 @@ struct Recorder {
         auto *r = static_cast<Recorder *>(user);
         EXPECT_EQ(a->struct_size, sizeof *a);
         EXPECT_STREQ(a->rule_id, ms_trace_alert_rule_id(a->kind));
-        EXPECT_EQ(a->event->kind, MS_TRACE_EV_SYSCALL);
+        EXPECT_EQ(a->event->kind, a->kind == MS_TRACE_ALERT_UNTRACED_THREAD ? MS_TRACE_EV_THREAD_FOUND
+                                                                            : MS_TRACE_EV_SYSCALL);
         std::lock_guard<std::mutex> lock(r->mu);
         r->alerts.push_back(Alert{a->kind, a->rule_id, a->event->tid, a->start, a->end, a->perms_before,
-                                  a->perms_after, a->path, a->region_kind});
+                                  a->perms_after, a->path, a->region_kind, a->target_pid});
         r->alert_count++;
         return 0;
     }
@@ -519,7 +517,10 @@ TEST(TraceAttach, GroupStopStaysAStopAndSigcontResumes)
     bt.stop();
     ASSERT_EQ(bt.result.status, MS_OK) << bt.result.error;
     ASSERT_TRUE(eventually([&] { return tracer_pid(v.pid()) == 0; }));
-    EXPECT_TRUE(all_threads(v.pid(), [](char s) { return s == 'T'; })) << "not in a plain group-stop after detach";
+    // A thread detached from a syscall-stop ('t' above) before it took the SIGSTOP runs until it
+    // takes it: the group-stop is the target's own, reached a moment later.
+    EXPECT_TRUE(eventually([&] { return all_threads(v.pid(), [](char s) { return s == 'T'; }); }))
+        << "not in a plain group-stop after detach";
     ASSERT_EQ(kill(v.pid(), SIGCONT), 0);
     ASSERT_TRUE(eventually([&] { return all_threads(v.pid(), [](char s) { return !stopped_state(s); }); }));
     expect_left_running(v);
@@ -1051,12 +1052,291 @@ TEST(TraceLaunch, CallersOtherChildrenAreNotReaped)
     EXPECT_TRUE(eventually([&] { return ping(bystander).first > c; }));
 }
 
+// ---- evasions: memory made executable in ways the mmap/mprotect arguments do not show ----
+
+// "done NAME ran=N addr=HEX" -> {N, HEX}
+std::pair<int, uint64_t> parse_done(const std::string &line, const std::string &name)
+{
+    int ran = -1;
+    unsigned long long addr = 0;
+    std::string fmt = "done " + name + " ran=%d addr=%llx";
+    if (sscanf(line.c_str(), fmt.c_str(), &ran, &addr) != 2)
+        ADD_FAILURE() << "victim answered \"" << line << "\" for " << name;
+    return {ran, addr};
+}
+
+const Alert *alert_at(const Recorder &rec, int32_t kind, uint64_t start)
+{
+    for (auto &a : rec.alerts)
+        if (a.kind == kind && a.start == start)
+            return &a;
+    return nullptr;
+}
+
+// What victim_trace_evade's techniques must raise; done: technique -> (ran, addr) from its answers.
+void expect_evasion_alerts(const Recorder &rec, const std::map<std::string, std::pair<int, uint64_t>> &done)
+{
+    SCOPED_TRACE(std::to_string(rec.alerts.size()) + " alerts");
+    EXPECT_EQ(done.at("oldmmap").first, 90) << "the old_mmap code did not run";
+    const Alert *a = alert_at(rec, MS_TRACE_ALERT_MAP_WX, done.at("oldmmap").second);
+    ASSERT_NE(a, nullptr) << "no trace.map_wx for i386's old_mmap";
+    EXPECT_EQ(a->after, "rwxp");
+    bool decoded = false;
+    for (auto &e : rec.syscalls())
+        decoded |= e.abi == MS_TRACE_ABI_I386 && e.nr == 90 && e.syscall == "mmap" && e.args[1] == 4096 &&
+                   e.prot == "PROT_READ|PROT_WRITE|PROT_EXEC" && e.flags == "MAP_PRIVATE|MAP_ANONYMOUS";
+    EXPECT_TRUE(decoded) << "the old_mmap's struct was not decoded into its event";
+
+    struct {
+        const char *name;
+        int ran;
+        int32_t region_kind;
+        const char *path_part;
+    } files[] = {{"memfd", 91, MS_REGION_MEMFD, "/memfd:ms-evade"},
+                 {"tmpfs", 92, MS_REGION_FILE, "/dev/shm/ms-victim-evade-"},
+                 {"deleted", 99, MS_REGION_DELETED, "ms-victim-evade-"}};
+    for (auto &f : files) {
+        SCOPED_TRACE(f.name);
+        EXPECT_EQ(done.at(f.name).first, f.ran) << "its code did not run";
+        a = alert_at(rec, MS_TRACE_ALERT_ANON_EXEC, done.at(f.name).second);
+        ASSERT_NE(a, nullptr) << "no trace.anon_exec for the mapping";
+        EXPECT_EQ(a->region_kind, f.region_kind);
+        EXPECT_NE(a->path.find(f.path_part), std::string::npos) << a->path;
+        EXPECT_EQ(a->after.substr(0, 3), "r-x");
+    }
+
+    EXPECT_EQ(done.at("shm").first, 93 + 94);
+    a = alert_at(rec, MS_TRACE_ALERT_ANON_EXEC, done.at("shm").second);
+    ASSERT_NE(a, nullptr) << "no trace.anon_exec for shmat(SHM_RDONLY|SHM_EXEC)";
+    EXPECT_EQ(a->region_kind, MS_REGION_SHM);
+    EXPECT_EQ(a->after, "r-xs");
+    int shm_wx = 0;
+    for (auto &x : rec.alerts)
+        shm_wx += x.kind == MS_TRACE_ALERT_MAP_WX && x.region_kind == MS_REGION_SHM && x.after == "rwxs";
+    EXPECT_EQ(shm_wx, 1) << "shmat(SHM_EXEC) maps read-write-execute";
+
+    EXPECT_EQ(done.at("procmem").first, 95 + 96 + 97) << "the patched functions did not run";
+    std::set<std::string> by_call;
+    for (auto &x : rec.alerts) {
+        if (x.kind != MS_TRACE_ALERT_PROC_MEM_WRITE)
+            continue;
+        EXPECT_EQ(x.before, x.after);
+        EXPECT_EQ(x.after.substr(0, 3), "r-x");
+        EXPECT_NE(x.path.find("victim_trace_evade"), std::string::npos) << x.path;
+        for (auto &e : rec.syscalls())
+            if (e.tid == x.tid && (e.syscall == "pwrite64" || e.syscall == "write" || e.syscall == "pwritev") &&
+                e.complete && e.ret == 6)
+                by_call.insert(e.syscall);
+    }
+    EXPECT_EQ(by_call, (std::set<std::string>{"pwrite64", "write", "pwritev"}));
+    // The fd opened by one thread, the write made by another (under the filter: switched to every-call stops).
+    EXPECT_EQ(done.at("procmem-thread").first, 98);
+    std::set<int64_t> writers, openers;
+    for (auto &e : rec.syscalls()) {
+        if (e.syscall == "pwrite64" && e.ret == 6 && e.args[3] == done.at("procmem-thread").second)
+            writers.insert(e.tid);
+        if (e.syscall == "openat" && e.ret >= 0)
+            openers.insert(e.tid); /* the opens of /proc/self/mem for writing, reported */
+    }
+    ASSERT_EQ(writers.size(), 1u) << "the other thread's pwrite64 was not seen";
+    EXPECT_FALSE(openers.count(*writers.begin())) << "the write came from the opening thread";
+    int from_other_thread = 0;
+    for (auto &x : rec.alerts)
+        from_other_thread += x.kind == MS_TRACE_ALERT_PROC_MEM_WRITE && writers.count(x.tid) &&
+                             x.start == (done.at("procmem-thread").second & ~4095ull);
+    EXPECT_EQ(from_other_thread, 1);
+    for (auto &e : rec.syscalls())
+        EXPECT_FALSE(e.syscall == "write" && e.args[0] == 1) << "a write to stdout was reported";
+}
+
+const std::vector<std::string> kEvasions{"oldmmap", "memfd", "tmpfs", "deleted", "shm", "procmem", "procmem-thread"};
+
+TEST(TraceEvasion, LaunchRaisesAnAlertForEachWay)
+{
+    for (uint32_t flags : {0u, (uint32_t)MS_TRACE_NO_SECCOMP}) {
+        SCOPED_TRACE(flags ? "without seccomp" : "with seccomp");
+        TempDir dir;
+        std::string out = dir.path + "/out";
+        std::string cmd = "exec '" + victim_path("victim_trace_evade") + "'";
+        for (auto &e : kEvasions)
+            cmd += " " + e;
+        cmd += " >'" + out + "' </dev/null";
+        Agent agent;
+        Recorder rec;
+        TraceResult r = launch(agent.a, rec.options(flags), {"/bin/sh", "-c", cmd});
+        ASSERT_EQ(r.status, MS_OK) << r.error;
+        EXPECT_EQ(r.summary.exit_code, 0);
+        std::ifstream in(out);
+        std::map<std::string, std::pair<int, uint64_t>> done;
+        std::string line;
+        std::getline(in, line); // READY
+        for (auto &e : kEvasions) {
+            ASSERT_TRUE(std::getline(in, line)) << e;
+            done[e] = parse_done(line, e);
+        }
+        expect_evasion_alerts(rec, done);
+    }
+}
+
+TEST(TraceEvasion, AttachRaisesAnAlertForEachWay)
+{
+    Victim v("victim_trace_evade");
+    BackgroundTrace bt;
+    bt.start_attach(v.pid());
+    ASSERT_TRUE(eventually([&] { return bt.rec.attached.load() == 1; }));
+    std::map<std::string, std::pair<int, uint64_t>> done;
+    for (auto &e : kEvasions) {
+        v.send(e);
+        done[e] = parse_done(v.read_line(), e);
+    }
+    bt.stop();
+    ASSERT_EQ(bt.result.status, MS_OK) << bt.result.error;
+    expect_evasion_alerts(bt.rec, done);
+    EXPECT_TRUE(eventually([&] { return tracer_pid(v.pid()) == 0; }));
+}
+
+TEST(TraceEvasion, UntracedThreadIsFoundReportedAndSeized)
+{
+    Victim v("victim_trace_evade");
+    BackgroundTrace bt;
+    bt.start_attach(v.pid());
+    ASSERT_TRUE(eventually([&] { return bt.rec.attached.load() == 1; }));
+    v.send("untraced");
+    int started = 0, tid = 0;
+    ASSERT_EQ(sscanf(v.read_line().c_str(), "done untraced ran=%d addr=0 tid=%d", &started, &tid), 2);
+    ASSERT_EQ(started, 1);
+    auto seen = [&](const std::function<bool(const Event &)> &pred) {
+        std::lock_guard<std::mutex> lock(bt.rec.mu);
+        return std::any_of(bt.rec.events.begin(), bt.rec.events.end(), pred);
+    };
+    auto wx_from_it = [&] {
+        std::lock_guard<std::mutex> lock(bt.rec.mu);
+        return std::any_of(bt.rec.alerts.begin(), bt.rec.alerts.end(),
+                           [&](const Alert &a) { return a.tid == tid && a.kind == MS_TRACE_ALERT_WX_TRANSITION; });
+    };
+    EXPECT_TRUE(eventually([&] { return seen([&](const Event &e) { return e.kind == MS_TRACE_EV_THREAD_FOUND && e.tid == tid; }); }))
+        << "the rescan did not find the CLONE_UNTRACED thread";
+    EXPECT_TRUE(eventually(wx_from_it)) << "the thread was not traced after it was found";
+    v.send("untraced-stop");
+    int cycles = 0;
+    ASSERT_EQ(sscanf(v.read_line().c_str(), "done untraced-stop ran=%d", &cycles), 1);
+    EXPECT_GT(cycles, 0);
+    bt.stop();
+    ASSERT_EQ(bt.result.status, MS_OK) << bt.result.error;
+    int untraced_alerts = 0;
+    for (auto &a : bt.rec.alerts)
+        untraced_alerts += a.kind == MS_TRACE_ALERT_UNTRACED_THREAD && a.tid == tid;
+    EXPECT_EQ(untraced_alerts, 1);
+    EXPECT_TRUE(eventually([&] { return tracer_pid(v.pid()) == 0; }));
+    v.send("peek");
+    EXPECT_EQ(v.read_line(), "word=1111");
+}
+
+// ---- a traced program that injects into another process -------------------
+
+// The injector alert naming target (at start when start is not 0: the poke or write, not the attach or open).
+const Alert *injector_alert(const Recorder &rec, int64_t target, uint64_t start = 0)
+{
+    for (auto &a : rec.alerts)
+        if (a.kind == MS_TRACE_ALERT_INJECTOR && a.target_pid == target && (!start || a.start == start))
+            return &a;
+    return nullptr;
+}
+
+TEST(TraceInjector, LaunchedInjectorRaisesTheAlertWithItsTarget)
+{
+    for (std::string how : {"ptrace", "seize", "vmwritev", "procmem"}) {
+        SCOPED_TRACE(how);
+        Victim target("victim_trace_evade");
+        Agent agent;
+        Recorder rec;
+        TraceResult r = launch(agent.a, rec.options(), {"/bin/sh", "-c", "exec '" + victim_path("victim_trace_inject") +
+                                                                   "' " + how + " " + std::to_string(target.pid()) + " " +
+                                                                   target.fact("word") + " >/dev/null </dev/null"});
+        ASSERT_EQ(r.status, MS_OK) << r.error;
+        target.send("peek");
+        EXPECT_EQ(target.read_line(), "word=4242") << "the injection did not happen";
+        const Alert *a = injector_alert(rec, target.pid(), how == "vmwritev" ? 0 : target.hex("word"));
+        ASSERT_NE(a, nullptr) << "no trace.injector alert naming pid " << target.pid();
+        if (how != "vmwritev") {
+            EXPECT_EQ(a->end, target.hex("word") + 8);
+        }
+        if (how == "procmem") {
+            EXPECT_NE(a->path.find("/mem"), std::string::npos) << a->path;
+        }
+        EXPECT_EQ(tracer_pid(target.pid()), 0);
+    }
+}
+
+TEST(TraceInjector, AttachedInjectorRaisesTheAlertAndAFailedAttemptToo)
+{
+    Victim target("victim_trace_evade");
+    {
+        Victim injector("victim_trace_inject", {"ptrace", std::to_string(target.pid()), target.fact("word"), "--wait"});
+        BackgroundTrace bt;
+        bt.start_attach(injector.pid());
+        ASSERT_TRUE(eventually([&] { return bt.rec.attached.load() == 1; }));
+        injector.send("go");
+        EXPECT_NE(injector.read_line().find("ok=1"), std::string::npos);
+        bt.stop();
+        ASSERT_EQ(bt.result.status, MS_OK) << bt.result.error;
+        EXPECT_NE(injector_alert(bt.rec, target.pid()), nullptr);
+    }
+    // memsentry holds the target: the injector's attach fails (EPERM), and the attempt is the alert.
+    Victim injector("victim_trace_inject", {"seize", std::to_string(target.pid()), target.fact("word"), "--wait"});
+    BackgroundTrace on_target, on_injector;
+    on_target.start_attach(target.pid());
+    ASSERT_TRUE(eventually([&] { return on_target.rec.attached.load() == 1; }));
+    on_injector.start_attach(injector.pid());
+    ASSERT_TRUE(eventually([&] { return on_injector.rec.attached.load() == 1; }));
+    injector.send("go");
+    EXPECT_NE(injector.read_line().find("ok=0 errno=1"), std::string::npos);
+    on_injector.stop();
+    on_target.stop();
+    const Alert *a = injector_alert(on_injector.rec, target.pid());
+    ASSERT_NE(a, nullptr) << "the failed attempt raised nothing";
+    bool failed_seize = false;
+    for (auto &e : on_injector.rec.syscalls())
+        failed_seize |= e.syscall == "ptrace" && e.args[0] == PTRACE_SEIZE && e.error_name == "EPERM";
+    EXPECT_TRUE(failed_seize);
+    EXPECT_TRUE(eventually([&] { return tracer_pid(target.pid()) == 0; }));
+}
+
+TEST(TraceParse, HostileLinkStatusAndFdinfoTexts)
+{
+    auto mem = [](const char *s) { return ms__trace_proc_mem_number(s, strlen(s)); };
+    EXPECT_EQ(mem("/proc/1234/mem"), 1234);
+    EXPECT_EQ(mem("/var/lib/c/proc/7/task/9/mem"), 9);
+    EXPECT_EQ(mem("/proc/1234/mem (deleted)"), -1);
+    EXPECT_EQ(mem("/tmp/x 12/mem"), -1);
+    EXPECT_EQ(mem("12/mem"), -1);
+    EXPECT_EQ(mem("/proc/99999999999/mem"), -1);
+    EXPECT_EQ(mem("/proc/4294967297/mem"), -1);
+    EXPECT_EQ(mem("/proc/0/mem"), -1);
+    EXPECT_EQ(mem("/proc/12/memx"), -1);
+    EXPECT_EQ(mem("/mem"), -1);
+    EXPECT_EQ(ms__trace_last_number("Tgid:\t5\nNStgid:\t4242\t12\t1\nNSpid:\t9\n", "NStgid:"), 1);
+    EXPECT_EQ(ms__trace_last_number("NStgid:\t4242\n", "NStgid:"), 4242);
+    EXPECT_EQ(ms__trace_last_number("NStgid:\t4242\t99999999999\n", "NStgid:"), -1);
+    EXPECT_EQ(ms__trace_last_number("NStgid:\t42x\n", "NStgid:"), -1);
+    EXPECT_EQ(ms__trace_last_number("XNStgid:\t42\n", "NStgid:"), -1);
+    EXPECT_EQ(ms__trace_text_field("pos:\t4096\nflags:\t0100002\n", "pos:", 10), 4096);
+    EXPECT_EQ(ms__trace_text_field("pos:\t4096\nflags:\t0100002\n", "flags:", 8), 0100002);
+    EXPECT_EQ(ms__trace_text_field("pos:\t-1\n", "pos:", 10), -1);
+    EXPECT_EQ(ms__trace_text_field("pos:\t99999999999999999999999\n", "pos:", 10), -1);
+    EXPECT_EQ(ms__trace_text_field("mnt_id:\t1\n", "pos:", 10), -1);
+}
+
 TEST(TraceNames, StableNames)
 {
     EXPECT_STREQ(ms_trace_event_kind_name(MS_TRACE_EV_SYSCALL), "syscall");
     EXPECT_STREQ(ms_trace_event_kind_name(MS_TRACE_EV_PROCESS_EXITED), "process-exited");
     EXPECT_STREQ(ms_trace_event_kind_name(99), "unknown");
     EXPECT_STREQ(ms_trace_alert_rule_id(MS_TRACE_ALERT_ANON_EXEC), "trace.anon_exec");
+    EXPECT_STREQ(ms_trace_alert_rule_id(MS_TRACE_ALERT_INJECTOR), "trace.injector");
+    EXPECT_STREQ(ms_trace_alert_rule_id(MS_TRACE_ALERT_PROC_MEM_WRITE), "trace.proc_mem_write");
+    EXPECT_STREQ(ms_trace_alert_rule_id(MS_TRACE_ALERT_UNTRACED_THREAD), "trace.untraced_thread");
+    EXPECT_STREQ(ms_trace_event_kind_name(MS_TRACE_EV_THREAD_FOUND), "thread-found");
     EXPECT_STREQ(ms_trace_end_name(MS_TRACE_END_CALLBACK), "callback");
     EXPECT_STREQ(ms_trace_end_name(-1), "unknown");
 }

@@ -12,6 +12,7 @@ extern "C" {
 }
 
 #include "command_output.hpp"
+#include "test_support.hpp"
 
 #include <gtest/gtest.h>
 #include <linux/cn_proc.h>
@@ -41,12 +42,6 @@ extern "C" {
 namespace {
 
 using namespace std::chrono_literals;
-
-struct Agent {
-    ms_agent *a = nullptr;
-    Agent() { EXPECT_EQ(ms_agent_open(&a), MS_OK); }
-    ~Agent() { ms_agent_close(a); }
-};
 
 // Runs ms_watch_run on its own thread and keeps every event.
 class Collector {

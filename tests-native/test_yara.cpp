@@ -26,6 +26,7 @@
 #include <memsentry/memsentry.h>
 
 #include "open_watch.hpp"
+#include "test_support.hpp"
 #include "victim.hpp"
 
 namespace {
@@ -42,20 +43,6 @@ struct Hit {
     bool operator==(const Hit &o) const { return rule == o.rule && tags == o.tags && strings == o.strings; }
 };
 using Hits = std::map<std::string, Hit>;
-
-std::string run(const std::string &cmd, int *status)
-{
-    std::string out;
-    FILE *p = popen(cmd.c_str(), "r");
-    if (!p)
-        return out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-        out.append(buf, n);
-    *status = pclose(p);
-    return out;
-}
 
 // `yara -s -e -g [--max-process-memory-chunk=N] FILES PID`, parsed.
 Hits yara_cli(const std::vector<std::string> &files, pid_t pid, uint64_t chunk = 0)
@@ -105,11 +92,12 @@ struct Rules {
     ms_status status = MS_E_INTERNAL;
     std::string error;
 
-    explicit Rules(const std::string &path)
+    explicit Rules(const std::string &path, uint32_t flags = 0)
     {
         EXPECT_EQ(ms_agent_open(&agent), MS_OK);
         ms_yara_compile_options o{};
         o.struct_size = sizeof o;
+        o.flags = flags;
         o.user_data = this;
         o.on_diagnostic = [](const ms_yara_diagnostic *d, void *ud) {
             static_cast<Rules *>(ud)->diags.emplace_back(d->level, d->file, d->line, d->message);
@@ -419,7 +407,14 @@ TEST_F(Yara, CompiledRulesFromYaracLoad)
     int status = -1;
     std::string out = run("yarac '" + kMarkers + "' '" + compiled + "' 2>&1", &status);
     ASSERT_EQ(status, 0) << out;
-    Rules rules(compiled); // recognised by its header
+    {
+        // Unsafe from an untrusted source (libyara does not validate them): refused unless allowed.
+        Rules refused(compiled);
+        EXPECT_EQ(refused.status, MS_E_INVALID_ARGUMENT);
+        EXPECT_NE(refused.error.find("compiled rules"), std::string::npos) << refused.error;
+        EXPECT_EQ(refused.rules, nullptr);
+    }
+    Rules rules(compiled, MS_YARA_COMPILE_ALLOW_COMPILED); // recognised by its header
     ASSERT_EQ(rules.status, MS_OK) << rules.error;
     ms_agent *agent;
     ASSERT_EQ(ms_agent_open(&agent), MS_OK);

@@ -1,4 +1,4 @@
-// Starts a victim program from MS_VICTIM_DIR and reads its READY line.
+// Starts a victim program from MS_VICTIM_DIR (or an absolute path) and reads its READY line.
 // The victim exits when its stdin closes; the destructor closes it, waits a
 // little and kills it if it is still there.
 #pragma once
@@ -32,7 +32,8 @@ public:
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_adddup2(&fa, in[0], 0);
         posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-        std::string path = std::string(MS_VICTIM_DIR) + "/" + name;
+        // An absolute name is a program elsewhere (a copy of a victim, a wrapper such as unshare).
+        std::string path = name.rfind('/', 0) == 0 ? name : std::string(MS_VICTIM_DIR) + "/" + name;
         std::vector<char *> argv{const_cast<char *>(path.c_str())};
         for (auto &a : args)
             argv.push_back(const_cast<char *>(a.c_str()));

@@ -17,6 +17,8 @@ ms_status ms__plat_terminate(ms_agent *agent, int64_t pid, const ms_terminate_op
                              ms_terminate_report *report);
 ms_status ms__plat_terminate_pidfd(ms_agent *agent, int pidfd, const ms_terminate_options *opts,
                                    ms_terminate_report *report);
+ms_status ms__plat_pidfd_open(int64_t pid, int *pidfd);
+void ms__plat_pidfd_close(int pidfd);
 /* detail has cap bytes; filled when MS_OK is returned. */
 ms_status ms__plat_protect_check(ms_agent *agent, int64_t pid, int32_t *reason, char *detail, size_t cap);
 /* opts is complete (defaults filled in) and validated; result is full size. */
@@ -30,6 +32,7 @@ ms_status ms__plat_region_compare_file(ms_agent *agent, int64_t pid, const ms_re
                                        ms_compare_stats *stats);
 ms_status ms__plat_thread_list(ms_agent *agent, int64_t pid, ms_thread_cb cb, void *user_data);
 ms_status ms__plat_process_facts(ms_agent *agent, int64_t pid, ms_process_facts *out);
+ms_status ms__plat_module_list(ms_agent *agent, int64_t pid, ms_module_cb cb, void *user_data);
 
 
 /* ms_trace.h (common/trace_api.c checks the arguments; summary is full-size,

@@ -71,6 +71,15 @@ typedef enum ms_dump_format {
 #define MS_DUMP_SUSPICIOUS_ONLY 0x04u
 /* fsync()s the file and its directory before reporting success. */
 #define MS_DUMP_SYNC            0x08u
+/* Refuses (MS_E_ACCESS_DENIED) a destination directory that is not owned by
+ * the caller's effective user or that group or others may write: whoever can
+ * write there can replace or read the evidence. Checked on the opened
+ * directory, which the whole dump then writes through. Linux only. */
+#define MS_DUMP_PRIVATE_DIR     0x10u
+/* path is a file name (no '/') in the directory opts->dir_fd, which the
+ * caller opened (and checked) once: nothing can swap the directory between
+ * that check and the dump. The descriptor is not closed. Linux only. */
+#define MS_DUMP_AT_DIR          0x20u
 
 #define MS_DUMP_DEFAULT_MAX_REGION ((uint64_t)10 << 20)
 
@@ -122,6 +131,8 @@ typedef struct ms_dump_options {
     ms_dump_region_fn on_region;  /* optional */
     void *region_user;
     const volatile int32_t *cancel; /* optional: set to non-zero from any thread to cancel */
+    int32_t dir_fd;               /* with MS_DUMP_AT_DIR: the destination directory (absent in the first,
+                                     smaller struct_size) */
 } ms_dump_options;
 
 typedef struct ms_dump_result {

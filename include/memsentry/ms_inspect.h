@@ -10,6 +10,8 @@
  *     kernel reports them (blocked threads).
  *   - ms_process_facts_get: tracer, LD_PRELOAD/LD_AUDIT from the initial
  *     environment, the executable's identity and file system.
+ *   - ms_module_list: each file the process runs code from, whether the
+ *     executable's DT_NEEDED closure brought it in, and who can write it.
  *
  * Pages that are neither present nor swapped are never read, so none of
  * these calls faults in or allocates memory in the target. */
@@ -48,6 +50,10 @@ MS_API const char *ms_header_kind_name(int32_t kind);
  * it): image_section and image_section_perms say which section and what it
  * allows. Never set on Linux, where a mapping's rights are the file's. */
 #define MS_PROBE_IMAGE_PROTECTION 0x20u
+/* ELF: the program headers in the first page were read (elf_entry is valid). */
+#define MS_PROBE_ELF_PHDRS 0x40u
+/* ELF: a PT_INTERP program header: a dynamically linked program, not a library. */
+#define MS_PROBE_ELF_INTERP 0x80u
 
 typedef struct ms_region_probe_result {
     uint32_t struct_size;  /* set by the caller to sizeof(ms_region_probe_result) */
@@ -62,6 +68,7 @@ typedef struct ms_region_probe_result {
     uint32_t image_section_perms; /* MS_PROBE_IMAGE_PROTECTION: MS_PERM_* the section allows */
     char image_section[9];        /* MS_PROBE_IMAGE_PROTECTION: its name, NUL-terminated ("headers" for the
                                      image headers); printable ASCII, other bytes shown as '?' */
+    uint64_t elf_entry;           /* MS_PROBE_ELF_PHDRS: e_entry as the header gives it (not relocated) */
 } ms_region_probe_result;
 
 /* Classifies the first page of the region (the bytes of the process; for a
@@ -176,6 +183,53 @@ typedef struct ms_process_facts {
  * fails only when the process does not exist (MS_E_NO_SUCH_PROCESS) or
  * cannot be looked at at all (MS_E_ACCESS_DENIED). */
 MS_API ms_status ms_process_facts_get(ms_agent *agent, int64_t pid, ms_process_facts *out);
+
+/* ---- Modules: the files a process runs code from ----------------------- */
+
+#define MS_MODULE_MAIN           0x1u   /* the executable (the file /proc/<pid>/exe names) */
+#define MS_MODULE_INTERP         0x2u   /* the interpreter named by the executable's PT_INTERP */
+#define MS_MODULE_NEEDED         0x4u   /* in the DT_NEEDED closure of the executable: loaded at start */
+#define MS_MODULE_CLOSURE_KNOWN  0x8u   /* the executable's own dependencies were read: NEEDED is meaningful */
+#define MS_MODULE_ELF            0x10u  /* an ELF file (elf_type is valid) */
+#define MS_MODULE_PATH_VERIFIED  0x20u  /* path, walked in the process's root without following links, is the mapped file */
+#define MS_MODULE_FILE_KNOWN     0x40u  /* owner_uid and mode are the mapped file's */
+/* Who can write it: the mapped file, or (PATH_VERIFIED only) a directory on its path, */
+#define MS_MODULE_WORLD_WRITABLE 0x80u  /* is writable by every user (a sticky /tmp counts) */
+#define MS_MODULE_GROUP_WRITABLE 0x100u /* is writable by a group other than root's */
+#define MS_MODULE_OWNER_OTHER    0x200u /* is owned by a user that is neither root nor the process's */
+#define MS_MODULE_OWNER_SELF     0x400u /* is owned by the process's own user, which is not root */
+#define MS_MODULE_NAMES_TRUNCATED 0x800u /* a DT_NEEDED list was cut: NEEDED may be missing */
+
+typedef struct ms_module_info {
+    uint64_t start;          /* the first mapping of the file */
+    uint64_t exec_start;     /* its first executable mapping */
+    uint64_t inode;
+    uint32_t dev_major;
+    uint32_t dev_minor;
+    uint32_t flags;          /* MS_MODULE_* */
+    uint32_t owner_uid;      /* MS_MODULE_FILE_KNOWN */
+    uint32_t mode;           /* MS_MODULE_FILE_KNOWN: st_mode */
+    uint32_t process_uid;    /* effective uid of the process; UINT32_MAX when unknown */
+    uint16_t elf_type;       /* MS_MODULE_ELF: e_type (2 executable, 3 shared object or PIE) */
+    uint16_t reserved;
+    const char *path;        /* as /proc/<pid>/maps shows it (raw bytes) */
+    const char *soname;      /* DT_SONAME, or "" */
+    const char *writable_at; /* the file or directory that gave the first writable flag, or "" */
+} ms_module_info;
+
+/* Return non-zero to stop (the call then returns MS_E_STOPPED). */
+typedef int (*ms_module_cb)(const ms_module_info *module, void *user_data);
+
+/* One callback per file (device and inode) the process has an executable
+ * private or shared mapping of (memfds and System V segments excluded; a
+ * deleted file is included), in address order, after every file has been
+ * looked at. Each file is read through /proc/<pid>/map_files (the inode that
+ * is mapped, not whatever its path names now; without CAP_SYS_ADMIN the path
+ * in the process's root when its device and inode match), its ELF headers
+ * and DT_NEEDED list parsed with bounds. NEEDED is the closure of the
+ * executable's DT_NEEDED names over the mapped files' DT_SONAME and file
+ * names. MS_E_NO_SUCH_PROCESS when the process exited. */
+MS_API ms_status ms_module_list(ms_agent *agent, int64_t pid, ms_module_cb cb, void *user_data);
 
 #ifdef __cplusplus
 }

@@ -14,15 +14,24 @@
  *     - both: the calling process and every one of its ancestors.
  *
  *   The configurable list on the agent handle, filled with a default list by
- *   ms_agent_open() (listed below and in the README):
+ *   ms_agent_open() (listed below and in the README). Linux matches by file
+ *   identity, never by text, since a process chooses its own names and, in a
+ *   user namespace, what its paths show:
  *     - an entry holding a path separator is an executable path and matches
- *       the process's executable exactly (Windows: case-insensitively);
- *     - any other entry is a name and matches the executable's file name.
- *       The kernel's short name (comm), which any process may set for itself,
- *       is used only when the executable cannot be read, so renaming
- *       malware "sshd" with prctl() does not make it unkillable.
- *     A " (deleted)" suffix on the executable is ignored, so a daemon whose
- *     binary was upgraded on disk stays protected.
+ *       only when the process's executable (/proc/PID/exe, device and inode)
+ *       is the file now at that path in the caller's root;
+ *     - any other entry is a name and matches only the file of that name in
+ *       a system directory (/usr/sbin, /usr/bin, /sbin, /bin,
+ *       /usr/lib/systemd, /lib/systemd, /usr/libexec, /usr/lib/openssh)
+ *       owned by root and writable by no one else; a copy elsewhere, or a
+ *       file bind-mounted over that path in another namespace, does not;
+ *     - a deleted executable (a daemon whose package was upgraded) matches
+ *       when its link reads exactly that path and the new file sits on the
+ *       mount the process executed from;
+ *     - the kernel's short name (comm), which any process may set, only when
+ *       the executable cannot be read at all.
+ *   Windows matches the image's path exactly and its file name,
+ *   case-insensitively.
  *
  * Configure the list before sharing the handle between threads. */
 #ifndef MEMSENTRY_MS_TERMINATE_H
@@ -58,7 +67,7 @@ MS_API const char *ms_protect_reason_name(int32_t reason);
  *            auditd rsyslogd syslog-ng NetworkManager agetty login
  *   Windows: wininit.exe (the critical names above are built in)
  * These keep the host up, reachable and its logs intact. Name entries match
- * by executable name, so every process running /usr/sbin/sshd is covered,
+ * the system's binary, so every process running /usr/sbin/sshd is covered,
  * including per-connection sshd processes on OpenSSH before 9.8; kill the
  * session's shell instead, or clear the list deliberately. */
 
@@ -177,6 +186,16 @@ MS_API ms_status ms_terminate(ms_agent *agent, int64_t pid, const ms_terminate_o
  * nothing. */
 MS_API ms_status ms_terminate_pidfd(ms_agent *agent, int32_t pidfd, const ms_terminate_options *options,
                                     ms_terminate_report *report);
+
+/* Pins process pid (Linux: pidfd_open, close-on-exec), for a later
+ * ms_terminate_pidfd that can only reach that process: pin when you start
+ * looking at a process, and a kill decided afterwards never hits another
+ * process that got its PID after it exited. MS_E_NO_SUCH_PROCESS when there is
+ * no such process (or pid is a thread); MS_E_UNSUPPORTED where the kernel has
+ * no pidfds (before 5.3) and on Windows. Close with ms_pidfd_close. */
+MS_API ms_status ms_pidfd_open(int64_t pid, int32_t *out_pidfd);
+/* Closes a pidfd from ms_pidfd_open; a negative value is ignored. */
+MS_API void ms_pidfd_close(int32_t pidfd);
 
 #ifdef __cplusplus
 }

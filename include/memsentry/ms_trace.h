@@ -6,7 +6,16 @@
  * syscall is streamed to a callback as it happens (never buffered whole), and
  * the session raises alerts on the stream: memory made executable after it
  * was writable (W^X transition), a mapping asked writable and executable at
- * once, anonymous memory made executable.
+ * once, anonymous memory made executable (i386's old mmap, memfds, tmpfs and
+ * deleted files, shmat with SHM_EXEC included), code written through the
+ * process's own /proc/PID/mem, a tracee that injects into another process
+ * (ptrace, process_vm_writev, /proc/PID/mem), and, when every syscall stops
+ * (attach, MS_TRACE_NO_SECCOMP), threads made with CLONE_UNTRACED, found by a
+ * rescan of /proc/PID/task every 250 ms. To see those, opens, shmat, ptrace
+ * and process_vm_writev stop the tracee too, and writes wherever every syscall
+ * stops (under the seccomp filter: in a process from the moment it opens a
+ * /proc/N/mem for writing); they are reported as events only when they matter
+ * (an alert, such an open) or were asked for.
  *
  * Two ways to start:
  *   - ms_trace_attach(): PTRACE_SEIZE every thread of a running process. The
@@ -37,6 +46,13 @@
  * (__WNOTHREAD), so the caller's other child processes are never reaped.
  * ms_trace_stop() may be called from any thread or from a signal handler.
  *
+ * Windows: a debugger with hooks on the ntdll memory functions instead of ptrace (see the
+ * README's "Tracing on Windows"): events have abi MS_TRACE_ABI_WIN64, syscall the function's name,
+ * args[0] and args[1] the address and size the call ended with, args[2] the protection, args[3]
+ * the allocation type, args[4] the pid of the process the call was made on, args[5] the old
+ * protection (NtProtectVirtualMemory); ret is the NTSTATUS and error_name its name when it failed.
+ * extra_syscalls and MS_TRACE_NO_SECCOMP do not apply; the launched command is never killed.
+ *
  * Status: MS_E_PROTECTED (PID 1 of the caller's namespace, a kernel thread,
  * the caller itself or one of its ancestors: never traced), MS_E_BUSY
  * (another tracer holds the target; ms_last_error() names its TracerPid),
@@ -65,6 +81,9 @@ typedef struct ms_trace ms_trace;
 #define MS_TRACE_FOLLOW_FORKS 0x01u
 /* Launch mode: stop on every syscall (as attach mode must), no seccomp filter. */
 #define MS_TRACE_NO_SECCOMP   0x02u
+/* Launch mode: the command's standard output is the caller's standard error, so
+ * that what the caller writes on its standard output (JSON lines) stays its own. */
+#define MS_TRACE_STDOUT_TO_STDERR 0x04u
 
 typedef enum ms_trace_event_kind {
     MS_TRACE_EV_SYSCALL = 0,        /* a monitored syscall; complete says whether ret is known */
@@ -72,18 +91,21 @@ typedef enum ms_trace_event_kind {
     MS_TRACE_EV_THREAD_EXITED = 2,  /* tid exited; exit_code / signal */
     MS_TRACE_EV_EXEC = 3,           /* pid ran execve successfully (new image; tid is the new leader) */
     MS_TRACE_EV_SIGNAL = 4,         /* signal was delivered to tid (passed on to it) */
-    MS_TRACE_EV_PROCESS_EXITED = 5  /* the whole process pid exited; exit_code / signal */
+    MS_TRACE_EV_PROCESS_EXITED = 5, /* the whole process pid exited; exit_code / signal */
+    MS_TRACE_EV_THREAD_FOUND = 6    /* tid of pid was found running untraced (made with CLONE_UNTRACED)
+                                       by the periodic rescan of /proc/PID/task; seized next when it can be */
 } ms_trace_event_kind;
 
 /* Stable lowercase name ("syscall", "thread-attached", "thread-exited", "exec", "signal",
- * "process-exited"). Never NULL. */
+ * "process-exited", "thread-found"). Never NULL. */
 MS_API const char *ms_trace_event_kind_name(int32_t kind);
 
 typedef enum ms_trace_abi {
     MS_TRACE_ABI_X86_64 = 0,
     MS_TRACE_ABI_I386 = 1,     /* int 0x80 from a 64-bit process: reported, never hidden */
     MS_TRACE_ABI_X32 = 2,
-    MS_TRACE_ABI_AARCH64 = 3
+    MS_TRACE_ABI_AARCH64 = 3,
+    MS_TRACE_ABI_WIN64 = 4     /* Windows x64: nr is the hooked ntdll function (ms__win_fn), syscall its name */
 } ms_trace_abi;
 
 /* Every string in an event stays valid only during the callback. */
@@ -116,25 +138,37 @@ typedef int (*ms_trace_event_fn)(const ms_trace_event *event, void *user_data);
 typedef enum ms_trace_alert_kind {
     MS_TRACE_ALERT_WX_TRANSITION = 0, /* mprotect added PROT_EXEC to memory that was writable */
     MS_TRACE_ALERT_MAP_WX = 1,        /* mmap or mprotect asked for PROT_WRITE|PROT_EXEC at once */
-    MS_TRACE_ALERT_ANON_EXEC = 2      /* anonymous memory (heap, stack, [anon:...] included) made
-                                         executable, not writable before */
+    MS_TRACE_ALERT_ANON_EXEC = 2,     /* memory no ordinary file backs made executable, not writable
+                                         before: anonymous (heap, stack, [anon:...] included), a
+                                         memfd, a tmpfs or deleted file, System V shared memory */
+    MS_TRACE_ALERT_INJECTOR = 3,      /* the tracee wrote into, or took hold of, another process: ptrace
+                                         (ATTACH, SEIZE, POKETEXT/DATA/USER, SETREGS...), process_vm_writev,
+                                         a /proc/PID/mem of another process opened or written; raised on
+                                         the attempt, failed or not; target_pid says whom */
+    MS_TRACE_ALERT_PROC_MEM_WRITE = 4,/* a write through the process's own /proc/PID/mem into memory
+                                         that is executable or not writable (code patched without mprotect) */
+    MS_TRACE_ALERT_UNTRACED_THREAD = 5/* a thread found running untraced (event MS_TRACE_EV_THREAD_FOUND) */
 } ms_trace_alert_kind;
 
-/* Stable rule id of an alert kind: "trace.wx_transition", "trace.map_wx", "trace.anon_exec".
- * Never NULL. */
+/* Stable rule id of an alert kind: "trace.wx_transition", "trace.map_wx", "trace.anon_exec",
+ * "trace.injector", "trace.proc_mem_write", "trace.untraced_thread". Never NULL. */
 MS_API const char *ms_trace_alert_rule_id(int32_t kind);
 
 typedef struct ms_trace_alert {
     uint32_t struct_size;
     int32_t kind;                 /* ms_trace_alert_kind */
     const char *rule_id;          /* ms_trace_alert_rule_id(kind) */
-    const ms_trace_event *event;  /* the successful syscall that raised it */
+    const ms_trace_event *event;  /* the syscall that raised it (successful, but for INJECTOR), or the
+                                     THREAD_FOUND event */
     uint64_t start;               /* the page-aligned range it concerns */
     uint64_t end;
     char perms_before[5];         /* "rw-p" as /proc/PID/maps had it before; "" when nothing was mapped */
     char perms_after[5];
     int32_t region_kind;          /* ms_region_kind of that memory before (MS_REGION_ANONYMOUS for a new map) */
-    const char *path;             /* its path before ("" when anonymous); valid during the callback */
+    const char *path;             /* its path before ("" when anonymous); for a mapped file or a
+                                     /proc/PID/mem, the descriptor's target; valid during the callback */
+    int64_t target_pid;           /* INJECTOR: the process written into or attached to (as the
+                                     tracee named it); else 0 */
 } ms_trace_alert;
 
 /* Return non-zero to end the trace (MS_TRACE_END_CALLBACK). */

@@ -51,11 +51,18 @@ typedef struct ms_yara_compile_options {
     const char *rules_namespace;      /* NULL: "default", as `yara RULES...` uses */
     ms_yara_diagnostic_cb on_diagnostic; /* errors and warnings, one call each; may be NULL */
     void *user_data;
+    uint32_t flags;                   /* MS_YARA_COMPILE_* (absent in a smaller struct_size: 0) */
 } ms_yara_compile_options;
+
+/* Accept a file compiled by yarac. libyara does not validate compiled rules
+ * (its documentation: never load them from an untrusted source), so without
+ * this flag one is refused with MS_E_INVALID_ARGUMENT. */
+#define MS_YARA_COMPILE_ALLOW_COMPILED 0x1u
 
 /* Compiles path: a rules source file, a directory (its *.yar and *.yara files,
  * not recursive, in name order, all in one namespace, as `yara DIR/NAME.yar...` does),
- * or a file compiled by yarac (recognised by its header; loaded as is).
+ * or a file compiled by yarac (recognised by its header; loaded as is, and only
+ * with MS_YARA_COMPILE_ALLOW_COMPILED).
  * A rule that does not compile gives MS_E_MALFORMED, with every error sent to
  * on_diagnostic and the first one ("FILE(LINE): MESSAGE") in ms_last_error().
  * opts may be NULL. */

@@ -1,5 +1,6 @@
 /* libFuzzer target: arbitrary bytes as a region's first page (header
- * classification), as a thread's syscall line, as /proc/<pid>/status, and as
+ * classification), as a thread's syscall line, as /proc/<pid>/status (TracerPid,
+ * the effective uid), and as
  * an environment delivered in pieces whose sizes the input also chooses. */
 #include "common/header.h"
 #include "linux/inspect_parse.h"
@@ -31,6 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     int64_t v;
     (void)ms__status_field(text, "TracerPid", &v);
+    uint32_t uid;
+    (void)ms__status_euid(text, &uid);
     free(text);
 
     ms_process_facts f;

@@ -625,6 +625,23 @@ class DumpTest(unittest.TestCase):
             self.assertEqual(names + "/name\\\\xff", by_start[v.hex("bsx")])
             self.assertEqual("n\n\x1b[2J\x1b]0;t\x07", manifest["process"]["name"])
 
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to give a directory away")
+    def test_a_directory_another_user_owns_or_may_write_is_refused(self):
+        theirs = os.path.join(self.dir, "theirs")
+        shared = os.path.join(self.dir, "shared")
+        os.mkdir(theirs, 0o755)
+        os.chown(theirs, 65534, 65534)
+        os.mkdir(shared)
+        os.chmod(shared, 0o770)
+        os.symlink(self.dir, os.path.join(self.dir, "link"))
+        with Victim("victim_marker") as v:
+            for d, why in ((theirs, "owned by uid 65534"), (shared, "writable by group or others"),
+                           (os.path.join(self.dir, "link"), "symbolic link")):
+                _, a = self.s.request("dump", pid=v.pid, path=os.path.join(d, "v.raw"))
+                self.assertFalse(a["ok"], a)
+                self.assertIn(why, a["error"]["message"])
+            self.assertEqual([], os.listdir(theirs) + os.listdir(shared))
+
     def test_dump_into_a_missing_directory_fails_cleanly(self):
         with Victim("victim_marker") as v:
             _, a = self.s.request("dump", pid=v.pid, path=os.path.join(self.dir, "no", "such", "dir.raw"))
@@ -672,15 +689,57 @@ class TerminateTest(unittest.TestCase):
             self.assertIn("stopped", report["reason"])
             self.assertEqual(-9, v.proc.wait(timeout=10))
 
+    def test_a_pinned_process_that_exited_is_not_confused_with_its_pids_next_owner(self):
+        if not hasattr(os, "pidfd_open"):
+            self.skipTest("no pidfds in this Python")
+        with Victim("victim_marker") as v:
+            start = stub.pin_start_time(v.pid)
+            status, report = stub.terminate(v.pid, 0, True, [], set(), start + 1)
+            self.assertEqual((stub.NO_SUCH_PROCESS, "not-found", []), (status, report["result"], report["signals"]))
+            self.assertIn("PID now names another process", report["reason"])
+            self.assertIsNone(v.proc.poll(), "nothing was sent")
+            status, report = stub.terminate(v.pid, 0, False, [], set(), start)
+            self.assertEqual(("killed", ["SIGKILL"]), (report["result"], report["signals"]), report)
+
     def test_the_caller_and_its_parents_are_refused(self):
         with Victim("victim_marker") as v:
             status, report = stub.terminate(os.getpid(), 0, False, [], {os.getpid()})
             self.assertEqual((stub.PROTECTED, "self"), (status, report["protection"]))
-            status, report = stub.terminate(v.pid, 0, True, [b"victim_marker"], {os.getpid()})
-            self.assertEqual((stub.PROTECTED, "name", []), (status, report["protection"], report["signals"]))
+            exe = os.readlink("/proc/%d/exe" % v.pid).encode()
+            status, report = stub.terminate(v.pid, 0, True, [exe], {os.getpid()})
+            self.assertEqual((stub.PROTECTED, "path", []), (status, report["protection"], report["signals"]))
             self.assertIsNone(v.proc.poll(), "nothing was sent")
         status, report = stub.terminate(2 ** 31 - 1, 0, False, [], {os.getpid()})
         self.assertEqual((stub.NO_SUCH_PROCESS, "not-found"), (status, report["result"]))
+
+
+class ProtectionByIdentityTest(unittest.TestCase):
+    """An entry protects the file it names (agent-c/src/linux/protect_identity.c), not a copy of it."""
+
+    def test_a_system_binary_is_protected_by_name_and_path_and_its_copy_is_not(self):
+        real = "/usr/bin/sleep"
+        if not os.path.exists(real) or os.stat(real).st_uid != 0:
+            self.skipTest("needs a root-owned /usr/bin/sleep")
+        tmp = tempfile.mkdtemp(prefix="ms-masquerade-")
+        copy = os.path.join(tmp, "sleep")
+        shutil.copy(real, copy)
+        genuine = subprocess.Popen([real, "30"])
+        fake = subprocess.Popen([copy, "30"])
+        try:
+            for p, path in ((genuine, real), (fake, copy)):
+                deadline = time.time() + 5
+                while os.readlink("/proc/%d/exe" % p.pid) != path and time.time() < deadline:
+                    time.sleep(0.01)
+            self.assertEqual("name", stub.protect_check(genuine.pid, [b"sleep"], set())[0])
+            self.assertEqual("path", stub.protect_check(genuine.pid, [b"/bin/sleep"], set())[0])
+            self.assertEqual("none", stub.protect_check(fake.pid, [b"sleep"], set())[0])
+            self.assertEqual("none", stub.protect_check(fake.pid, [b"/usr/bin/sleep"], set())[0])
+            self.assertEqual("path", stub.protect_check(fake.pid, [copy.encode()], set())[0])
+        finally:
+            for p in (genuine, fake):
+                p.kill()
+                p.wait()
+            shutil.rmtree(tmp)
 
 
 @unittest.skipUnless(os.geteuid() == 0 and shutil.which("unshare"), "needs root and unshare for a PID namespace")

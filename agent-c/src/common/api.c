@@ -91,9 +91,11 @@ void ms_dump_options_init(ms_dump_options *opts)
     opts->struct_size = sizeof *opts;
     opts->format = MS_DUMP_FORMAT_CORE;
     opts->max_region_size = MS_DUMP_DEFAULT_MAX_REGION;
+    opts->dir_fd = -1;
 }
 
-#define MS_DUMP_KNOWN_FLAGS (MS_DUMP_FREEZE | MS_DUMP_FORCE | MS_DUMP_SUSPICIOUS_ONLY | MS_DUMP_SYNC)
+#define MS_DUMP_KNOWN_FLAGS                                                                                    \
+    (MS_DUMP_FREEZE | MS_DUMP_FORCE | MS_DUMP_SUSPICIOUS_ONLY | MS_DUMP_SYNC | MS_DUMP_PRIVATE_DIR | MS_DUMP_AT_DIR)
 
 ms_status ms_dump_process(ms_agent *agent, int64_t pid, const char *path, const ms_dump_options *opts,
                           ms_dump_result *result)
@@ -120,6 +122,10 @@ ms_status ms_dump_process(ms_agent *agent, int64_t pid, const char *path, const 
         return ms__fail(MS_E_INVALID_ARGUMENT, "ms_dump_process: %u threads is too many", (unsigned)o.threads);
     if (o.flags & ~MS_DUMP_KNOWN_FLAGS)
         return ms__fail(MS_E_INVALID_ARGUMENT, "ms_dump_process: unknown flags 0x%x", (unsigned)(o.flags & ~MS_DUMP_KNOWN_FLAGS));
+    if ((o.flags & MS_DUMP_AT_DIR) && (opts->struct_size < offsetof(ms_dump_options, dir_fd) + sizeof o.dir_fd ||
+                                       o.dir_fd < 0 || strchr(path, '/')))
+        return ms__fail(MS_E_INVALID_ARGUMENT,
+                        "ms_dump_process: MS_DUMP_AT_DIR needs options->dir_fd and a file name without '/'");
     if (result && (result->struct_size < sizeof(uint32_t) || result->struct_size > sizeof(ms_dump_result)))
         return ms__fail(MS_E_INVALID_ARGUMENT, "ms_dump_process: result struct_size %u not supported",
                         (unsigned)result->struct_size);

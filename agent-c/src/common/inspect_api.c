@@ -107,14 +107,19 @@ ms_status ms_region_compare_file(ms_agent *agent, int64_t pid, const ms_region *
     return st;
 }
 
+/* The checks of a call that streams to a callback. */
+static ms_status check_listing(const ms_agent *agent, int64_t pid, bool has_cb, const char *fn)
+{
+    ms_status st = check_common(agent, pid, fn);
+    if (st == MS_OK && !has_cb)
+        st = ms__fail(MS_E_INVALID_ARGUMENT, "%s: callback is NULL", fn);
+    return st;
+}
+
 ms_status ms_thread_list(ms_agent *agent, int64_t pid, ms_thread_cb cb, void *user_data)
 {
-    ms_status st = check_common(agent, pid, "ms_thread_list");
-    if (st != MS_OK)
-        return st;
-    if (!cb)
-        return ms__fail(MS_E_INVALID_ARGUMENT, "ms_thread_list: callback is NULL");
-    return ms__plat_thread_list(agent, pid, cb, user_data);
+    ms_status st = check_listing(agent, pid, cb != NULL, "ms_thread_list");
+    return st != MS_OK ? st : ms__plat_thread_list(agent, pid, cb, user_data);
 }
 
 ms_status ms_process_facts_get(ms_agent *agent, int64_t pid, ms_process_facts *out)
@@ -134,4 +139,10 @@ ms_status ms_process_facts_get(ms_agent *agent, int64_t pid, ms_process_facts *o
     st = ms__plat_process_facts(agent, pid, &full);
     copy_out(out, &full, out->struct_size, sizeof full);
     return st;
+}
+
+ms_status ms_module_list(ms_agent *agent, int64_t pid, ms_module_cb cb, void *user_data)
+{
+    ms_status st = check_listing(agent, pid, cb != NULL, "ms_module_list");
+    return st != MS_OK ? st : ms__plat_module_list(agent, pid, cb, user_data);
 }

@@ -332,6 +332,26 @@ ms_status ms_terminate_pidfd(ms_agent *agent, int32_t pidfd, const ms_terminate_
     return ms__plat_terminate_pidfd(agent, pidfd, &opts, report);
 }
 
+ms_status ms_pidfd_open(int64_t pid, int32_t *out_pidfd)
+{
+    if (!out_pidfd)
+        return ms__fail(MS_E_INVALID_ARGUMENT, "ms_pidfd_open: out_pidfd is NULL");
+    *out_pidfd = -1;
+    if (pid <= 0 || pid > INT32_MAX)
+        return ms__fail(MS_E_INVALID_ARGUMENT, "ms_pidfd_open: pid %lld out of range", (long long)pid);
+    int fd = -1;
+    ms_status st = ms__plat_pidfd_open(pid, &fd);
+    if (st == MS_OK)
+        *out_pidfd = fd;
+    return st;
+}
+
+void ms_pidfd_close(int32_t pidfd)
+{
+    if (pidfd >= 0)
+        ms__plat_pidfd_close(pidfd);
+}
+
 ms_status ms_protect_check(ms_agent *agent, int64_t pid, int32_t *out_reason, char *detail, size_t detail_cap)
 {
     if (!agent || !out_reason || (!detail && detail_cap))

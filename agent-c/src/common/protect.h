@@ -19,6 +19,8 @@ typedef struct ms__term_config {
     /* Windows: replaces IsProcessCritical (process is a HANDLE). Returns
      * false when the answer is unknown. */
     bool (*is_critical)(void *process, bool *out_critical);
+    /* Linux: replaces ms__protect_system_dirs (NULL-terminated) when set. */
+    const char *const *system_dirs;
 } ms__term_config;
 
 /* True for an entry that names a path: it holds '/' (or '\\' on Windows). */

@@ -5,6 +5,7 @@
 #include "trace_session.h"
 #include "trace_tables.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +14,16 @@ static const char *const event_kind_names[] = {
     [MS_TRACE_EV_SYSCALL] = "syscall", [MS_TRACE_EV_THREAD_ATTACHED] = "thread-attached",
     [MS_TRACE_EV_THREAD_EXITED] = "thread-exited", [MS_TRACE_EV_EXEC] = "exec",
     [MS_TRACE_EV_SIGNAL] = "signal", [MS_TRACE_EV_PROCESS_EXITED] = "process-exited",
+    [MS_TRACE_EV_THREAD_FOUND] = "thread-found",
 };
 
 static const char *const alert_rule_ids[] = {
     [MS_TRACE_ALERT_WX_TRANSITION] = "trace.wx_transition",
     [MS_TRACE_ALERT_MAP_WX] = "trace.map_wx",
     [MS_TRACE_ALERT_ANON_EXEC] = "trace.anon_exec",
+    [MS_TRACE_ALERT_INJECTOR] = "trace.injector",
+    [MS_TRACE_ALERT_PROC_MEM_WRITE] = "trace.proc_mem_write",
+    [MS_TRACE_ALERT_UNTRACED_THREAD] = "trace.untraced_thread",
 };
 
 static const char *const end_names[] = {
@@ -103,21 +108,59 @@ static void set_add(ms__nr_set *set, int64_t nr)
     set->list[set->count++] = (int32_t)nr;
 }
 
-/* Adds name to both ABIs' sets. i386 has the old mmap (one pointer to its
- * arguments) and mmap2; both are what "mmap" means there. */
-static ms_status monitor(ms_trace *t, const char *name)
+/* Adds name to both ABIs' stop sets, to the reported ones when reported, to the
+ * seccomp filter's when filtered. i386
+ * has the old mmap (one pointer to its arguments) and mmap2; both are what
+ * "mmap" means there. */
+static ms_status monitor_as(ms_trace *t, const char *name, bool reported, bool filtered)
 {
     int64_t nr64 = table_number(ms__syscalls_x86_64, ms__syscalls_x86_64_count, name);
     if (nr64 < 0)
         return ms__fail(MS_E_INVALID_ARGUMENT, "ms_trace_open: unknown syscall \"%s\"", name);
-    if (t->x86_64.count >= MS__TRACE_MONITORED_MAX)
+    if (t->x86_64.count >= MS__TRACE_MONITORED_MAX && !ms__nr_set_has(&t->x86_64, nr64))
         return ms__fail(MS_E_INVALID_ARGUMENT, "ms_trace_open: more than %d monitored syscalls",
                         MS__TRACE_MONITORED_MAX);
+    int64_t nr32 = table_number(ms__syscalls_i386, ms__syscalls_i386_count, name);
+    int64_t mmap2 = strcmp(name, "mmap") == 0 ? table_number(ms__syscalls_i386, ms__syscalls_i386_count, "mmap2") : -1;
     set_add(&t->x86_64, nr64);
-    set_add(&t->i386, table_number(ms__syscalls_i386, ms__syscalls_i386_count, name));
-    if (strcmp(name, "mmap") == 0)
-        set_add(&t->i386, table_number(ms__syscalls_i386, ms__syscalls_i386_count, "mmap2"));
+    set_add(&t->i386, nr32);
+    set_add(&t->i386, mmap2);
+    if (reported) {
+        set_add(&t->reported_x86_64, nr64);
+        set_add(&t->reported_i386, nr32);
+        set_add(&t->reported_i386, mmap2);
+    }
+    if (filtered || reported) {
+        set_add(&t->filter_x86_64, nr64);
+        set_add(&t->filter_i386, nr32);
+        set_add(&t->filter_i386, mmap2);
+    }
     return MS_OK;
+}
+
+static ms_status monitor(ms_trace *t, const char *name)
+{
+    return monitor_as(t, name, true, true);
+}
+
+/* The calls the detection looks into without reporting each one: writes (to
+ * tell a /proc/PID/mem file), opens for writing, shmat, ptrace and
+ * process_vm_writev. A call is reported when it raises an alert. Under the
+ * seccomp filter the writes do not stop: only a process that opened a
+ * /proc/N/mem for writing has every call stopped from then on. */
+static void inspect_calls(ms_trace *t)
+{
+    static const char *const writes[] = {"write", "writev", "pwrite64", "pwritev", "pwritev2"};
+    static const char *const others[] = {"shmat",   "ptrace", "open", "openat", "openat2", "process_vm_writev",
+                                         "creat"};
+    for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++)
+        monitor_as(t, writes[i], false, false);
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        monitor_as(t, others[i], false, true);
+    /* i386's ipc() multiplexes shmat (call 21). */
+    int64_t ipc = table_number(ms__syscalls_i386, ms__syscalls_i386_count, "ipc");
+    set_add(&t->i386, ipc);
+    set_add(&t->filter_i386, ipc);
 }
 
 static void free_names(char **names)
@@ -140,13 +183,14 @@ static ms_status copy_options(ms_trace *t, const ms_trace_options *opts)
         memcpy(&t->opts, opts, n);
         t->opts.struct_size = sizeof t->opts;
     }
-    if (t->opts.flags & ~(uint32_t)(MS_TRACE_FOLLOW_FORKS | MS_TRACE_NO_SECCOMP))
+    if (t->opts.flags & ~(uint32_t)(MS_TRACE_FOLLOW_FORKS | MS_TRACE_NO_SECCOMP | MS_TRACE_STDOUT_TO_STDERR))
         return ms__fail(MS_E_INVALID_ARGUMENT, "ms_trace_open: unknown flags 0x%x", t->opts.flags);
     if (t->opts.duration_ms < 0)
         return ms__fail(MS_E_INVALID_ARGUMENT, "ms_trace_open: negative duration");
     static const char *const base[] = {"mmap", "mprotect", "munmap"};
     for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
         monitor(t, base[i]);
+    inspect_calls(t);
     size_t count = 0;
     const char *const *names = t->opts.extra_syscalls;
     while (names && names[count])

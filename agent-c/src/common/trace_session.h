@@ -22,10 +22,15 @@ struct ms_trace {
     ms_agent *agent;
     ms_trace_options opts;  /* extra_syscalls points at extra below */
     char **extra;           /* NULL-terminated copies of the caller's names */
-    ms__nr_set x86_64;      /* monitored numbers per ABI (x32 uses the x86-64 numbers) */
-    ms__nr_set i386;
+    ms__nr_set x86_64;      /* numbers that stop a tracee, per ABI (x32 uses the x86-64 numbers): */
+    ms__nr_set i386;        /* the reported ones below and the ones the detection looks into */
+    ms__nr_set reported_x86_64; /* mmap, mprotect, munmap and the caller's extras: always an event */
+    ms__nr_set reported_i386;
+    ms__nr_set filter_x86_64;   /* what the seccomp filter stops: all but the writes, which are */
+    ms__nr_set filter_i386;     /* looked at only in a process that opened a /proc/N/mem for writing */
     int stop_pipe[2];       /* ms_trace_stop() writes one byte; the waker child reads it */
     atomic_int running;
+    atomic_int stop_requested; /* Windows: ms_trace_stop() (the debug loop polls it) */
 };
 
 static inline int ms__nr_set_has(const ms__nr_set *set, int64_t nr)

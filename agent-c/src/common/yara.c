@@ -125,11 +125,51 @@ static const char *probe_abi(void)
     return problem;
 }
 
+/* Whether root may run the code in path: the file (links resolved) and every
+ * directory above it owned by root and writable by nobody else (a sticky
+ * directory excepted, where others cannot replace root's entries). The Java
+ * side applies the same rule to its own overrides (agent/TrustedCode). */
+static bool untrusted_for_root(const char *path, char *why, size_t cap)
+{
+    if (geteuid() != 0)
+        return false;
+    char *real = realpath(path, NULL);
+    if (!real)
+        return false; /* dlopen reports the missing file */
+    bool bad = false;
+    for (bool file = true; !bad; file = false) {
+        struct stat st;
+        if (lstat(real, &st) != 0) {
+            snprintf(why, cap, "cannot check %s: %s", real, strerror(errno));
+            bad = true;
+        } else if (st.st_uid != 0) {
+            snprintf(why, cap, "%s is owned by uid %u, not root", real, (unsigned)st.st_uid);
+            bad = true;
+        } else if ((st.st_mode & (S_IWGRP | S_IWOTH)) && (file || !(st.st_mode & S_ISVTX))) {
+            snprintf(why, cap, "%s is writable by group or others", real);
+            bad = true;
+        }
+        char *slash = strrchr(real, '/');
+        if (!slash || slash == real)
+            break; /* "/" itself is the system's */
+        *slash = '\0';
+    }
+    free(real);
+    return bad;
+}
+
 static void load_libyara(void)
 {
     const char *name = getenv(MS_LIBYARA_ENV);
     if (!name || !*name)
         name = MS_LIBYARA_SONAME;
+    char why[300];
+    /* A bare soname is searched where the system's libraries are; a path is whatever file it names. */
+    if (strchr(name, '/') && untrusted_for_root(name, why, sizeof why)) {
+        snprintf(load_detail, sizeof load_detail, "YARA off: refusing to load %s=%s as root: %s", MS_LIBYARA_ENV,
+                 name, why);
+        return;
+    }
     dlerror();
     void *handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
@@ -488,8 +528,14 @@ ms_status ms_yara_rules_compile(ms_agent *agent, const char *path, const ms_yara
     }
     if (!S_ISREG(sb.st_mode))
         return ms__fail(MS_E_INVALID_ARGUMENT, "%s: neither a rules file nor a directory", path);
-    if (is_compiled_rules(path))
+    if (is_compiled_rules(path)) {
+        if (!(o.flags & MS_YARA_COMPILE_ALLOW_COMPILED))
+            return ms__fail(MS_E_INVALID_ARGUMENT,
+                            "%s holds compiled rules (yarac output), which libyara does not validate: load them only "
+                            "from a trusted source, and say so (--allow-compiled-rules)",
+                            path);
         return ms_yara_rules_load(agent, path, out);
+    }
     return compile_files(agent, &path, 1, &o, out);
 }
 

@@ -9,6 +9,7 @@
 
 static jmethodID diff_accept;
 static jmethodID thread_accept;
+static jmethodID module_accept;
 
 typedef struct sink_ctx {
     JNIEnv *env;
@@ -65,9 +66,9 @@ static jint JNICALL n_probe_region(JNIEnv *env, jclass cls, jlong handle, jlong 
     free(p);
     if (st != MS_OK)
         return st;
-    jlong nums[7] = {res.header,        res.flags,    res.elf_type,           res.machine,
-                     (jlong)res.fs_magic, res.head_len, res.image_section_perms};
-    put_longs(env, nums_out, nums, 7);
+    jlong nums[8] = {res.header,        res.flags,    res.elf_type,           res.machine,
+                     (jlong)res.fs_magic, res.head_len, res.image_section_perms, (jlong)res.elf_entry};
+    put_longs(env, nums_out, nums, 8);
     if (head_out && res.head_len && (*env)->GetArrayLength(env, head_out) >= (jsize)res.head_len)
         (*env)->SetByteArrayRegion(env, head_out, 0, (jsize)res.head_len, (const jbyte *)res.head);
     const char *nul = memchr(res.image_section, '\0', sizeof res.image_section);
@@ -167,11 +168,39 @@ static jint JNICALL n_process_facts(JNIEnv *env, jclass cls, jlong handle, jlong
     return st;
 }
 
+static int module_to_java(const ms_module_info *m, void *user_data)
+{
+    sink_ctx *ctx = user_data;
+    JNIEnv *env = ctx->env;
+    jbyteArray path = ms_jni_cstr(env, m->path);
+    jbyteArray soname = path ? ms_jni_cstr(env, m->soname) : NULL;
+    jbyteArray at = soname ? ms_jni_cstr(env, m->writable_at) : NULL;
+    jboolean more = JNI_FALSE;
+    if (at)
+        more = (*env)->CallBooleanMethod(env, ctx->sink, module_accept, (jlong)m->start, (jlong)m->exec_start,
+                                         (jlong)m->inode, (jint)m->dev_major, (jint)m->dev_minor, (jint)m->flags,
+                                         (jint)m->owner_uid, (jint)m->mode, (jint)m->process_uid, (jint)m->elf_type,
+                                         path, soname, at);
+    (*env)->DeleteLocalRef(env, path);
+    (*env)->DeleteLocalRef(env, soname);
+    (*env)->DeleteLocalRef(env, at);
+    return (*env)->ExceptionCheck(env) || !more;
+}
+
+static jint JNICALL n_list_modules(JNIEnv *env, jclass cls, jlong handle, jlong pid, jobject sink)
+{
+    (void)cls;
+    sink_ctx ctx = {env, sink};
+    return ms_module_list(ms_jni_handle_of(handle)->agent, pid, module_to_java, &ctx);
+}
+
 jint ms_jni_register_inspect(JNIEnv *env, jclass bridge)
 {
     diff_accept = ms_jni_method_of(env, "dev/memsentry/agent/NativeBridge$CodeDiffSink", "accept", "(JJI[B[B)Z");
     thread_accept = ms_jni_method_of(env, "dev/memsentry/agent/NativeBridge$ThreadSink", "accept", "(JIJJJ[B)Z");
-    if (!diff_accept || !thread_accept)
+    module_accept = ms_jni_method_of(env, "dev/memsentry/agent/NativeBridge$ModuleSink", "accept",
+                                     "(JJJIIIIIII[B[B[B)Z");
+    if (!diff_accept || !thread_accept || !module_accept)
         return JNI_ERR;
     static const JNINativeMethod methods[] = {
         {"probeRegion", "(JJJJJJIIII[B[J[B[B)I", (void *)n_probe_region},
@@ -179,6 +208,7 @@ jint ms_jni_register_inspect(JNIEnv *env, jclass bridge)
          (void *)n_compare_region},
         {"listThreads", "(JJLdev/memsentry/agent/NativeBridge$ThreadSink;)I", (void *)n_list_threads},
         {"processFacts", "(JJ[J[[B)I", (void *)n_process_facts},
+        {"listModules", "(JJLdev/memsentry/agent/NativeBridge$ModuleSink;)I", (void *)n_list_modules},
     };
     return (*env)->RegisterNatives(env, bridge, methods, (jint)(sizeof methods / sizeof methods[0]));
 }

@@ -13,8 +13,9 @@ typedef struct entry_ctx {
     jobject sink;
 } entry_ctx;
 
-static jint JNICALL n_terminate(JNIEnv *env, jclass cls, jlong handle, jlong pid, jint grace_ms, jboolean dry_run,
-                                jobject sink)
+/* pidfd >= 0: through that pin (ms_terminate_pidfd), pid unused; otherwise by pid. */
+static jint JNICALL n_terminate(JNIEnv *env, jclass cls, jlong handle, jlong pid, jint pidfd, jint grace_ms,
+                                jboolean dry_run, jobject sink)
 {
     (void)cls;
     ms_terminate_options opts = MS_TERMINATE_OPTIONS_INIT;
@@ -24,7 +25,9 @@ static jint JNICALL n_terminate(JNIEnv *env, jclass cls, jlong handle, jlong pid
     memset(&report, 0, sizeof report);
     report.struct_size = sizeof report;
     report.result = -1; /* still -1 afterwards: the report was not filled */
-    ms_status st = ms_terminate(ms_jni_handle_of(handle)->agent, pid, &opts, &report);
+    ms_agent *agent = ms_jni_handle_of(handle)->agent;
+    ms_status st = pidfd >= 0 ? ms_terminate_pidfd(agent, pidfd, &opts, &report)
+                              : ms_terminate(agent, pid, &opts, &report);
     if (report.result < 0)
         return st;
     jint sent[MS_TERMINATE_MAX_SIGNALS];
@@ -43,6 +46,28 @@ static jint JNICALL n_terminate(JNIEnv *env, jclass cls, jlong handle, jlong pid
     (*env)->DeleteLocalRef(env, signals);
     (*env)->DeleteLocalRef(env, reason);
     return st;
+}
+
+static jint JNICALL n_pidfd_open(JNIEnv *env, jclass cls, jlong pid, jintArray out)
+{
+    (void)cls;
+    int32_t fd = -1;
+    ms_status st = ms_pidfd_open(pid, &fd);
+    if (st == MS_OK) {
+        jint v = fd;
+        (*env)->SetIntArrayRegion(env, out, 0, 1, &v);
+        if ((*env)->ExceptionCheck(env)) {
+            ms_pidfd_close(fd);
+            return MS_E_INVALID_ARGUMENT;
+        }
+    }
+    return st;
+}
+
+static void JNICALL n_pidfd_close(JNIEnv *env, jclass cls, jint pidfd)
+{
+    (void)env, (void)cls;
+    ms_pidfd_close(pidfd);
 }
 
 static jint JNICALL n_protect_check(JNIEnv *env, jclass cls, jlong handle, jlong pid, jobject sink)
@@ -114,7 +139,9 @@ jint ms_jni_register_terminate(JNIEnv *env, jclass bridge)
     if (!report_accept || !protection_accept || !entry_accept)
         return JNI_ERR;
     static const JNINativeMethod methods[] = {
-        {"terminate", "(JJIZLdev/memsentry/agent/NativeBridge$TerminateSink;)I", (void *)n_terminate},
+        {"terminate", "(JJIIZLdev/memsentry/agent/NativeBridge$TerminateSink;)I", (void *)n_terminate},
+        {"pidfdOpen", "(J[I)I", (void *)n_pidfd_open},
+        {"pidfdClose", "(I)V", (void *)n_pidfd_close},
         {"protectCheck", "(JJLdev/memsentry/agent/NativeBridge$ProtectionSink;)I", (void *)n_protect_check},
         {"protectAdd", "(J[B)I", (void *)n_protect_add},
         {"protectClear", "(J)I", (void *)n_protect_clear},

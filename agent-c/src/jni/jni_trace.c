@@ -21,7 +21,7 @@ enum {
     SLOT_ARG0, /* .. SLOT_ARG0 + 5 */
     SLOT_PROT_ID = SLOT_ARG0 + 6, SLOT_FLAGS_ID, SLOT_COMPLETE, SLOT_ERROR, SLOT_ERROR_NAME_ID, SLOT_RET,
     SLOT_SIGNAL, SLOT_EXIT_CODE,
-    SLOT_ALERT_KIND, SLOT_ALERT_START, SLOT_ALERT_END, SLOT_ALERT_REGION_KIND,
+    SLOT_ALERT_KIND, SLOT_ALERT_START, SLOT_ALERT_END, SLOT_ALERT_REGION_KIND, SLOT_ALERT_TARGET_PID,
     SLOT_COUNT
 };
 
@@ -158,6 +158,7 @@ static int alert_to_java(const ms_trace_alert *a, void *user_data)
     t->slots[SLOT_ALERT_START] = (jlong)a->start;
     t->slots[SLOT_ALERT_END] = (jlong)a->end;
     t->slots[SLOT_ALERT_REGION_KIND] = a->region_kind;
+    t->slots[SLOT_ALERT_TARGET_PID] = a->target_pid;
     jbyteArray before = ms_jni_cstr(env, a->perms_before);
     jbyteArray after = before ? ms_jni_cstr(env, a->perms_after) : NULL;
     jbyteArray path = after ? ms_jni_cstr(env, a->path) : NULL;

@@ -71,8 +71,8 @@ static int diagnostic_to_java(const ms_yara_diagnostic *d, void *user_data)
     return 0;
 }
 
-static jint JNICALL n_compile(JNIEnv *env, jclass cls, jlong handle, jbyteArray path, jbyteArray ns, jobject sink,
-                              jlongArray out)
+static jint JNICALL n_compile(JNIEnv *env, jclass cls, jlong handle, jbyteArray path, jbyteArray ns,
+                              jboolean allow_compiled, jobject sink, jlongArray out)
 {
     (void)cls;
     char *p = cstr_of(env, path);
@@ -83,7 +83,7 @@ static jint JNICALL n_compile(JNIEnv *env, jclass cls, jlong handle, jbyteArray 
     }
     diag_ctx ctx = {env, sink};
     ms_yara_compile_options o = {.struct_size = sizeof o, .rules_namespace = n, .on_diagnostic = diagnostic_to_java,
-                                 .user_data = &ctx};
+                                 .user_data = &ctx, .flags = allow_compiled ? MS_YARA_COMPILE_ALLOW_COMPILED : 0};
     ms_yara_rules *rules = NULL;
     ms_status st = ms_yara_rules_compile(ms_jni_handle_of(handle)->agent, p, &o, &rules);
     free(p);
@@ -275,7 +275,7 @@ jint ms_jni_register_yara(JNIEnv *env, jclass bridge)
         {"available", "()I", (void *)n_available},
         {"describe", "()[B", (void *)n_describe},
         {"lastError", "()[B", (void *)n_last_error},
-        {"compile", "(J[B[B" "L" MS_JNI_YARA_CLASS "$DiagnosticSink;[J)I", (void *)n_compile},
+        {"compile", "(J[B[BZ" "L" MS_JNI_YARA_CLASS "$DiagnosticSink;[J)I", (void *)n_compile},
         {"load", "(J[B[J)I", (void *)n_load},
         {"closeRules", "(J)V", (void *)n_close_rules},
         {"ruleCount", "(J[I)I", (void *)n_rule_count},

@@ -864,6 +864,8 @@ static void give_back_reader(ms_reader *r)
 static ms_status run(dump_job *j)
 {
     bool force = (j->o.flags & MS_DUMP_FORCE) != 0;
+    const ms_evidence_where where = {(j->o.flags & MS_DUMP_AT_DIR) ? j->o.dir_fd : -1,
+                                     (j->o.flags & MS_DUMP_PRIVATE_DIR) != 0};
     if (!j->raw && !ms__core_supported())
         return ms__fail(MS_E_UNSUPPORTED, "no ELF core writer for this architecture; use the raw format");
     if (j->raw) {
@@ -874,9 +876,9 @@ static ms_status run(dump_job *j)
     if (j->o.cancel && *j->o.cancel)
         return ms__fail(MS_E_INTERRUPTED, "dump of process %" PRId64 " cancelled before it began", j->pid);
     /* The destination first: a refusal must not disturb the target. */
-    ms_status st = ms__evidence_check(j->path, force);
+    ms_status st = ms__evidence_check(&where, j->path, force);
     if (st == MS_OK && j->raw)
-        st = ms__evidence_check(j->manifest_path, force);
+        st = ms__evidence_check(&where, j->manifest_path, force);
     if (st != MS_OK)
         return st;
 
@@ -898,9 +900,9 @@ static ms_status run(dump_job *j)
     if ((st = ms__reader_attach(j->reader, j->pid)) != MS_OK)
         return st;
 
-    if ((st = ms__evidence_create(j->path, force, &j->data)) != MS_OK)
+    if ((st = ms__evidence_create(&where, j->path, force, &j->data)) != MS_OK)
         return st;
-    if (j->raw && (st = ms__evidence_create(j->manifest_path, force, &j->manifest)) != MS_OK)
+    if (j->raw && (st = ms__evidence_create(&where, j->manifest_path, force, &j->manifest)) != MS_OK)
         return st;
     if ((st = ms__evidence_require_space(&j->data, space_needed(j))) != MS_OK)
         return st;

@@ -21,9 +21,25 @@ void ms__evidence_init(ms_evidence *ev)
     ev->fd = -1;
 }
 
-/* Splits path into its directory (opened) and final name. */
-static ms_status open_parent(const char *path, int *dirfd, char name[NAME_MAX + 1])
+/* Refuses a directory that another user owns or may write into. */
+static ms_status check_private(int dirfd, const char *dir)
 {
+    struct stat st;
+    if (fstat(dirfd, &st) != 0)
+        return ms__fail(MS_E_IO, "output directory %s: %s", dir, strerror(errno));
+    if (st.st_uid != geteuid())
+        return ms__fail(MS_E_ACCESS_DENIED, "output directory %s is owned by uid %u, not by the running user (uid %u)",
+                        dir, (unsigned)st.st_uid, (unsigned)geteuid());
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return ms__fail(MS_E_ACCESS_DENIED, "output directory %s is writable by group or others (mode %04o)", dir,
+                        (unsigned)(st.st_mode & 07777));
+    return MS_OK;
+}
+
+/* Splits path into its directory (opened, or the caller's duplicated) and final name. */
+static ms_status open_parent(const ms_evidence_where *where, const char *path, int *dirfd, char name[NAME_MAX + 1])
+{
+    ms_status st = MS_OK;
     size_t len = path ? strlen(path) : 0;
     if (len == 0 || len >= PATH_MAX)
         return ms__fail(MS_E_INVALID_ARGUMENT, "output path is empty or too long");
@@ -34,7 +50,14 @@ static ms_status open_parent(const char *path, int *dirfd, char name[NAME_MAX + 
     if (strlen(base) > NAME_MAX || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
         return ms__fail(MS_E_INVALID_ARGUMENT, "output path %s: bad file name", path);
     char dir[PATH_MAX];
-    if (!slash) {
+    if (where->at_dir >= 0) {
+        if (slash)
+            return ms__fail(MS_E_INVALID_ARGUMENT, "output name %s holds a '/'", path);
+        *dirfd = fcntl(where->at_dir, F_DUPFD_CLOEXEC, 0);
+        if (*dirfd < 0)
+            return ms__fail(MS_E_INVALID_ARGUMENT, "output directory descriptor %d: %s", where->at_dir, strerror(errno));
+        strcpy(dir, "(the given directory)");
+    } else if (!slash) {
         strcpy(dir, ".");
     } else if (slash == path) {
         strcpy(dir, "/");
@@ -42,11 +65,21 @@ static ms_status open_parent(const char *path, int *dirfd, char name[NAME_MAX + 
         memcpy(dir, path, (size_t)(slash - path));
         dir[slash - path] = '\0';
     }
-    *dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* O_NOFOLLOW for a private directory: a link there is someone else's choice of where evidence goes. */
+    if (where->at_dir < 0)
+        *dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (where->private_dir ? O_NOFOLLOW : 0));
     if (*dirfd < 0) {
         int err = errno;
-        return ms__fail(err == EACCES || err == EPERM ? MS_E_ACCESS_DENIED : MS_E_IO,
-                        "output directory %s: %s", dir, strerror(err));
+        struct stat ls;
+        /* O_DIRECTORY|O_NOFOLLOW on a link fails with ENOTDIR. */
+        bool link = (err == ELOOP || err == ENOTDIR) && lstat(dir, &ls) == 0 && S_ISLNK(ls.st_mode);
+        return ms__fail(err == EACCES || err == EPERM ? MS_E_ACCESS_DENIED : MS_E_IO, "output directory %s: %s", dir,
+                        link ? "a symbolic link (refused)" : strerror(err));
+    }
+    if (where->private_dir && (st = check_private(*dirfd, dir)) != MS_OK) {
+        close(*dirfd);
+        *dirfd = -1;
+        return st;
     }
     strcpy(name, base);
     return MS_OK;
@@ -69,11 +102,11 @@ static ms_status check_name(int dirfd, const char *name, const char *path, bool 
     return force ? MS_OK : ms__fail(MS_E_EXISTS, "%s already exists (force replaces it)", path);
 }
 
-ms_status ms__evidence_check(const char *path, bool force)
+ms_status ms__evidence_check(const ms_evidence_where *where, const char *path, bool force)
 {
     int dirfd;
     char name[NAME_MAX + 1];
-    ms_status st = open_parent(path, &dirfd, name);
+    ms_status st = open_parent(where, path, &dirfd, name);
     if (st != MS_OK)
         return st;
     st = check_name(dirfd, name, path, force);
@@ -81,10 +114,10 @@ ms_status ms__evidence_check(const char *path, bool force)
     return st;
 }
 
-ms_status ms__evidence_create(const char *path, bool force, ms_evidence *ev)
+ms_status ms__evidence_create(const ms_evidence_where *where, const char *path, bool force, ms_evidence *ev)
 {
     ms__evidence_init(ev);
-    ms_status st = open_parent(path, &ev->dirfd, ev->name);
+    ms_status st = open_parent(where, path, &ev->dirfd, ev->name);
     if (st != MS_OK)
         return st;
     ms__strlcpy(ev->path, path, sizeof ev->path);

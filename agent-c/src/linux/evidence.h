@@ -20,6 +20,14 @@ typedef struct ms_evidence {
     char path[PATH_MAX];      /* final path as given, for messages */
 } ms_evidence;
 
+/* Where evidence goes: at_dir >= 0 is a directory the caller opened (path is
+ * then a file name in it); private_dir refuses a directory another user owns
+ * or may write (MS_DUMP_PRIVATE_DIR), checked on the opened descriptor. */
+typedef struct ms_evidence_where {
+    int at_dir;
+    bool private_dir;
+} ms_evidence_where;
+
 /* Sets fds to -1 so discard() is safe on a never-created one. */
 void ms__evidence_init(ms_evidence *ev);
 
@@ -27,10 +35,10 @@ void ms__evidence_init(ms_evidence *ev);
  * existing file or link (unless force), always for a directory or anything
  * but a regular file or link; MS_E_INVALID_ARGUMENT for a malformed path,
  * MS_E_IO when the directory cannot be opened. */
-ms_status ms__evidence_check(const char *path, bool force);
+ms_status ms__evidence_check(const ms_evidence_where *where, const char *path, bool force);
 
 /* Checks, then creates the temporary file. */
-ms_status ms__evidence_create(const char *path, bool force, ms_evidence *ev);
+ms_status ms__evidence_create(const ms_evidence_where *where, const char *path, bool force, ms_evidence *ev);
 
 /* MS_E_NO_SPACE when the file system has less than bytes free. */
 ms_status ms__evidence_require_space(const ms_evidence *ev, uint64_t bytes);

@@ -97,6 +97,34 @@ bool ms__status_field(const char *status, const char *key, int64_t *out)
     return false;
 }
 
+bool ms__status_euid(const char *status, uint32_t *out)
+{
+    for (const char *line = status; line && *line;) {
+        if (strncmp(line, "Uid:", 4) == 0) {
+            const char *p = line + 4;
+            uint64_t v[2];
+            for (int i = 0; i < 2; i++) {
+                while (*p == ' ' || *p == '\t')
+                    p++;
+                if (*p < '0' || *p > '9')
+                    return false;
+                v[i] = 0;
+                while (*p >= '0' && *p <= '9') {
+                    v[i] = v[i] * 10 + (uint64_t)(*p++ - '0');
+                    if (v[i] > UINT32_MAX)
+                        return false;
+                }
+            }
+            *out = (uint32_t)v[1];
+            return true;
+        }
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    return false;
+}
+
 /* Streams the NUL-separated environment, capturing the first value of each
  * key of interest. An entry may span reads. */
 

@@ -17,6 +17,10 @@ bool ms__parse_syscall_line(char *text, ms_thread_info *t);
 /* A decimal "Key:\tvalue" line of /proc/<pid>/status. */
 bool ms__status_field(const char *status, const char *key, int64_t *out);
 
+/* The effective uid from the "Uid:\treal\teffective\tsaved\tfs" line of
+ * /proc/<pid>/status. */
+bool ms__status_euid(const char *status, uint32_t *out);
+
 /* Streams a NUL-separated environment, which may arrive in pieces of any
  * size, capturing the first LD_PRELOAD and LD_AUDIT values into *out (their
  * flags set; values cut at the field size with MS_FACT_TRUNCATED). */

@@ -5,6 +5,7 @@
  * opened through /proc/<pid>/map_files/<start>-<end>, which names the inode
  * that is mapped (even deleted or replaced on disk since); see mapped_file.h
  * for how a path the target chose is never opened. */
+#include "../common/elf_deps.h"
 #include "../common/header.h"
 #include "../platform.h"
 #include "mapped_file.h"
@@ -113,6 +114,14 @@ ms_status ms__plat_region_probe(ms_agent *agent, int64_t pid, const ms_region *r
 
     if (have_bytes) {
         ms__classify_header(page, len, out);
+        ms_elf_info *elf = out->header == MS_HEADER_ELF ? malloc(sizeof *elf) : NULL;
+        ms_elf_buffer buf = {page, len};
+        /* Only the first page: program headers beyond it stay unknown. */
+        if (elf && ms__elf_parse(ms__elf_read_buffer, &buf, false, elf) == MS_OK) {
+            out->flags |= MS_PROBE_ELF_PHDRS | (elf->has_interp ? MS_PROBE_ELF_INTERP : 0);
+            out->elf_entry = elf->entry;
+        }
+        free(elf);
         out->head_len = (uint32_t)(len < sizeof out->head ? len : sizeof out->head);
         memcpy(out->head, page, out->head_len);
     } else if (!(out->flags & MS_PROBE_UNREADABLE)) {

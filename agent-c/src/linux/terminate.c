@@ -6,6 +6,7 @@
 #include "../common/protect.h"
 #include "../platform.h"
 #include "procfs.h"
+#include "protect_identity.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +37,7 @@ typedef struct target {
     uint64_t starttime;   /* clock ticks since boot; identifies the process in the fallback */
     char comm[64];
     char exe[PATH_MAX];   /* "" when unreadable, without " (deleted)" */
+    ms__exe_identity id;  /* the executable file itself, what the protected list matches */
 } target;
 
 static int64_t now_ms(void)
@@ -142,6 +144,7 @@ static ms_status read_facts(target *t)
     ssize_t n = readlink(link, t->exe, sizeof t->exe - 1);
     t->exe[n > 0 ? n : 0] = '\0';
     ms__strip_deleted_suffix(t->exe);
+    ms__exe_identity_read(t->pid, &t->id);
     return MS_OK;
 }
 
@@ -278,7 +281,7 @@ static int32_t decide(const ms_agent *agent, const target *t, char *detail, size
     case NOT_ANCESTOR:
         break;
     }
-    by_list = ms__protect_match(agent->term, t->exe, t->comm, false, &matched);
+    by_list = ms__protect_match_identity(agent->term, &t->id, t->exe, t->comm, &matched);
     if (by_list != MS_PROTECT_NONE) {
         snprintf(detail, cap, "pid %" PRId64 " (%s) matches the protected %s \"%s\"", t->pid,
                  t->exe[0] ? t->exe : t->comm, by_list == MS_PROTECT_PATH ? "path" : "name", matched);
@@ -558,6 +561,24 @@ ms_status ms__plat_terminate_pidfd(ms_agent *agent, int pidfd, const ms_terminat
     }
     finish(report, started);
     return st;
+}
+
+ms_status ms__plat_pidfd_open(int64_t pid, int *pidfd)
+{
+    *pidfd = sys_pidfd_open(pid);
+    if (*pidfd >= 0)
+        return MS_OK;
+    int err = errno;
+    if (err == ESRCH || err == EINVAL || err == ENOENT) /* EINVAL/ENOENT: a thread, not a process */
+        return ms__fail(MS_E_NO_SUCH_PROCESS, "no process %" PRId64 " (pidfd_open: %s)", pid, strerror(err));
+    if (err == ENOSYS)
+        return ms__fail(MS_E_UNSUPPORTED, "this kernel has no pidfd_open (Linux 5.3+)");
+    return ms__fail(ms__status_from_errno(err), "pidfd_open(%" PRId64 "): %s", pid, strerror(err));
+}
+
+void ms__plat_pidfd_close(int pidfd)
+{
+    close(pidfd);
 }
 
 ms_status ms__plat_protect_check(ms_agent *agent, int64_t pid, int32_t *reason, char *detail, size_t cap)

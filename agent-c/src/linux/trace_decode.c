@@ -70,15 +70,38 @@ void ms__trace_decode_mmap_flags(uint64_t flags, char *buf, size_t cap)
 
 ms__call_role ms__trace_call_role(const char *name, int32_t abi)
 {
+    static const struct {
+        const char *name;
+        ms__call_role role;
+    } roles[] = {
+        {"mmap2", MS__CALL_MMAP},          {"mprotect", MS__CALL_MPROTECT}, {"pkey_mprotect", MS__CALL_MPROTECT},
+        {"shmat", MS__CALL_SHMAT},         {"ipc", MS__CALL_IPC},           {"write", MS__CALL_WRITE},
+        {"writev", MS__CALL_WRITE},        {"pwrite64", MS__CALL_PWRITE},   {"pwritev", MS__CALL_PWRITEV},
+        {"pwritev2", MS__CALL_PWRITEV},    {"ptrace", MS__CALL_PTRACE},     {"process_vm_writev", MS__CALL_VM_WRITEV},
+        {"open", MS__CALL_OPEN},           {"openat", MS__CALL_OPENAT},     {"openat2", MS__CALL_OPENAT2},
+        {"creat", MS__CALL_CREAT},
+    };
     if (!name)
         return MS__CALL_OTHER;
-    if (strcmp(name, "mmap2") == 0)
-        return MS__CALL_MMAP;
     if (strcmp(name, "mmap") == 0) /* i386's old mmap takes one pointer to its arguments */
         return abi == MS_TRACE_ABI_I386 ? MS__CALL_MMAP_OLD : MS__CALL_MMAP;
-    if (strcmp(name, "mprotect") == 0 || strcmp(name, "pkey_mprotect") == 0)
-        return MS__CALL_MPROTECT;
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+        if (strcmp(name, roles[i].name) == 0)
+            return roles[i].role;
     return MS__CALL_OTHER;
+}
+
+bool ms__trace_is_reported(const ms__trace_run *run, int32_t abi, int64_t nr)
+{
+    switch (abi) {
+    case MS_TRACE_ABI_X86_64:
+    case MS_TRACE_ABI_X32:
+        return ms__nr_set_has(&run->trace->reported_x86_64, nr);
+    case MS_TRACE_ABI_I386:
+        return ms__nr_set_has(&run->trace->reported_i386, nr);
+    default:
+        return true;
+    }
 }
 
 static uint64_t page_round_up(uint64_t v)
@@ -152,7 +175,7 @@ static int maps_fd_of(ms__trace_run *run, const ms__tracee *t)
 }
 
 /* Returns false when the kernel has no PROCMAP_QUERY (the caller reads maps as text). */
-static bool snapshot_by_query(ms__trace_run *run, ms__tracee *t, uint64_t addr, uint64_t end)
+static bool snapshot_by_query(ms__trace_run *run, ms__tracee *t, uint64_t addr, uint64_t end, bool whole)
 {
     if (run->no_procmap_query)
         return false;
@@ -174,7 +197,6 @@ static bool snapshot_by_query(ms__trace_run *run, ms__tracee *t, uint64_t addr, 
                 break; /* no VMA at or after at */
             if (errno == ENOTTY || errno == EINVAL) {
                 run->no_procmap_query = true;
-                ms__tracee_forget_before(t);
                 return false;
             }
             t->before_known = false;
@@ -187,8 +209,8 @@ static bool snapshot_by_query(ms__trace_run *run, ms__tracee *t, uint64_t addr, 
                          (q.vma_flags & MS__VMA_WRITABLE ? MS_PERM_WRITE : 0) |
                          (q.vma_flags & MS__VMA_EXECUTABLE ? MS_PERM_EXEC : 0) |
                          (q.vma_flags & MS__VMA_SHARED ? 0 : MS_PERM_PRIVATE);
-        if (!add_seg(t, q.vma_start < addr ? addr : q.vma_start, q.vma_end > end ? end : q.vma_end, perms,
-                     ms__region_kind_of(name, q.inode), name)) {
+        if (!add_seg(t, q.vma_start < addr && !whole ? addr : q.vma_start,
+                     q.vma_end > end && !whole ? end : q.vma_end, perms, ms__region_kind_of(name, q.inode), name)) {
             t->before_known = false;
             break;
         }
@@ -197,7 +219,7 @@ static bool snapshot_by_query(ms__trace_run *run, ms__tracee *t, uint64_t addr, 
     return true;
 }
 
-static void snapshot_by_text(ms__trace_run *run, ms__tracee *t, uint64_t addr, uint64_t end)
+static void snapshot_by_text(ms__trace_run *run, ms__tracee *t, uint64_t addr, uint64_t end, bool whole)
 {
     int fd;
     if (ms__proc_open(t->tid, "maps", O_RDONLY, &fd) != MS_OK) {
@@ -220,7 +242,8 @@ static void snapshot_by_text(ms__trace_run *run, ms__tracee *t, uint64_t addr, u
             continue;
         if (r.start >= end || t->before_count >= SNAPSHOT_SEGS_MAX)
             break;
-        if (!add_seg(t, r.start < addr ? addr : r.start, r.end > end ? end : r.end, r.perms, r.kind, r.path)) {
+        if (!add_seg(t, r.start < addr && !whole ? addr : r.start, r.end > end && !whole ? end : r.end, r.perms,
+                     r.kind, r.path)) {
             t->before_known = false;
             break;
         }
@@ -228,14 +251,21 @@ static void snapshot_by_text(ms__trace_run *run, ms__tracee *t, uint64_t addr, u
     ms__line_reader_close(&reader);
 }
 
-void ms__trace_snapshot_before(ms__trace_run *run, ms__tracee *t, uint64_t addr, uint64_t len)
+void ms__trace_snapshot(ms__trace_run *run, ms__tracee *t, uint64_t addr, uint64_t len, bool whole)
 {
-    ms__tracee_forget_before(t);
+    ms__tracee_forget_snapshot(t);
     uint64_t end = addr + page_round_up(len);
     if (end < addr)
         end = UINT64_MAX;
-    if (!snapshot_by_query(run, t, addr, end))
-        snapshot_by_text(run, t, addr, end);
+    if (!snapshot_by_query(run, t, addr, end, whole)) {
+        ms__tracee_forget_snapshot(t);
+        snapshot_by_text(run, t, addr, end, whole);
+    }
+}
+
+void ms__trace_snapshot_before(ms__trace_run *run, ms__tracee *t, uint64_t addr, uint64_t len)
+{
+    ms__trace_snapshot(run, t, addr, len, false);
 }
 
 static uint32_t perms_of_prot(uint64_t prot, uint32_t sharing)
@@ -244,13 +274,16 @@ static uint32_t perms_of_prot(uint64_t prot, uint32_t sharing)
            (prot & PROT_EXEC ? MS_PERM_EXEC : 0) | (sharing & MS_PERM_PRIVATE);
 }
 
+/* Memory no ordinary file backs: what another mapping or another process can fill. */
 static bool anonymous_kind(int32_t kind)
 {
-    return kind == MS_REGION_ANONYMOUS || kind == MS_REGION_HEAP || kind == MS_REGION_STACK;
+    return kind == MS_REGION_ANONYMOUS || kind == MS_REGION_HEAP || kind == MS_REGION_STACK ||
+           kind == MS_REGION_MEMFD || kind == MS_REGION_DELETED || kind == MS_REGION_SHM;
 }
 
-static void raise_alert(ms__trace_run *run, int32_t kind, const ms_trace_event *ev, uint64_t start, uint64_t end,
-                        uint32_t before, bool before_known, uint32_t after, int32_t region_kind, const char *path)
+void ms__trace_raise_alert(ms__trace_run *run, int32_t kind, const ms_trace_event *ev, uint64_t start, uint64_t end,
+                           uint32_t before, bool before_known, uint32_t after, int32_t region_kind, const char *path,
+                           int64_t target_pid)
 {
     run->sum->alerts++;
     ms_trace_options *o = &run->trace->opts;
@@ -269,6 +302,7 @@ static void raise_alert(ms__trace_run *run, int32_t kind, const ms_trace_event *
     ms__perms_string(after, a.perms_after);
     a.region_kind = region_kind;
     a.path = path ? path : "";
+    a.target_pid = target_pid;
     if (o->on_alert(&a, o->alert_user) != 0 && run->end < 0)
         run->end = MS_TRACE_END_CALLBACK;
 }
@@ -281,9 +315,12 @@ static void check_mmap(ms__trace_run *run, const ms_trace_event *ev)
     uint64_t start = (uint64_t)ev->ret, end = start + page_round_up(ev->args[1]);
     uint32_t after = perms_of_prot(prot, (flags & 0x3) == MAP_PRIVATE ? MS_PERM_PRIVATE : 0);
     if (prot & PROT_WRITE)
-        raise_alert(run, MS_TRACE_ALERT_MAP_WX, ev, start, end, 0, false, after, MS_REGION_ANONYMOUS, "");
+        ms__trace_raise_alert(run, MS_TRACE_ALERT_MAP_WX, ev, start, end, 0, false, after, MS_REGION_ANONYMOUS, "",
+                              0);
     else if (flags & MAP_ANONYMOUS)
-        raise_alert(run, MS_TRACE_ALERT_ANON_EXEC, ev, start, end, 0, false, after, MS_REGION_ANONYMOUS, "");
+        ms__trace_raise_alert(run, MS_TRACE_ALERT_ANON_EXEC, ev, start, end, 0, false, after, MS_REGION_ANONYMOUS,
+                              "", 0);
+    /* A memfd, tmpfs or deleted file: t->pending MAP_FILE (trace_inspect.c). */
 }
 
 /* One alert per maps line the call changed: the kinds are told apart by what
@@ -304,7 +341,7 @@ static void check_mprotect(ms__trace_run *run, ms__tracee *t, const ms_trace_eve
         else if (!(s->perms & MS_PERM_EXEC) && anonymous_kind(s->kind))
             kind = MS_TRACE_ALERT_ANON_EXEC;
         if (kind >= 0)
-            raise_alert(run, kind, ev, s->start, s->end, s->perms, true, after, s->kind, s->path);
+            ms__trace_raise_alert(run, kind, ev, s->start, s->end, s->perms, true, after, s->kind, s->path, 0);
     }
 }
 
@@ -314,5 +351,4 @@ void ms__trace_check_alerts(ms__trace_run *run, ms__tracee *t, const ms_trace_ev
         check_mmap(run, ev);
     else if (role == MS__CALL_MPROTECT)
         check_mprotect(run, t, ev);
-    ms__tracee_forget_before(t);
 }

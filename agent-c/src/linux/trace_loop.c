@@ -24,6 +24,7 @@
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define X32_BIT 0x40000000u
 
@@ -102,13 +103,21 @@ static void syscall_enter(ms__trace_run *run, ms__tracee *t, uint32_t arch, uint
     int32_t abi = abi_of(arch, nr);
     if (!is_monitored(run, abi, nr))
         return;
-    t->in_call = true;
+    ms__tracee_forget_before(t);
     t->abi = abi < 0 ? MS_TRACE_ABI_X86_64 : abi;
     t->nr = (int32_t)(abi == MS_TRACE_ABI_X32 ? nr & ~(uint64_t)X32_BIT : nr);
     memcpy(t->args, args, sizeof t->args);
     t->time_ns = ms__trace_realtime_ns();
     const char *name = ms__trace_syscall_name(t->abi, t->nr);
-    if (ms__trace_call_role(name, t->abi) == MS__CALL_MPROTECT && (args[2] & PROT_EXEC))
+    ms__call_role role = ms__trace_call_role(name, t->abi);
+    t->report = abi < 0 || ms__trace_is_reported(run, t->abi, t->nr);
+    /* Writes, opens, ptrace...: stopped for a look, followed to their exit only when they matter. */
+    if (!ms__trace_inspect_entry(run, t, role) && !t->report) {
+        ms__tracee_forget_before(t);
+        return;
+    }
+    t->in_call = true;
+    if (role == MS__CALL_MPROTECT && (args[2] & PROT_EXEC))
         ms__trace_snapshot_before(run, t, args[0], args[1]);
 }
 
@@ -128,6 +137,8 @@ static ms__call_role call_event(ms__trace_run *run, const ms__tracee *t, ms_trac
     }
     ev->syscall = name;
     ms__call_role role = ms__trace_call_role(name, t->abi);
+    if (role == MS__CALL_MMAP_OLD && t->args_decoded)
+        role = MS__CALL_MMAP; /* args hold the struct it pointed at, as strace shows it */
     if (role == MS__CALL_MMAP || role == MS__CALL_MPROTECT) {
         ms__trace_decode_prot(t->args[2], run->prot_buf, sizeof run->prot_buf);
         ev->prot = run->prot_buf;
@@ -137,6 +148,26 @@ static ms__call_role call_event(ms__trace_run *run, const ms__tracee *t, ms_trac
         ev->flags = run->flags_buf;
     }
     return role;
+}
+
+/* Seccomp launch: pid holds a writable /proc/N/mem, so its writes (which the
+ * filter lets through) must stop too. Its threads are resumed with
+ * PTRACE_SYSCALL from now on; the running ones are interrupted so that none
+ * writes before its next stop. Its children inherit this (on_fork_event). */
+static void see_every_call(ms__trace_run *run, int32_t pid)
+{
+    if (!run->seccomp)
+        return; /* every call stops already */
+    for (size_t i = 0; i < run->tracees.cap; i++) {
+        ms__tracee *o = &run->tracees.slots[i];
+        if (o->tid <= 0 || o->pid != pid || o->every_call)
+            continue;
+        o->every_call = true;
+        if (!o->in_call && !o->exit_then_cont) {
+            o->parity = MS__PARITY_UNKNOWN;
+            ptrace(PTRACE_INTERRUPT, o->tid, 0L, 0L);
+        }
+    }
 }
 
 static void syscall_exit(ms__trace_run *run, ms__tracee *t, int64_t rval, bool is_error)
@@ -154,12 +185,15 @@ static void syscall_exit(ms__trace_run *run, ms__tracee *t, int64_t rval, bool i
         const char *en = ms__trace_errno_name(-rval);
         ev.error_name = en ? en : "EUNKNOWN";
     }
-    run->sum->syscalls++;
-    ms__trace_emit(run, &ev);
-    if (is_error)
-        ms__tracee_forget_before(t);
-    else
+    if (ms__trace_inspect_report(run, t, &ev) || t->report) {
+        run->sum->syscalls++;
+        ms__trace_emit(run, &ev);
+    }
+    if (!is_error)
         ms__trace_check_alerts(run, t, &ev, role);
+    if (ms__trace_inspect_exit(run, t, &ev))
+        see_every_call(run, t->pid);
+    ms__tracee_forget_before(t);
 }
 
 void ms__trace_emit_incomplete(ms__trace_run *run, ms__tracee *t)
@@ -170,8 +204,10 @@ void ms__trace_emit_incomplete(ms__trace_run *run, ms__tracee *t)
     ms_trace_event ev;
     char name[32];
     call_event(run, t, &ev, name, sizeof name);
-    run->sum->syscalls++;
-    ms__trace_emit(run, &ev);
+    if (t->report || (t->pending != MS__PEND_NONE && t->pending != MS__PEND_OPEN)) {
+        run->sum->syscalls++;
+        ms__trace_emit(run, &ev);
+    }
     ms__tracee_forget_before(t);
 }
 
@@ -192,7 +228,7 @@ static void resume(ms__tracee *t, int request, int sig)
 
 static int next_request(const ms__trace_run *run, const ms__tracee *t)
 {
-    return run->seccomp && !t->exit_then_cont ? PTRACE_CONT : PTRACE_SYSCALL;
+    return run->seccomp && !t->exit_then_cont && !t->every_call ? PTRACE_CONT : PTRACE_SYSCALL;
 }
 
 static void on_syscall_stop(ms__trace_run *run, ms__tracee *t)
@@ -222,6 +258,10 @@ static void on_syscall_stop(ms__trace_run *run, ms__tracee *t)
 
 static void on_seccomp_stop(ms__trace_run *run, ms__tracee *t)
 {
+    if (t->every_call && t->parity == MS__PARITY_INSIDE) {
+        resume(t, PTRACE_SYSCALL, 0); /* its syscall-entry stop came first and was handled */
+        return;
+    }
     struct __ptrace_syscall_info info;
     if (ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, (void *)sizeof info, &info) > 0 &&
         info.op == PTRACE_SYSCALL_INFO_SECCOMP)
@@ -255,8 +295,15 @@ static void on_fork_event(ms__trace_run *run, ms__tracee *parent, int event)
     unsigned long msg = 0;
     if (ptrace(PTRACE_GETEVENTMSG, parent->tid, 0L, &msg) == 0 && msg > 0) {
         int32_t tid = (int32_t)msg;
+        /* The child may be gone already, its exit reaped before this event (a signal to the
+         * process group killed it): only a child we still trace goes into the table, or the
+         * table would wait for it forever. */
+        if (!ms__tracees_find(&run->tracees, tid) && ms__trace_tracer_of(tid, tid) != (int32_t)gettid())
+            return;
         int32_t pid = event == PTRACE_EVENT_CLONE ? ms__trace_tgid_of(tid) : tid;
-        on_new_tracee(run, tid, pid < 0 ? tid : pid);
+        ms__tracee *child = on_new_tracee(run, tid, pid < 0 ? tid : pid);
+        if (child && parent->every_call)
+            child->every_call = true; /* a thread shares the fd, a child inherits it */
     }
 }
 
@@ -275,6 +322,7 @@ static void on_exec_event(ms__trace_run *run, ms__tracee *t)
             t->pid = pid;
             from->before = NULL;
             from->before_count = 0;
+            from->fd_path = NULL;
             ms__tracees_remove(&run->tracees, from);
         }
     }
@@ -332,6 +380,12 @@ static void on_stop(ms__trace_run *run, ms__tracee *t, int status)
         on_exec_event(run, t);
         break;
     case PTRACE_EVENT_STOP:
+        if (is_stop_signal(sig) && t->own_sigcont) {
+            /* Launch: the child's own SIGSTOP before exec, seized in it. Our SIGCONT may have
+             * ended that stop before this report was read: listening now would wait forever. */
+            resume(t, next_request(run, t), 0);
+            return;
+        }
         if (is_stop_signal(sig)) {
             /* Group-stop: stays stopped as without us, yet reports what comes next. */
             if (ptrace(PTRACE_LISTEN, t->tid, 0L, 0L) != 0 && errno != ESRCH)
@@ -384,7 +438,8 @@ void ms__trace_loop(ms__trace_run *run)
             break;
         }
         int status;
-        pid_t pid = waitpid(-1, &status, __WALL | __WNOTHREAD);
+        /* WUNTRACED: the waker's stops, which ask for a rescan. */
+        pid_t pid = waitpid(-1, &status, __WALL | __WNOTHREAD | (run->rescan ? WUNTRACED : 0));
         if (pid < 0) {
             if (errno == EINTR)
                 continue;
@@ -396,6 +451,11 @@ void ms__trace_loop(ms__trace_run *run)
                 run->end = MS_TRACE_END_EXITED;
             }
             break;
+        }
+        if (pid == run->waker && WIFSTOPPED(status)) {
+            ms__trace_rescan(run);
+            kill(run->waker, SIGCONT);
+            continue;
         }
         if (pid == run->waker) {
             run->waker = 0;
@@ -414,6 +474,8 @@ void ms__trace_loop(ms__trace_run *run)
         }
         if (!WIFSTOPPED(status))
             continue;
+        if (!t && run->rescan && ms__trace_tracer_of(pid, pid) != (int32_t)gettid())
+            continue; /* a stop of a child of ours we do not trace (WUNTRACED reports those too) */
         if (!t)
             t = stranger(run, pid);
         if (!t) {

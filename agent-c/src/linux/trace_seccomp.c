@@ -44,7 +44,7 @@ static void put_list(prog *p, const ms__nr_set *set)
 ms_status ms__trace_seccomp_build(const ms_trace *trace, ms__bpf_insn **out, unsigned short *count)
 {
 #if defined(__x86_64__)
-    const ms__nr_set *n64 = &trace->x86_64, *n32 = &trace->i386;
+    const ms__nr_set *n64 = &trace->filter_x86_64, *n32 = &trace->filter_i386;
     size_t list64 = n64->count + 2, list32 = n32->count + 2;
     prog p = {.cap = 4 + list64 + 1 + list64 + 2 + list32};
     p.insn = calloc(p.cap, sizeof *p.insn);

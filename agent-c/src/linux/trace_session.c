@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,13 +121,16 @@ static void drain_stop_pipe(ms_trace *trace)
 typedef struct waker_args {
     int fd;
     int64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none */
+    int tick_ms;         /* > 0: stop every tick_ms (the tracer rescans, then continues it) */
     pid_t tracer;
 } waker_args;
 
 /* The waker: a child of the tracing thread (so its exit ends the tracer's
  * blocking waitpid) that exits when a stop byte arrives or the duration is
- * up. It runs in a copy of the address space and makes raw syscalls only;
- * PR_SET_PDEATHSIG ends it if the tracing thread dies first. */
+ * up, and with a tick stops itself every tick (a stop wakes the tracer's
+ * waitpid too, without a fork per tick). It runs in a copy of the address
+ * space and makes raw syscalls only; PR_SET_PDEATHSIG ends it if the tracing
+ * thread dies first. */
 static int waker_main(void *p)
 {
     const waker_args *a = p;
@@ -144,17 +148,24 @@ static int waker_main(void *p)
             int64_t ms = left / 1000000 + 1;
             timeout = ms > INT_MAX ? INT_MAX : (int)ms;
         }
+        bool tick = a->tick_ms > 0 && (timeout < 0 || timeout > a->tick_ms);
+        if (tick)
+            timeout = a->tick_ms;
         struct pollfd pfd = {.fd = a->fd, .events = POLLIN};
-        if (syscall(SYS_poll, &pfd, 1L, (long)timeout) > 0)
+        long n = syscall(SYS_poll, &pfd, 1L, (long)timeout);
+        if (n > 0)
             return MS__WAKER_STOP; /* glibc's clone() makes the return value the exit code */
+        if (n == 0 && tick)
+            syscall(SYS_kill, syscall(SYS_getpid), SIGSTOP);
     }
 }
 
 /* Starts the waker: it ends at deadline_ns (0: never) or when fd (-1: none)
- * becomes readable. */
-static ms_status start_waker_until(ms__trace_run *run, int fd, int64_t deadline_ns)
+ * becomes readable, and stops itself every tick_ms (0: never; only the loop
+ * waits with WUNTRACED). */
+static ms_status start_waker_until(ms__trace_run *run, int fd, int64_t deadline_ns, int tick_ms)
 {
-    waker_args args = {.fd = fd, .deadline_ns = deadline_ns, .tracer = getpid()};
+    waker_args args = {.fd = fd, .deadline_ns = deadline_ns, .tick_ms = tick_ms, .tracer = getpid()};
     /* No CLONE_VM: the child writes its own copy of the stack (and of errno);
      * CLONE_FILES: it holds no copies of the caller's descriptors. */
     _Alignas(16) char stack[WAKER_STACK_SIZE];
@@ -169,7 +180,8 @@ static ms_status start_waker(ms__trace_run *run)
 {
     const ms_trace_options *o = &run->trace->opts;
     return start_waker_until(run, run->trace->stop_pipe[0],
-                             o->duration_ms > 0 ? run->start_mono_ns + o->duration_ms * 1000000 : 0);
+                             o->duration_ms > 0 ? run->start_mono_ns + o->duration_ms * 1000000 : 0,
+                             run->rescan ? MS__RESCAN_MS : 0);
 }
 
 static void stop_waker(ms__trace_run *run)
@@ -223,7 +235,7 @@ static void detach_stopped(ms__trace_run *run, ms__tracee *t, int status)
 static void settle(ms__trace_run *run)
 {
     bool timer = run->tracees.live > 0 &&
-                 start_waker_until(run, -1, monotonic_ns() + (int64_t)SETTLE_MS * 1000000) == MS_OK;
+                 start_waker_until(run, -1, monotonic_ns() + (int64_t)SETTLE_MS * 1000000, 0) == MS_OK;
     while (run->tracees.live > 0) {
         int status;
         pid_t pid = waitpid(-1, &status, __WALL | __WNOTHREAD);
@@ -311,6 +323,11 @@ static void run_init(ms__trace_run *run, ms_trace *trace, ms_trace_summary *sum,
         run->ptrace_options |= PTRACE_O_EXITKILL;
     if (run->seccomp)
         run->ptrace_options |= PTRACE_O_TRACESECCOMP;
+    /* Every syscall stops: a thread made with CLONE_UNTRACED would run free (under the
+     * filter it meets ENOSYS at its first monitored call instead). */
+    run->rescan = !run->seccomp;
+    struct stat proc;
+    run->proc_dev = stat("/proc/self", &proc) == 0 ? (uint64_t)proc.st_dev : 0;
     run->start_mono_ns = monotonic_ns();
     sum->seccomp = run->seccomp ? 1 : 0;
 }
@@ -410,11 +427,10 @@ static ms_status seize_all(ms__trace_run *run, int32_t pid)
             long tid = strtol(de->d_name, &end, 10);
             if (*end || tid <= 0 || tid > INT32_MAX || ms__tracees_find(&run->tracees, (int32_t)tid))
                 continue;
-            if (ptrace(PTRACE_SEIZE, (pid_t)tid, 0L, (long)run->ptrace_options) == 0) {
-                if (ptrace(PTRACE_INTERRUPT, (pid_t)tid, 0L, 0L) != 0 && errno != ESRCH)
-                    st = ms__fail(ms__status_from_errno(errno), "PTRACE_INTERRUPT %ld: %s", tid, strerror(errno));
-            } else {
-                int err = errno;
+            int err = ms__trace_seize(run, (int32_t)tid);
+            if (err < 0) {
+                st = ms__fail(ms__status_from_errno(-err), "PTRACE_INTERRUPT %ld: %s", tid, strerror(-err));
+            } else if (err > 0) {
                 if (err == ESRCH || (err == EPERM && thread_state(pid, (int32_t)tid) == 'Z'))
                     continue; /* exited before we got to it, or an exited leader whose threads live on */
                 /* TracerPid names the tracing thread, which in a JVM is not the process. */
@@ -503,7 +519,7 @@ static ms_status resolve_command(const char *name, char *out, size_t cap)
 
 /* What the child reports through its close-on-exec pipe when it fails before exec. */
 typedef struct launch_failure {
-    int stage; /* 1 PR_SET_NO_NEW_PRIVS, 2 seccomp, 3 execve */
+    int stage; /* 1 PR_SET_NO_NEW_PRIVS, 2 seccomp, 3 execve, 4 dup2 of stderr on stdout */
     int err;
 } launch_failure;
 
@@ -516,13 +532,15 @@ static _Noreturn void child_fail(int fd, int stage, int err)
 }
 
 static _Noreturn void launch_child(const char *path, const char *const *argv, const struct sock_fprog *filter,
-                                   int errfd)
+                                   int errfd, bool stdout_to_stderr)
 {
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) != 0)
         child_fail(errfd, 1, errno);
+    if (stdout_to_stderr && dup2(2, 1) < 0)
+        child_fail(errfd, 4, errno);
     /* The tracer seizes us while we are stopped, then continues us. */
     kill(getpid(), SIGSTOP);
     if (filter && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0L, filter) != 0)
@@ -539,6 +557,8 @@ static ms_status launch_failed(const launch_failure *f, const char *path)
     case 2:
         return ms__fail(MS_E_UNSUPPORTED, "seccomp filter refused (%s): run without it (MS_TRACE_NO_SECCOMP)",
                         strerror(f->err));
+    case 4:
+        return ms__fail(ms__status_from_errno(f->err), "standard error onto standard output: %s", strerror(f->err));
     default:
         return ms__fail(f->err == ENOENT ? MS_E_INVALID_ARGUMENT : ms__status_from_errno(f->err), "execve %s: %s",
                         path, strerror(f->err));
@@ -554,7 +574,7 @@ static ms_status start_child(ms__trace_run *run, const char *path, const char *c
         return ms__fail(ms__status_from_errno(errno), "fork: %s", strerror(errno));
     if (child == 0) {
         close(errpipe[0]);
-        launch_child(path, argv, filter, errpipe[1]);
+        launch_child(path, argv, filter, errpipe[1], (run->trace->opts.flags & MS_TRACE_STDOUT_TO_STDERR) != 0);
     }
     close(errpipe[1]);
     errpipe[1] = -1;

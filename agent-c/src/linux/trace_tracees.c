@@ -65,7 +65,7 @@ ms__tracee *ms__tracees_add(ms__tracees *set, int32_t tid, int32_t pid)
     return t;
 }
 
-void ms__tracee_forget_before(ms__tracee *t)
+void ms__tracee_forget_snapshot(ms__tracee *t)
 {
     for (uint32_t i = 0; i < t->before_count; i++)
         free(t->before[i].path);
@@ -73,6 +73,19 @@ void ms__tracee_forget_before(ms__tracee *t)
     t->before = NULL;
     t->before_count = 0;
     t->before_known = false;
+}
+
+void ms__tracee_forget_before(ms__tracee *t)
+{
+    ms__tracee_forget_snapshot(t);
+    free(t->fd_path);
+    t->fd_path = NULL;
+    t->pending = MS__PEND_NONE;
+    t->args_decoded = false;
+    t->fd_kind = 0;
+    t->target_pid = 0;
+    t->offset = 0;
+    t->mem_opened = false;
 }
 
 void ms__tracees_remove(ms__tracees *set, ms__tracee *t)

@@ -64,8 +64,10 @@ ms_status ms__plat_dump_process(ms_agent *agent, int64_t pid, const char *path, 
     if (opts->format == MS_DUMP_FORMAT_CORE)
         return ms__fail(MS_E_UNSUPPORTED,
                         "the ELF core format is Linux-only; use the raw or minidump format on Windows");
-    if (opts->flags & (MS_DUMP_FREEZE | MS_DUMP_SUSPICIOUS_ONLY | MS_DUMP_SYNC))
-        return ms__fail(MS_E_UNSUPPORTED, "freeze, suspicious-only and sync dumps are not implemented on Windows");
+    if (opts->flags & (MS_DUMP_FREEZE | MS_DUMP_SUSPICIOUS_ONLY | MS_DUMP_SYNC | MS_DUMP_PRIVATE_DIR | MS_DUMP_AT_DIR))
+        return ms__fail(MS_E_UNSUPPORTED,
+                        "freeze, suspicious-only, sync, private-directory and directory-descriptor dumps are not "
+                        "implemented on Windows");
     if (opts->max_total_size || opts->skip_nonexec_over || opts->on_region)
         return ms__fail(MS_E_UNSUPPORTED, "total cap, size-based skipping and region reports are not implemented on Windows");
     if (opts->cancel && *opts->cancel)

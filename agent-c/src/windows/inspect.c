@@ -88,3 +88,9 @@ ms_status ms__plat_process_facts(ms_agent *agent, int64_t pid, ms_process_facts 
     (void)agent, (void)pid, (void)out;
     return ms__fail(MS_E_UNSUPPORTED, "LD_PRELOAD, TracerPid and the executable's file system are Linux facts");
 }
+
+ms_status ms__plat_module_list(ms_agent *agent, int64_t pid, ms_module_cb cb, void *user_data)
+{
+    (void)agent, (void)pid, (void)cb, (void)user_data;
+    return ms__fail(MS_E_UNSUPPORTED, "DT_NEEDED closures and writable library paths are Linux facts");
+}

@@ -388,6 +388,17 @@ ms_status ms__plat_terminate_pidfd(ms_agent *agent, int pidfd, const ms_terminat
                              "pidfds exist on Linux only; use ms_terminate with a PID");
 }
 
+ms_status ms__plat_pidfd_open(int64_t pid, int *pidfd)
+{
+    (void)pid, (void)pidfd;
+    return ms__fail(MS_E_UNSUPPORTED, "pidfds exist on Linux only");
+}
+
+void ms__plat_pidfd_close(int pidfd)
+{
+    (void)pidfd;
+}
+
 ms_status ms__plat_protect_check(ms_agent *agent, int64_t pid, int32_t *reason, char *detail, size_t cap)
 {
     ms__win_ensure_debug_privilege(agent);

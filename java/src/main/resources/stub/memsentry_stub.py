@@ -72,6 +72,9 @@ DEFAULT_PROTECTED = [
     "dbus-broker", "sshd", "auditd", "rsyslogd",
     "syslog-ng", "NetworkManager", "agetty", "login",
 ]
+# Where a name entry is looked up (ms__protect_system_dirs in agent-c/src/linux/protect_identity.c).
+SYSTEM_DIRS = [b"/usr/sbin", b"/usr/bin", b"/sbin", b"/bin", b"/usr/lib/systemd", b"/lib/systemd", b"/usr/libexec",
+               b"/usr/lib/openssh"]
 
 # ms_status names (ms_status_name()).
 OK = "ok"
@@ -909,11 +912,23 @@ def dump_process(pid, path, options, progress):
     dest = os.fsencode(path)
     directory, base = os.path.split(dest)
     manifest_base = base + b".json"
+    # As MS_DUMP_PRIVATE_DIR: checked on the descriptor every write then goes through.
     try:
-        dir_fd = os.open(directory or b".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        dir_fd = os.open(directory or b".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC | os.O_NOFOLLOW)
     except OSError as e:
-        raise Failure(status_from_errno(e.errno) if e.errno != errno.ENOENT else IO_ERROR,
-                      "output directory %s: %s" % (os.fsdecode(directory), os.strerror(e.errno)))
+        # O_DIRECTORY|O_NOFOLLOW on a link fails with ENOTDIR (ELOOP without O_DIRECTORY).
+        link = e.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(directory or b".")
+        raise Failure(status_from_errno(e.errno) if e.errno != errno.ENOENT and not link else IO_ERROR,
+                      "output directory %s: %s" % (os.fsdecode(directory), "a symbolic link (refused)"
+                                                   if link else os.strerror(e.errno)))
+    st = os.fstat(dir_fd)
+    if st.st_uid != os.geteuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        os.close(dir_fd)
+        if st.st_uid != os.geteuid():
+            why = "is owned by uid %d, not by the running user (uid %d)" % (st.st_uid, os.geteuid())
+        else:
+            why = "is writable by group or others (mode %04o)" % (st.st_mode & 0o7777)
+        raise Failure(ACCESS_DENIED, "output directory %s %s" % (os.fsdecode(directory or b"."), why))
     data_tmp = manifest_tmp = None
     data_fd = mem_fd = pagemap_fd = None
     try:
@@ -1242,6 +1257,7 @@ class Target(object):
         self.ppid = 0
         self.comm = b""
         self.exe = b""
+        self.ident = None  # ExeIdentity of the executable; None when it cannot be opened
 
 
 def read_target_stat(t):
@@ -1266,6 +1282,63 @@ def read_target_facts(t):
     if len(exe) > len(b" (deleted)") and exe.endswith(b" (deleted)"):
         exe = exe[:-len(b" (deleted)")]
     t.exe = exe
+    t.ident = exe_identity(os.fsencode(proc_path(t.pid, "exe")))
+
+
+class ExeIdentity(object):
+    """ms__exe_identity: device, inode, whether any link is left, and the mount it was executed through."""
+
+    def __init__(self, dev, ino, deleted, mnt_id):
+        self.dev, self.ino, self.deleted, self.mnt_id = dev, ino, deleted, mnt_id
+
+
+def mount_id_of_fd(fd):
+    """The mnt_id: line of /proc/self/fdinfo/FD (what statx STATX_MNT_ID gives the C agent); None if absent."""
+    try:
+        value = status_value(read_fd_bounded_path("/proc/self/fdinfo/%d" % fd, 1024), b"mnt_id:")
+    except (OSError, Failure):
+        return None
+    return value
+
+
+def exe_identity(path):
+    """The identity of the file at path (following links, /proc/PID/exe included); None when it cannot be opened."""
+    try:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return ExeIdentity(st.st_dev, st.st_ino, st.st_nlink == 0, mount_id_of_fd(fd))
+    finally:
+        os.close(fd)
+
+
+def is_file_at(path, ident, exe, system_owned):
+    """ms__protect_match_identity's test: the executable is the file now at path (see the C agent)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    if system_owned and (st.st_uid != 0 or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+        return False
+    if not ident.deleted:
+        return (st.st_dev, st.st_ino) == (ident.dev, ident.ino)
+    if ident.mnt_id is None or exe != path:
+        return False
+    now = exe_identity(path)
+    return now is not None and now.mnt_id == ident.mnt_id
+
+
+def identity_matches(entry, ident, exe, system_dirs=None):
+    """An entry protects the file it names, never another file with that name or path."""
+    if is_path_entry(entry):
+        return is_file_at(entry, ident, exe, False)
+    return any(is_file_at(d + b"/" + entry, ident, exe, True) for d in (system_dirs or SYSTEM_DIRS))
 
 
 def read_tgid(pid):
@@ -1399,7 +1472,8 @@ def decide(t, protected, self_pids, start_ppid, read_stat=None):
         return "ancestor", ("pid %d (%s) may be an ancestor of the calling process: its parent chain is "
                             "unreadable at pid %s" % (t.pid, name, show(ancestor)))
     for entry in protected:
-        if entry_matches(entry, t.exe, t.comm):
+        if (identity_matches(entry, t.ident, t.exe) if t.ident is not None and t.exe
+                else entry_matches(entry, t.exe, t.comm)):
             kind = "path" if is_path_entry(entry) else "name"
             return kind, "pid %d (%s) matches the protected %s \"%s\"" % (
                 t.pid, show(t.exe or t.comm), kind, show(entry))
@@ -1507,8 +1581,23 @@ def protect_check(pid, protected, self_pids):
             os.close(t.pidfd)
 
 
-def terminate(pid, grace_ms, dry_run, protected, self_pids):
-    """ms_terminate through the stub: returns (status, report)."""
+def pin_start_time(pid):
+    """The op "pin": the start time of the live process pid, read while a pidfd pins it, so
+    a later terminate with that start_time reaches this process or nothing. Raises Failure."""
+    t, fallback = pin(pid)
+    try:
+        if fallback:
+            raise Failure(UNSUPPORTED_STATUS, "no pidfds here (Python 3.9+ on Linux 5.3+): a process cannot be pinned")
+        identify(t)
+        return t.starttime
+    finally:
+        if t.pidfd is not None:
+            os.close(t.pidfd)
+
+
+def terminate(pid, grace_ms, dry_run, protected, self_pids, start_time=None):
+    """ms_terminate through the stub: returns (status, report). With start_time (from pin_start_time),
+    a process under pid that started at another time is not the pinned one: nothing is sent."""
     started = time.monotonic()
     report = {"pid": pid, "result": "failed", "protection": "none", "signals": [], "elapsed_ms": 0, "reason": ""}
 
@@ -1524,13 +1613,13 @@ def terminate(pid, grace_ms, dry_run, protected, self_pids):
         result = {NO_SUCH_PROCESS: "not-found", ACCESS_DENIED: "denied"}.get(f.status, "failed")
         return outcome(result, f.status, f.message)
     try:
-        return _terminate_pinned(t, fallback, grace_ms, dry_run, protected, self_pids, report, outcome)
+        return _terminate_pinned(t, fallback, grace_ms, dry_run, protected, self_pids, report, outcome, start_time)
     finally:
         if t.pidfd is not None:
             os.close(t.pidfd)
 
 
-def _terminate_pinned(t, fallback, grace_ms, dry_run, protected, self_pids, report, outcome):
+def _terminate_pinned(t, fallback, grace_ms, dry_run, protected, self_pids, report, outcome, start_time=None):
     caveat = " (kill() fallback: no pidfd here, a reused PID cannot be ruled out)" if fallback else ""
     try:
         identify(t)
@@ -1540,6 +1629,10 @@ def _terminate_pinned(t, fallback, grace_ms, dry_run, protected, self_pids, repo
         if f.status == ACCESS_DENIED:
             return outcome("denied", f.status, f.message)
         return outcome("failed", f.status, "cannot identify process %d: %s" % (t.pid, f.message))
+    if start_time is not None and (fallback or t.starttime != start_time):
+        return outcome("not-found", NO_SUCH_PROCESS,
+                       "the pinned process %d has exited; its PID now names another process, so nothing was sent"
+                       % t.pid)
     name = label(t)
 
     reason, detail = decide(t, protected, self_pids, os.getppid())
@@ -1613,6 +1706,7 @@ class Server(object):
             "list_threads": self.op_list_threads,
             "dump": self.op_dump,
             "terminate": self.op_terminate,
+            "pin": self.op_pin,
             "protect_check": self.op_protect_check,
             "yara_scan": self.op_unsupported("yara"),
             "trace": self.op_unsupported("trace"),
@@ -1869,10 +1963,15 @@ class Server(object):
         grace = self.int_arg(req, "grace_ms", 0, MAX_GRACE_MS, DEFAULT_GRACE_MS)
         dry_run = self.bool_arg(req, "dry_run")
         protected = self.protected_arg(req)
-        status, report = terminate(pid, grace, dry_run, protected, self.self_pids())
+        start_time = self.int_arg(req, "start_time", 0, 2 ** 63 - 1, None) if "start_time" in req else None
+        status, report = terminate(pid, grace, dry_run, protected, self.self_pids(), start_time)
         if status != OK:
             raise Failure(status, report["reason"], report)
         return report
+
+    def op_pin(self, req_id, req):
+        pid = self.pid_arg(req)
+        return {"pid": pid, "start_time": pin_start_time(pid)}
 
     def op_protect_check(self, req_id, req):
         pid = self.pid_arg(req)

@@ -82,6 +82,14 @@ public interface Agent extends AutoCloseable {
         throw new AgentException(Status.UNSUPPORTED, backendName() + " backend cannot read process facts");
     }
 
+    /**
+     * The files a process runs code from (ms_module_list): whether the executable's DT_NEEDED
+     * closure brought each in, and who besides root can write it.
+     */
+    default List<ModuleInfo> modules(long pid) {
+        throw new AgentException(Status.UNSUPPORTED, backendName() + " backend cannot list modules");
+    }
+
     /** The longest grace the agent accepts before the forced kill (ms_terminate.h). */
     java.time.Duration MAX_GRACE = java.time.Duration.ofHours(1);
 
@@ -94,6 +102,21 @@ public interface Agent extends AutoCloseable {
      * @throws IllegalArgumentException for a grace below zero or above {@link #MAX_GRACE}
      */
     TerminationReport terminate(long pid, java.time.Duration grace, boolean dryRun);
+
+    /**
+     * Pins a process so that a later {@link #terminate(ProcessPin, java.time.Duration, boolean)} can reach
+     * no other process. Close the pin when done.
+     *
+     * @throws AgentException NO_SUCH_PROCESS when it is gone; UNSUPPORTED where processes cannot be
+     *                        pinned (Windows, Linux before 5.3)
+     */
+    ProcessPin pin(long pid);
+
+    /**
+     * {@link #terminate(long, java.time.Duration, boolean)} of a pinned process: a process that has
+     * exited since it was pinned is not-found and nothing is sent, whoever holds its PID now.
+     */
+    TerminationReport terminate(ProcessPin pin, java.time.Duration grace, boolean dryRun);
 
     /** Whether a process is protected from termination and why; nothing is sent. */
     Protection protection(long pid);

@@ -56,6 +56,9 @@ public record DumpOptions(DumpFormat format, boolean freeze, boolean force, bool
         return new DumpOptions(format, freeze, force, suspiciousOnly, sync, maxRegionSize, maxTotalSize, skipNonexecOver, n);
     }
 
+    /** MS_DUMP_PRIVATE_DIR: the agent refuses a destination directory another user owns or may write. */
+    static final int PRIVATE_DIR = 0x10;
+
     /** The ms_dump_options flags word. */
     int flags() {
         return (freeze ? 0x01 : 0) | (force ? 0x02 : 0) | (suspiciousOnly ? 0x04 : 0) | (sync ? 0x08 : 0);

@@ -147,7 +147,7 @@ public final class NativeAgent implements Agent {
     @Override
     public RegionProbe probeRegion(long pid, Region r) {
         ensureOpen();
-        long[] nums = new long[7];
+        long[] nums = new long[8];
         byte[] head = new byte[16];
         byte[] section = new byte[8];
         check(NativeBridge.probeRegion(handle, pid, r.start(), r.end(), r.offset(), r.inode(), r.devMajor(),
@@ -159,7 +159,19 @@ public final class NativeAgent implements Agent {
         }
         return new RegionProbe(HeaderKind.fromCode(nums[0]), (int) nums[1], (int) nums[2], (int) nums[3], nums[4],
             java.util.Arrays.copyOf(head, len),
-            new String(section, 0, sectionLen, java.nio.charset.StandardCharsets.US_ASCII), (int) nums[6]);
+            new String(section, 0, sectionLen, java.nio.charset.StandardCharsets.US_ASCII), (int) nums[6], nums[7]);
+    }
+
+    @Override
+    public List<ModuleInfo> modules(long pid) {
+        ensureOpen();
+        List<ModuleInfo> out = new java.util.ArrayList<>();
+        check(NativeBridge.listModules(handle, pid, (start, execStart, inode, devMajor, devMinor, flags, ownerUid, mode,
+                                                     processUid, elfType, path, soname, writableAt) ->
+            out.add(new ModuleInfo(start, execStart, inode, devMajor, devMinor, flags, Integer.toUnsignedLong(ownerUid),
+                mode, Integer.toUnsignedLong(processUid), elfType, BytesText.decode(path), BytesText.decode(soname),
+                BytesText.decode(writableAt)))));
+        return out;
     }
 
     @Override
@@ -200,12 +212,29 @@ public final class NativeAgent implements Agent {
 
     @Override
     public TerminationReport terminate(long pid, Duration grace, boolean dryRun) {
+        return terminate(pid, -1, grace, dryRun);
+    }
+
+    @Override
+    public ProcessPin pin(long pid) {
+        ensureOpen();
+        int[] fd = {-1};
+        check(NativeBridge.pidfdOpen(pid, fd));
+        return new ProcessPin(pid, fd[0], -1);
+    }
+
+    @Override
+    public TerminationReport terminate(ProcessPin pin, Duration grace, boolean dryRun) {
+        return terminate(pin.pid(), pin.pidfd(), grace, dryRun);
+    }
+
+    private TerminationReport terminate(long pid, int pidfd, Duration grace, boolean dryRun) {
         ensureOpen();
         if (grace.isNegative() || grace.compareTo(MAX_GRACE) > 0) {
             throw new IllegalArgumentException("grace must be between 0 and " + MAX_GRACE.toMinutes() + " minutes");
         }
         TerminationReport[] filled = new TerminationReport[1];
-        int code = NativeBridge.terminate(handle, pid, (int) grace.toMillis(), dryRun,
+        int code = NativeBridge.terminate(handle, pid, pidfd, (int) grace.toMillis(), dryRun,
             (status, reportedPid, result, protection, signals, elapsedMs, reason) -> {
                 List<String> names = new ArrayList<>();
                 for (int s : signals) {
@@ -265,6 +294,10 @@ public final class NativeAgent implements Agent {
         return all;
     }
 
+    private static boolean isWindows() {
+        return System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).startsWith("windows");
+    }
+
     @Override
     public DumpResult dump(long pid, java.nio.file.Path out, DumpOptions options, DumpListener listener,
                            CancelToken cancel) {
@@ -293,7 +326,9 @@ public final class NativeAgent implements Agent {
         int code;
         CancelToken.Registration reg = cancel == null ? () -> { } : cancel.onCancel(() -> NativeBridge.cancelSet(flag));
         try {
-            code = NativeBridge.dump(handle, pid, path, options.format().code(), options.flags(), limits, flag,
+            // On Linux the agent checks the destination directory on the descriptor it then writes through.
+            int flags = options.flags() | (isWindows() ? 0 : DumpOptions.PRIVATE_DIR);
+            code = NativeBridge.dump(handle, pid, path, options.format().code(), flags, limits, flag,
                 l == DumpListener.NONE ? null : l::progress, regions, result);
         } finally {
             reg.close(); // from here on no cancel can reach the flag

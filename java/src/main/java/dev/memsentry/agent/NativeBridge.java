@@ -26,6 +26,11 @@ final class NativeBridge {
         boolean accept(long tid, int flags, long syscall, long sp, long pc, byte[] name);
     }
 
+    interface ModuleSink {
+        boolean accept(long start, long execStart, long inode, int devMajor, int devMinor, int flags, int ownerUid,
+                       int mode, int processUid, int elfType, byte[] path, byte[] soname, byte[] writableAt);
+    }
+
     interface LogSink {
         void log(int level, byte[] message);
     }
@@ -67,7 +72,7 @@ final class NativeBridge {
                                  long[] readOut);
 
     /**
-     * nums: header, flags, elf type, machine, fs magic, head length, image section perms; head: at
+     * nums: header, flags, elf type, machine, fs magic, head length, image section perms, elf entry; head: at
      * least 16 bytes; section: at least 8 bytes, the image section's name NUL-padded.
      */
     static native int probeRegion(long handle, long pid, long start, long end, long offset, long inode, int devMajor,
@@ -85,9 +90,16 @@ final class NativeBridge {
      *  strings: LD_PRELOAD, LD_AUDIT. */
     static native int processFacts(long handle, long pid, long[] numsOut, byte[][] stringsOut);
 
+    static native int listModules(long handle, long pid, ModuleSink sink);
+
     // ms_terminate.h (agent-c/src/jni/jni_terminate.c)
 
-    static native int terminate(long handle, long pid, int graceMs, boolean dryRun, TerminateSink sink);
+    /** pidfd >= 0 terminates through that pin (ms_terminate_pidfd) and ignores pid. */
+    static native int terminate(long handle, long pid, int pidfd, int graceMs, boolean dryRun, TerminateSink sink);
+
+    static native int pidfdOpen(long pid, int[] out);
+
+    static native void pidfdClose(int pidfd);
 
     static native int protectCheck(long handle, long pid, ProtectionSink sink);
 
@@ -154,7 +166,8 @@ final class NativeBridge {
         int ALERT_START = 22;
         int ALERT_END = 23;
         int ALERT_REGION_KIND = 24;
-        int SLOT_COUNT = 25;
+        int ALERT_TARGET_PID = 25;
+        int SLOT_COUNT = 26;
 
         /** Text number id is text from now on. */
         void name(int id, byte[] text);

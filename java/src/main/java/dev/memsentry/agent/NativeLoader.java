@@ -21,7 +21,8 @@ import java.util.function.Consumer;
  * Finds and loads the C library, in the order the well-kept JNI projects use:
  * <ol>
  *   <li>an explicit override ({@value #PATH_PROPERTY} or {@value #PATH_ENV}); when set, nothing
- *       else is tried, so a packager's choice never falls through silently;</li>
+ *       else is tried, so a packager's choice never falls through silently; as root it must be a
+ *       file only root can change ({@link TrustedCode}), or nothing is loaded at all;</li>
  *   <li>the copy bundled in the jar under {@code native/<os>-<arch>/}, checked against its
  *       SHA-256, extracted into a fresh 0700 directory and deleted once loaded;</li>
  *   <li>{@code System.loadLibrary("memsentry")} from java.library.path.</li>
@@ -93,7 +94,12 @@ public final class NativeLoader {
     /** Loads the library once per JVM; later calls return the first outcome. */
     public static synchronized Result loadOnce() {
         if (cached == null) {
-            cached = load(Config.fromEnvironment());
+            Config config = Config.fromEnvironment();
+            if (config.overridePath() != null) {
+                // Refused outright, never a fall-back to the stub: the override was asked for.
+                TrustedCode.require("-D" + PATH_PROPERTY + " / " + PATH_ENV, Path.of(config.overridePath()));
+            }
+            cached = load(config);
         }
         return cached;
     }

@@ -124,7 +124,7 @@ final class NativeTraceSession implements TraceSession {
             LongBuffer s = slots;
             return listener.alert(new TraceAlert(TraceAlertKind.fromCode(s.get(ALERT_KIND)), current(),
                 s.get(ALERT_START), s.get(ALERT_END), BytesText.decode(permsBefore), BytesText.decode(permsAfter),
-                RegionKind.fromCode((int) s.get(ALERT_REGION_KIND)), BytesText.decode(path)));
+                RegionKind.fromCode((int) s.get(ALERT_REGION_KIND)), BytesText.decode(path), s.get(ALERT_TARGET_PID)));
         }
     }
 }

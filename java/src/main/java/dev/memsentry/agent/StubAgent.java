@@ -35,6 +35,8 @@ public final class StubAgent implements Agent {
 
     public static final String PYTHON_PROPERTY = "memsentry.python";
     public static final String PYTHON_ENV = "MEMSENTRY_PYTHON";
+    /** The interpreter root runs by default: an absolute path, so PATH cannot choose it. */
+    public static final String ROOT_PYTHON = "/usr/bin/python3";
     public static final String TIMEOUT_PROPERTY = "memsentry.stub.timeout";
     /** Bytes one read request may ask for; longer reads are split. */
     public static final int MAX_READ = 1 << 20;
@@ -45,14 +47,28 @@ public final class StubAgent implements Agent {
             command = List.copyOf(command);
         }
 
-        /** python3 from PATH, or -Dmemsentry.python / MEMSENTRY_PYTHON; the script from the jar. */
+        /**
+         * python3 from PATH (as root: {@value #ROOT_PYTHON}, never a PATH lookup), or -Dmemsentry.python /
+         * MEMSENTRY_PYTHON, which as root must be an absolute path to a file only root can change; the
+         * script from the jar.
+         *
+         * @throws AgentException ACCESS_DENIED for an override root must not run
+         */
         public static Config fromEnvironment() {
             String python = System.getProperty(PYTHON_PROPERTY);
             if (python == null || python.isBlank()) {
                 python = System.getenv(PYTHON_ENV);
             }
+            boolean root = TrustedCode.runningAsRoot();
             if (python == null || python.isBlank()) {
-                python = "python3";
+                python = root ? ROOT_PYTHON : "python3";
+            } else if (root) {
+                String what = "-D" + PYTHON_PROPERTY + " / " + PYTHON_ENV;
+                if (!Path.of(python).isAbsolute()) {
+                    throw new AgentException(Status.ACCESS_DENIED, "refusing to run code as root: " + what + " '"
+                        + python + "' is not an absolute path (a PATH lookup chooses whatever comes first)");
+                }
+                TrustedCode.require(what, Path.of(python));
             }
             long seconds = 30;
             try {
@@ -376,11 +392,32 @@ public final class StubAgent implements Agent {
 
     @Override
     public TerminationReport terminate(long pid, Duration grace, boolean dryRun) {
+        return terminate(pid, -1, grace, dryRun);
+    }
+
+    @Override
+    public ProcessPin pin(long pid) {
+        ObjectNode a = args();
+        a.put("pid", pid);
+        JsonNode r = request("pin", a, item -> true, true, timeout()).require();
+        return new ProcessPin(pid, -1, r.path("start_time").asLong());
+    }
+
+    @Override
+    public TerminationReport terminate(ProcessPin pin, Duration grace, boolean dryRun) {
+        return terminate(pin.pid(), pin.startTime(), grace, dryRun);
+    }
+
+    /** startTime >= 0: the stub sends nothing unless the process under pid started then. */
+    private TerminationReport terminate(long pid, long startTime, Duration grace, boolean dryRun) {
         if (grace.isNegative() || grace.compareTo(MAX_GRACE) > 0) {
             throw new IllegalArgumentException("grace must be between 0 and " + MAX_GRACE.toMinutes() + " minutes");
         }
         ObjectNode a = args();
         a.put("pid", pid).put("grace_ms", grace.toMillis()).put("dry_run", dryRun);
+        if (startTime >= 0) {
+            a.put("start_time", startTime);
+        }
         synchronized (this) {
             protectedList.forEach(a.putArray("protected")::add);
         }

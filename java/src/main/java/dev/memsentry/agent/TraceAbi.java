@@ -2,9 +2,12 @@ package dev.memsentry.agent;
 
 import java.util.Locale;
 
-/** ms_trace_abi: the syscall convention the tracee used (int 0x80 from a 64-bit process is I386). */
+/**
+ * ms_trace_abi: the syscall convention the tracee used (int 0x80 from a 64-bit process is I386);
+ * WIN64 for the Windows tracer, whose "syscalls" are the hooked ntdll functions.
+ */
 public enum TraceAbi {
-    X86_64, I386, X32, AARCH64;
+    X86_64, I386, X32, AARCH64, WIN64;
 
     private static final TraceAbi[] ALL = values();
 

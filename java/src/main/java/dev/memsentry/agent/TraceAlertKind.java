@@ -6,8 +6,14 @@ public enum TraceAlertKind {
     WX_TRANSITION("trace.wx_transition"),
     /** mmap or mprotect asked for PROT_WRITE|PROT_EXEC at once. */
     MAP_WX("trace.map_wx"),
-    /** Anonymous memory (heap and stack included) made executable, not writable before. */
-    ANON_EXEC("trace.anon_exec");
+    /** Memory no ordinary file backs (anonymous, memfd, tmpfs, deleted, shm) made executable, not writable before. */
+    ANON_EXEC("trace.anon_exec"),
+    /** The tracee attached to or wrote into another process (ptrace, process_vm_writev, /proc/PID/mem). */
+    INJECTOR("trace.injector"),
+    /** A write through the process's own /proc/PID/mem into code or read-only memory. */
+    PROC_MEM_WRITE("trace.proc_mem_write"),
+    /** A thread found running untraced (made with CLONE_UNTRACED). */
+    UNTRACED_THREAD("trace.untraced_thread");
 
     private static final TraceAlertKind[] ALL = values();
 

@@ -109,9 +109,20 @@ public final class TraceEvent {
         return "mmap".equals(syscall) || "mmap2".equals(syscall);
     }
 
-    /** Whether the syscall takes addr, len (and prot): the memory syscalls. */
+    /**
+     * Whether the syscall takes addr, len (and prot): the memory syscalls; on Windows the hooked
+     * ntdll functions, whose address and size the tracer reads back from the target (args 0 and 1).
+     */
     public boolean hasRange() {
+        if (abi == TraceAbi.WIN64) {
+            return !"NtCreateThreadEx".equals(syscall);
+        }
         return isMmap() || "mprotect".equals(syscall) || "munmap".equals(syscall) || "pkey_mprotect".equals(syscall);
+    }
+
+    /** Windows: the process the call was made on (the traced process itself, or another one); else 0. */
+    public long targetPid() {
+        return abi == TraceAbi.WIN64 ? args[4] : 0;
     }
 
     /** mmap, mprotect: the decoded protection ("PROT_READ|PROT_EXEC", "PROT_NONE"); else "". */

@@ -14,7 +14,9 @@ public enum TraceEventKind {
     /** A signal was delivered to the thread (and passed on to it). */
     SIGNAL,
     /** The whole process exited. */
-    PROCESS_EXITED;
+    PROCESS_EXITED,
+    /** A thread found running untraced by the rescan of /proc/PID/task (seized next). */
+    THREAD_FOUND;
 
     private static final TraceEventKind[] ALL = values();
 

@@ -64,6 +64,16 @@ public final class UnavailableAgent implements Agent {
     }
 
     @Override
+    public ProcessPin pin(long pid) {
+        throw unavailable();
+    }
+
+    @Override
+    public TerminationReport terminate(ProcessPin pin, java.time.Duration grace, boolean dryRun) {
+        throw unavailable();
+    }
+
+    @Override
     public Protection protection(long pid) {
         throw unavailable();
     }

@@ -64,7 +64,8 @@ final class AlertOutput implements AutoCloseable {
             if (sinks != null) {
                 sinks.close();
             }
-            throw new OpenException("cannot write " + path + ": " + e.getMessage(), ExitCodes.FAILED);
+            throw new OpenException("cannot write " + path + ": " + e.getMessage(),
+                e instanceof FileSink.Refused ? ExitCodes.USAGE : ExitCodes.FAILED);
         }
     }
 
@@ -88,7 +89,7 @@ final class AlertOutput implements AutoCloseable {
         }
     }
 
-    /** A writer appending to path: created 0600 if missing, refused if a symbolic link or not a regular file. */
+    /** A writer appending to path, checked as {@link FileSink#append} checks it ({@link FileSink.Refused}: exit 2). */
     static BufferedWriter appendTo(Path path) throws IOException {
         return new BufferedWriter(new OutputStreamWriter(Channels.newOutputStream(FileSink.append(path)),
             StandardCharsets.UTF_8));

@@ -220,6 +220,9 @@ final class DoctorCommand implements Callable<Integer> {
      * of a short command ('true') launched under the tracer.
      */
     private static String traceCheck(Agent agent) {
+        if (System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).startsWith("windows")) {
+            return windowsTraceCheck(agent);
+        }
         String status = readAll(Path.of("/proc/self/status")).orElse("");
         String scope = readFirstLine(Path.of("/proc/sys/kernel/yama/ptrace_scope")).orElse("absent");
         boolean seccomp = field(status, "Seccomp:").isPresent();
@@ -245,6 +248,18 @@ final class DoctorCommand implements Callable<Integer> {
     private static String processEventsCheck(Agent agent) {
         try (var source = agent.processEvents(dev.memsentry.agent.WatchOptions.defaults())) {
             return "ok (" + source.name() + ": " + source.reason() + ")";
+        }
+    }
+
+    /** Windows: the debug loop, on a short command launched under it (cmd /c exit 0). */
+    private static String windowsTraceCheck(Agent agent) {
+        var options = dev.memsentry.agent.TraceOptions.defaults().withDuration(java.time.Duration.ofSeconds(10));
+        try (var session = agent.openTrace(options, null)) {
+            var s = session.launch(java.util.List.of("cmd.exe", "/c", "exit", "0"));
+            return "ok (traced 'cmd /c exit 0': " + s.syscalls() + " memory calls through the ntdll hooks, "
+                + s.stops() + " debug events)";
+        } catch (AgentException e) {
+            return "failed: " + e.getMessage();
         }
     }
 

@@ -87,11 +87,13 @@ final class DumpCommand implements Callable<Integer> {
     Target target;
 
     @Option(names = {"-o", "--out"}, paramLabel = "FILE",
-        description = "Output file for --pid (default NAME.PID.core, .raw or .dmp in --out-dir or the current directory).")
+        description = "Output file for --pid (default NAME.PID.core, .raw or .dmp in --out-dir or the current directory); "
+            + "its directory must be yours and writable by no one else.")
     Path out;
 
     @Option(names = "--out-dir", paramLabel = "DIR",
-        description = "Directory for the files (created 0700 when missing); one file NAME.PID.FORMAT per process.")
+        description = "Directory for the files (created 0700 when missing; must be yours and writable by no one else); "
+            + "one file NAME.PID.FORMAT per process.")
     Path outDir;
 
     @Option(names = "--format", defaultValue = "core", paramLabel = "core|raw|minidump",
@@ -224,14 +226,21 @@ final class DumpCommand implements Callable<Integer> {
         return EvidenceFiles.fileName(processName, pid, format);
     }
 
+    /** --out-dir (or the current directory), which must be the running user's alone: a usage error otherwise. */
     private Path outputDirectory() {
-        if (outDir == null) {
-            return Path.of(".");
-        }
         try {
-            return EvidenceFiles.prepareDirectory(outDir, false);
+            return EvidenceFiles.prepareDirectory(outDir == null ? Path.of(".") : outDir, false);
         } catch (IOException e) {
-            throw new AgentException(Status.IO_ERROR, e.getMessage());
+            throw new AgentException(Status.INVALID_ARGUMENT, "output directory: " + e.getMessage());
+        }
+    }
+
+    /** --out, whose directory must be the running user's alone. */
+    private Path outputFile() {
+        try {
+            return EvidenceFiles.prepareFile(out);
+        } catch (IOException e) {
+            throw new AgentException(Status.INVALID_ARGUMENT, "output directory: " + e.getMessage());
         }
     }
 
@@ -261,7 +270,7 @@ final class DumpCommand implements Callable<Integer> {
     private synchronized int dumpOne(Agent agent, DumpOptions options, CancelToken cancel) {
         long pid = target.pid;
         ProcessInfo info = agent.process(pid);
-        Path file = out != null ? out : outputDirectory().resolve(fileName(info.name(), pid, format));
+        Path file = out != null ? outputFile() : outputDirectory().resolve(fileName(info.name(), pid, format));
         long started = System.nanoTime();
         FreezeFallback.Outcome o;
         try (ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), !noProgress && ProgressBar.onTerminal(), 1000)) {

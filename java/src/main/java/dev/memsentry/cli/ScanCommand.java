@@ -13,6 +13,7 @@ import dev.memsentry.config.ScanConfig;
 import dev.memsentry.detect.Alert;
 import dev.memsentry.detect.DetectionPolicy;
 import dev.memsentry.detect.EcsWriter;
+import dev.memsentry.detect.ProcessPins;
 import dev.memsentry.detect.ProcessResult;
 import dev.memsentry.detect.ProcessScanner;
 import dev.memsentry.detect.Responder;
@@ -104,6 +105,10 @@ final class ScanCommand implements Callable<Integer> {
             + "replaces the configuration's rules). Compiled once; one pass over each process per PATH.")
     List<Path> rules;
 
+    @Option(names = "--allow-compiled-rules", description = "Accept rules compiled by yarac. libyara does not "
+        + "validate them: load them only from a trusted source.")
+    boolean allowCompiledRules;
+
     @Option(names = "--yara-max-block", paramLabel = "SIZE", converter = SizeConverter.class, defaultValue = "0",
         description = "Scan mappings in YARA blocks of at most SIZE (e.g. 64M): bounds memsentry's memory to one "
             + "block per thread, with the results of yara --max-process-memory-chunk=SIZE (a string across a "
@@ -120,7 +125,8 @@ final class ScanCommand implements Callable<Integer> {
     boolean json;
 
     @Option(names = "--out", paramLabel = "FILE",
-        description = "Append the JSON lines to FILE (created with mode 0600; a symbolic link is refused).")
+        description = "Append the JSON lines to FILE (created with mode 0600; refused: a symbolic link, or an existing "
+            + "file that is not yours alone: another user's, writable by group or others, hard-linked).")
     Path out;
 
     @Mixin
@@ -144,7 +150,8 @@ final class ScanCommand implements Callable<Integer> {
 
     @Option(names = "--evidence-dir", paramLabel = "DIR",
         description = "For dump and dump-kill: where the evidence goes (default ./memsentry-evidence, created 0700; "
-            + "a symbolic link is refused). One file NAME.PID.YYYYMMDDTHHMMSSZ.FORMAT per process, never replaced.")
+            + "refused: a symbolic link, another user's directory, one group or others may write). One file "
+            + "NAME.PID.YYYYMMDDTHHMMSSZ.FORMAT per process, never replaced.")
     Path evidenceDir;
 
     @Option(names = "--dump-format", paramLabel = "core|raw", converter = DumpFormatConverter.class,
@@ -250,9 +257,6 @@ final class ScanCommand implements Callable<Integer> {
                 spec.commandLine().getErr().println("memsentry: evidence directory: " + e.getMessage());
                 return ExitCodes.USAGE;
             }
-            if (EvidenceFiles.writableByOthers(evidencePath)) {
-                LOG.warn("evidence directory {} is writable by other users: evidence there can be tampered with", evidencePath);
-            }
         }
 
         Agent agent = main.agent();
@@ -273,7 +277,7 @@ final class ScanCommand implements Callable<Integer> {
         String yaraStatus = "off (no rules given)";
         if (!rulePaths.isEmpty()) {
             try {
-                yara = YaraDetector.compile(agent, rulePaths, yaraMaxBlock);
+                yara = YaraDetector.compile(agent, rulePaths, yaraMaxBlock, allowCompiledRules);
                 yaraStatus = yara.describe();
                 for (YaraRules r : yara.rules()) {
                     r.warnings().forEach(w -> LOG.warn("rules: {}", w));
@@ -291,8 +295,10 @@ final class ScanCommand implements Callable<Integer> {
                 if (e.status() != Status.UNSUPPORTED) {
                     throw e;
                 }
-                yaraStatus = e.getMessage();
-                LOG.warn("{}; scanning with the built-in heuristics only", e.getMessage());
+                // Rules were asked for: scanning without them would look like a clean result.
+                spec.commandLine().getErr().println("memsentry: YARA rules were given but YARA is not available: "
+                    + e.getMessage() + " (run 'doctor')");
+                return ExitCodes.FAILED;
             }
         }
         try {
@@ -354,7 +360,8 @@ final class ScanCommand implements Callable<Integer> {
             pids.addAll(new LinkedHashSet<>(targets.pids));
         }
 
-        ScanSession session = new ScanSession(agent, new DetectionPolicy(cfg));
+        ProcessPins pins = action.kills() ? new ProcessPins(agent) : null;
+        ScanSession session = new ScanSession(agent, new DetectionPolicy(cfg), pins);
         ProcessScanner scanner = new ProcessScanner(session, yara == null ? List.of() : List.of(yara));
         ScanRunner runner = new ScanRunner(scanner, workers, Duration.ofSeconds(budget));
         EcsWriter ecs = new EcsWriter();
@@ -375,7 +382,7 @@ final class ScanCommand implements Callable<Integer> {
             Responder responder = new Responder(agent, action, actionMin, grace, evidence, ecs, e -> {
                 output.write(e);
                 actions.add(e.get("message").asText());
-            });
+            }, pins);
             // Ctrl-C during a response dump: let the agent resume the target and remove the partial file.
             Thread hook = new Thread(responder::cancelAndWait, "memsentry-scan-cancel");
             Runtime.getRuntime().addShutdownHook(hook);
@@ -396,6 +403,9 @@ final class ScanCommand implements Callable<Integer> {
                     }
                 }
                 responder.respond(r);
+                if (pins != null) {
+                    pins.release(r.pid());
+                }
             }, progress);
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
@@ -428,7 +438,11 @@ final class ScanCommand implements Callable<Integer> {
             return e.exitCode;
         } catch (IOException e) {
             spec.commandLine().getErr().println("memsentry: cannot write " + out + ": " + e.getMessage());
-            return ExitCodes.FAILED;
+            return e instanceof dev.memsentry.sink.FileSink.Refused ? ExitCodes.USAGE : ExitCodes.FAILED;
+        } finally {
+            if (pins != null) {
+                pins.close();
+            }
         }
         if (summary.findings() > 0) {
             return ExitCodes.FINDINGS;

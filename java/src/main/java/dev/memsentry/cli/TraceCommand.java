@@ -62,8 +62,14 @@ import picocli.CommandLine.Spec;
         "--pid attaches to a running process with ptrace: every syscall of the target then stops it twice, as",
         "under 'strace -p', and only the monitored ones are reported. '-- COMMAND' starts COMMAND under a seccomp",
         "filter that stops it only for the monitored syscalls (as 'strace --seccomp-bpf'), so everything else runs",
-        "at full speed. A launched command shares memsentry's standard streams and is killed if the trace ends",
-        "before it does (a filtered process cannot run untraced); the summary says so.",
+        "at full speed. A launched command shares memsentry's standard streams (with --json and no --out, its",
+        "standard output goes to memsentry's standard error, so standard output holds JSON lines only) and is",
+        "killed if the trace ends before it does (a filtered process cannot run untraced); the summary says so.",
+        "",
+        "Also raised: trace.injector (the program attaches to or writes into another process with ptrace,",
+        "process_vm_writev or /proc/PID/mem; known debuggers excepted), trace.proc_mem_write (code written",
+        "through its own /proc/PID/mem) and, where every syscall stops (--pid, --no-seccomp),",
+        "trace.untraced_thread (a CLONE_UNTRACED thread, found by a rescan of /proc/PID/task every 250 ms).",
         "",
         "Output: one strace-like line per syscall on standard output and alerts highlighted; --json: one JSON",
         "object per line (pid, tid, syscall, addr, len, prot, flags, fd, ret, and error when it failed), alerts",
@@ -115,7 +121,8 @@ final class TraceCommand implements Callable<Integer> {
     boolean json;
 
     @Option(names = "--out", paramLabel = "FILE",
-        description = "Append the JSON lines to FILE (created with mode 0600; a symbolic link is refused).")
+        description = "Append the JSON lines to FILE (created with mode 0600; refused: a symbolic link, or an existing "
+            + "file that is not yours alone: another user's, writable by group or others, hard-linked).")
     Path out;
 
     @Mixin
@@ -164,7 +171,9 @@ final class TraceCommand implements Callable<Integer> {
         }
         TraceOptions options;
         try {
+            // --json without --out: the command's own output would break the JSON lines on stdout.
             options = TraceOptions.defaults().withFollowForks(followForks).withNoSeccomp(noSeccomp)
+                .withStdoutToStderr(json && out == null && !argv.isEmpty())
                 .withDuration(duration == null ? Duration.ZERO : duration)
                 .withExtraSyscalls(syscalls == null ? List.of() : syscalls.stream().map(String::trim).toList());
         } catch (IllegalArgumentException e) {
@@ -275,7 +284,7 @@ final class TraceCommand implements Callable<Integer> {
             } catch (IOException | UncheckedIOException e) {
                 err.println("memsentry: cannot write " + (out != null ? out : "standard output") + ": "
                     + (e instanceof UncheckedIOException u ? u.getCause().getMessage() : e.getMessage()));
-                return ExitCodes.FAILED;
+                return e instanceof dev.memsentry.sink.FileSink.Refused ? ExitCodes.USAGE : ExitCodes.FAILED;
             } catch (RuntimeException e) {
                 // Reported here, not by Main: after a SIGTERM the JVM halts once the hook below returns.
                 err.println("memsentry: internal error: " + e);

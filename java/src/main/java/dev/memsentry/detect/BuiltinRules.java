@@ -73,6 +73,23 @@ public final class BuiltinRules {
         Severity.HIGH, "T1055.008", "Process Injection: Ptrace System Calls", PROCESS_INTRUSION,
         "A process is attached with ptrace by something that is neither a known debugger nor memsentry.",
         false);
+    public static final Rule LIBRARY_RUNTIME = new Rule("inject.library_runtime", "Library loaded at run time",
+        Severity.HIGH, "T1055.001", "Process Injection: Dynamic-link Library Injection", FILE_INTRUSION,
+        "A shared object outside the executable's DT_NEEDED closure (dlopen, an injector) that lives where other users "
+            + "can write it; low when nobody else can write it but it lies outside the system library directories "
+            + "and the package manager's files.",
+        false);
+    public static final Rule LIBRARY_WRITABLE = new Rule("inject.library_writable", "Code mapped from a writable location",
+        Severity.MEDIUM, "T1574.006", "Hijack Execution Flow: Dynamic Linker Hijacking", FILE_INTRUSION,
+        "The executable or a library it needs is mapped from a file that another user can replace (a directory writable "
+            + "by others, such as /tmp, or a file or directory owned by another user); low when only the process's own "
+            + "user or a group can.",
+        false);
+    public static final Rule IMAGE_MISMATCH = new Rule("process.image_mismatch", "Program image in anonymous memory",
+        Severity.HIGH, "T1620", "Reflective Code Loading", PROCESS_INTRUSION,
+        "An ELF program (an executable, or one naming an interpreter) lies in anonymous memory while /proc/PID/exe "
+            + "still names the original program: the process replaced its image in place (a userland exec).",
+        false);
     public static final Rule THREAD_ANONYMOUS = new Rule("thread.exec_anonymous", "Thread running anonymous code",
         Severity.HIGH, "T1055", "Process Injection", PROCESS_INTRUSION,
         "A thread's instruction pointer lies in executable memory no file backs: a sleeping implant.",
@@ -89,17 +106,35 @@ public final class BuiltinRules {
         true);
     public static final Rule TRACE_ANON_EXEC = new Rule("trace.anon_exec", "Anonymous memory made executable",
         Severity.MEDIUM, "T1055", "Process Injection", PROCESS_INTRUSION,
-        "Anonymous memory (heap and stack included) mapped or made executable without being writable first: "
-            + "code placed there another way (a second mapping, a write from outside).",
+        "Memory no ordinary file backs (anonymous, heap and stack included, a memfd, a tmpfs or deleted file, System V "
+            + "shared memory) mapped or made executable without being writable first: code placed there another way "
+            + "(a second mapping, a write from outside).",
         true);
+    public static final Rule TRACE_INJECTOR = new Rule("trace.injector", "Traced program injects into another process",
+        Severity.HIGH, "T1055.008", "Process Injection: Ptrace System Calls", PROCESS_INTRUSION,
+        "The traced program attached to or wrote into another process (ptrace ATTACH, SEIZE, POKETEXT/POKEDATA/POKEUSER, "
+            + "SETREGS/SETREGSET, process_vm_writev, another process's /proc/PID/mem opened or written), failed or not; "
+            + "known debuggers (known_debuggers) excepted.",
+        false);
+    public static final Rule TRACE_PROC_MEM_WRITE = new Rule("trace.proc_mem_write", "Code written through /proc/self/mem",
+        Severity.HIGH, "T1055.009", "Process Injection: Proc Memory", PROCESS_INTRUSION,
+        "A write through the process's own /proc/PID/mem into memory that is executable or not writable: the kernel "
+            + "writes there whatever the protection, so code is patched without any mprotect.",
+        false);
+    public static final Rule TRACE_UNTRACED_THREAD = new Rule("trace.untraced_thread", "Thread hidden from the tracer",
+        Severity.HIGH, "T1562", "Impair Defenses", PROCESS_INTRUSION,
+        "A thread of a traced process ran untraced (made with clone(CLONE_UNTRACED), which no tracer is told about); "
+            + "found by the periodic rescan of /proc/PID/task and seized.",
+        false);
 
     /** What `scan` checks. */
     public static final List<Rule> SCAN = List.of(EXEC_ANONYMOUS, RWX, EXEC_HEAP_STACK, REFLECTIVE_ELF, REFLECTIVE_PE,
         EXE_MEMFD, EXE_DELETED, MAP_DELETED, MAP_MEMFD, MAP_TMPFS, CODE_PATCHED, IMAGE_PROTECTION, LD_PRELOAD, LD_SO_PRELOAD, TRACER,
-        THREAD_ANONYMOUS);
+        THREAD_ANONYMOUS, LIBRARY_RUNTIME, LIBRARY_WRITABLE, IMAGE_MISMATCH);
 
     /** What `trace` raises. */
-    public static final List<Rule> TRACE = List.of(TRACE_WX_TRANSITION, TRACE_MAP_WX, TRACE_ANON_EXEC);
+    public static final List<Rule> TRACE = List.of(TRACE_WX_TRANSITION, TRACE_MAP_WX, TRACE_ANON_EXEC, TRACE_INJECTOR,
+        TRACE_PROC_MEM_WRITE, TRACE_UNTRACED_THREAD);
 
     /** Every built-in rule: the ids a configuration may switch off or re-rate. */
     public static final List<Rule> ALL = java.util.stream.Stream.concat(SCAN.stream(), TRACE.stream()).toList();

@@ -11,7 +11,7 @@ interface Check {
 
     /** All built-in checks, cheapest first. */
     static List<Check> builtins() {
-        return List.of(new MemoryCheck(), new InjectionCheck(), new FilelessCheck(), new ImageHeaderCheck(),
+        return List.of(new MemoryCheck(), new InjectionCheck(), new FilelessCheck(), new ImageHeaderCheck(), new ImageMismatchCheck(), new LibraryCheck(),
             new ImageProtectionCheck(), new ThreadCheck(), new CodePatchCheck());
     }
 }

@@ -1,5 +1,6 @@
 package dev.memsentry.detect;
 
+import dev.memsentry.agent.ProcessInfo;
 import dev.memsentry.config.AllowEntry;
 import dev.memsentry.config.JitRuntime;
 import dev.memsentry.config.ScanConfig;
@@ -55,6 +56,17 @@ public final class DetectionPolicy {
 
     public List<String> knownDebuggers() {
         return config.knownDebuggers();
+    }
+
+    /**
+     * A debugger on the known_debuggers list, by its executable's file name (not comm, which a
+     * process sets for itself), running from a file that still exists and is not a memfd.
+     */
+    public boolean knownDebugger(ProcessInfo p) {
+        if (p.exeDeleted() || p.exe().isEmpty() || p.exe().startsWith("/memfd:")) {
+            return false;
+        }
+        return knownDebuggers().contains(ProcessContext.fileName(p.exe()));
     }
 
     public boolean compareAllPages() {

@@ -148,15 +148,8 @@ final class InjectionCheck implements Check {
         out.add(f);
     }
 
-    /**
-     * A debugger on the list, by its executable's file name (not comm, which a process sets for
-     * itself), running from a file that still exists and is not a memfd.
-     */
     private static boolean knownDebugger(ProcessContext ctx, ProcessInfo t) {
-        if (t.exeDeleted() || t.exe().isEmpty() || t.exe().startsWith("/memfd:")) {
-            return false;
-        }
-        return ctx.policy().knownDebuggers().contains(ProcessContext.fileName(t.exe()));
+        return ctx.policy().knownDebugger(t);
     }
 
     /** Another memsentry process: one running the very jar this one runs from. */

@@ -45,6 +45,9 @@ public final class ProcessScanner {
         if (pid == session.selfPid() && !includeSelf) {
             return ProcessResult.skipped(pid, null, ProcessResult.Outcome.SELF, "", System.nanoTime() - started);
         }
+        if (session.pins() != null) {
+            session.pins().pin(pid); // before anything is read: what is found belongs to the pinned process
+        }
         ProcessInfo info;
         try {
             info = session.agent().process(pid);

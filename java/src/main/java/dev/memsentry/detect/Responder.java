@@ -9,6 +9,7 @@ import dev.memsentry.agent.DumpListener;
 import dev.memsentry.agent.DumpOptions;
 import dev.memsentry.agent.DumpResult;
 import dev.memsentry.agent.FreezeFallback;
+import dev.memsentry.agent.ProcessPin;
 import dev.memsentry.agent.Status;
 import dev.memsentry.agent.TerminationReport;
 import dev.memsentry.config.ResponseAction;
@@ -34,7 +35,9 @@ import org.slf4j.LoggerFactory;
  * first and then kills, and kills even when the dump failed: containment comes before evidence.
  * Termination goes through the agent's protected termination, which refuses PID 1, kernel
  * threads, memsentry and its ancestors and the protected list; a refusal is a WARN and a failed
- * event, never a crash.
+ * event, never a crash. With {@link ProcessPins} the kill goes through the pin taken when the
+ * process's scan started, so a process that exited meanwhile is never confused with the one that
+ * got its PID.
  */
 public final class Responder {
     private static final Logger LOG = LoggerFactory.getLogger(Responder.class);
@@ -52,10 +55,17 @@ public final class Responder {
     private final Consumer<ObjectNode> events;
     private final Map<String, Integer> counts = new TreeMap<>();
     private final CancelToken cancel = new CancelToken();
+    private final ProcessPins pins;
 
     /** evidence may be null unless the action dumps. */
     public Responder(Agent agent, ResponseAction action, Severity min, Duration grace, Evidence evidence,
                      EcsWriter ecs, Consumer<ObjectNode> events) {
+        this(agent, action, min, grace, evidence, ecs, events, null);
+    }
+
+    /** pins: the processes pinned when their scans started; a kill goes through the pin (null: by PID). */
+    public Responder(Agent agent, ResponseAction action, Severity min, Duration grace, Evidence evidence,
+                     EcsWriter ecs, Consumer<ObjectNode> events, ProcessPins pins) {
         if (action.dumps() && evidence == null) {
             throw new IllegalArgumentException(action.wireName() + " needs an evidence directory");
         }
@@ -66,6 +76,7 @@ public final class Responder {
         this.evidence = evidence;
         this.ecs = ecs;
         this.events = events;
+        this.pins = pins;
     }
 
     public ResponseAction action() {
@@ -161,8 +172,11 @@ public final class Responder {
         response.put("grace_ms", grace.toMillis());
         String outcome;
         String message;
-        try {
-            TerminationReport t = agent.terminate(p.pid(), grace, false);
+        ProcessPin pin = pins == null ? null : pins.take(p.pid());
+        try (pin) {
+            // Through the pin a process that exited during the scan is not-found, whoever has its PID now.
+            TerminationReport t = pin != null ? agent.terminate(pin, grace, false)
+                : agent.terminate(p.pid(), grace, false);
             response.put("result", t.result().wireName());
             ArrayNode signals = response.putArray("signals");
             t.signals().forEach(signals::add);

@@ -20,17 +20,30 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class ScanSession {
     private final Agent agent;
     private final DetectionPolicy policy;
+    private final ProcessPins pins;
     private final long selfPid;
     private final String selfJar;
     private final Set<Object> reportedHostFiles = ConcurrentHashMap.newKeySet();
     private final Map<String, Optional<String>> hashes = new ConcurrentHashMap<>();
     private final Map<String, String> unsupported = new java.util.concurrent.ConcurrentSkipListMap<>();
+    private final PackageFiles packageFiles = new PackageFiles();
 
     public ScanSession(Agent agent, DetectionPolicy policy) {
+        this(agent, policy, null);
+    }
+
+    /** pins: where each process is pinned when its scan starts (for a kill response); null for none. */
+    public ScanSession(Agent agent, DetectionPolicy policy, ProcessPins pins) {
         this.agent = agent;
         this.policy = policy;
+        this.pins = pins;
         this.selfPid = ProcessHandle.current().pid();
         this.selfJar = ownJar();
+    }
+
+    /** Null when the scan pins nothing. */
+    public ProcessPins pins() {
+        return pins;
     }
 
     public Agent agent() {
@@ -74,6 +87,11 @@ public final class ScanSession {
     /** Rule id to the reason the backend could not run it, for the summary. */
     public Map<String, String> unsupportedRules() {
         return Map.copyOf(unsupported);
+    }
+
+    /** The package manager's file lists, read once per root file system in a run. */
+    PackageFiles packageFiles() {
+        return packageFiles;
     }
 
     /** True the first time a host-level file (such as one ld.so.preload) is reported. */

@@ -28,7 +28,7 @@ public final class TraceDetector {
     private final DetectionPolicy policy;
     private final Map<Long, Known> processes = new HashMap<>();
 
-    private record Known(ProcessRef ref, Optional<JitRuntime> jit) {
+    private record Known(ProcessRef ref, Optional<JitRuntime> jit, boolean debugger) {
     }
 
     public TraceDetector(Agent agent, DetectionPolicy policy) {
@@ -41,6 +41,9 @@ public final class TraceDetector {
             case WX_TRANSITION -> BuiltinRules.TRACE_WX_TRANSITION;
             case MAP_WX -> BuiltinRules.TRACE_MAP_WX;
             case ANON_EXEC -> BuiltinRules.TRACE_ANON_EXEC;
+            case INJECTOR -> BuiltinRules.TRACE_INJECTOR;
+            case PROC_MEM_WRITE -> BuiltinRules.TRACE_PROC_MEM_WRITE;
+            case UNTRACED_THREAD -> BuiltinRules.TRACE_UNTRACED_THREAD;
         };
     }
 
@@ -63,31 +66,58 @@ public final class TraceDetector {
             try {
                 ProcessInfo info = agent.process(p);
                 List<Region> regions = agent.regions(p);
-                return new Known(ProcessRef.of(info), ProcessContext.jitRuntime(policy.jitRuntimes(), info, regions));
+                return new Known(ProcessRef.of(info), ProcessContext.jitRuntime(policy.jitRuntimes(), info, regions),
+                    policy.knownDebugger(info));
             } catch (AgentException e) {
-                return new Known(ProcessRef.pidOnly(p), Optional.empty());
+                return new Known(ProcessRef.pidOnly(p), Optional.empty(), false);
             }
         });
     }
 
-    /** The alert under the policy, or empty when its rule is switched off. */
+    /**
+     * The alert under the policy, or empty when its rule is switched off (or, for trace.injector,
+     * when the traced program is a known debugger, as scan's inject.tracer excepts them).
+     */
     public Optional<Alert> alert(TraceAlert a) {
         Rule rule = rule(a.kind());
         if (!policy.enabled(rule)) {
             return Optional.empty();
         }
         Known k = known(a.event().pid());
+        if (a.kind() == TraceAlertKind.INJECTOR && k.debugger) {
+            return Optional.empty();
+        }
         Severity severity = policy.severity(Finding.of(rule, null, ""), k.jit);
         TraceEvent e = a.event();
         ObjectNode details = Json.object();
         details.put("tid", e.tid());
-        details.put("perms_before", a.permsBefore());
-        details.put("perms_after", a.permsAfter());
         k.jit.ifPresent(rt -> details.put("jit_runtime", rt.name()));
-        String message = e.syscall() + " in pid " + e.pid() + " tid " + e.tid() + ": " + what(a) + " at "
-            + Json.hex(a.start()) + "-" + Json.hex(a.end()) + " (" + (a.permsBefore().isEmpty() ? "unmapped"
-            : a.permsBefore()) + " -> " + a.permsAfter() + ")";
-        AlertRegion region = new AlertRegion(a.start(), a.end(), a.permsAfter(), a.path(), a.regionKind().wireName());
+        String message;
+        AlertRegion region = null;
+        switch (a.kind()) {
+            case INJECTOR -> {
+                details.put("target_pid", a.targetPid());
+                if (a.end() > a.start()) {
+                    details.put("target_start", Json.hex(a.start()));
+                    details.put("target_end", Json.hex(a.end()));
+                }
+                if (!a.path().isEmpty()) {
+                    details.put("target_file", a.path());
+                }
+                message = e.syscall() + " in pid " + e.pid() + " tid " + e.tid() + ": " + injection(a)
+                    + (e.failed() ? " (failed: " + e.errorName() + ")" : "");
+            }
+            case UNTRACED_THREAD -> message = "thread " + e.tid() + " of pid " + e.pid()
+                + " found running untraced (made with CLONE_UNTRACED), seized";
+            default -> {
+                details.put("perms_before", a.permsBefore());
+                details.put("perms_after", a.permsAfter());
+                message = e.syscall() + " in pid " + e.pid() + " tid " + e.tid() + ": " + what(a) + " at "
+                    + Json.hex(a.start()) + "-" + Json.hex(a.end()) + " (" + (a.permsBefore().isEmpty() ? "unmapped"
+                    : a.permsBefore()) + " -> " + a.permsAfter() + ")";
+                region = new AlertRegion(a.start(), a.end(), a.permsAfter(), a.path(), a.regionKind().wireName());
+            }
+        }
         return Optional.of(new Alert(e.time(), rule, severity, k.ref, region, message, details, null));
     }
 
@@ -95,7 +125,42 @@ public final class TraceDetector {
         return switch (a.kind()) {
             case WX_TRANSITION -> "writable memory made executable";
             case MAP_WX -> "memory asked writable and executable";
-            case ANON_EXEC -> "anonymous memory made executable";
+            case ANON_EXEC -> switch (a.regionKind()) {
+                case MEMFD -> "a memfd mapped executable";
+                case DELETED -> "a deleted file mapped executable";
+                case SHM -> "System V shared memory attached executable";
+                case FILE -> "a tmpfs file mapped executable";
+                default -> "anonymous memory made executable";
+            };
+            case PROC_MEM_WRITE -> "code written through /proc/self/mem";
+            case INJECTOR, UNTRACED_THREAD -> a.kind().ruleId();
+        };
+    }
+
+    /** What an injector did: "PTRACE_POKEDATA into pid 42 at 0x1000-0x1008". */
+    private static String injection(TraceAlert a) {
+        TraceEvent e = a.event();
+        String how = switch (e.syscall()) {
+            case "ptrace" -> ptraceRequest(e.arg(0)) + " of";
+            case "process_vm_writev" -> "process_vm_writev into";
+            case "open", "openat", "openat2", "creat" -> "opened " + a.path() + " for writing, the memory of";
+            default -> "wrote through " + a.path() + " into";
+        };
+        String at = a.end() > a.start() ? " at " + Json.hex(a.start()) + "-" + Json.hex(a.end()) : "";
+        return how + " pid " + a.targetPid() + at;
+    }
+
+    private static String ptraceRequest(long request) {
+        return switch ((int) request) {
+            case 4 -> "PTRACE_POKETEXT";
+            case 5 -> "PTRACE_POKEDATA";
+            case 6 -> "PTRACE_POKEUSER";
+            case 13 -> "PTRACE_SETREGS";
+            case 15 -> "PTRACE_SETFPREGS";
+            case 16 -> "PTRACE_ATTACH";
+            case 0x4205 -> "PTRACE_SETREGSET";
+            case 0x4206 -> "PTRACE_SEIZE";
+            default -> "ptrace request " + request;
         };
     }
 }

@@ -28,8 +28,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * YARA as one more detector of a scan: rules compiled once per run (one {@link YaraRules} per
  * rules path), one {@link YaraScanner} per worker thread, one pass over each process per rules
- * path. A matching rule becomes an alert with memsentry.yara (rule, namespace, tags, metadata,
- * string matches with their addresses) and, when it matched strings, the region of the first.
+ * path. A matching rule becomes one alert per region its strings matched in (executable regions
+ * first, then by address; at most {@link #MAX_REGIONS_PER_RULE} per rule and process, the cut
+ * said in memsentry.yara.regions_total), each with memsentry.yara (rule, namespace, tags,
+ * metadata, that region's string matches with their addresses), so an alert points at the bytes
+ * that matched: an injected image is named even when the first copy of a marker is in the heap.
+ * A rule that matched without strings is one alert without a region.
  *
  * <p>Severity comes from the rule's {@code severity} metadata: a word (low ... critical) or a
  * number (Elastic's rules use 0-100: 90 and up critical, 70 high, 40 medium, below low);
@@ -38,6 +42,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class YaraDetector implements ProcessScanner.ExtraScan, AutoCloseable {
     private static final List<String> CATEGORIES = List.of("malware", "intrusion_detection");
+    /** Alerts one rule raises in one process at most, one per region. */
+    static final int MAX_REGIONS_PER_RULE = 16;
 
     private final List<YaraRules> rules;
     private final long maxBlockSize;
@@ -58,16 +64,17 @@ public final class YaraDetector implements ProcessScanner.ExtraScan, AutoCloseab
      *
      * @throws dev.memsentry.detect.yara.YaraCompileException a rule does not compile
      * @param maxBlockSize see {@link YaraScanOptions#maxBlockSize()}; 0 for libyara's own
-     * @throws AgentException UNSUPPORTED when YARA is off
+     * @param allowCompiled accept files compiled by yarac (only from a trusted source)
+     * @throws AgentException UNSUPPORTED when YARA is off; INVALID_ARGUMENT for compiled rules not allowed
      */
-    public static YaraDetector compile(Agent agent, List<Path> paths, long maxBlockSize) {
+    public static YaraDetector compile(Agent agent, List<Path> paths, long maxBlockSize, boolean allowCompiled) {
         List<YaraRules> compiled = new ArrayList<>();
         try {
             for (Path p : paths) {
                 if (!java.nio.file.Files.exists(p)) {
                     throw new AgentException(Status.INVALID_ARGUMENT, "rules " + p + " do not exist");
                 }
-                compiled.add(YaraRules.compile(agent, p));
+                compiled.add(YaraRules.compile(agent, p, allowCompiled, d -> { }));
             }
         } catch (RuntimeException e) {
             compiled.forEach(YaraRules::close);
@@ -118,7 +125,7 @@ public final class YaraDetector implements ProcessScanner.ExtraScan, AutoCloseab
                 }
                 bytes += stats.bytesRead() + stats.bytesFromFile();
                 for (YaraMatch m : matches) {
-                    out.add(finding(m, source.source(), regions));
+                    out.addAll(findings(m, source.source(), regions));
                 }
             }
         } finally {
@@ -127,7 +134,33 @@ public final class YaraDetector implements ProcessScanner.ExtraScan, AutoCloseab
         return bytes;
     }
 
-    static Finding finding(YaraMatch m, Path source, List<Region> regions) {
+    /** One finding per region the rule's strings matched in (see the class comment). */
+    static List<Finding> findings(YaraMatch m, Path source, List<Region> regions) {
+        Map<Region, List<YaraStringMatch>> byRegion = new java.util.LinkedHashMap<>();
+        List<YaraStringMatch> outside = new ArrayList<>();
+        for (YaraStringMatch s : m.strings()) {
+            Region r = regions.stream().filter(x -> x.contains(s.address())).findFirst().orElse(null);
+            if (r == null) {
+                outside.add(s); // mapped after the region list was read
+            } else {
+                byRegion.computeIfAbsent(r, k -> new ArrayList<>()).add(s);
+            }
+        }
+        List<Region> order = new ArrayList<>(byRegion.keySet());
+        order.sort(java.util.Comparator.comparing((Region r) -> !r.executable())
+            .thenComparing(Region::start, Long::compareUnsigned));
+        int total = order.size() + (outside.isEmpty() ? 0 : 1);
+        List<Finding> out = new ArrayList<>();
+        for (Region r : order.subList(0, Math.min(order.size(), MAX_REGIONS_PER_RULE))) {
+            out.add(finding(m, source, r, byRegion.get(r), total));
+        }
+        if ((!outside.isEmpty() || total == 0) && out.size() < MAX_REGIONS_PER_RULE) {
+            out.add(finding(m, source, null, outside, total));
+        }
+        return out;
+    }
+
+    private static Finding finding(YaraMatch m, Path source, Region region, List<YaraStringMatch> matched, int regionsTotal) {
         Severity severity = m.meta("severity").map(YaraDetector::severity).orElse(Severity.HIGH);
         String technique = null;
         for (String key : List.of("mitre_attack", "technique", "mitre")) {
@@ -152,19 +185,24 @@ public final class YaraDetector implements ProcessScanner.ExtraScan, AutoCloseab
             }
         }
         ArrayNode strings = yara.putArray("strings");
-        for (YaraStringMatch s : m.strings()) {
-            strings.addObject().put("identifier", s.identifier()).put("address", s.addressHex())
-                .put("length", s.length()).put("data", s.dataHex());
+        for (YaraStringMatch s : matched) {
+            ObjectNode o = strings.addObject().put("identifier", s.identifier()).put("address", s.addressHex());
+            if (region != null) {
+                o.put("offset", s.address() - region.start()); // into the region
+            }
+            o.put("length", s.length()).put("data", s.dataHex());
         }
         yara.put("strings_total", m.stringTotal());
-        Region region = null;
-        if (!m.strings().isEmpty()) {
-            long first = m.strings().get(0).address();
-            region = regions.stream().filter(r -> r.contains(first)).findFirst().orElse(null);
+        yara.put("regions_total", regionsTotal);
+        if (regionsTotal > MAX_REGIONS_PER_RULE) {
+            yara.put("regions_truncated", true);
         }
-        String where = m.strings().isEmpty() ? "" : ", first string " + m.strings().get(0).identifier() + " at "
-            + m.strings().get(0).addressHex();
-        return new Finding(rule, 0, region, "YARA rule " + m.namespace() + ":" + m.rule() + " matched" + where,
+        String where = matched.isEmpty() ? "" : " in " + (region == null ? "memory mapped during the scan"
+            : (region.path().isEmpty() ? region.kind().wireName() : region.path()) + " at " + Json.hex(region.start()))
+            + ", first string " + matched.get(0).identifier() + " at " + matched.get(0).addressHex();
+        String cut = regionsTotal > MAX_REGIONS_PER_RULE
+            ? " (" + regionsTotal + " regions matched; the first " + MAX_REGIONS_PER_RULE + " are reported)" : "";
+        return new Finding(rule, 0, region, "YARA rule " + m.namespace() + ":" + m.rule() + " matched" + where + cut,
             Json.object(), yara);
     }
 

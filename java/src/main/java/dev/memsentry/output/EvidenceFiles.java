@@ -6,12 +6,10 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
-import java.util.Set;
 
 /**
  * Names and folders for evidence files. A process name is chosen by whoever started the process
@@ -47,8 +45,10 @@ public final class EvidenceFiles {
 
     /**
      * Makes sure dir is a directory evidence can be written to: created 0700 (with its parents)
-     * when missing. With refuseLink a symbolic link at dir is refused rather than followed, so
-     * whoever can plant the link cannot choose where evidence lands.
+     * when missing, owned by the running user and writable by no one else ({@link OwnedFiles}).
+     * With refuseLink a symbolic link at dir is refused rather than followed, so whoever can plant
+     * the link cannot choose where evidence lands. The agent checks the same on the directory it
+     * opens for each dump, and refuses a link there: the real directory is returned.
      *
      * @throws IOException with a message that names dir and says what is wrong
      */
@@ -74,16 +74,23 @@ public final class EvidenceFiles {
         if (!Files.isWritable(dir)) {
             throw new IOException(dir + " is not writable");
         }
-        return dir;
+        Path real = dir.toRealPath();
+        OwnedFiles.requirePrivateDirectory(real);
+        return real;
     }
 
-    /** Whether users other than the owner may write into dir (evidence could be swapped there). */
-    public static boolean writableByOthers(Path dir) {
-        try {
-            Set<PosixFilePermission> p = Files.getPosixFilePermissions(dir);
-            return p.contains(PosixFilePermission.GROUP_WRITE) || p.contains(PosixFilePermission.OTHERS_WRITE);
-        } catch (IOException | UnsupportedOperationException e) {
-            return false;
+    /** The directory a single output file goes into, checked as {@link #prepareDirectory} checks (never created). */
+    public static Path prepareFile(Path file) throws IOException {
+        Path name = file.getFileName();
+        if (name == null) {
+            throw new IOException(file + " names no file");
         }
+        Path parent = file.toAbsolutePath().getParent();
+        if (!Files.isDirectory(parent)) {
+            throw new IOException(parent + " is not a directory");
+        }
+        Path real = parent.toRealPath();
+        OwnedFiles.requirePrivateDirectory(real);
+        return real.resolve(name);
     }
 }

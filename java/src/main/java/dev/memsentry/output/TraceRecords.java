@@ -70,6 +70,8 @@ public final class TraceRecords {
                         g.writeStringField("flags", e.flags());
                         g.writeNumberField("fd", e.fd());
                         g.writeStringField("offset", Json.hex(e.arg(5)));
+                    } else if (e.abi() == dev.memsentry.agent.TraceAbi.WIN64 && !e.flags().isEmpty()) {
+                        g.writeStringField("flags", e.flags());
                     }
                 } else {
                     g.writeArrayFieldStart("args");
@@ -77,6 +79,9 @@ public final class TraceRecords {
                         g.writeString(Json.hex(e.arg(i)));
                     }
                     g.writeEndArray();
+                }
+                if (e.targetPid() != 0 && e.targetPid() != e.pid()) {
+                    g.writeNumberField("target_pid", e.targetPid());
                 }
                 if (!e.complete()) {
                     g.writeNullField("ret");
@@ -134,6 +139,7 @@ public final class TraceRecords {
             case THREAD_ATTACHED -> b.append("+++ thread ").append(e.tid()).append(" attached +++");
             case THREAD_EXITED -> exitText(b.append("+++ thread ").append(e.tid()).append(' '), e);
             case PROCESS_EXITED -> exitText(b.append("+++ process ").append(e.pid()).append(' '), e);
+            case THREAD_FOUND -> b.append("+++ thread ").append(e.tid()).append(" found running untraced +++");
             case EXEC -> b.append("+++ execve: new program image +++");
             case SIGNAL -> b.append("--- ").append(signalName(e.signal())).append(" (passed on) ---");
         }
@@ -165,6 +171,8 @@ public final class TraceRecords {
         b.append(") = ");
         if (!e.complete()) {
             b.append('?');
+        } else if (e.failed() && e.abi() == dev.memsentry.agent.TraceAbi.WIN64) {
+            b.append(e.errorName()); // an NTSTATUS, not -1 and an errno
         } else if (e.failed()) {
             b.append("-1 ").append(e.errorName().isEmpty() ? "errno " + e.error() : e.errorName());
         } else if (e.isMmap()) {

@@ -152,7 +152,7 @@ public final class Selftest {
         try {
             Files.writeString(rule, "rule " + YARA_RULE + " { strings: $m = \"" + ImplantLauncher.MARKER
                 + "\" condition: $m }\n", StandardCharsets.US_ASCII);
-            try (YaraDetector detector = YaraDetector.compile(agent, List.of(rule), 0)) {
+            try (YaraDetector detector = YaraDetector.compile(agent, List.of(rule), 0, false)) {
                 ProcessResult result = new ProcessScanner(session, List.of(detector)).scan(implant.pid(), SCAN_BUDGET, false);
                 long marker = implant.address() + ImplantLauncher.MARKER_OFFSET;
                 for (Alert a : result.alerts()) {

@@ -1,6 +1,7 @@
 package dev.memsentry.sink;
 
 import dev.memsentry.config.Sizes;
+import dev.memsentry.output.OwnedFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -45,21 +46,52 @@ public final class FileSink implements Sink {
         this.keep = k == null ? DEFAULT_KEEP : Integer.parseInt(k);
     }
 
-    /** A channel appending to path: created 0600 if missing, refused if a symbolic link or not a regular file. */
+    /**
+     * A channel appending to path: created 0600 if missing; refused ({@link Refused}) if a symbolic
+     * link, not a regular file, or not the running user's alone ({@link OwnedFiles#requireOwnFile}:
+     * someone else's, writable by others, hard-linked). Used for --out too.
+     */
     public static FileChannel append(Path path) throws IOException {
         if (Files.isSymbolicLink(path)) {
-            throw new IOException("it is a symbolic link");
+            throw new Refused("it is a symbolic link");
         }
+        // O_NOFOLLOW as well: a link swapped in after the check is refused, not followed.
+        Set<OpenOption> append = Set.of(StandardOpenOption.WRITE, StandardOpenOption.APPEND, LinkOption.NOFOLLOW_LINKS);
         try {
             return FileChannel.open(path, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                 StandardOpenOption.APPEND), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         } catch (FileAlreadyExistsException e) {
-            if (!Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS) && !isDevNull(path)) {
-                throw new IOException("it exists and is not a regular file");
+            if (isDevNull(path)) {
+                return FileChannel.open(path, append, new FileAttribute<?>[0]);
             }
-            // O_NOFOLLOW as well: a link swapped in after the check is refused, not followed.
-            Set<OpenOption> append = Set.of(StandardOpenOption.WRITE, StandardOpenOption.APPEND, LinkOption.NOFOLLOW_LINKS);
-            return FileChannel.open(path, append, new FileAttribute<?>[0]);
+            if (!Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS)) {
+                throw new Refused("it exists and is not a regular file");
+            }
+            Object checked = ownFile(path);
+            FileChannel ch = FileChannel.open(path, append, new FileAttribute<?>[0]);
+            // The file opened must be the file checked: one swapped in between is refused.
+            if (!checked.equals(ownFile(path))) {
+                ch.close();
+                throw new Refused("it was replaced while it was opened");
+            }
+            return ch;
+        }
+    }
+
+    /** An output file refused before anything was written to it: a usage error (exit 2), not a failure. */
+    public static final class Refused extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        Refused(String message) {
+            super(message);
+        }
+    }
+
+    private static Object ownFile(Path path) throws Refused {
+        try {
+            return OwnedFiles.requireOwnFile(path);
+        } catch (IOException e) {
+            throw new Refused(e.getMessage());
         }
     }
 
@@ -82,7 +114,7 @@ public final class FileSink implements Sink {
             try {
                 channel = append(path);
             } catch (IOException e) {
-                throw new SinkException("cannot write " + path + ": " + e.getMessage(), false, e);
+                throw new SinkException("cannot write " + path + ": " + e.getMessage(), !(e instanceof Refused), e);
             }
         }
         return channel;

@@ -233,6 +233,36 @@ class AgentConformanceTest {
     }
 
     @Test
+    void bothBackendsProtectASystemBinaryByIdentityAndNotItsCopy(@TempDir Path tmp)
+            throws Exception {
+        Path real = Path.of("/usr/bin/sleep");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(real), "needs /usr/bin/sleep");
+        Path copy = Files.copy(real, tmp.resolve("sleep"));
+        Files.setPosixFilePermissions(copy, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Process genuine = new ProcessBuilder(real.toString(), "30").start();
+        Process fake = new ProcessBuilder(copy.toString(), "30").start();
+        try {
+            for (String entry : List.of("sleep", "/usr/bin/sleep")) {
+                nativeAgent.protect(entry);
+                stubAgent.protect(entry);
+            }
+            Victim.awaitExecutable(genuine.pid(), real);
+            Victim.awaitExecutable(fake.pid(), copy);
+            assertEquals(nativeAgent.protection(genuine.pid()), stubAgent.protection(genuine.pid()));
+            assertEquals(ProtectionReason.NAME, stubAgent.protection(genuine.pid()).reason());
+            assertEquals(nativeAgent.protection(fake.pid()), stubAgent.protection(fake.pid()));
+            assertEquals(ProtectionReason.NONE, stubAgent.protection(fake.pid()).reason());
+        } finally {
+            genuine.destroyForcibly().waitFor();
+            fake.destroyForcibly().waitFor();
+            nativeAgent.clearProtected();
+            nativeAgent.protectDefaults();
+            stubAgent.clearProtected();
+            stubAgent.protectDefaults();
+        }
+    }
+
+    @Test
     void bothBackendsDecideProtectionAlikeAndTerminateAlike() throws Exception {
         long self = ProcessHandle.current().pid();
         long parent = ProcessHandle.current().parent().orElseThrow().pid();
@@ -244,10 +274,17 @@ class AgentConformanceTest {
             assertEquals(ProtectionReason.ANCESTOR, stubAgent.protection(parent).reason());
             assertEquals(nativeAgent.protectedEntries(), stubAgent.protectedEntries(), "the same default list");
             try {
+                // A name protects the file of that name in a system directory, never a victim that shares it;
+                // a path protects the very file at that path.
                 nativeAgent.protect("victim_marker");
                 stubAgent.protect("victim_marker");
                 assertEquals(nativeAgent.protection(a.pid()), stubAgent.protection(a.pid()));
-                assertEquals(ProtectionReason.NAME, stubAgent.protection(a.pid()).reason());
+                assertEquals(ProtectionReason.NONE, stubAgent.protection(a.pid()).reason());
+                String exe = Victim.directory().resolve("victim_marker").toString();
+                nativeAgent.protect(exe);
+                stubAgent.protect(exe);
+                assertEquals(nativeAgent.protection(a.pid()), stubAgent.protection(a.pid()));
+                assertEquals(ProtectionReason.PATH, stubAgent.protection(a.pid()).reason());
             } finally {
                 nativeAgent.clearProtected();
                 nativeAgent.protectDefaults();

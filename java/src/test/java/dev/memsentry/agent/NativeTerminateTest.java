@@ -90,16 +90,15 @@ class NativeTerminateTest extends WithNativeAgent {
     }
 
     @Test
-    void configuredNameIsRefusedUntilTheListIsCleared() throws Exception {
+    void configuredPathIsRefusedUntilTheListIsCleared() throws Exception {
         try (Victim v = Victim.start("victim_exit_on_term")) {
             agent.protect("victim_exit_on_term");
+            assertEquals(ProtectionReason.NONE, agent.protection(v.pid()).reason(), "a name is a system binary's");
+            agent.protect(Victim.directory().resolve("victim_exit_on_term").toString());
             TerminationReport r = agent.terminate(v.pid(), Duration.ofSeconds(5), false);
             assertEquals(TerminationResult.REFUSED, r.result());
-            assertEquals(ProtectionReason.NAME, r.protection());
+            assertEquals(ProtectionReason.PATH, r.protection());
             assertTrue(v.process().isAlive());
-            agent.clearProtected();
-            agent.protect(Victim.directory().resolve("victim_exit_on_term").toString());
-            assertEquals(ProtectionReason.PATH, agent.protection(v.pid()).reason());
             agent.clearProtected();
             assertEquals(TerminationResult.TERMINATED, agent.terminate(v.pid(), Duration.ofSeconds(5), false).result());
             assertEquals(KILLED_BY_SIGTERM, exitValue(v));

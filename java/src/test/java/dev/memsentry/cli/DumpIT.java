@@ -168,9 +168,14 @@ class DumpIT {
         return jar;
     }
 
-    private static Path writableByAll(Path d) throws Exception {
-        Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwxrwxrwx"));
-        return d;
+    /** A private directory of nobody's under d (evidence goes only where its writer alone may write). */
+    private static Path nobodysDirectory(Path d) throws Exception {
+        Files.setPosixFilePermissions(d, PosixFilePermissions.fromString("rwx--x--x"));
+        Path mine = Files.createDirectory(d.resolve("nobody"));
+        Files.setAttribute(mine, "unix:uid", 65534);
+        Files.setAttribute(mine, "unix:gid", 65534);
+        Files.setPosixFilePermissions(mine, PosixFilePermissions.fromString("rwx------"));
+        return mine;
     }
 
     private static String java() {
@@ -181,7 +186,7 @@ class DumpIT {
     void unprivilegedDumpOfARootProcessIsAccessDeniedWithExit3() throws Exception {
         try (Victim v = Victim.start("victim_marker")) {
             Path jar = jarForNobody();
-            Path out = writableByAll(dir);
+            Path out = nobodysDirectory(dir);
             Process p = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", java(),
                 "-jar", jar.toString(), "dump", "--pid", String.valueOf(v.pid()), "--out-dir", out.toString()).start();
             p.getOutputStream().close();
@@ -191,7 +196,7 @@ class DumpIT {
             assertEquals(ExitCodes.FAILED, p.exitValue(), stdout + stderr);
             assertTrue(stderr.contains("access denied"), stderr);
             assertEquals("", stdout);
-            assertEquals(List.of(), names(dir));
+            assertEquals(List.of(), names(out));
         }
     }
 
@@ -201,6 +206,31 @@ class DumpIT {
             all.add(Json.MAPPER.readTree(line));
         }
         return all;
+    }
+
+    @Test
+    void outputDirectoriesAnotherUserControlsAreRefused() throws Exception {
+        // Made by another user (0755), or writable by the group: that user could replace the evidence.
+        Path foreign = Files.createDirectory(dir.resolve("foreign"));
+        Files.setAttribute(foreign, "unix:uid", 65534);
+        Files.setPosixFilePermissions(foreign, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path shared = Files.createDirectory(dir.resolve("shared"));
+        Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwx---"));
+        try (Victim v = Victim.start("victim_marker")) {
+            for (Path bad : List.of(foreign, shared)) {
+                for (List<String> where : List.of(List.of("--out-dir", bad.toString()),
+                                                  List.of("--out", bad.resolve("x.core").toString()))) {
+                    List<String> args = new ArrayList<>(List.of("dump", "--pid", String.valueOf(v.pid())));
+                    args.addAll(where);
+                    CliIT.Run r = jar(args.toArray(String[]::new));
+                    assertEquals(ExitCodes.USAGE, r.code(), r.out() + r.err());
+                    assertEquals(1, r.err().strip().lines().count(), r.err());
+                    assertTrue(r.err().contains(bad + (bad == foreign ? " is owned by uid 65534"
+                        : " is writable by group or others")), r.err());
+                    assertEquals(List.of(), names(bad), "nothing written");
+                }
+            }
+        }
     }
 
     @Test
@@ -243,7 +273,7 @@ class DumpIT {
         // Inside a fresh PID namespace: a root victim and one owned by nobody; the orchestrator
         // runs as nobody. The root one is skipped with a WARN, the other dumped, exit 0.
         Path jar = jarForNobody();
-        Path out = writableByAll(dir);
+        Path out = nobodysDirectory(dir);
         String victim = Victim.directory().resolve("victim_marker").toString();
         String script = "sleep 60 | \"$2\" ROOT > /dev/null & "
             + "sleep 60 | setpriv --reuid=65534 --regid=65534 --clear-groups \"$2\" NOBODY > /dev/null & sleep 0.5; "

@@ -86,15 +86,21 @@ class KillCommandTest {
     }
 
     @Test
-    void protectOptionRefusesByName() throws Exception {
+    void protectOptionRefusesByPathAndANameOnlyForTheSystemsFile() throws Exception {
         NativeSupport.requireNative();
         try (Victim v = Victim.start("victim_ignore_term")) {
-            CliRun r = CliRun.of("kill", "--pid", String.valueOf(v.pid()), "--protect", "victim_ignore_term", "--json");
+            String exe = Victim.directory().resolve("victim_ignore_term").toString();
+            CliRun r = CliRun.of("kill", "--pid", String.valueOf(v.pid()), "--protect", exe, "--json");
             assertEquals(ExitCodes.FAILED, r.exitCode(), r.out() + r.err());
             JsonNode n = Json.MAPPER.readTree(r.out());
             assertEquals("refused", n.get("result").asText());
-            assertEquals("name", n.get("protection").asText());
+            assertEquals("path", n.get("protection").asText());
             assertTrue(v.process().isAlive());
+            // Its name is not a system binary's: it protects nothing here.
+            CliRun byName = CliRun.of("kill", "--pid", String.valueOf(v.pid()), "--protect", "victim_ignore_term",
+                "--dry-run", "--json");
+            assertEquals(ExitCodes.OK, byName.exitCode(), byName.out() + byName.err());
+            assertEquals("would-terminate", Json.MAPPER.readTree(byName.out()).get("result").asText());
             CliRun bad = CliRun.of("kill", "--pid", String.valueOf(v.pid()), "--protect", "", "--dry-run");
             assertEquals(ExitCodes.USAGE, bad.exitCode(), bad.err());
             assertOneLine(bad.err());

@@ -9,10 +9,12 @@ import dev.memsentry.testing.NativeSupport;
 import dev.memsentry.testing.Victim;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** End to end: the built jar's kill command against real victims, its parent and PID 1 of a namespace. */
 class KillIT {
@@ -83,6 +85,33 @@ class KillIT {
         assertEquals(1, n.get("pid").asLong());
         assertEquals("refused", n.get("result").asText());
         assertEquals("init", n.get("protection").asText());
+    }
+
+    @Test
+    void aVictimCopiedToSshdIsKilledForItIsNotTheSystemsSshd(@TempDir Path tmp) throws Exception {
+        // "sshd" is on the default list; it protects the file at /usr/sbin/sshd, not any file named sshd.
+        Path fake = Files.copy(Victim.directory().resolve("victim_exit_on_term"), tmp.resolve("sshd"));
+        Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwxr-xr-x"));
+        try (Victim v = Victim.startExecutable(fake)) {
+            CliIT.Run r = kill("kill", "--pid", String.valueOf(v.pid()), "--json");
+            assertEquals(0, r.code(), r.out() + r.err());
+            JsonNode n = Json.MAPPER.readTree(r.out());
+            assertEquals("terminated", n.get("result").asText(), n.toString());
+            assertEquals("none", n.get("protection").asText());
+            assertEquals(KILLED_BY_SIGTERM, exitValue(v));
+        }
+    }
+
+    @Test
+    void aGenuineSystemBinaryOnTheListIsRefusedInsideAPidNamespace() throws Exception {
+        // /usr/bin/sleep protected by name; started in the namespace, where it is the only other process.
+        CliIT.Run r = CliIT.run(CliIT.jarCommand(List.of("unshare", "--pid", "--fork", "--mount-proc", "sh", "-c",
+            "/usr/bin/sleep 30 & exec \"$0\" \"$@\""), List.of(), "kill", "--pid", "2", "--protect", "sleep", "--json"));
+        assertEquals(ExitCodes.FAILED, r.code(), r.out() + r.err());
+        JsonNode n = Json.MAPPER.readTree(r.out());
+        assertEquals("refused", n.get("result").asText(), n.toString());
+        assertEquals("name", n.get("protection").asText());
+        assertEquals(0, n.get("signals").size());
     }
 
     @Test

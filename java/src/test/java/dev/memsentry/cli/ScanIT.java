@@ -22,6 +22,7 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -170,6 +171,7 @@ class ScanIT {
     @Test
     void processStartedWithLdPreload() throws Exception {
         try (Victim v = Victim.start("victim_preload")) {
+            // The library is not in the DT_NEEDED closure, but nobody else can write it and it lies next to the program.
             JsonNode a = scanVictim(v, Set.of("inject.ld_preload")).alert("inject.ld_preload");
             String lib = Victim.directory().resolve("libvictim_preload.so").toString();
             assertEquals(lib, a.at("/memsentry/details/value").asText());
@@ -208,7 +210,12 @@ class ScanIT {
     @Test
     void libraryMappedFromTmpfs() throws Exception {
         try (Victim v = Victim.start("victim_tmpfs_lib")) {
-            JsonNode a = scanVictim(v, Set.of("fileless.map_tmpfs")).alert("fileless.map_tmpfs");
+            Scan s = scanVictim(v, Set.of("fileless.map_tmpfs", "inject.library_runtime"));
+            JsonNode a = s.alert("fileless.map_tmpfs");
+            JsonNode runtime = s.alert("inject.library_runtime");
+            assertEquals("high", runtime.at("/memsentry/severity").asText(), "dlopen()ed from /dev/shm, which all can write");
+            assertEquals("/dev/shm", runtime.at("/memsentry/details/writable_at").asText());
+            assertRegionHolds(runtime, v.hex("addr"));
             assertRegionHolds(a, v.hex("addr"));
             assertEquals(v.fact("path"), a.at("/memsentry/region/path").asText());
             assertEquals("0x1021994", a.at("/memsentry/details/fs_magic").asText());
@@ -532,9 +539,66 @@ class ScanIT {
         Path link = tmp.resolve("link.ndjson");
         Files.createSymbolicLink(link, out);
         CliIT.Run r = CliIT.jar(List.of(), "scan", "--pid", "1", "--out", link.toString());
-        assertEquals(ExitCodes.FAILED, r.code());
+        assertEquals(ExitCodes.USAGE, r.code());
         assertTrue(r.err().contains("symbolic link"), r.err());
         assertEquals(4, Files.readAllLines(out).size());
+    }
+
+    @Test
+    void anOutFileThatIsNotOursAloneIsRefused(@TempDir Path tmp) throws Exception {
+        // Someone else's file, one others may write, and a second name of another file: root must not append.
+        Path foreign = Files.writeString(tmp.resolve("foreign.ndjson"), "theirs\n");
+        Files.setAttribute(foreign, "unix:uid", 65534);
+        Path shared = Files.writeString(tmp.resolve("shared.ndjson"), "theirs\n");
+        Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rw-rw-r--"));
+        Path target = Files.writeString(tmp.resolve("target"), "theirs\n");
+        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-------"));
+        Path linked = Files.createLink(tmp.resolve("linked.ndjson"), target);
+        Map<Path, String> why = Map.of(foreign, "is owned by uid 65534", shared, "is writable by group or others",
+            linked, "has 2 hard links");
+        try (Victim v = Victim.start("victim_rwx")) {
+            for (Map.Entry<Path, String> e : why.entrySet()) {
+                CliIT.Run r = CliIT.jar(List.of(), "scan", "--pid", Long.toString(v.pid()), "--out", e.getKey().toString());
+                assertEquals(ExitCodes.USAGE, r.code(), r.err());
+                assertEquals(1, r.err().strip().lines().count(), r.err());
+                assertTrue(r.err().startsWith("memsentry: cannot write " + e.getKey()) && r.err().contains(e.getValue()),
+                    r.err());
+                assertEquals("", r.out(), "nothing is scanned");
+                assertEquals("theirs\n", Files.readString(e.getKey()));
+            }
+        }
+    }
+
+    @Test
+    void rulesWithoutYaraAreAFailureNotAQuietScan(@TempDir Path tmp) throws Exception {
+        // The native library cannot be loaded: auto falls back to the stub, which has no YARA.
+        Path rules = Path.of("tests-native", "rules", "good", "markers.yar").toAbsolutePath();
+        try (Victim v = Victim.start("victim_yara")) {
+            CliIT.Run r = CliIT.jar(List.of("-Dmemsentry.native.path=" + tmp.resolve("missing.so")), "scan", "--pid",
+                Long.toString(v.pid()), "--rules", rules.toString());
+            assertEquals(ExitCodes.FAILED, r.code(), r.err());
+            assertTrue(r.err().lines().anyMatch(l -> l.startsWith("memsentry: YARA rules were given but YARA is not "
+                + "available")), r.err());
+            assertEquals("", r.out(), "nothing is scanned");
+        }
+    }
+
+    @Test
+    void compiledRulesNeedTheirOwnOption(@TempDir Path tmp) throws Exception {
+        Path rules = Path.of("tests-native", "rules", "good", "markers.yar").toAbsolutePath();
+        Path compiled = tmp.resolve("markers.yarc");
+        Process yarac = new ProcessBuilder("yarac", rules.toString(), compiled.toString()).redirectErrorStream(true).start();
+        assertEquals(0, yarac.waitFor(), new String(yarac.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+        try (Victim v = Victim.start("victim_yara")) {
+            CliIT.Run r = CliIT.jar(List.of(), "scan", "--pid", Long.toString(v.pid()), "--rules", compiled.toString());
+            assertEquals(ExitCodes.USAGE, r.code(), r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().contains("compiled rules") && r.err().contains("--allow-compiled-rules"), r.err());
+            assertEquals("", r.out());
+            Scan s = scan("--pid", Long.toString(v.pid()), "--rules", compiled.toString(), "--allow-compiled-rules");
+            assertEquals(ExitCodes.FINDINGS, s.code(), s.err());
+            assertTrue(s.rules().contains("yara.default.heap_alpha"), s.rules().toString());
+        }
     }
 
     @Test
@@ -576,9 +640,8 @@ class ScanIT {
         for (JsonNode a : s.alerts()) {
             JsonNode y = a.at("/memsentry/yara");
             if (a.at("/rule/ruleset").asText().equals("yara")) {
-                Set<String> strings = new TreeSet<>();
+                Set<String> strings = ours.computeIfAbsent(y.get("rule").asText(), k -> new TreeSet<>());
                 y.get("strings").forEach(m -> strings.add(m.get("identifier").asText() + "@" + hex(m.get("address"))));
-                ours.put(y.get("rule").asText(), strings);
             }
         }
         return ours;
@@ -610,12 +673,12 @@ class ScanIT {
                 }
                 JsonNode y = a.at("/memsentry/yara");
                 assertEquals("yara." + y.get("namespace").asText() + "." + y.get("rule").asText(), a.at("/rule/id").asText());
-                Set<String> strings = new TreeSet<>();
-                y.get("strings").forEach(m -> strings.add(m.get("identifier").asText() + "@" + hex(m.get("address"))));
-                ours.put(y.get("rule").asText(), strings);
-                if (!strings.isEmpty()) {
-                    assertRegionHolds(a, hex(y.at("/strings/0/address")));
-                }
+                Set<String> strings = ours.computeIfAbsent(y.get("rule").asText(), k -> new TreeSet<>());
+                // One alert per region: every string of the alert lies in its region.
+                y.get("strings").forEach(m -> {
+                    strings.add(m.get("identifier").asText() + "@" + hex(m.get("address")));
+                    assertRegionHolds(a, hex(m.get("address")));
+                });
             }
             // yara faults pages in (the memfd marker): it runs second.
             assertEquals(yaraCli(rules, v.pid()), ours);
@@ -679,14 +742,15 @@ class ScanIT {
     @Test
     void protectedProcessIsRefusedWithAWarningAndAFailedEvent(@TempDir Path tmp) throws Exception {
         Path cfg = tmp.resolve("c.yaml");
-        Files.writeString(cfg, "protected: [victim_shellcode]\nresponse: {action: kill, min_severity: medium}\n");
+        Files.writeString(cfg, "protected: [" + Victim.directory().resolve("victim_shellcode")
+            + "]\nresponse: {action: kill, min_severity: medium}\n");
         try (Victim v = Victim.start("victim_shellcode")) {
             Scan s = scan("--pid", Long.toString(v.pid()), "--config", cfg.toString());
             assertEquals(ExitCodes.FINDINGS, s.code(), s.err());
             JsonNode k = events(s, "kill").get(0);
             assertEquals("failure", k.at("/event/outcome").asText());
             assertEquals("refused", k.at("/memsentry/response/result").asText());
-            assertEquals("name", k.at("/memsentry/response/protection").asText());
+            assertEquals("path", k.at("/memsentry/response/protection").asText());
             assertTrue(s.err().contains("WARN kill pid " + v.pid()), s.err());
             assertTrue(v.process().isAlive(), "a protected process is never terminated");
         }

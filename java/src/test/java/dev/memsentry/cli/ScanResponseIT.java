@@ -197,7 +197,8 @@ class ScanResponseIT {
     void aProtectedProcessIsDumpedButNotKilled() throws Exception {
         Path evidence = tmp.resolve("ev");
         Path cfg = tmp.resolve("c.yaml");
-        Files.writeString(cfg, "protected: [victim_rwx]\nresponse:\n  action: dump-kill\n  min_severity: medium\n"
+        Files.writeString(cfg, "protected: [" + Victim.directory().resolve("victim_rwx")
+            + "]\nresponse:\n  action: dump-kill\n  min_severity: medium\n"
             + "  evidence_dir: ev\n  dump_format: raw\n  max_region_size: 64K\n");
         try (Victim v = Victim.start("victim_rwx")) {
             ScanIT.Scan s = ScanIT.scan("--pid", Long.toString(v.pid()), "--config", cfg.toString());
@@ -219,6 +220,21 @@ class ScanResponseIT {
     }
 
     @Test
+    void anImplantCopiedToSshdIsKilledForItIsNotTheSystemsSshd() throws Exception {
+        // "sshd" is on the default list; it protects the file at /usr/sbin/sshd, not any file named sshd.
+        Path fake = Files.copy(Victim.directory().resolve("victim_shellcode"), tmp.resolve("sshd"));
+        Files.setPosixFilePermissions(fake, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        try (Victim v = Victim.startExecutable(fake)) {
+            ScanIT.Scan s = ScanIT.scan("--pid", Long.toString(v.pid()), "--respond", "kill", "--respond-grace", "2s");
+            assertEquals(ExitCodes.FINDINGS, s.code(), s.err());
+            JsonNode kill = ScanIT.events(s, "kill").get(0);
+            assertEquals("success", kill.at("/event/outcome").asText(), kill.toString());
+            assertEquals("none", kill.at("/memsentry/response/protection").asText(), kill.toString());
+            assertTrue(v.process().waitFor(10, TimeUnit.SECONDS), "the masquerading implant is gone");
+        }
+    }
+
+    @Test
     void belowTheResponseMinimumNothingIsDumped() throws Exception {
         Path evidence = tmp.resolve("ev");
         try (Victim v = Victim.start("victim_shellcode")) {
@@ -229,6 +245,29 @@ class ScanResponseIT {
             assertTrue(ScanIT.events(s, "dump").isEmpty() && ScanIT.events(s, "kill").isEmpty(), s.out());
             assertEquals(List.of(), files(evidence));
             assertTrue(s.summary().at("/responses").isEmpty(), s.summary().toString());
+            assertTrue(v.process().isAlive());
+        }
+    }
+
+    @Test
+    void anEvidenceDirectoryAnotherUserMadeOrMayWriteIsRefused() throws Exception {
+        // Pre-created by another user (0755: only that user writes there), and one the group may write.
+        Path foreign = Files.createDirectory(tmp.resolve("foreign"));
+        Files.setAttribute(foreign, "unix:uid", 65534);
+        Files.setPosixFilePermissions(foreign, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path shared = Files.createDirectory(tmp.resolve("shared"));
+        Files.setPosixFilePermissions(shared, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwx---"));
+        try (Victim v = Victim.start("victim_shellcode")) {
+            for (Path bad : List.of(foreign, shared)) {
+                CliIT.Run r = CliIT.jar(List.of(), "scan", "--pid", Long.toString(v.pid()), "--respond", "dump",
+                    "--evidence-dir", bad.toString());
+                assertEquals(ExitCodes.USAGE, r.code(), r.err());
+                assertEquals(1, r.err().strip().lines().count(), r.err());
+                assertTrue(r.err().startsWith("memsentry: evidence directory: " + bad + (bad == foreign
+                    ? " is owned by uid 65534, not by the running user" : " is writable by group or others")), r.err());
+                assertEquals("", r.out(), "nothing is scanned");
+                assertEquals(List.of(), files(bad));
+            }
             assertTrue(v.process().isAlive());
         }
     }

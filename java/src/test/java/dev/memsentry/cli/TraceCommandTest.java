@@ -82,11 +82,12 @@ class TraceCommandTest {
     }
 
     @Test
-    void listRulesShowsTheThreeTraceRules() throws Exception {
+    void listRulesShowsTheTraceRules() throws Exception {
         CliRun r = CliRun.of("trace", "--list-rules", "--json");
         assertEquals(ExitCodes.OK, r.exitCode());
         List<String> ids = lines(r.out()).stream().map(n -> n.get("id").asText()).toList();
-        assertEquals(List.of("trace.wx_transition", "trace.map_wx", "trace.anon_exec"), ids);
+        assertEquals(List.of("trace.wx_transition", "trace.map_wx", "trace.anon_exec", "trace.injector",
+            "trace.proc_mem_write", "trace.untraced_thread"), ids);
     }
 
     @Test
@@ -204,7 +205,7 @@ class TraceCommandTest {
     }
 
     @Test
-    void outRefusesASymbolicLinkAndAcceptsDevNull(@TempDir Path dir) throws Exception {
+    void outRefusesASymbolicLinkOrAnotherUsersFileAndAcceptsDevNull(@TempDir Path dir) throws Exception {
         NativeSupport.requireNative();
         Path target = dir.resolve("real.json");
         Files.writeString(target, "");
@@ -212,10 +213,19 @@ class TraceCommandTest {
         try (Victim v = Victim.startGrandchild("victim_plain")) {
             CliRun refused = CliRun.of("trace", "--pid", String.valueOf(v.pid()), "--duration", "100ms", "--out",
                 link.toString());
-            assertEquals(ExitCodes.FAILED, refused.exitCode(), refused.err());
+            assertEquals(ExitCodes.USAGE, refused.exitCode(), refused.err());
             assertOneLine(refused.err());
             assertTrue(refused.err().contains("symbolic link"), refused.err());
             assertEquals("", Files.readString(target), "nothing written through the link");
+            // A file someone else owns: root would append to a file that user chose.
+            Path theirs = Files.writeString(dir.resolve("theirs.json"), "");
+            Files.setAttribute(theirs, "unix:uid", 65534);
+            CliRun foreign = CliRun.of("trace", "--pid", String.valueOf(v.pid()), "--duration", "100ms", "--out",
+                theirs.toString());
+            assertEquals(ExitCodes.USAGE, foreign.exitCode(), foreign.err());
+            assertOneLine(foreign.err());
+            assertTrue(foreign.err().contains("is owned by uid 65534"), foreign.err());
+            assertEquals("", Files.readString(theirs));
             CliRun devNull = CliRun.of("trace", "--pid", String.valueOf(v.pid()), "--duration", "100ms", "--out",
                 "/dev/null");
             assertEquals(ExitCodes.OK, devNull.exitCode(), devNull.err());

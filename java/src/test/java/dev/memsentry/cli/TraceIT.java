@@ -87,8 +87,10 @@ class TraceIT {
         String victim = Victim.directory().resolve("victim_wx_cycle").toString();
         CliIT.Run r = CliIT.jar(List.of(), "trace", "--json", "--", victim, "2", "3");
         assertEquals(ExitCodes.FINDINGS, r.code(), r.err());
-        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("READY pid=")), "the command shares stdout: " + r.out());
+        // --json without --out: the command's own output goes to stderr, stdout holds JSON lines only.
+        assertTrue(r.err().lines().anyMatch(l -> l.startsWith("READY pid=")), "the command's stdout: " + r.err());
         List<JsonNode> docs = TraceCommandTest.lines(r.out());
+        assertEquals(r.out().strip().lines().count(), docs.size(), "a line on stdout that is not JSON: " + r.out());
         long wx = docs.stream().filter(n -> TraceCommandTest.isAlert(n)
             && n.get("rule").get("id").asText().equals("trace.wx_transition")).count();
         assertTrue(wx >= 6, "two threads, three cycles: " + wx);
@@ -138,6 +140,110 @@ class TraceIT {
         CliIT.Run r = CliIT.jar(List.of(), "--backend", "stub", "trace", "--pid", String.valueOf(ProcessHandle.current().pid()));
         assertEquals(ExitCodes.FAILED, r.code(), r.err());
         assertTrue(r.err().strip().lines().anyMatch(l -> l.startsWith("memsentry: tracing needs the native agent")), r.err());
+    }
+
+    /** The word at addr in pid's memory, read through /proc/PID/mem. */
+    private static long word(long pid, long addr) throws java.io.IOException {
+        try (java.io.RandomAccessFile mem = new java.io.RandomAccessFile("/proc/" + pid + "/mem", "r")) {
+            mem.seek(addr);
+            return Long.reverseBytes(mem.readLong());
+        }
+    }
+
+    private static List<JsonNode> injectorAlerts(String out, long target) throws Exception {
+        return TraceCommandTest.lines(out).stream().filter(n -> TraceCommandTest.isAlert(n)
+            && n.get("rule").get("id").asText().equals("trace.injector")
+            && n.path("memsentry").path("details").path("target_pid").asLong() == target).toList();
+    }
+
+    @Test
+    void launchedPtraceInjectorRaisesTraceInjectorWithTheTarget() throws Exception {
+        NativeSupport.requireNative();
+        String injector = Victim.directory().resolve("victim_trace_inject").toString();
+        try (Victim target = Victim.start("victim_trace_evade")) {
+            CliIT.Run r = CliIT.jar(List.of(), "trace", "--json", "--alerts-only", "--", injector, "ptrace",
+                String.valueOf(target.pid()), target.fact("word"));
+            assertEquals(ExitCodes.FINDINGS, r.code(), r.err());
+            assertTrue(r.err().contains("injected ptrace pid=" + target.pid() + " ok=1"), r.err());
+            assertEquals(0x4242, word(target.pid(), target.hex("word")), "the injector did not poke the word");
+            List<JsonNode> alerts = injectorAlerts(r.out(), target.pid());
+            assertEquals(2, alerts.size(), "PTRACE_ATTACH and PTRACE_POKEDATA: " + r.out());
+            JsonNode poke = alerts.get(1);
+            assertEquals("high", poke.path("memsentry").path("severity").asText());
+            assertEquals("T1055.008", poke.get("threat").get("technique").get("id").get(0).asText());
+            assertTrue(poke.get("message").asText().contains("PTRACE_POKEDATA of pid " + target.pid()), poke.toString());
+            Tracees.assertRunningAndUntraced(target);
+        }
+    }
+
+    @Test
+    void attachedInjectorRaisesTraceInjectorWithTheTarget(@TempDir Path dir) throws Exception {
+        NativeSupport.requireNative();
+        try (Victim target = Victim.start("victim_trace_evade");
+             Victim injector = Victim.start("victim_trace_inject", "procmem", String.valueOf(target.pid()),
+                 target.fact("word"), "--wait")) {
+            Path out = dir.resolve("trace.out");
+            Process p = new ProcessBuilder(java(), "-jar", System.getProperty("memsentry.jar"), "trace", "--pid",
+                String.valueOf(injector.pid()), "--json", "--alerts-only").redirectOutput(out.toFile())
+                .redirectError(dir.resolve("trace.err").toFile()).start();
+            Path status = Path.of("/proc", String.valueOf(injector.pid()), "status");
+            while (java.nio.file.Files.readAllLines(status).stream().noneMatch(l -> l.startsWith("TracerPid:")
+                && !l.endsWith("\t0"))) {
+                assertTrue(p.isAlive(), "the jar ended before tracing");
+                Thread.sleep(20); // polling for the attach; nothing is asserted about how long it takes
+            }
+            injector.process().getOutputStream().write("go\n".getBytes(StandardCharsets.US_ASCII));
+            injector.process().getOutputStream().flush();
+            assertTrue(injector.process().waitFor(60, TimeUnit.SECONDS));
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the trace did not end with its target");
+            assertEquals(ExitCodes.FINDINGS, p.exitValue());
+            assertEquals(0x4242, word(target.pid(), target.hex("word")));
+            List<JsonNode> alerts = injectorAlerts(java.nio.file.Files.readString(out), target.pid());
+            assertEquals(2, alerts.size(), "the open of /proc/PID/mem for writing, then the pwrite64");
+            assertTrue(alerts.get(1).get("message").asText().contains("/mem into pid " + target.pid()), alerts.toString());
+        }
+    }
+
+    @Test
+    void knownDebuggersAreNotInjectors(@TempDir Path dir) throws Exception {
+        NativeSupport.requireNative();
+        // The injector under a debugger's file name (known_debuggers matches the executable's name), and strace.
+        Path gdb = dir.resolve("gdb");
+        java.nio.file.Files.copy(Victim.directory().resolve("victim_trace_inject"), gdb);
+        try (Victim target = Victim.start("victim_trace_evade")) {
+            String pid = String.valueOf(target.pid());
+            CliIT.Run asGdb = CliIT.jar(List.of(), "trace", "--json", "--", gdb.toString(), "ptrace", pid, target.fact("word"));
+            assertEquals(ExitCodes.OK, asGdb.code(), asGdb.out() + asGdb.err());
+            assertTrue(asGdb.err().contains("ok=1"), asGdb.err());
+            // timeout ends strace; --duration bounds the trace should a child strace forks at start-up
+            // outlive it (a trace lasts until every traced process is gone).
+            CliIT.Run strace = CliIT.jar(List.of(), "trace", "--json", "--duration", "30s", "--", "timeout", "-s", "INT",
+                "3", "strace", "-qq", "-o", "/dev/null", "-e", "trace=none", "-p", pid);
+            assertEquals(ExitCodes.OK, strace.code(), strace.out() + strace.err());
+            assertTrue(TraceCommandTest.lines(strace.out()).stream().anyMatch(n -> TraceCommandTest.isSyscall(n)
+                && n.get("syscall").asText().equals("ptrace")), "strace's attach was seen: " + strace.out());
+            Tracees.assertRunningAndUntraced(target);
+            // The same program under another name is an injector.
+            Path other = dir.resolve("helper");
+            java.nio.file.Files.move(gdb, other);
+            CliIT.Run asOther = CliIT.jar(List.of(), "trace", "--json", "--", other.toString(), "ptrace", pid, target.fact("word"));
+            assertEquals(ExitCodes.FINDINGS, asOther.code(), asOther.err());
+            assertEquals(2, injectorAlerts(asOther.out(), target.pid()).size(), asOther.out());
+            // The configuration's list and severities are scan's: re-rated, then that name listed.
+            Path rerated = dir.resolve("rerated.yaml");
+            java.nio.file.Files.writeString(rerated, "heuristics:\n  trace.injector: {severity: low}\n");
+            CliIT.Run low = CliIT.jar(List.of(), "trace", "--json", "--config", rerated.toString(), "--", other.toString(),
+                "ptrace", pid, target.fact("word"));
+            List<JsonNode> lowAlerts = injectorAlerts(low.out(), target.pid());
+            assertEquals(2, lowAlerts.size(), low.out());
+            assertEquals("low", lowAlerts.get(0).path("memsentry").path("severity").asText());
+            Path listed = dir.resolve("listed.yaml");
+            java.nio.file.Files.writeString(listed, "known_debuggers: [helper]\n");
+            CliIT.Run exempt = CliIT.jar(List.of(), "trace", "--json", "--config", listed.toString(), "--", other.toString(),
+                "ptrace", pid, target.fact("word"));
+            assertEquals(ExitCodes.OK, exempt.code(), exempt.out() + exempt.err());
+            Tracees.assertRunningAndUntraced(target);
+        }
     }
 
     /** The jar tracing a victim, its standard output and error in files. */

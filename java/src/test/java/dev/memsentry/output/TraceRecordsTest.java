@@ -106,4 +106,25 @@ class TraceRecordsTest {
         }
         assertFalse(tree.has("event"), "the alert document has its own event.*");
     }
+
+    @Test
+    void aWindowsCallHasItsRangeProtectionFlagsAndTargetProcess() throws Exception {
+        TraceEvent alloc = new TraceEvent(TraceEventKind.SYSCALL, T, 42, 43, 0, TraceAbi.WIN64, "NtAllocateVirtualMemory",
+            new long[] {0x1a0000L, 0x3000, 0x40, 0x3000, 77, 0}, "PAGE_EXECUTE_READWRITE", "MEM_COMMIT|MEM_RESERVE", true,
+            0, "", 0, 0, 0);
+        JsonNode n = json(alloc);
+        assertEquals("NtAllocateVirtualMemory", n.get("syscall").asText());
+        assertEquals("win64", n.get("abi").asText());
+        assertEquals("0x1a0000", n.get("addr").asText());
+        assertEquals("0x3000", n.get("len").asText());
+        assertEquals("PAGE_EXECUTE_READWRITE", n.get("prot").asText());
+        assertEquals("MEM_COMMIT|MEM_RESERVE", n.get("flags").asText());
+        assertEquals(77, n.get("target_pid").asLong(), "written into another process");
+        TraceEvent failed = new TraceEvent(TraceEventKind.SYSCALL, T, 42, 42, 1, TraceAbi.WIN64, "NtProtectVirtualMemory",
+            new long[] {0x1a0000L, 0x1000, 0x20, 0, 42, 0}, "PAGE_EXECUTE_READ", "", true, 0xC0000045,
+            "STATUS_INVALID_PAGE_PROTECTION", 0xC0000045, 0, 0);
+        assertFalse(json(failed).has("target_pid"), "its own process");
+        assertTrue(text(failed).endsWith("NtProtectVirtualMemory(0x1a0000, 0x1000, PAGE_EXECUTE_READ) = STATUS_INVALID_PAGE_PROTECTION\n"),
+            text(failed));
+    }
 }

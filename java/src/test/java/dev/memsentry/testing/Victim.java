@@ -42,6 +42,22 @@ public final class Victim implements AutoCloseable {
         return startExecutable(exe, args);
     }
 
+    /** Waits (up to 5 s) until process pid runs exe: a child started by a JVM has not always exec'd yet. */
+    public static void awaitExecutable(long pid, Path exe) throws InterruptedException {
+        Path link = Path.of("/proc", Long.toString(pid), "exe");
+        for (int i = 0; i < 500; i++) {
+            try {
+                if (Files.readSymbolicLink(link).equals(exe)) {
+                    return;
+                }
+            } catch (IOException e) {
+                // not there yet, or gone: try again until the deadline
+            }
+            Thread.sleep(10);
+        }
+        throw new IllegalStateException("process " + pid + " does not run " + exe);
+    }
+
     /** A victim run from another path, e.g. a copy that a test deletes under it. */
     public static Victim startExecutable(Path exe, String... args) throws IOException {
         List<String> command = new ArrayList<>();

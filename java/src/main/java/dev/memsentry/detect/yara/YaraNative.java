@@ -27,7 +27,8 @@ final class YaraNative {
 
     static native byte[] lastError();
 
-    static native int compile(long agentHandle, byte[] path, byte[] namespace, DiagnosticSink sink, long[] rulesOut);
+    static native int compile(long agentHandle, byte[] path, byte[] namespace, boolean allowCompiled, DiagnosticSink sink,
+        long[] rulesOut);
 
     static native int load(long agentHandle, byte[] path, long[] rulesOut);
 

@@ -47,17 +47,22 @@ public final class YaraRules implements AutoCloseable {
      * @throws AgentException       UNSUPPORTED when YARA is off; INVALID_ARGUMENT for a missing path
      */
     public static YaraRules compile(Agent agent, Path path) {
-        return compile(agent, path, d -> { });
+        return compile(agent, path, false, d -> { });
     }
 
-    /** As {@link #compile(Agent, Path)}; every warning and error also goes to diagnostics. */
-    public static YaraRules compile(Agent agent, Path path, Consumer<YaraDiagnostic> diagnostics) {
+    /**
+     * As {@link #compile(Agent, Path)}; every warning and error also goes to diagnostics. A file compiled
+     * by yarac is refused (INVALID_ARGUMENT) unless allowCompiled: libyara does not validate compiled
+     * rules, so they are safe only from a trusted source.
+     */
+    public static YaraRules compile(Agent agent, Path path, boolean allowCompiled,
+                                    Consumer<YaraDiagnostic> diagnostics) {
         NativeAgent nativeAgent = Yara.nativeAgent(agent);
         Yara.requireAvailable();
         List<YaraDiagnostic> errors = new ArrayList<>();
         List<YaraDiagnostic> warnings = new ArrayList<>();
         long[] out = new long[1];
-        int code = YaraNative.compile(nativeAgent.nativeHandle(), Yara.bytes(path.toString()), null,
+        int code = YaraNative.compile(nativeAgent.nativeHandle(), Yara.bytes(path.toString()), null, allowCompiled,
             (level, file, line, message) -> {
                 YaraDiagnostic d = new YaraDiagnostic(level == 0 ? YaraDiagnostic.Level.ERROR
                     : YaraDiagnostic.Level.WARNING, BytesText.decode(file), line, BytesText.decode(message));

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The cost of the Windows tracer per traced call, under Wine: victim_win_wx (one thread, LOOPS W^X
+# cycles: four memory calls each) untraced and launched under win_tracer, alternated ROUNDS times.
+#   bench/win_trace_bench.sh [LOOPS] [ROUNDS]     (builds into /tmp/build-win-bench)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+loops=${1:-2000}
+rounds=${2:-3}
+build=/tmp/build-win-bench
+export WINEPREFIX=$(mktemp -d /tmp/memsentry-wine-bench.XXXXXX) WINEARCH=win64 DISPLAY= WINEDEBUG=-all
+export WINEDLLOVERRIDES="mscoree,mshtml=;winedbg.exe=d"
+trap 'wineserver -k >/dev/null 2>&1 || true; rm -rf "$WINEPREFIX"' EXIT
+cmake -S "$repo" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$repo/ci/cmake/mingw-w64-x86_64.cmake" \
+  -DJAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64} -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j2 --target win_tracer victim_win_wx >/dev/null
+wineserver -p </dev/null >/dev/null 2>&1
+wineboot -i >/dev/null 2>&1
+victim=$(winepath -w "$build/tests-native/victims/victim_win_wx.exe")
+tracer="$build/tests-native/win_tracer.exe"
+ms() { date +%s%N | cut -c1-13; }
+for ((r = 1; r <= rounds; r++)); do
+  t0=$(ms); wine "$build/tests-native/victims/victim_win_wx.exe" loops="$loops" threads=1 </dev/null >/dev/null; t1=$(ms)
+  out=$(wine "$tracer" launch "$victim" loops="$loops" threads=1 </dev/null | tr -d '\r' | grep '^END'); t2=$(ms)
+  calls=$(sed 's/.*calls=\([0-9]*\).*/\1/' <<<"$out")
+  plain=$((t1 - t0)); traced=$((t2 - t1))
+  echo "round $r: untraced ${plain} ms, traced ${traced} ms, ${calls} calls seen: $(((traced - plain) * 1000 / (calls > 0 ? calls : 1))) us per traced call"
+done
