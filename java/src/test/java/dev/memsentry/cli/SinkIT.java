@@ -255,7 +255,8 @@ class SinkIT {
         String victim = Victim.directory().resolve("victim_wx_cycle").toString();
         Path out = tmp.resolve("trace.json");
         CliIT.Run r = CliIT.jar(List.of(), "trace", "--alerts-only", "--out", out.toString(), "--sink",
-            "kafka://" + broker.bootstrap() + "/memsentry-trace", "--", victim, "1", "2");
+            "kafka://" + broker.bootstrap() + "/memsentry-trace", "--spool", tmp.resolve("spool").toString(), "--",
+            victim, "1", "2");
         assertEquals(1, r.code(), r.err());
         Map<String, JsonNode> written = byId(Files.readAllLines(out));
         assertTrue(written.values().stream().filter(d -> d.at("/rule/id").asText().equals("trace.wx_transition")).count() >= 2,
