@@ -1,103 +1,102 @@
 package dev.memsentry.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.config.OutputSettings;
 import dev.memsentry.output.Json;
 import dev.memsentry.output.JsonLines;
-import dev.memsentry.output.OwnedFiles;
+import dev.memsentry.sink.FileSink;
+import dev.memsentry.sink.SinkException;
+import dev.memsentry.sink.SinkRecord;
+import dev.memsentry.sink.SinkSet;
+import dev.memsentry.sink.SinkStats;
+import dev.memsentry.sink.SinkUriException;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.OutputStreamWriter;
 import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Set;
+import java.util.List;
 
 /**
- * Where alert and event documents go: standard output (with --json) and/or a file they are
- * appended to (--out). The file is created 0600, never through a symbolic link, and each line is
- * flushed as written so a crash loses nothing already reported.
+ * Where alert and event documents go: standard output (with --json), a file they are appended to
+ * (--out), and the sinks (--sink, output.sinks). Every document gets its event.id here, once, so
+ * that all of them carry the same one. The --out file is created 0600, never through a symbolic
+ * link, and each line is flushed as written so a crash loses nothing already reported; sinks are
+ * fed without blocking and closed with a bounded wait.
+ *
+ * <p>For a command: {@code open(...)}, {@code write(doc)} for each document, {@code drain()}
+ * before the summary, {@link #sinkStats()} into it, then {@code close()}.
  */
 final class AlertOutput implements AutoCloseable {
     private final JsonLines stdout;
     private final BufferedWriter file;
+    private final SinkSet sinks;
 
-    private AlertOutput(JsonLines stdout, BufferedWriter file) {
+    private AlertOutput(JsonLines stdout, BufferedWriter file, SinkSet sinks) {
         this.stdout = stdout;
         this.file = file;
+        this.sinks = sinks;
+    }
+
+    /** Why the output cannot be opened: one line, and the exit code (2 usage, 3 failure). */
+    static final class OpenException extends Exception {
+        private static final long serialVersionUID = 1L;
+        final int exitCode;
+
+        OpenException(String message, int exitCode) {
+            super(message);
+            this.exitCode = exitCode;
+        }
     }
 
     static AlertOutput open(Path path, JsonLines stdout) throws IOException {
-        return new AlertOutput(stdout, path == null ? null : appendTo(path));
+        return new AlertOutput(stdout, path == null ? null : appendTo(path), null);
     }
 
-    /**
-     * A writer appending to path: created 0600 if missing; refused if a symbolic link, not a regular
-     * file, or not the running user's alone ({@link OwnedFiles#requireOwnFile}: someone else's,
-     * writable by others, hard-linked).
-     */
+    /** With sinks: the --sink options over the configuration's output settings. */
+    static AlertOutput open(Path path, JsonLines stdout, SinkOptions options, OutputSettings cfg, Path evidenceDir)
+        throws OpenException {
+        SinkSet sinks = openSinks(options, cfg, evidenceDir);
+        try {
+            return new AlertOutput(stdout, path == null ? null : appendTo(path), sinks);
+        } catch (IOException e) {
+            if (sinks != null) {
+                sinks.close();
+            }
+            throw new OpenException("cannot write " + path + ": " + e.getMessage(),
+                e instanceof FileSink.Refused ? ExitCodes.USAGE : ExitCodes.FAILED);
+        }
+    }
+
+    /** The sinks alone (trace writes its own lines): null when none is configured. */
+    static SinkSet openSinks(SinkOptions options, OutputSettings cfg, Path evidenceDir) throws OpenException {
+        SinkSet.Settings settings;
+        try {
+            settings = options.settings(cfg, evidenceDir);
+        } catch (SinkOptions.Invalid e) {
+            throw new OpenException(e.getMessage(), ExitCodes.USAGE);
+        }
+        if (settings.uris().isEmpty()) {
+            return null;
+        }
+        try {
+            return SinkSet.open(settings);
+        } catch (SinkUriException e) {
+            throw new OpenException(e.getMessage(), ExitCodes.USAGE);
+        } catch (SinkException e) {
+            throw new OpenException(e.getMessage(), ExitCodes.FAILED);
+        }
+    }
+
+    /** A writer appending to path, checked as {@link FileSink#append} checks it ({@link FileSink.Refused}: exit 2). */
     static BufferedWriter appendTo(Path path) throws IOException {
-        if (Files.isSymbolicLink(path)) {
-            throw new Refused("it is a symbolic link");
-        }
-        FileChannel ch;
-        // O_NOFOLLOW as well: a link swapped in after the check is refused, not followed.
-        Set<java.nio.file.OpenOption> append = Set.of(StandardOpenOption.WRITE, StandardOpenOption.APPEND,
-            LinkOption.NOFOLLOW_LINKS);
-        try {
-            ch = FileChannel.open(path, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                StandardOpenOption.APPEND), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        } catch (FileAlreadyExistsException e) {
-            if (isDevNull(path)) {
-                ch = FileChannel.open(path, append, new java.nio.file.attribute.FileAttribute<?>[0]);
-                return new BufferedWriter(new OutputStreamWriter(Channels.newOutputStream(ch), StandardCharsets.UTF_8));
-            }
-            if (!Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS)) {
-                throw new Refused("it exists and is not a regular file");
-            }
-            Object checked = ownFile(path);
-            ch = FileChannel.open(path, append, new java.nio.file.attribute.FileAttribute<?>[0]);
-            // The file opened must be the file checked: one swapped in between is refused.
-            if (!checked.equals(ownFile(path))) {
-                ch.close();
-                throw new Refused("it was replaced while it was opened");
-            }
-        }
-        return new BufferedWriter(new OutputStreamWriter(Channels.newOutputStream(ch), StandardCharsets.UTF_8));
-    }
-
-    /** An output file refused before anything was written to it: a usage error (exit 2), not a failure. */
-    static final class Refused extends IOException {
-        private static final long serialVersionUID = 1L;
-
-        Refused(String message) {
-            super(message);
-        }
-    }
-
-    private static Object ownFile(Path path) throws Refused {
-        try {
-            return OwnedFiles.requireOwnFile(path);
-        } catch (IOException e) {
-            throw new Refused(e.getMessage());
-        }
-    }
-
-    /** /dev/null itself: what a benchmark or a dry run appends to. */
-    private static boolean isDevNull(Path path) {
-        try {
-            return Files.isSameFile(path, Path.of("/dev/null"));
-        } catch (IOException e) {
-            return false;
-        }
+        return new BufferedWriter(new OutputStreamWriter(Channels.newOutputStream(FileSink.append(path)),
+            StandardCharsets.UTF_8));
     }
 
     void write(ObjectNode doc) {
+        SinkRecord.identify(doc);
         if (stdout != null) {
             stdout.write(doc);
         }
@@ -110,12 +109,42 @@ final class AlertOutput implements AutoCloseable {
                 throw new java.io.UncheckedIOException(e);
             }
         }
+        if (sinks != null) {
+            sinks.write(doc);
+        }
+    }
+
+    /** Waits (bounded by the sink wait) until the sinks took what is queued, or are down. */
+    void drain() {
+        if (sinks != null) {
+            sinks.drain();
+        }
+    }
+
+    /** Per sink health, for the summary; empty without sinks. */
+    List<SinkStats> sinkStats() {
+        return sinks == null ? List.of() : sinks.stats();
+    }
+
+    /** Closes the sinks (the bounded wait for what is queued) and returns their final numbers. */
+    List<SinkStats> closeSinks() {
+        if (sinks == null) {
+            return List.of();
+        }
+        sinks.close();
+        return sinks.stats();
     }
 
     @Override
     public void close() throws IOException {
-        if (file != null) {
-            file.close();
+        try {
+            if (sinks != null) {
+                sinks.close();
+            }
+        } finally {
+            if (file != null) {
+                file.close();
+            }
         }
     }
 }

@@ -226,7 +226,7 @@ final class Detection implements AutoCloseable {
         }
         return new ScanConfig(c.source(), c.rules(), off, c.jitSeverity(), c.jitRuntimes(), c.allowlist(),
             c.protectedList(), c.knownDebuggers(), c.responseAction(), c.responseMin(), c.responseGraceSeconds(),
-            c.threads(), c.processTimeoutSeconds(), c.compareAllPages(), c.evidence());
+            c.threads(), c.processTimeoutSeconds(), c.compareAllPages(), c.evidence(), c.output());
     }
 
     @Override

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import picocli.CommandLine;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -43,6 +44,9 @@ final class DetectionOptions {
         description = "Append the JSON lines to FILE (created with mode 0600; refused: a symbolic link, or an existing "
             + "file that is not yours alone: another user's, writable by group or others, hard-linked).")
     Path out;
+
+    @Mixin
+    SinkOptions sinks;
 
     @Option(names = "--min-severity", paramLabel = "SEVERITY", converter = SeverityConverter.class,
         description = "Report only alerts at or above this severity (low, medium, high, critical; default low).")

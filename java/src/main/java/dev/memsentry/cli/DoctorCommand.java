@@ -34,7 +34,12 @@ import picocli.CommandLine.Spec;
         "the capability matrix of every backend (native library, Python stub agent), and a live check of each",
         "capability of the backend in use against memsentry's own process.",
         "",
-        "Exits 0 when a backend works, 3 when none does."})
+        "--sink URI (repeatable) checks sinks instead: each is opened or connected (TLS handshake, Kafka topic",
+        "metadata) without sending anything, and gets one line: ok, or why not (DNS, refused, TLS, not",
+        "authorized, unknown topic).",
+        "",
+        "Exits 0 when a backend works (every --sink is usable), 2 for a malformed sink URI or unreadable CA",
+        "file, 3 when no backend works (a sink is not usable)."})
 final class DoctorCommand implements Callable<Integer> {
     private static final int CAP_SYS_PTRACE = 19;
 
@@ -47,8 +52,18 @@ final class DoctorCommand implements Callable<Integer> {
     @Option(names = "--json", description = "One JSON object with the whole report.")
     boolean json;
 
+    @Option(names = "--sink", paramLabel = "URI", description = "Check this sink (repeatable), as scan --sink would use it.")
+    java.util.List<String> sinks;
+
+    @Option(names = "--config", paramLabel = "FILE",
+        description = "With --sink: the configuration whose output.kafka settings apply.")
+    Path config;
+
     @Override
     public Integer call() {
+        if (sinks != null) {
+            return checkSinks();
+        }
         Backends.Selection selection = main.backend();
         Agent agent = selection.agent();
         ObjectNode report = Json.object();
@@ -106,6 +121,47 @@ final class DoctorCommand implements Callable<Integer> {
         }
         print(report);
         return anyWorks ? ExitCodes.OK : ExitCodes.FAILED;
+    }
+
+    /** doctor --sink: one line (or JSON entry) per sink. */
+    private int checkSinks() {
+        PrintWriter out = spec.commandLine().getOut();
+        java.util.Map<String, String> kafka = java.util.Map.of();
+        if (config != null) {
+            try {
+                kafka = dev.memsentry.config.ConfigLoader.load(config).output().kafka();
+            } catch (dev.memsentry.config.ConfigException e) {
+                spec.commandLine().getErr().println("memsentry: invalid configuration: " + e.getMessage());
+                return ExitCodes.USAGE;
+            }
+        }
+        ArrayNode results = Json.MAPPER.createArrayNode();
+        boolean allOk = true;
+        for (String uri : sinks) {
+            String problem;
+            try (dev.memsentry.sink.Sink sink = dev.memsentry.sink.SinkSet.create(dev.memsentry.sink.SinkUri.parse(uri),
+                kafka)) {
+                sink.probe();
+                problem = null;
+            } catch (dev.memsentry.sink.SinkUriException e) {
+                spec.commandLine().getErr().println("memsentry: " + e.getMessage());
+                return ExitCodes.USAGE;
+            } catch (dev.memsentry.sink.SinkException e) {
+                problem = e.getMessage();
+            }
+            allOk &= problem == null;
+            results.addObject().put("sink", uri).put("ok", problem == null).put("problem", problem);
+            if (!json) {
+                out.println("sink " + uri + ": " + (problem == null ? "ok" : problem));
+            }
+        }
+        if (json) {
+            ObjectNode report = Json.object();
+            report.set("sinks", results);
+            print(report);
+        }
+        out.flush();
+        return allOk ? ExitCodes.OK : ExitCodes.FAILED;
     }
 
     /** Exercises one capability against our own process; returns "ok (...)" or the failure. */

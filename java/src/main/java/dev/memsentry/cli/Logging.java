@@ -19,6 +19,8 @@ final class Logging {
         boolean verbose = List.of(args).contains("-v") || List.of(args).contains("--verbose");
         set("org.slf4j.simpleLogger.defaultLogLevel", verbose ? "debug" : "info");
         set("org.slf4j.simpleLogger.logFile", "System.err");
+        // kafka-clients logs its whole configuration at INFO: warnings only, unless -v
+        set("org.slf4j.simpleLogger.log.org.apache.kafka", verbose ? "debug" : "warn");
         set("org.slf4j.simpleLogger.showThreadName", "false");
         set("org.slf4j.simpleLogger.showLogName", "false");
         set("org.slf4j.simpleLogger.showShortLogName", "false");

@@ -31,6 +31,7 @@ import dev.memsentry.output.Json;
 import dev.memsentry.output.JsonLines;
 import dev.memsentry.output.Table;
 import dev.memsentry.output.TerminalText;
+import dev.memsentry.sink.SinkStats;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -194,7 +195,9 @@ final class ScanCommand implements Callable<Integer> {
         List<String> actions = new ArrayList<>();
         List<Long> failedExplicit = new ArrayList<>();
         long started = System.nanoTime();
-        try (AlertOutput output = AlertOutput.open(options.out, json ? new JsonLines(stdout) : null)) {
+        Path evidenceBase = options.evidenceDir != null ? options.evidenceDir : d.cfg.evidence().evidenceDir();
+        try (AlertOutput output = AlertOutput.open(options.out, json ? new JsonLines(stdout) : null, options.sinks,
+            d.cfg.output(), evidenceBase)) {
             Responder responder = new Responder(agent, d.action, d.actionMin, d.grace, d.evidence, ecs, e -> {
                 output.write(e);
                 actions.add(e.get("message").asText());
@@ -231,19 +234,30 @@ final class ScanCommand implements Callable<Integer> {
             summary.responses(responder.counts());
             summary.unsupported(session.unsupportedRules());
             summary.elapsed(System.nanoTime() - started);
+            output.drain();
+            List<SinkStats> sinks = output.sinkStats();
             if (!json) {
                 printTable(stdout, shown);
                 actions.forEach(a -> stdout.println(TerminalText.escape(a)));
                 stdout.print(summary.toText());
+                sinks.forEach(st -> stdout.println(st.text()));
                 stdout.flush();
             }
             ObjectNode ms = Json.object();
-            ms.set("summary", summary.toJson());
+            ObjectNode summaryJson = summary.toJson();
+            if (!sinks.isEmpty()) {
+                summaryJson.set("sinks", SinkReport.json(sinks));
+            }
+            ms.set("summary", summaryJson);
             output.write(ecs.event(Instant.now(), "scan-summary", null, null, "scanned " + summary.toJson()
                 .get("processes_scanned").asInt() + " processes, " + summary.findings() + " findings", ms));
+            SinkReport.log(output.closeSinks());
+        } catch (AlertOutput.OpenException e) {
+            spec.commandLine().getErr().println("memsentry: " + e.getMessage());
+            return e.exitCode;
         } catch (IOException e) {
             spec.commandLine().getErr().println("memsentry: cannot write " + options.out + ": " + e.getMessage());
-            return e instanceof AlertOutput.Refused ? ExitCodes.USAGE : ExitCodes.FAILED;
+            return e instanceof dev.memsentry.sink.FileSink.Refused ? ExitCodes.USAGE : ExitCodes.FAILED;
         } finally {
             if (pins != null) {
                 pins.close();

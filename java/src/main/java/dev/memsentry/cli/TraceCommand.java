@@ -36,6 +36,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -124,6 +125,9 @@ final class TraceCommand implements Callable<Integer> {
             + "file that is not yours alone: another user's, writable by group or others, hard-linked).")
     Path out;
 
+    @Mixin
+    SinkOptions sinkOptions;
+
     @Option(names = "--alerts-only", description = "Report alerts (and the summary) only, no event lines.")
     boolean alertsOnly;
 
@@ -187,7 +191,14 @@ final class TraceCommand implements Callable<Integer> {
             err.println("memsentry: tracing needs the native agent (the " + agent.backendName() + " backend is in use)");
             return ExitCodes.FAILED;
         }
-        return new Run(agent, new TraceDetector(agent, new DetectionPolicy(cfg)), argv).trace(options);
+        dev.memsentry.sink.SinkSet sinks;
+        try {
+            sinks = AlertOutput.openSinks(sinkOptions, cfg.output(), cfg.evidence().evidenceDir());
+        } catch (AlertOutput.OpenException e) {
+            err.println("memsentry: " + e.getMessage());
+            return e.exitCode;
+        }
+        return new Run(agent, new TraceDetector(agent, new DetectionPolicy(cfg)), argv, sinks).trace(options);
     }
 
     /** One trace: the session, its output and what it counted. */
@@ -195,16 +206,18 @@ final class TraceCommand implements Callable<Integer> {
         private final Agent agent;
         private final TraceDetector detector;
         private final List<String> argv;
+        private final dev.memsentry.sink.SinkSet sinks;
         private final EcsWriter ecs = new EcsWriter();
         private final Map<String, Integer> byRule = new TreeMap<>();
         private TraceOutput output;
         private OrderedHandoff handoff;
         private int reported;
 
-        Run(Agent agent, TraceDetector detector, List<String> argv) {
+        Run(Agent agent, TraceDetector detector, List<String> argv, dev.memsentry.sink.SinkSet sinks) {
             this.agent = agent;
             this.detector = detector;
             this.argv = argv;
+            this.sinks = sinks;
         }
 
         // The traced thread waits while these run: policy and process lookups stay here (the
@@ -234,6 +247,9 @@ final class TraceCommand implements Callable<Integer> {
             try {
                 session = agent.openTrace(options, this);
             } catch (AgentException e) {
+                if (sinks != null) {
+                    sinks.close();
+                }
                 if (e.status() == Status.INVALID_ARGUMENT) {
                     err.println("memsentry: --syscall: " + e.getMessage());
                     return ExitCodes.USAGE;
@@ -254,12 +270,13 @@ final class TraceCommand implements Callable<Integer> {
             }, "memsentry-trace-stop");
             Runtime.getRuntime().addShutdownHook(hook);
             try (TraceOutput o = TraceOutput.open(spec.commandLine().getOut(), json, out,
-                System.console() != null); OrderedHandoff h = new OrderedHandoff("memsentry-trace-output", 1 << 12)) {
+                System.console() != null, sinks); OrderedHandoff h = new OrderedHandoff("memsentry-trace-output", 1 << 12)) {
                 output = o;
                 handoff = h;
                 TraceSummary s = pid != null ? session.attach(pid) : session.launch(argv);
                 h.drain();
                 summary(s);
+                SinkReport.log(o.closeSinks());
                 return reported > 0 ? ExitCodes.FINDINGS : ExitCodes.OK;
             } catch (AgentException e) {
                 err.println("memsentry: " + refusal(e));
@@ -267,7 +284,7 @@ final class TraceCommand implements Callable<Integer> {
             } catch (IOException | UncheckedIOException e) {
                 err.println("memsentry: cannot write " + (out != null ? out : "standard output") + ": "
                     + (e instanceof UncheckedIOException u ? u.getCause().getMessage() : e.getMessage()));
-                return e instanceof AlertOutput.Refused ? ExitCodes.USAGE : ExitCodes.FAILED;
+                return e instanceof dev.memsentry.sink.FileSink.Refused ? ExitCodes.USAGE : ExitCodes.FAILED;
             } catch (RuntimeException e) {
                 // Reported here, not by Main: after a SIGTERM the JVM halts once the hook below returns.
                 err.println("memsentry: internal error: " + e);
@@ -356,9 +373,15 @@ final class TraceCommand implements Callable<Integer> {
         private void summary(TraceSummary s) throws IOException {
             TraceReport report = new TraceReport(s, pid == null ? argv : List.of(), reported, byRule);
             String text = report.text();
-            if (json || out != null) {
+            output.drainSinks();
+            var sinkStats = output.sinkStats();
+            if (json || out != null || !sinkStats.isEmpty()) {
                 ObjectNode ms = Json.object();
-                ms.set("summary", report.json());
+                ObjectNode summaryJson = report.json();
+                if (!sinkStats.isEmpty()) {
+                    summaryJson.set("sinks", SinkReport.json(sinkStats));
+                }
+                ms.set("summary", summaryJson);
                 ProcessRef ref = report.launch() ? new ProcessRef(s.pid(), "", "", argv, null) : detector.process(s.pid());
                 output.summary(ecs.event(Instant.now(), "trace-summary", null, ref, text, ms));
             }
@@ -366,6 +389,7 @@ final class TraceCommand implements Callable<Integer> {
             if (!json) {
                 PrintWriter err = spec.commandLine().getErr();
                 err.println(text);
+                sinkStats.forEach(st -> err.println(st.text()));
                 err.flush();
             }
         }

@@ -7,6 +7,9 @@ import dev.memsentry.detect.Alert;
 import dev.memsentry.output.Json;
 import dev.memsentry.output.TerminalText;
 import dev.memsentry.output.TraceRecords;
+import dev.memsentry.sink.SinkRecord;
+import dev.memsentry.sink.SinkSet;
+import dev.memsentry.sink.SinkStats;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -15,13 +18,15 @@ import java.nio.file.Path;
 import java.time.LocalTime;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Where a trace's lines go: standard output (strace-like text, or JSON lines with --json) and,
- * with --out, JSON lines appended to a file (0600, never through a symbolic link). Events are
+ * with --out, JSON lines appended to a file (0600, never through a symbolic link); alerts and the
+ * summary also to the sinks (--sink), which take ECS documents only. Events are
  * buffered, not flushed one by one: a flusher thread empties the buffers every {@link #FLUSH_MS}
  * ms, and alerts and the end flush at once. Called from the trace's output thread
  * ({@link OrderedHandoff}), the flusher, and the tracing thread for the warm-up and the summary;
@@ -40,11 +45,13 @@ final class TraceOutput implements AutoCloseable {
     private final boolean color;
     private final ZoneId zone = ZoneId.systemDefault();
     private final ScheduledExecutorService flusher;
+    private final SinkSet sinks; // null: none
     private boolean dirty;
 
-    private TraceOutput(PrintWriter stdout, boolean json, BufferedWriter file, boolean color)
+    private TraceOutput(PrintWriter stdout, boolean json, BufferedWriter file, boolean color, SinkSet sinks)
         throws IOException {
         this.stdout = stdout;
+        this.sinks = sinks;
         this.stdoutJson = json ? generator(stdout) : null;
         this.file = file;
         this.fileJson = file == null ? null : generator(file);
@@ -57,10 +64,22 @@ final class TraceOutput implements AutoCloseable {
         flusher.scheduleWithFixedDelay(this::flushIfDirty, FLUSH_MS, FLUSH_MS, TimeUnit.MILLISECONDS);
     }
 
-    /** color: highlight alerts (standard output is a terminal). */
-    static TraceOutput open(PrintWriter stdout, boolean json, Path out, boolean color)
+    /** color: highlight alerts (standard output is a terminal). sinks (may be null) get alerts and the summary. */
+    static TraceOutput open(PrintWriter stdout, boolean json, Path out, boolean color, SinkSet sinks)
         throws IOException {
-        return new TraceOutput(stdout, json, out == null ? null : AlertOutput.appendTo(out), color);
+        return new TraceOutput(stdout, json, out == null ? null : AlertOutput.appendTo(out), color, sinks);
+    }
+
+    /** Per sink health so far (final after close); empty without sinks. */
+    List<SinkStats> sinkStats() {
+        return sinks == null ? List.of() : sinks.stats();
+    }
+
+    /** Waits (bounded) until the sinks took what is queued, for the summary. */
+    void drainSinks() {
+        if (sinks != null) {
+            sinks.drain();
+        }
     }
 
     private static JsonGenerator generator(java.io.Writer w) throws IOException {
@@ -121,6 +140,10 @@ final class TraceOutput implements AutoCloseable {
     }
 
     private void document(ObjectNode doc, boolean toStdout) {
+        SinkRecord.identify(doc);
+        if (sinks != null) {
+            sinks.write(doc);
+        }
         try {
             if (toStdout && stdoutJson != null) {
                 Json.MAPPER.writeTree(stdoutJson, doc);
@@ -158,14 +181,29 @@ final class TraceOutput implements AutoCloseable {
         }
     }
 
+    /** Closes the sinks (the bounded wait for what is queued) and returns their final numbers. */
+    List<SinkStats> closeSinks() {
+        if (sinks == null) {
+            return List.of();
+        }
+        sinks.close();
+        return sinks.stats();
+    }
+
     @Override
     public void close() throws IOException {
         flusher.shutdownNow();
-        synchronized (this) {
-            flush();
-            if (file != null) {
-                fileJson.close();
-                file.close();
+        try {
+            synchronized (this) {
+                flush();
+                if (file != null) {
+                    fileJson.close();
+                    file.close();
+                }
+            }
+        } finally {
+            if (sinks != null) {
+                sinks.close();
             }
         }
     }

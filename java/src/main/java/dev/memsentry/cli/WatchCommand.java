@@ -25,6 +25,7 @@ import dev.memsentry.watch.WatchOutput;
 import dev.memsentry.watch.WatchSettings;
 import dev.memsentry.watch.Watcher;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.time.Duration;
@@ -209,11 +210,18 @@ final class WatchCommand implements Callable<Integer> {
         WatchSettings settings = new WatchSettings(settle, settleLate, rescan, maxCpu, traceOn, traceFor, maxTraces,
             statsInterval, detection.workers, maxTracked);
         EcsWriter ecs = new EcsWriter();
-        try (AlertOutput out = AlertOutput.open(options.out, options.json ? new JsonLines(spec.commandLine().getOut()) : null)) {
-            return watch(agent, source, settings, ecs, out, detection);
+        Path evidenceBase = options.evidenceDir != null ? options.evidenceDir : detection.cfg.evidence().evidenceDir();
+        try (AlertOutput out = AlertOutput.open(options.out, options.json ? new JsonLines(spec.commandLine().getOut()) : null,
+            options.sinks, detection.cfg.output(), evidenceBase)) {
+            int code = watch(agent, source, settings, ecs, out, detection);
+            SinkReport.log(out.closeSinks());
+            return code;
+        } catch (AlertOutput.OpenException e) {
+            err.println("memsentry: " + e.getMessage());
+            return e.exitCode;
         } catch (IOException e) {
             err.println("memsentry: cannot write " + options.out + ": " + e.getMessage());
-            return e instanceof AlertOutput.Refused ? ExitCodes.USAGE : ExitCodes.FAILED;
+            return e instanceof dev.memsentry.sink.FileSink.Refused ? ExitCodes.USAGE : ExitCodes.FAILED;
         } finally {
             source.close();
         }
@@ -262,6 +270,12 @@ final class WatchCommand implements Callable<Integer> {
 
             @Override
             public void event(ObjectNode doc, String line) {
+                if (doc.at("/event/action").asText().equals("watch-stats") && doc.at("/memsentry/watch_stats").isObject()) {
+                    var sinks = out.sinkStats();
+                    if (!sinks.isEmpty()) {
+                        ((ObjectNode) doc.at("/memsentry/watch_stats")).set("sinks", SinkReport.json(sinks));
+                    }
+                }
                 out.write(doc);
                 if (text) {
                     stdout.println(TerminalText.escape(line));

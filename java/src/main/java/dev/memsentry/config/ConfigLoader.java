@@ -34,7 +34,7 @@ import java.util.stream.Collectors;
 public final class ConfigLoader {
     private static final int MAX_BYTES = 1 << 20;
     private static final Set<String> TOP = ordered("rules", "heuristics", "jit", "allowlist", "protected",
-        "known_debuggers", "response", "scan");
+        "known_debuggers", "response", "scan", "output");
 
     private final Path file;
     private final String label;
@@ -75,7 +75,7 @@ public final class ConfigLoader {
         if (root == null || root.isMissingNode() || root.isNull()) {
             return new ScanConfig(file, d.rules(), d.heuristics(), d.jitSeverity(), d.jitRuntimes(), d.allowlist(),
                 d.protectedList(), d.knownDebuggers(), d.responseAction(), d.responseMin(), d.responseGraceSeconds(),
-                d.threads(), d.processTimeoutSeconds(), d.compareAllPages(), d.evidence());
+                d.threads(), d.processTimeoutSeconds(), d.compareAllPages(), d.evidence(), d.output());
         }
         object(root, "");
         onlyKeys(root, "", TOP);
@@ -138,25 +138,66 @@ public final class ConfigLoader {
                 compareAll = bool(s.get("compare_all_pages"), "scan.compare_all_pages");
             }
         }
+        OutputSettings output = root.has("output") ? output(object(root.get("output"), "output")) : d.output();
         return new ScanConfig(file, rules, heuristics, jitSeverity, jit, allow, protectedList, debuggers, action, min,
-            grace, threads, timeout, compareAll, evidence);
+            grace, threads, timeout, compareAll, evidence, output);
+    }
+
+    /** output: sinks (checked as --sink is), spool_dir (relative to this file), spool_max_size, shutdown_wait_seconds, kafka. */
+    private OutputSettings output(JsonNode o) {
+        onlyKeys(o, "output", ordered("sinks", "spool_dir", "spool_max_size", "shutdown_wait_seconds", "kafka"));
+        List<String> sinks = o.has("sinks") ? stringList(o.get("sinks"), "output.sinks", false) : List.of();
+        for (int i = 0; i < sinks.size(); i++) {
+            try {
+                dev.memsentry.sink.SinkUri.parse(sinks.get(i));
+            } catch (IllegalArgumentException e) {
+                throw fail("output.sinks[" + i + "]", e.getMessage());
+            }
+        }
+        Path spool = o.has("spool_dir") ? relativePath(o.get("spool_dir"), "output.spool_dir") : null;
+        Long max = null;
+        if (o.has("spool_max_size")) {
+            JsonNode n = o.get("spool_max_size");
+            max = n.isIntegralNumber() && n.canConvertToLong() ? n.asLong()
+                : convert(n, "output.spool_max_size", Sizes::parse);
+            if (max < 4096) {
+                throw fail("output.spool_max_size", "at least 4K");
+            }
+        }
+        Integer wait = o.has("shutdown_wait_seconds")
+            ? integer(o.get("shutdown_wait_seconds"), "output.shutdown_wait_seconds", 0, 3600) : null;
+        Map<String, String> kafka = new LinkedHashMap<>();
+        if (o.has("kafka")) {
+            JsonNode k = object(o.get("kafka"), "output.kafka");
+            for (Map.Entry<String, JsonNode> e : k.properties()) {
+                JsonNode v = e.getValue();
+                if (!v.isValueNode() || v.isNull()) {
+                    throw fail("output.kafka." + e.getKey(), "expected a text, number or boolean, found " + describe(v));
+                }
+                kafka.put(e.getKey(), v.asText());
+            }
+        }
+        return new OutputSettings(sinks, spool, max, wait, kafka);
+    }
+
+    /** A path; a relative one is relative to this file's folder. */
+    private Path relativePath(JsonNode n, String key) {
+        String raw = text(n, key);
+        Path p;
+        try {
+            p = Path.of(raw);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw fail(key, "'" + raw + "' is not a path");
+        }
+        if (!p.isAbsolute() && file.toAbsolutePath().getParent() != null) {
+            p = file.toAbsolutePath().getParent().resolve(p);
+        }
+        return p.normalize();
     }
 
     /** The evidence keys of the response object; a relative evidence_dir is relative to this file. */
     private EvidenceSettings evidence(JsonNode r) {
-        Path dir = null;
-        if (r.has("evidence_dir")) {
-            String raw = text(r.get("evidence_dir"), "response.evidence_dir");
-            try {
-                dir = Path.of(raw);
-            } catch (java.nio.file.InvalidPathException e) {
-                throw fail("response.evidence_dir", "'" + raw + "' is not a path");
-            }
-            if (!dir.isAbsolute() && file.toAbsolutePath().getParent() != null) {
-                dir = file.toAbsolutePath().getParent().resolve(dir);
-            }
-            dir = dir.normalize();
-        }
+        Path dir = r.has("evidence_dir") ? relativePath(r.get("evidence_dir"), "response.evidence_dir") : null;
         DumpFormat format = r.has("dump_format") ? convert(r.get("dump_format"), "response.dump_format", t ->
             switch (t.trim().toLowerCase(Locale.ROOT)) {
                 case "core" -> DumpFormat.CORE;

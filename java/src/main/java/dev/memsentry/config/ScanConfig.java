@@ -14,12 +14,13 @@ import java.util.Map;
  * @param responseGraceSeconds time between SIGTERM and SIGKILL for --respond kill; null: the default (5 s)
  * @param threads        null: one per core
  * @param evidence       how --respond dump and dump-kill keep their evidence
+ * @param output         sinks and spool
  */
 public record ScanConfig(Path source, List<Path> rules, Map<String, RuleSetting> heuristics, Severity jitSeverity,
                          List<JitRuntime> jitRuntimes, List<AllowEntry> allowlist, List<String> protectedList,
                          List<String> knownDebuggers, ResponseAction responseAction, Severity responseMin,
                          Integer responseGraceSeconds, Integer threads, Integer processTimeoutSeconds,
-                         boolean compareAllPages, EvidenceSettings evidence) {
+                         boolean compareAllPages, EvidenceSettings evidence, OutputSettings output) {
 
     /** A rule's setting; a null field keeps the rule's default. */
     public record RuleSetting(Boolean enabled, Severity severity) {
@@ -37,11 +38,12 @@ public record ScanConfig(Path source, List<Path> rules, Map<String, RuleSetting>
         protectedList = protectedList == null ? null : List.copyOf(protectedList);
         knownDebuggers = List.copyOf(knownDebuggers);
         evidence = evidence == null ? EvidenceSettings.DEFAULTS : evidence;
+        output = output == null ? OutputSettings.DEFAULTS : output;
     }
 
     public static ScanConfig defaults() {
         return new ScanConfig(null, List.of(), Map.of(), Severity.LOW, JitRuntime.DEFAULTS, List.of(), null,
             DEFAULT_DEBUGGERS, ResponseAction.ALERT, Severity.HIGH, null, null, null, false,
-            EvidenceSettings.DEFAULTS);
+            EvidenceSettings.DEFAULTS, OutputSettings.DEFAULTS);
     }
 }

@@ -148,4 +148,31 @@ class ConfigLoaderTest {
     void badEvidenceKeysNameTheKey(String text, String message) {
         assertEquals(message, error("m.yaml", text));
     }
+
+    @Test
+    void outputKeysAreReadAndChecked(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("memsentry.yaml");
+        Files.writeString(file, """
+            output:
+              sinks: ["file:alerts.json?keep=2", "kafka://k1:9092,k2:9092/alerts"]
+              spool_dir: spool
+              spool_max_size: 64M
+              shutdown_wait_seconds: 3
+              kafka: {compression.type: lz4, linger.ms: 20}
+            """);
+        OutputSettings o = ConfigLoader.load(file).output();
+        assertEquals(List.of("file:alerts.json?keep=2", "kafka://k1:9092,k2:9092/alerts"), o.sinks());
+        assertEquals(dir.resolve("spool"), o.spoolDir(), "relative to the file");
+        assertEquals(64L << 20, o.spoolMaxSize());
+        assertEquals(3, o.shutdownWaitSeconds());
+        assertEquals(java.util.Map.of("compression.type", "lz4", "linger.ms", "20"), o.kafka());
+        assertEquals(OutputSettings.DEFAULTS, ScanConfig.defaults().output());
+
+        assertTrue(error("m.yaml", "output: {sinks: ['syslog+tcp://relay']}")
+            .contains("output.sinks[0]: sink 'syslog+tcp://relay': 'relay' is not HOST:PORT"));
+        assertTrue(error("m.yaml", "output: {sinks: ['gopher://x:70']}").contains("unknown scheme 'gopher'"));
+        assertTrue(error("m.yaml", "output: {spool: /x}").contains("output.spool: unknown key"));
+        assertTrue(error("m.yaml", "output: {spool_max_size: 1K}").contains("at least 4K"));
+        assertTrue(error("m.yaml", "output: {kafka: {acks: [all]}}").contains("output.kafka.acks"));
+    }
 }

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Sink benchmark (issue 13), on loopback only, with servers this script starts and stops:
+# rsyslogd (private configuration: imtcp, imtcp/TLS with a CA made here, omfile) and a
+# single-node KRaft Kafka broker (the server artifacts from the Maven test class path).
+#   1. alerts/s through each sink (file, syslog+tcp, syslog+tls, kafka): N alerts (default 20000)
+#      written by bench/SinkBench.java, timed until the sink has taken all of them;
+#   2. delivery time of 10,000 alerts queued in the spool during an outage, once the server is back;
+#   3. scan --all inside `unshare --pid --fork --mount-proc` (victims and sleepers this script
+#      starts), REPEAT times each (default 5), alternating: --out FILE against --sink file:,
+#      syslog+tcp and kafka; median wall time and the ratio to --out.
+#   bench/sink_bench.sh [path/to/orchestrator.jar]      (as root; after mvn package, which fills ~/.m2)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+jar=${1:-$repo/target/orchestrator.jar}
+N=${N:-20000}
+REPEAT=${REPEAT:-5}
+[[ $(id -u) == 0 ]] || { echo "run as root (PID namespaces)"; exit 2; }
+[[ -f $jar ]] || { echo "no $jar: run mvn package first"; exit 2; }
+work=$(mktemp -d /tmp/memsentry-sinkbench.XXXXXX)
+java=${JAVA:-java}
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 600); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened"; return 1; }
+
+# --- rsyslog -------------------------------------------------------------------------------
+mkdir -p "$work/rs/work"
+( cd "$work/rs"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=bench CA" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1" 2>/dev/null
+  echo "subjectAltName=IP:127.0.0.1" > ext
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext 2>/dev/null )
+tcp=$(free_port); tls=$(free_port)
+cat > "$work/rs/rsyslog.conf" <<C
+global(workDirectory="$work/rs/work" maxMessageSize="256k"
+  DefaultNetstreamDriverCAFile="$work/rs/ca.pem" DefaultNetstreamDriverCertFile="$work/rs/server.pem"
+  DefaultNetstreamDriverKeyFile="$work/rs/server.key")
+module(load="imtcp")
+input(type="imtcp" address="127.0.0.1" port="$tcp")
+input(type="imtcp" address="127.0.0.1" port="$tls" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon")
+template(name="raw" type="string" string="%rawmsg%\n")
+action(type="omfile" file="$work/rs/received.log" template="raw")
+C
+rsyslog_start() {
+  /usr/sbin/rsyslogd -n -f "$work/rs/rsyslog.conf" -i "$work/rs/pid" >> "$work/rs/log" 2>&1 &
+  rs_pid=$!; pids+=($rs_pid)
+  wait_port "$tcp"; wait_port "$tls"
+}
+rsyslog_stop() { kill "$rs_pid"; wait "$rs_pid" 2>/dev/null || true; }
+rsyslog_start
+
+# --- Kafka ---------------------------------------------------------------------------------
+cp_file=$work/cp.txt
+(cd "$repo" && mvn -B -ntp -q -o dependency:build-classpath -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=test \
+  -Dnative.skip=true > /dev/null)
+kcp=$(cat "$cp_file")
+kport=$(free_port); cport=$(free_port)
+mkdir -p "$work/kafka"
+cat > "$work/kafka/server.properties" <<P
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$cport
+listeners=PLAINTEXT://127.0.0.1:$kport,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$kport
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$work/kafka/logs
+num.partitions=3
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+P
+kjava=("$java" -Xmx768m -XX:+UseSerialGC -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$kcp")
+cluster=$(python3 -c 'import base64,uuid;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
+"${kjava[@]}" kafka.tools.StorageTool format -t "$cluster" \
+  -c "$work/kafka/server.properties" > "$work/kafka/format.log" 2>&1
+kafka_start() {
+  "${kjava[@]}" kafka.Kafka "$work/kafka/server.properties" >> "$work/kafka/broker.log" 2>&1 &
+  k_pid=$!; pids+=($k_pid)
+  wait_port "$kport"
+}
+kafka_stop() { kill "$k_pid"; wait "$k_pid" 2>/dev/null || true; }
+kafka_start
+
+bench=("$java" -Dorg.slf4j.simpleLogger.log.org.apache.kafka=warn -Dorg.slf4j.simpleLogger.showThreadName=false \
+  -cp "$jar" "$repo/bench/SinkBench.java")
+echo "# machine: $(nproc) cpus, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
+echo "# jar: $(stat -c %s "$jar") bytes"
+
+echo "## 1. alerts per second through each sink ($N alerts, after a 2,000-alert warm-up)"
+"${bench[@]}" rate "file:$work/bench.json?max_size=0" "$N"
+"${bench[@]}" rate "syslog+tcp://127.0.0.1:$tcp" "$N"
+"${bench[@]}" rate "syslog+tls://127.0.0.1:$tls?ca=$work/rs/ca.pem" "$N"
+"${bench[@]}" rate "kafka://127.0.0.1:$kport/bench" "$N"
+
+echo "## 2. 10,000 alerts queued during an outage, then delivered"
+rsyslog_stop
+"${bench[@]}" queue "syslog+tcp://127.0.0.1:$tcp" "$work/spool" 10000
+rsyslog_start
+"${bench[@]}" replay "syslog+tcp://127.0.0.1:$tcp" "$work/spool"
+kafka_stop
+"${bench[@]}" queue "kafka://127.0.0.1:$kport/outage" "$work/spool" 10000
+kafka_start
+"${bench[@]}" replay "kafka://127.0.0.1:$kport/outage" "$work/spool"
+
+echo "## 3. scan --all (fresh PID namespace), $REPEAT runs per mode, alternating"
+export MS_JAR=$jar MS_VICTIMS=$repo/target/native-build/victims MS_REPEAT=$REPEAT MS_WORK=$work \
+  MS_TCP=$tcp MS_KAFKA=127.0.0.1:$kport
+unshare --pid --fork --mount-proc bash "$repo/bench/sink_bench_scan.sh"

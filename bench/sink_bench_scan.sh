@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# PID 1 of the namespace sink_bench.sh made: starts victims and sleepers, then times scan --all
+# with --out FILE against each sink. Everything started here dies with it.
+set -uo pipefail
+for v in victim_rwx victim_shellcode victim_elf_anon victim_thread_anon victim_memfd_exec; do
+  sleep 3600 | "$MS_VICTIMS/$v" > /dev/null 2>&1 &
+done
+for _ in $(seq 20); do sleep 3600 & done
+python3 -c 'import time; time.sleep(3600)' &
+sleep 2
+declare -A modes=(
+  [out]="--out $MS_WORK/scan-out.json"
+  [file]="--sink file:$MS_WORK/scan-sink.json"
+  [syslog]="--sink syslog+tcp://127.0.0.1:$MS_TCP"
+  [kafka]="--sink kafka://$MS_KAFKA/scan"
+)
+order=(out file syslog kafka)
+declare -A times
+for i in $(seq "$MS_REPEAT"); do
+  for m in "${order[@]}"; do
+    t0=$(date +%s%N)
+    # shellcheck disable=SC2086
+    java -jar "$MS_JAR" scan --all --no-progress --spool "$MS_WORK/scan-spool" ${modes[$m]} > /dev/null 2> "$MS_WORK/scan.err"
+    code=$?
+    t1=$(date +%s%N)
+    [[ $code == 1 ]] || { echo "scan ($m) exited $code: $(cat "$MS_WORK/scan.err")"; }
+    times[$m]+="$(( (t1 - t0) / 1000000 )) "
+  done
+done
+base=""
+for m in "${order[@]}"; do
+  med=$(echo ${times[$m]} | tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  [[ $m == out ]] && base=$med
+  printf 'mode=%-6s runs_ms=[%s] median_ms=%s ratio_to_out=%s\n' "$m" "$(echo ${times[$m]})" "$med" \
+    "$(awk -v a="$med" -v b="$base" 'BEGIN {printf "%.3f", a / b}')"
+done

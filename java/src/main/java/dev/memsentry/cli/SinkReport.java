@@ -1,0 +1,38 @@
+package dev.memsentry.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.memsentry.output.Json;
+import dev.memsentry.sink.SinkStats;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The sinks' health at the end of a run: in the summary document, and on stderr when something waits or was lost. */
+final class SinkReport {
+    private static final Logger LOG = LoggerFactory.getLogger(SinkReport.class);
+
+    private SinkReport() {
+    }
+
+    static ArrayNode json(List<SinkStats> stats) {
+        ArrayNode a = Json.MAPPER.createArrayNode();
+        for (SinkStats s : stats) {
+            a.addObject().put("sink", s.sink()).put("delivered", s.delivered()).put("spooled", s.spooled())
+                .put("retried", s.retried()).put("dropped", s.dropped()).put("pending", s.pending())
+                .put("spool", s.spool()).put("last_error", s.lastError());
+        }
+        return a;
+    }
+
+    static void log(List<SinkStats> stats) {
+        for (SinkStats s : stats) {
+            if (s.dropped() > 0) {
+                LOG.error("sink {}: {} events dropped ({})", s.sink(), s.dropped(), s.lastError());
+            }
+            if (s.pending() > 0) {
+                LOG.warn("sink {}: {} events wait in the spool {}; the next run delivers them", s.sink(), s.pending(),
+                    s.spool());
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+package dev.memsentry.sink;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.output.Json;
+import java.util.UUID;
+
+/**
+ * One ECS document on its way to the sinks: its JSON text (one line, with event.id set), and
+ * what the transports derive from it once: the key, the syslog severity and MSGID.
+ *
+ * @param id       event.id, a random UUID given when the document was first written, kept
+ *                 through retries and spool replays so that consumers can drop duplicates
+ * @param key      Kafka record key: host name and the pid the document is about ("web-1:4242"),
+ *                 the host name alone for documents about no process
+ * @param severity syslog severity (RFC 5424 section 6.2.1): critical 2, high 3, medium 4, low 5,
+ *                 events 6
+ * @param msgid    event.action, or the rule id for an alert
+ */
+public record SinkRecord(String id, String json, String key, int severity, String msgid, String hostname,
+                         String timestamp) {
+
+    /** Gives doc an event.id (a random UUID) if it has none; the caller's document is changed. */
+    public static void identify(ObjectNode doc) {
+        ObjectNode event = doc.get("event") instanceof ObjectNode e ? e : doc.putObject("event");
+        if (!event.path("id").isTextual()) {
+            event.put("id", UUID.randomUUID().toString());
+        }
+    }
+
+    /** The record of doc, given an event.id if it has none. */
+    public static SinkRecord of(ObjectNode doc) {
+        identify(doc);
+        try {
+            return from(doc, Json.MAPPER.writeValueAsString(doc));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("an ECS document that cannot be written: " + e.getMessage(), e);
+        }
+    }
+
+    /** A line read back from the spool; null if it is not a document with an event.id (a torn write). */
+    static SinkRecord parse(String line) {
+        try {
+            JsonNode doc = Json.MAPPER.readTree(line);
+            if (doc == null || !doc.path("event").path("id").isTextual()) {
+                return null;
+            }
+            return from(doc, line);
+        } catch (JsonProcessingException e) {
+            return null;
+        }
+    }
+
+    private static SinkRecord from(JsonNode doc, String json) {
+        JsonNode event = doc.path("event");
+        String host = doc.path("host").path("hostname").asText("");
+        JsonNode pid = doc.path("process").path("pid");
+        String key = pid.isIntegralNumber() ? host + ":" + pid.asLong() : host;
+        boolean alert = "alert".equals(event.path("kind").asText());
+        int severity = alert ? switch (doc.path("memsentry").path("severity").asText()) {
+            case "critical" -> 2;
+            case "high" -> 3;
+            case "medium" -> 4;
+            default -> 5;
+        } : 6;
+        String msgid = event.path("action").isTextual() ? event.get("action").asText()
+            : alert ? doc.path("rule").path("id").asText("alert") : "event";
+        return new SinkRecord(event.get("id").asText(), json, key, severity, msgid, host,
+            doc.path("@timestamp").asText(""));
+    }
+}

@@ -1,0 +1,269 @@
+package dev.memsentry.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.memsentry.output.Json;
+import dev.memsentry.testing.KafkaBroker;
+import dev.memsentry.testing.NativeSupport;
+import dev.memsentry.testing.Rsyslog;
+import dev.memsentry.testing.Victim;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * scan --sink end to end: the built jar, the known victims, a real rsyslogd and a real Kafka
+ * broker started here on loopback; bad sink input; a scan that ends while its sink is down.
+ */
+class SinkIT {
+    private static final Pattern RFC5424 = Pattern.compile("<(\\d{1,3})>1 \\S+ \\S+ memsentry \\d+ (\\S{1,32}) - (.*)");
+    @TempDir
+    static Path servers;
+    static Rsyslog rsyslog;
+    static KafkaBroker broker;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void start() throws Exception {
+        NativeSupport.requireNative();
+        Files.createDirectories(servers.resolve("rsyslog"));
+        Files.createDirectories(servers.resolve("kafka"));
+        rsyslog = Rsyslog.start(servers.resolve("rsyslog"));
+        broker = KafkaBroker.start(servers.resolve("kafka"));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (rsyslog != null) {
+            rsyslog.close();
+        }
+        if (broker != null) {
+            broker.close();
+        }
+    }
+
+    private static int closedPort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** event.id -> document, for the lines that are ECS documents. */
+    private static Map<String, JsonNode> byId(List<String> lines) throws Exception {
+        Map<String, JsonNode> out = new TreeMap<>();
+        for (String l : lines) {
+            if (!l.isBlank()) {
+                JsonNode n = Json.MAPPER.readTree(l);
+                assertTrue(out.put(n.at("/event/id").asText(), n) == null, "one document per event.id: " + l);
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void aScanOfTheKnownVictimsDeliversTheSameAlertsToFileSyslogAndKafka() throws Exception {
+        Path file = tmp.resolve("alerts.json");
+        int syslogBefore = rsyslog.received().size();
+        CliIT.Run r;
+        try (Victim a = Victim.start("victim_shellcode"); Victim b = Victim.start("victim_rwx");
+             Victim c = Victim.start("victim_elf_anon")) {
+            r = CliIT.jar(List.of(), "scan", "--json", "--pid", Long.toString(a.pid()), "--pid", Long.toString(b.pid()),
+                "--pid", Long.toString(c.pid()), "--sink", "file:" + file,
+                "--sink", "syslog+tcp://127.0.0.1:" + rsyslog.tcpPort(),
+                "--sink", "kafka://" + broker.bootstrap() + "/memsentry-scan", "--spool", tmp.resolve("spool").toString());
+        }
+        assertEquals(1, r.code(), r.err());
+        Map<String, JsonNode> stdout = byId(r.out().lines().toList());
+        Set<String> rules = new TreeSet<>();
+        stdout.values().forEach(d -> rules.add(d.at("/rule/id").asText()));
+        assertTrue(rules.containsAll(Set.of("memory.exec_anonymous", "memory.rwx", "memory.reflective_elf")), rules.toString());
+        JsonNode summary = stdout.values().stream().filter(d -> d.at("/event/action").asText().equals("scan-summary"))
+            .findFirst().orElseThrow().at("/memsentry/summary/sinks");
+        assertEquals(3, summary.size(), summary.toString());
+        for (JsonNode s : summary) {
+            assertEquals(stdout.size() - 1, s.get("delivered").asLong(),
+                "every document before the summary, delivered: " + s);
+            assertEquals(0, s.get("dropped").asLong());
+        }
+
+        assertEquals(stdout, byId(Files.readAllLines(file)), "the file sink: the same documents");
+
+        List<String> received = rsyslog.awaitReceived(syslogBefore + stdout.size(), 15_000);
+        List<String> syslogDocs = new ArrayList<>();
+        for (String line : received.subList(syslogBefore, received.size())) {
+            Matcher m = RFC5424.matcher(line);
+            assertTrue(m.matches(), "RFC 5424: " + line);
+            JsonNode doc = Json.MAPPER.readTree(m.group(3));
+            int severity = switch (doc.at("/memsentry/severity").asText()) {
+                case "critical" -> 2;
+                case "high" -> 3;
+                case "medium" -> 4;
+                case "low" -> 5;
+                default -> 6;
+            };
+            if (!doc.at("/event/kind").asText().equals("alert")) {
+                severity = 6;
+                assertEquals(doc.at("/event/action").asText(), m.group(2), "MSGID: event.action");
+            } else {
+                assertEquals(doc.at("/rule/id").asText(), m.group(2), "MSGID of an alert: its rule id");
+            }
+            assertEquals(10 * 8 + severity, Integer.parseInt(m.group(1)), "PRI: authpriv and the severity");
+            syslogDocs.add(m.group(3));
+        }
+        assertEquals(stdout, byId(syslogDocs), "syslog: the same documents as MSG");
+
+        List<ConsumerRecord<String, String>> records = broker.consume("memsentry-scan", stdout.size(), Duration.ofSeconds(30));
+        List<String> values = new ArrayList<>();
+        for (ConsumerRecord<String, String> rec : records) {
+            JsonNode doc = Json.MAPPER.readTree(rec.value());
+            String host = doc.at("/host/hostname").asText();
+            String expected = doc.at("/process/pid").isIntegralNumber() ? host + ":" + doc.at("/process/pid").asLong() : host;
+            assertEquals(expected, rec.key(), "key: host name and pid");
+            values.add(rec.value());
+        }
+        assertEquals(stdout, byId(values), "kafka: the same documents as values");
+    }
+
+    @Test
+    void badSinkInputIsOneLineAndTheDocumentedExitCode() throws Exception {
+        String pid = Long.toString(ProcessHandle.current().pid());
+        record Case(int code, String text, String... sink) {
+        }
+        List<Case> cases = List.of(
+            new Case(2, "is not HOST:PORT", "syslog+tcp://127.0.0.1"),
+            new Case(2, "unknown scheme 'http'", "http://127.0.0.1:80/"),
+            new Case(2, "does not exist", "syslog+tls://127.0.0.1:" + rsyslog.tlsPort() + "?ca=" + tmp.resolve("none.pem")),
+            new Case(3, "refused (and no spool", "syslog+tcp://127.0.0.1:" + closedPort()),
+            new Case(3, "is not signed by the CA " + rsyslog.otherCa(),
+                "syslog+tls://127.0.0.1:" + rsyslog.tlsPort() + "?ca=" + rsyslog.otherCa()));
+        for (Case c : cases) {
+            CliIT.Run r = CliIT.jar(List.of(), "scan", "--pid", pid, "--no-spool", "--sink", c.sink()[0]);
+            assertEquals(c.code(), r.code(), c.sink()[0] + ": " + r.err());
+            List<String> lines = r.err().strip().lines().toList();
+            assertEquals(1, lines.size(), "one line: " + r.err());
+            assertTrue(lines.get(0).startsWith("memsentry: ") && lines.get(0).contains(c.text()), r.err());
+            assertEquals("", r.out(), "nothing scanned");
+        }
+    }
+
+    @Test
+    void aScanThatEndsWhileItsSinkIsDownLeavesItsEventsInTheSpoolAndTheNextRunDeliversThem() throws Exception {
+        Path spool = tmp.resolve("spool");
+        String sink = "syslog+tcp://127.0.0.1:" + rsyslog.tcpPort();
+        int before = rsyslog.received().size();
+        CliIT.Run first;
+        CliIT.Run second;
+        try (Victim v = Victim.start("victim_rwx")) {
+            rsyslog.stop();
+            try {
+                first = CliIT.jar(List.of(), "scan", "--pid", Long.toString(v.pid()), "--sink", sink, "--spool",
+                    spool.toString(), "--sink-wait", "2s", "--out", tmp.resolve("first.json").toString());
+            } finally {
+                rsyslog.restart();
+            }
+            assertEquals(1, first.code(), first.err());
+            assertTrue(first.out().contains("waiting in the spool " + spool), "the summary says so: " + first.out());
+            assertTrue(first.err().contains("wait in the spool"), first.err());
+            second = CliIT.jar(List.of(), "scan", "--pid", Long.toString(v.pid()), "--sink", sink, "--spool",
+                spool.toString(), "--out", tmp.resolve("second.json").toString());
+        }
+        assertEquals(1, second.code(), second.err());
+        assertFalse(second.out().contains("waiting in the spool"), second.out());
+        Map<String, JsonNode> sent = byId(Files.readAllLines(tmp.resolve("first.json")));
+        sent.putAll(byId(Files.readAllLines(tmp.resolve("second.json"))));
+        List<String> got = rsyslog.awaitReceived(before + sent.size(), 15_000);
+        Set<String> ids = new TreeSet<>();
+        for (String line : got.subList(before, got.size())) {
+            Matcher m = RFC5424.matcher(line);
+            assertTrue(m.matches(), line);
+            ids.add(Json.MAPPER.readTree(m.group(3)).at("/event/id").asText());
+        }
+        assertEquals(sent.keySet(), ids, "both runs' documents arrived");
+        try (Stream<Path> left = Files.walk(spool)) {
+            assertFalse(left.anyMatch(p -> p.toString().endsWith(".jsonl")), "spool empty afterwards");
+        }
+    }
+
+    @Test
+    void aFullSpoolDropsTheOldestCountsThemAndSaysSo() throws Exception {
+        CliIT.Run r;
+        try (Victim a = Victim.start("victim_shellcode"); Victim b = Victim.start("victim_rwx");
+             Victim c = Victim.start("victim_elf_anon"); Victim d = Victim.start("victim_thread_anon")) {
+            r = CliIT.jar(List.of(), "scan", "--json", "--pid", Long.toString(a.pid()), "--pid", Long.toString(b.pid()),
+                "--pid", Long.toString(c.pid()), "--pid", Long.toString(d.pid()),
+                "--sink", "syslog+tcp://127.0.0.1:" + closedPort(), "--spool", tmp.resolve("spool").toString(),
+                "--spool-max-size", "4K", "--sink-wait", "1s");
+        }
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains("full: dropped the"), r.err());
+        assertTrue(r.err().lines().anyMatch(l -> l.startsWith("ERROR") && l.contains("events dropped")), r.err());
+        JsonNode sinks = byId(r.out().lines().toList()).values().stream()
+            .filter(n -> n.at("/event/action").asText().equals("scan-summary")).findFirst().orElseThrow()
+            .at("/memsentry/summary/sinks/0");
+        assertTrue(sinks.get("dropped").asLong() > 0, sinks.toString());
+        assertTrue(sinks.get("pending").asLong() > 0, sinks.toString());
+    }
+
+    @Test
+    void doctorChecksASinkAndSaysWhyNotInOneLine() throws Exception {
+        CliIT.Run ok = CliIT.jar(List.of(), "doctor", "--sink", "syslog+tls://127.0.0.1:" + rsyslog.tlsPort() + "?ca="
+            + rsyslog.ca(), "--sink", "kafka://" + broker.bootstrap() + "/memsentry-doctor");
+        assertEquals(0, ok.code(), ok.out() + ok.err());
+        assertEquals(List.of("sink syslog+tls://127.0.0.1:" + rsyslog.tlsPort() + "?ca=" + rsyslog.ca() + ": ok",
+            "sink kafka://" + broker.bootstrap() + "/memsentry-doctor: ok"), ok.out().lines().toList());
+        int closed = closedPort();
+        CliIT.Run refused = CliIT.jar(List.of(), "doctor", "--sink", "kafka://127.0.0.1:" + closed + "/t");
+        assertEquals(3, refused.code());
+        assertEquals(List.of("sink kafka://127.0.0.1:" + closed + "/t: kafka: connection to 127.0.0.1:" + closed
+            + " refused"), refused.out().lines().toList());
+        CliIT.Run wrongCa = CliIT.jar(List.of(), "doctor", "--sink", "syslog+tls://127.0.0.1:" + rsyslog.tlsPort() + "?ca="
+            + rsyslog.otherCa());
+        assertEquals(3, wrongCa.code());
+        assertTrue(wrongCa.out().strip().lines().count() == 1 && wrongCa.out().contains("is not signed by the CA"),
+            wrongCa.out());
+        CliIT.Run dns = CliIT.jar(List.of(), "doctor", "--sink", "syslog+tcp://no-such-host.invalid:514");
+        assertEquals(3, dns.code());
+        assertTrue(dns.out().contains("cannot resolve no-such-host.invalid (DNS)"), dns.out());
+        CliIT.Run malformed = CliIT.jar(List.of(), "doctor", "--sink", "kafka://127.0.0.1:9092");
+        assertEquals(2, malformed.code());
+        assertEquals(1, malformed.err().strip().lines().count(), malformed.err());
+    }
+
+    @Test
+    void traceDeliversItsAlertsAndSummaryToKafka() throws Exception {
+        String victim = Victim.directory().resolve("victim_wx_cycle").toString();
+        Path out = tmp.resolve("trace.json");
+        CliIT.Run r = CliIT.jar(List.of(), "trace", "--alerts-only", "--out", out.toString(), "--sink",
+            "kafka://" + broker.bootstrap() + "/memsentry-trace", "--spool", tmp.resolve("spool").toString(), "--",
+            victim, "1", "2");
+        assertEquals(1, r.code(), r.err());
+        Map<String, JsonNode> written = byId(Files.readAllLines(out));
+        assertTrue(written.values().stream().filter(d -> d.at("/rule/id").asText().equals("trace.wx_transition")).count() >= 2,
+            written.toString());
+        assertTrue(r.err().contains("sink kafka://" + broker.bootstrap() + "/memsentry-trace: "), r.err());
+        List<String> values = new ArrayList<>();
+        broker.consume("memsentry-trace", written.size(), Duration.ofSeconds(30)).forEach(rec -> values.add(rec.value()));
+        assertEquals(written, byId(values), "the alerts and the trace summary, with the --out file's event.ids");
+    }
+}
