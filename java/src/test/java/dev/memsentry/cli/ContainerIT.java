@@ -247,7 +247,7 @@ class ContainerIT {
 
     @Test
     void watchScopedToAContainerCatchesAShortLivedVictimStartedWithPodmanExec(@TempDir Path tmp) throws Exception {
-        try (Podman.Container c = image.start("/victims/victim_map_library_static");
+        try (Podman.Container c = image.start("/victims/victim_rwx_static");
              Victim beside = Victim.start("victim_rwx");
              WatchRun w = WatchRun.start(tmp, List.of(), "watch", "--scope", "container:" + c.id().substring(0, 12),
                  "--json", "--stats-interval", "1s")) {
