@@ -127,37 +127,7 @@ final class InjectionCheck implements Check {
     }
 
     private static void tracer(ProcessContext ctx, long tracerPid, List<Finding> out) {
-        if (tracerPid == ctx.session.selfPid()) {
-            return;
-        }
-        ProcessInfo tracer = null;
-        try {
-            tracer = ctx.agent.process(tracerPid);
-        } catch (AgentException e) {
-            if (e.status() != Status.NO_SUCH_PROCESS && e.status() != Status.ACCESS_DENIED) {
-                throw e;
-            }
-        }
-        if (tracer != null && (knownDebugger(ctx, tracer) || isMemsentry(ctx, tracer))) {
-            return;
-        }
-        Finding f = Finding.of(BuiltinRules.TRACER, null, "traced by pid " + tracerPid
-            + (tracer == null ? " (gone)" : " " + tracer.name() + " (" + tracer.exe() + ")"));
-        f.details().put("tracer_pid", tracerPid);
-        if (tracer != null) {
-            f.details().put("tracer_name", tracer.name()).put("tracer_executable", tracer.exe())
-                .put("tracer_command_line", tracer.commandLine());
-        }
-        out.add(f);
-    }
-
-    private static boolean knownDebugger(ProcessContext ctx, ProcessInfo t) {
-        return ctx.policy().knownDebugger(t);
-    }
-
-    /** Another memsentry process: one running the very jar this one runs from. */
-    private static boolean isMemsentry(ProcessContext ctx, ProcessInfo t) {
-        String jar = ctx.session.selfJar();
-        return jar != null && t.cmdline().contains(jar);
+        TracerFinding.of(ctx.agent, ctx.policy(), tracerPid, ctx.session.selfPid(), ctx.session.selfJar())
+            .ifPresent(out::add);
     }
 }

@@ -76,7 +76,8 @@ public final class ScanSession {
         return selfJar;
     }
 
-    private static String ownJar() {
+    /** The jar this program runs from (null when not run from a jar): another memsentry runs the same one. */
+    public static String ownJar() {
         try {
             Path p = Path.of(ScanSession.class.getProtectionDomain().getCodeSource().getLocation().toURI());
             return Files.isRegularFile(p) ? p.toAbsolutePath().toString() : null;

@@ -25,6 +25,7 @@ public final class WatchStats {
     final AtomicLong tracesStarted = new AtomicLong();
     final AtomicLong tracesSkipped = new AtomicLong();
     final AtomicLong traceAlerts = new AtomicLong();
+    final AtomicLong ptraceAttaches = new AtomicLong();
     final AtomicLong scanCpuNanos = new AtomicLong();
     final AtomicLong stateFull = new AtomicLong();
 
@@ -59,6 +60,7 @@ public final class WatchStats {
         n.put("traces_skipped", tracesSkipped.get());
         n.put("traces_running", tracing);
         n.put("trace_alerts", traceAlerts.get());
+        n.put("ptrace_attaches", ptraceAttaches.get());
         n.put("scan_cpu_ms", scanCpuNanos.get() / 1_000_000);
         n.put("process_cpu_ms", processCpuMs);
         return n;

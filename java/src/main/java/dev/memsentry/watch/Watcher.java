@@ -6,9 +6,13 @@ import dev.memsentry.agent.AgentException;
 import dev.memsentry.agent.ProcessEvent;
 import dev.memsentry.agent.ProcessEventSource;
 import dev.memsentry.detect.Alert;
+import dev.memsentry.detect.BuiltinRules;
 import dev.memsentry.detect.EcsWriter;
+import dev.memsentry.detect.Finding;
+import dev.memsentry.detect.ProcessRef;
 import dev.memsentry.detect.ProcessResult;
 import dev.memsentry.detect.Severity;
+import dev.memsentry.detect.TracerFinding;
 import dev.memsentry.output.Json;
 import dev.memsentry.output.TraceRecords;
 import java.lang.management.ManagementFactory;
@@ -51,6 +55,8 @@ public final class Watcher {
     /** Why {@link #run} returned. */
     public enum End { STOPPED, DURATION, SOURCE_FAILED }
 
+    private static final long SELF_PID = ProcessHandle.current().pid();
+    private static final String SELF_JAR = dev.memsentry.detect.ScanSession.ownJar();
     private final Agent agent;
     private final ProcessEventSource source;
     private final ProcessScope scope;
@@ -270,6 +276,12 @@ public final class Watcher {
             case EXIT -> {
                 tracked.remove(e.pid());
                 scope.exited(e.pid());
+            }
+            case PTRACE -> {
+                if (e.exitCode() == 0) {
+                    stats.ptraceAttaches.incrementAndGet();
+                    ptraceAttached(e.pid(), e.parentPid());
+                }
             }
             case LOST -> {
                 long n = e.lost() > 0 ? e.lost() : 1;
@@ -502,6 +514,48 @@ public final class Watcher {
         long seq = t.rescanSeq + 1;
         t.rescanSeq = seq;
         submit(new ScanQueue.Task(t.key, ScanQueue.Reason.RESCAN, System.nanoTime() + interval + jitter, seq));
+    }
+
+    /**
+     * A ptrace attach seen by the event source (host-wide, at no cost per process): inject.tracer
+     * at once, since an injector detaches within milliseconds, long before a scan would see it in
+     * /proc/PID/status. The same rule, policy and once-per-instance reporting as a scan's; memsentry's
+     * own traces (--trace-on) and known debuggers are not reported.
+     */
+    private void ptraceAttached(long tracee, long tracer) {
+        Engine e = engine;
+        if (tracer == SELF_PID || !e.policy().enabled(BuiltinRules.TRACER)) {
+            return;
+        }
+        Tracked t = track(tracee, -1);
+        if (t == null) {
+            return;
+        }
+        try {
+            Optional<Finding> f = TracerFinding.of(agent, e.policy(), tracer, SELF_PID, SELF_JAR);
+            if (f.isEmpty()) {
+                return;
+            }
+            Severity severity = e.policy().configured(BuiltinRules.TRACER);
+            if (!severity.atLeast(e.threshold())) {
+                return;
+            }
+            Alert a = new Alert(Instant.now(), BuiltinRules.TRACER, severity, ProcessRef.of(agent.process(tracee)), null,
+                "ptrace attach: " + f.get().message(), f.get().details(), null);
+            synchronized (outputLock) {
+                if (!t.firstReport(alertKey(a) + "#tracer:" + tracer)) {
+                    stats.alertsRepeated.incrementAndGet();
+                    return;
+                }
+                stats.alerts.incrementAndGet();
+                ObjectNode doc = ecs.alert(a);
+                ((ObjectNode) doc.get("memsentry")).putObject("watch").put("scan", "ptrace-event")
+                    .put("process_start_ticks", t.key.startTicks());
+                output.alert(a, doc);
+            }
+        } catch (AgentException gone) {
+            LOG.debug("ptrace attach to {} by {}: {}", tracee, tracer, gone.getMessage());
+        }
     }
 
     /** New alerts out, then the response and the trace, each once per instance. */

@@ -40,7 +40,7 @@ class InjectionIT {
     }
 
     /** Makes pid dlopen library over ptrace and checks that the library's constructor ran in it. */
-    private static void inject(long pid, Path library) throws Exception {
+    static void inject(long pid, Path library) throws Exception {
         Process p = new ProcessBuilder(helper("inject_dlopen").toString(), Long.toString(pid), library.toString())
             .redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

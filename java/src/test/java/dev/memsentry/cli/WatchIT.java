@@ -318,4 +318,22 @@ class WatchIT {
         assertEquals(ExitCodes.FAILED, r.code(), r.err());
         assertTrue(r.err().strip().lines().anyMatch(l -> l.startsWith("memsentry: no process event source")), r.err());
     }
+
+    @Test
+    void aPtraceInjectorIsReportedAtItsAttachThoughItDetachedAtOnce() throws Exception {
+        NativeSupport.requireNative();
+        try (ProcessTree tree = new ProcessTree(tmp);
+             WatchRun w = WatchRun.start(tmp, List.of(), watch(tree, "--events", "connector"))) {
+            tree.run("sleep 60 | " + ProcessTree.victim("victim_plain") + " > plain.out &");
+            long pid = Long.parseLong(tree.ready("plain.out", ALERT_WAIT).get("pid"));
+            Path library = tmp.resolve("libplugin.so");
+            java.nio.file.Files.copy(dev.memsentry.testing.Victim.directory().resolve("libvictim_inject.so"), library);
+            InjectionIT.inject(pid, library); // attaches, runs dlopen in the victim, detaches: milliseconds
+            JsonNode a = w.await(WatchRun.alertFor(pid, "inject.tracer"), ALERT_WAIT, "alert for the ptrace attach");
+            assertEquals("ptrace-event", a.at("/memsentry/watch/scan").asText(), a.toString());
+            assertTrue(a.at("/memsentry/details/tracer_executable").asText().endsWith("/inject_dlopen"), a.toString());
+            assertEquals(0, w.terminate());
+            assertTrue(w.lastStats().get("ptrace_attaches").asLong() >= 1, w.lastStats().toString());
+        }
+    }
 }
