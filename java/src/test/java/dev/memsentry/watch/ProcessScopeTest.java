@@ -9,8 +9,9 @@ import org.junit.jupiter.api.Test;
 
 class ProcessScopeTest {
     @Test
-    void parsesTheThreeKinds() {
+    void parsesTheFourKinds() {
         assertEquals("all", ProcessScope.parse("all").describe());
+        assertEquals("container:abc", ProcessScope.parse("container:abc").describe());
         assertEquals("tree:42", ProcessScope.parse("tree:42").describe());
         assertEquals("cgroup:/system.slice/x.service", ProcessScope.parse("cgroup:/system.slice/x.service/").describe());
     }
@@ -18,10 +19,12 @@ class ProcessScopeTest {
     @Test
     void refusesWhatIsNotAScope() {
         for (String bad : new String[] {"", "tree:", "tree:-1", "tree:0", "tree:abc", "cgroup:", "cgroup:rel/path",
-            "cgroup:/a/../b", "container:abc", "ALL"}) {
+            "cgroup:/a/../b", "ALL"}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ProcessScope.parse(bad), bad);
             assertTrue(e.getMessage().contains("'" + bad + "'"), e.getMessage());
         }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ProcessScope.parse("container:"));
+        assertTrue(e.getMessage().contains("container id or name"), e.getMessage());
     }
 
     @Test
