@@ -376,6 +376,16 @@ static bool handler_installed(wsession *s)
     return read_u64(s, s->hooks.handle_slot, &handle) && handle != 0;
 }
 
+/* The installer has run: the stubs are patched once the handler that makes them safe is in. */
+static void patch_if_handler_installed(wsession *s)
+{
+    if (handler_installed(s))
+        patch_now(s);
+    else
+        s->failure = ms__fail(MS_E_IO, "the tracer's exception handler could not be installed in process %lu",
+                              (unsigned long)s->pid);
+}
+
 /* Launch: the initial thread runs the installer, then gets its own context back. */
 static void hijack_initial_thread(wsession *s, wthread *t)
 {
@@ -445,11 +455,7 @@ static DWORD on_event(wsession *s, const DEBUG_EVENT *ev, int *stop)
         remove_thread(s, ev->dwThreadId);
         if (ev->dwThreadId == s->installer_tid) {
             s->installer_tid = 0;
-            if (handler_installed(s))
-                patch_now(s);
-            else
-                s->failure = ms__fail(MS_E_IO, "the tracer's exception handler could not be installed in process %lu",
-                                      (unsigned long)s->pid);
+            patch_if_handler_installed(s);
             return DBG_CONTINUE;
         }
         base_event(s, &out, MS_TRACE_EV_THREAD_EXITED, ev->dwThreadId);
@@ -487,11 +493,7 @@ static DWORD on_event(wsession *s, const DEBUG_EVENT *ev, int *stop)
     }
     if (s->prepared && addr == s->hooks.installed_bp && t->tid == s->hijacked_tid) {
         release_hijacked_thread(s, t);
-        if (handler_installed(s))
-            patch_now(s);
-        else
-            s->failure = ms__fail(MS_E_IO, "the tracer's exception handler could not be installed in process %lu",
-                                  (unsigned long)s->pid);
+        patch_if_handler_installed(s);
         return DBG_CONTINUE;
     }
     if (!s->initial_breakpoint_seen) {
