@@ -102,7 +102,7 @@ final class WatchCommand implements Callable<Integer> {
     DetectionOptions options;
 
     @Option(names = "--scope", paramLabel = "SCOPE", defaultValue = "all", converter = ScopeConverter.class,
-        description = "all (default), tree:PID or cgroup:PATH: the only processes looked at.")
+        description = "all (default), tree:PID, cgroup:PATH or container:ID: the only processes looked at.")
     ProcessScope scope;
 
     @Option(names = "--settle", paramLabel = "DURATION", converter = DurationConverter.class, defaultValue = "20ms",
