@@ -117,7 +117,9 @@ class WatchIT {
         try (ProcessTree tree = new ProcessTree(tmp);
              WatchRun w = WatchRun.start(tmp, List.of(), watch(tree, options.toArray(String[]::new)))) {
             tree.run("for i in $(seq 1 1000); do /bin/true; if [ $((i % 200)) = 0 ]; then "
-                + ProcessTree.victim("victim_watch") + " shellcode 300 > m$i.out & fi; done; echo done 1 > storm.out");
+                + ProcessTree.victim("victim_watch") + " shellcode 300 > m$i.out & fi; done; wait; echo done 1 > storm.out");
+            // The shell waits for its loaders: while one runs, its parent link leads into the tree even
+            // when its fork and exec events were lost (a 1-byte receive buffer) and a resync finds it.
             tree.line("storm.out", "done", Duration.ofSeconds(60));
             for (int i = 200; i <= 1000; i += 200) {
                 long pid = Long.parseLong(tree.ready("m" + i + ".out", ALERT_WAIT).get("pid"));
@@ -331,7 +333,10 @@ class WatchIT {
             InjectionIT.inject(pid, library); // attaches, runs dlopen in the victim, detaches: milliseconds
             JsonNode a = w.await(WatchRun.alertFor(pid, "inject.tracer"), ALERT_WAIT, "alert for the ptrace attach");
             assertEquals("ptrace-event", a.at("/memsentry/watch/scan").asText(), a.toString());
-            assertTrue(a.at("/memsentry/details/tracer_executable").asText().endsWith("/inject_dlopen"), a.toString());
+            assertTrue(a.at("/memsentry/details/tracer_pid").asLong() > 0, a.toString());
+            // The injector may be gone when the event is handled (it detaches and exits in milliseconds).
+            assertTrue(a.at("/memsentry/details/tracer_executable").isMissingNode()
+                || a.at("/memsentry/details/tracer_executable").asText().endsWith("/inject_dlopen"), a.toString());
             assertEquals(0, w.terminate());
             assertTrue(w.lastStats().get("ptrace_attaches").asLong() >= 1, w.lastStats().toString());
         }
