@@ -34,7 +34,8 @@ class TargetRootTest {
         Process p = new ProcessBuilder("chroot", root.toString(), "/bin/busybox", "sleep", "60").start();
         try {
             long pid = p.pid();
-            for (int i = 0; i < 100 && !Files.exists(Path.of("/proc/" + pid + "/root/bin/busybox")); i++) {
+            // Until chroot has run: the host has /bin/busybox too, but not this directory.
+            for (int i = 0; i < 250 && !Files.isDirectory(Path.of("/proc/" + pid + "/root/usr/lib/ms-inside")); i++) {
                 Thread.sleep(20);
             }
             String naive = "/proc/" + pid + "/root/lib/ms-inside/lib.so";
