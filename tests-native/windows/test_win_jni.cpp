@@ -278,9 +278,11 @@ TEST_F(JniUnderWine, ProbeRegionCarriesTheImageSectionThroughTheDll)
                     (jint)r.dev_major, (jint)r.dev_minor, (jint)r.perms, r.kind, path, nums, head, section),
               MS_OK);
     close(&jvm.env, cls, handle);
-    ASSERT_EQ(jvm.long_array.size(), 7u);
+    // header, flags, ELF type, machine, fs magic, head length, section rights, ELF entry
+    ASSERT_EQ(jvm.long_array.size(), 8u);
     EXPECT_TRUE(jvm.long_array[1] & MS_PROBE_IMAGE_PROTECTION) << std::hex << jvm.long_array[1];
     EXPECT_EQ(jvm.long_array[6], (jlong)MS_PERM_READ);
+    EXPECT_EQ(jvm.long_array[7], 0) << "a PE section has no ELF entry point";
     EXPECT_EQ(std::string(text(section)->c_str()), v.fact("section"));
 }
 
