@@ -1,11 +1,8 @@
 package dev.memsentry.detect;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import dev.memsentry.agent.AgentException;
 import dev.memsentry.agent.ProcessFacts;
-import dev.memsentry.agent.ProcessInfo;
 import dev.memsentry.agent.Region;
-import dev.memsentry.agent.Status;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
