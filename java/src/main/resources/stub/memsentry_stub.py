@@ -1727,17 +1727,34 @@ def protect_check(pid, protected, self_pids):
             os.close(t.pidfd)
 
 
+# The pidfds the "pin" op took, by (pid, start time), kept until a terminate uses them: start
+# times count clock ticks, so a process that exits and a new one given its PID within the same
+# tick look alike, while the pidfd still names the one that was pinned. Bounded: past the limit
+# the oldest is closed (a terminate then falls back to comparing start times).
+PIN_LIMIT = 1024
+_pins = {}
+
+
 def pin_start_time(pid):
-    """The op "pin": the start time of the live process pid, read while a pidfd pins it, so
-    a later terminate with that start_time reaches this process or nothing. Raises Failure."""
+    """The op "pin": the start time of the live process pid, read while a pidfd pins it; the
+    pidfd is kept, so a later terminate with that start_time reaches this process or nothing.
+    Raises Failure."""
     t, fallback = pin(pid)
+    kept = False
     try:
         if fallback:
             raise Failure(UNSUPPORTED_STATUS, "no pidfds here (Python 3.9+ on Linux 5.3+): a process cannot be pinned")
         identify(t)
+        old = _pins.pop((pid, t.starttime), None)
+        if old is not None:
+            os.close(old)
+        _pins[(pid, t.starttime)] = t.pidfd
+        kept = True
+        while len(_pins) > PIN_LIMIT:
+            os.close(_pins.pop(next(iter(_pins))))
         return t.starttime
     finally:
-        if t.pidfd is not None:
+        if t.pidfd is not None and not kept:
             os.close(t.pidfd)
 
 
@@ -1753,11 +1770,17 @@ def terminate(pid, grace_ms, dry_run, protected, self_pids, start_time=None):
         report["elapsed_ms"] = int((time.monotonic() - started) * 1000)
         return status, report
 
-    try:
-        t, fallback = pin(pid)
-    except Failure as f:
-        result = {NO_SUCH_PROCESS: "not-found", ACCESS_DENIED: "denied"}.get(f.status, "failed")
-        return outcome(result, f.status, f.message)
+    held = _pins.pop((pid, start_time), None) if start_time is not None else None
+    if held is not None:
+        # The pidfd of the pin: if the pinned process has exited, it says so, whatever holds the PID now.
+        t, fallback = Target(pid), False
+        t.pidfd = held
+    else:
+        try:
+            t, fallback = pin(pid)
+        except Failure as f:
+            result = {NO_SUCH_PROCESS: "not-found", ACCESS_DENIED: "denied"}.get(f.status, "failed")
+            return outcome(result, f.status, f.message)
     try:
         return _terminate_pinned(t, fallback, grace_ms, dry_run, protected, self_pids, report, outcome, start_time)
     finally:
