@@ -334,9 +334,10 @@ class WatchIT {
             JsonNode a = w.await(WatchRun.alertFor(pid, "inject.tracer"), ALERT_WAIT, "alert for the ptrace attach");
             assertEquals("ptrace-event", a.at("/memsentry/watch/scan").asText(), a.toString());
             assertTrue(a.at("/memsentry/details/tracer_pid").asLong() > 0, a.toString());
-            // The injector may be gone when the event is handled (it detaches and exits in milliseconds).
-            assertTrue(a.at("/memsentry/details/tracer_executable").isMissingNode()
-                || a.at("/memsentry/details/tracer_executable").asText().endsWith("/inject_dlopen"), a.toString());
+            // The injector may be exiting or gone when the event is handled (it detaches and exits in
+            // milliseconds): its executable is then unknown, but never another program's.
+            String exe = a.at("/memsentry/details/tracer_executable").asText("");
+            assertTrue(exe.isEmpty() || exe.endsWith("/inject_dlopen"), a.toString());
             assertEquals(0, w.terminate());
             assertTrue(w.lastStats().get("ptrace_attaches").asLong() >= 1, w.lastStats().toString());
         }
