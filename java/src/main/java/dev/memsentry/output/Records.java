@@ -1,33 +1,53 @@
 package dev.memsentry.output;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.ProcessInfo;
 import dev.memsentry.agent.Region;
 import dev.memsentry.agent.TerminationReport;
 import dev.memsentry.container.Container;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /** JSON shapes of the agent's records, one place for every command that prints them. */
 public final class Records {
     private Records() {
     }
 
-    public static ObjectNode process(ProcessInfo p) {
-        ObjectNode o = Json.object();
-        o.put("pid", p.pid());
-        o.put("ppid", p.ppid());
-        o.put("uid", p.uid());
-        o.put("name", p.name());
-        o.put("exe", p.exe());
-        o.put("cmdline", p.commandLine());
-        p.cmdline().forEach(o.putArray("argv")::add);
-        o.put("kernel_thread", p.kernelThread());
-        o.put("exe_deleted", p.exeDeleted());
-        return o;
+    /** A process, and its container when it is in one (null: none). */
+    public static void writeProcess(JsonGenerator g, ProcessInfo p, Container container) throws IOException {
+        g.writeNumberField("pid", p.pid());
+        g.writeNumberField("ppid", p.ppid());
+        g.writeNumberField("uid", p.uid());
+        g.writeStringField("name", p.name());
+        g.writeStringField("exe", p.exe());
+        g.writeStringField("cmdline", p.commandLine());
+        g.writeArrayFieldStart("argv");
+        for (String arg : p.cmdline()) {
+            g.writeString(arg);
+        }
+        g.writeEndArray();
+        g.writeBooleanField("kernel_thread", p.kernelThread());
+        g.writeBooleanField("exe_deleted", p.exeDeleted());
+        if (container != null) {
+            g.writeObjectFieldStart("container");
+            for (Map.Entry<String, String> f : containerFields(container).entrySet()) {
+                g.writeStringField(f.getKey(), f.getValue());
+            }
+            g.writeEndObject();
+        }
     }
 
     /** A container: id, runtime, and the names the runtime's files gave (absent ones left out). */
     public static ObjectNode container(Container c) {
         ObjectNode o = Json.object();
+        containerFields(c).forEach(o::put);
+        return o;
+    }
+
+    private static Map<String, String> containerFields(Container c) {
+        Map<String, String> o = new LinkedHashMap<>();
         o.put("id", c.id());
         o.put("runtime", c.runtime());
         if (c.metadata().name() != null) {
