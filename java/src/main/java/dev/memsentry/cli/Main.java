@@ -3,6 +3,7 @@ package dev.memsentry.cli;
 import dev.memsentry.agent.Agent;
 import dev.memsentry.agent.BackendChoice;
 import dev.memsentry.agent.Backends;
+import dev.memsentry.agent.NativeAgent;
 import dev.memsentry.output.TerminalSafeWriter;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -122,6 +123,9 @@ public final class Main implements Runnable {
     /** The backend, chosen on first use so that --help and usage errors never load the library. */
     Backends.Selection backend() {
         if (selection == null) {
+            if (Logging.level() != null) {
+                NativeAgent.logLevel(Logging.level()); // so that opening the agent need not set slf4j up to ask
+            }
             selection = Backends.select(backendChoice);
         }
         return selection;

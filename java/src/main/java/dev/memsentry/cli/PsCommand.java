@@ -47,7 +47,7 @@ final class PsCommand implements Callable<Integer> {
             JsonObjectLines lines = new JsonObjectLines(out);
             for (ProcessInfo p : processes) {
                 Container container = containerOf(containers, p).orElse(null);
-                lines.write(g -> Records.writeProcess(g, p, container));
+                lines.write(record -> Records.writeProcess(record, p, container));
             }
             return ExitCodes.OK;
         }

@@ -1,12 +1,10 @@
 package dev.memsentry.output;
 
-import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.ProcessInfo;
 import dev.memsentry.agent.Region;
 import dev.memsentry.agent.TerminationReport;
 import dev.memsentry.container.Container;
-import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -16,26 +14,20 @@ public final class Records {
     }
 
     /** A process, and its container when it is in one (null: none). */
-    public static void writeProcess(JsonGenerator g, ProcessInfo p, Container container) throws IOException {
-        g.writeNumberField("pid", p.pid());
-        g.writeNumberField("ppid", p.ppid());
-        g.writeNumberField("uid", p.uid());
-        g.writeStringField("name", p.name());
-        g.writeStringField("exe", p.exe());
-        g.writeStringField("cmdline", p.commandLine());
-        g.writeArrayFieldStart("argv");
-        for (String arg : p.cmdline()) {
-            g.writeString(arg);
-        }
-        g.writeEndArray();
-        g.writeBooleanField("kernel_thread", p.kernelThread());
-        g.writeBooleanField("exe_deleted", p.exeDeleted());
+    public static void writeProcess(JsonObjectLines record, ProcessInfo p, Container container) {
+        record.field("pid", p.pid())
+            .field("ppid", p.ppid())
+            .field("uid", p.uid())
+            .field("name", p.name())
+            .field("exe", p.exe())
+            .field("cmdline", p.commandLine())
+            .field("argv", p.cmdline())
+            .field("kernel_thread", p.kernelThread())
+            .field("exe_deleted", p.exeDeleted());
         if (container != null) {
-            g.writeObjectFieldStart("container");
-            for (Map.Entry<String, String> f : containerFields(container).entrySet()) {
-                g.writeStringField(f.getKey(), f.getValue());
-            }
-            g.writeEndObject();
+            record.startObject("container");
+            containerFields(container).forEach(record::field);
+            record.endObject();
         }
     }
 
