@@ -70,9 +70,17 @@ public final class NativeLoader {
             }
             Path tmp = Path.of(System.getProperty(TMPDIR_PROPERTY, System.getProperty("java.io.tmpdir")));
             return new Config(override == null || override.isBlank() ? null : override, BundledFiles.platformRoot(),
-                tmp, NativeLoader::loadCheckedFile, System::loadLibrary, NativeLoader.class.getClassLoader(),
+                tmp, NativeLoader::loadCheckedFile, NativeLoader::loadFromLibraryPath, NativeLoader.class.getClassLoader(),
                 TrustedCode.runningAsRoot() ? tmp.resolve(CACHE_DIR) : null, NativeLoader::warn);
         }
+    }
+
+    /**
+     * System.loadLibrary behind a method of ours: a reference to the caller-sensitive JDK method
+     * itself makes the JVM spin an invoker class, which costs every start tens of milliseconds.
+     */
+    private static void loadFromLibraryPath(String name) {
+        System.loadLibrary(name);
     }
 
     /** slf4j only when there is something to say: setting it up costs every start. */
