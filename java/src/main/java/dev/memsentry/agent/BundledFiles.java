@@ -153,10 +153,12 @@ public final class BundledFiles {
         if (inJar == null || inJar.getSize() < 0 || inJar.getCrc() < 0) {
             return null;
         }
-        try {
-            Files.createDirectory(cacheDir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        } catch (FileAlreadyExistsException exists) {
-            // checked below, like one just made
+        if (!Files.exists(cacheDir, LinkOption.NOFOLLOW_LINKS)) { // the usual case is no exception
+            try {
+                Files.createDirectory(cacheDir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            } catch (FileAlreadyExistsException raced) {
+                // made meanwhile: checked below like any other
+            }
         }
         String problem = privateDirectoryProblem(cacheDir);
         if (problem != null) {
