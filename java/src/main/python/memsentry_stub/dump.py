@@ -16,7 +16,7 @@ from .maps_parse import (
     ANONYMOUS, DELETED, HEAP, KIND_NAMES, MEMFD, PERM_EXEC, PERM_WRITE, STACK, VSYSCALL, VVAR, parse_maps_line,
     smaps_line_kind)
 from .regions import iter_regions, perms_string
-from .reader import Chunk, read_pages, page_runs
+from .reader import Chunk, page_runs, read_pages
 from .container import manifest_container
 from .evidence import exists_at, open_excl, open_private_dir, publish, unlink_quietly
 
