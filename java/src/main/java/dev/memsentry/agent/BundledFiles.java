@@ -52,15 +52,8 @@ public final class BundledFiles {
     public record Extracted(Path path, Path dir, boolean cached) implements AutoCloseable {
         @Override
         public void close() {
-            if (cached) {
-                return;
-            }
-            try {
-                Files.deleteIfExists(path);
-                Files.deleteIfExists(dir);
-            } catch (IOException e) {
-                path.toFile().deleteOnExit();
-                dir.toFile().deleteOnExit();
+            if (!cached) {
+                StubProcess.PrivateFiles.deleteQuietly(path, dir);
             }
         }
     }
@@ -112,33 +105,15 @@ public final class BundledFiles {
     /** Extracts e into a fresh 0700 directory under tempParent, mode 0500; closing removes both. */
     public static Extracted extract(Entry e, Path tempParent) throws IOException {
         byte[] bytes = verifiedBytes(e);
-        Files.createDirectories(tempParent);
-        Path dir = createPrivateDirectory(tempParent);
+        Path dir = StubProcess.PrivateFiles.createPrivateDirectory(tempParent, "memsentry-");
         Extracted extracted = new Extracted(dir.resolve(e.name()), dir, false);
         try {
             Files.write(extracted.path(), bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-            setReadExecuteOnly(extracted.path());
+            StubProcess.PrivateFiles.restrict(extracted.path(), "r-x------");
             return extracted;
         } catch (IOException | RuntimeException ex) {
             extracted.close();
             throw ex;
-        }
-    }
-
-    private static Path createPrivateDirectory(Path parent) throws IOException {
-        try {
-            return Files.createTempDirectory(parent, "memsentry-",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        } catch (UnsupportedOperationException e) {
-            return Files.createTempDirectory(parent, "memsentry-"); // Windows: ACLs already private to the user
-        }
-    }
-
-    private static void setReadExecuteOnly(Path file) throws IOException {
-        try {
-            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("r-x------"));
-        } catch (UnsupportedOperationException e) {
-            // Windows: the directory's ACL is the protection
         }
     }
 
@@ -177,7 +152,7 @@ public final class BundledFiles {
         Path partial = Files.createTempFile(cacheDir, ".extract-", ".partial");
         try {
             Files.write(partial, bytes, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
-            setReadExecuteOnly(partial);
+            StubProcess.PrivateFiles.restrict(partial, "r-x------");
             // rename(2): a concurrent run sees the old file or the whole new one, never a part.
             Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {

@@ -205,7 +205,6 @@ public final class NativeLoader {
                 }
             }
             if (extracted == null) {
-                Files.createDirectories(config.tempParent());
                 extracted = BundledFiles.extract(entry, config.tempParent());
             }
         } catch (IOException e) {
