@@ -126,8 +126,18 @@ final class AlertOutput implements AutoCloseable {
         return sinks == null ? List.of() : sinks.stats();
     }
 
+    /** The sinks' bounded wait at the end of a run (zero without sinks). */
+    java.time.Duration sinkWait() {
+        return sinks == null ? java.time.Duration.ZERO : sinks.shutdownWait();
+    }
+
     /** Closes the sinks (the bounded wait for what is queued) and returns their final numbers. */
     List<SinkStats> closeSinks() {
+        return close(sinks);
+    }
+
+    /** Closes sinks (null: none; idempotent, safe from a shutdown hook) and returns their final numbers. */
+    static List<SinkStats> close(SinkSet sinks) {
         if (sinks == null) {
             return List.of();
         }

@@ -196,15 +196,29 @@ final class ScanCommand implements Callable<Integer> {
         List<Long> failedExplicit = new ArrayList<>();
         long started = System.nanoTime();
         Path evidenceBase = options.evidenceDir != null ? options.evidenceDir : d.cfg.evidence().evidenceDir();
-        try (AlertOutput output = AlertOutput.open(options.out, json ? new JsonLines(stdout) : null, options.sinks,
-            d.cfg.output(), evidenceBase)) {
-            Responder responder = new Responder(agent, d.action, d.actionMin, d.grace, d.evidence, ecs, e -> {
-                output.write(e);
-                actions.add(e.get("message").asText());
-            }, pins);
-            // Ctrl-C during a response dump: let the agent resume the target and remove the partial file.
-            Thread hook = new Thread(responder::cancelAndWait, "memsentry-scan-cancel");
-            Runtime.getRuntime().addShutdownHook(hook);
+        AlertOutput output;
+        try {
+            output = AlertOutput.open(options.out, json ? new JsonLines(stdout) : null, options.sinks, d.cfg.output(),
+                evidenceBase);
+        } catch (AlertOutput.OpenException e) {
+            if (pins != null) {
+                pins.close();
+            }
+            spec.commandLine().getErr().println("memsentry: " + e.getMessage());
+            return e.exitCode;
+        }
+        Responder responder = new Responder(agent, d.action, d.actionMin, d.grace, d.evidence, ecs, e -> {
+            output.write(e);
+            actions.add(e.get("message").asText());
+        }, pins);
+        // SIGTERM or Ctrl-C: stop scanning, let the agent resume a target being dumped (the partial
+        // file removed), then the summary and the sinks' bounded wait; what is not delivered is spooled.
+        StopHook hook = new StopHook("memsentry-scan-stop", () -> {
+            summary.interrupted();
+            runner.stop();
+            responder.cancelAndWait();
+        }, StopHook.afterStop(output.sinkWait()), output::closeSinks);
+        try (hook; output) {
             ScanRunner.Progress progress = !noProgress && System.console() != null && pids.size() > 1
                 ? new TerminalProgress(spec.commandLine().getErr()) : ScanRunner.Progress.NONE;
             runner.run(pids, !targets.all, r -> {
@@ -226,11 +240,6 @@ final class ScanCommand implements Callable<Integer> {
                     pins.release(r.pid());
                 }
             }, progress);
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook is running and finishes the cancellation
-            }
             summary.responses(responder.counts());
             summary.unsupported(session.unsupportedRules());
             summary.elapsed(System.nanoTime() - started);
@@ -252,9 +261,6 @@ final class ScanCommand implements Callable<Integer> {
             output.write(ecs.event(Instant.now(), "scan-summary", null, null, "scanned " + summary.toJson()
                 .get("processes_scanned").asInt() + " processes, " + summary.findings() + " findings", ms));
             SinkReport.log(output.closeSinks());
-        } catch (AlertOutput.OpenException e) {
-            spec.commandLine().getErr().println("memsentry: " + e.getMessage());
-            return e.exitCode;
         } catch (IOException e) {
             spec.commandLine().getErr().println("memsentry: cannot write " + options.out + ": " + e.getMessage());
             return e instanceof dev.memsentry.sink.FileSink.Refused ? ExitCodes.USAGE : ExitCodes.FAILED;

@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -203,6 +204,96 @@ class SinkIT {
         try (Stream<Path> left = Files.walk(spool)) {
             assertFalse(left.anyMatch(p -> p.toString().endsWith(".jsonl")), "spool empty afterwards");
         }
+    }
+
+    /** event.id of every document in the spool's segment files. */
+    private static Set<String> spooledIds(Path spool) throws Exception {
+        Set<String> ids = new TreeSet<>();
+        try (Stream<Path> files = Files.walk(spool)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".jsonl")).toList()) {
+                for (String l : Files.readAllLines(f)) {
+                    ids.add(Json.MAPPER.readTree(l).at("/event/id").asText());
+                }
+            }
+        }
+        return ids;
+    }
+
+    @Test
+    void aSigtermInTheMiddleOfAScanLosesNoAlert() throws Exception {
+        Path spool = tmp.resolve("spool");
+        Path out = tmp.resolve("first.json");
+        String sink = "syslog+tcp://127.0.0.1:" + rsyslog.tcpPort();
+        Path rules = tmp.resolve("marker.yar");
+        Files.writeString(rules, "rule marker { strings: $a = \"MEMSENTRY-BENCH-MARKER\" condition: $a }\n");
+        int before = rsyslog.received().size();
+        List<Victim> victims = new ArrayList<>();
+        Process scan = null;
+        try {
+            // One thread, in order: 30 quick alerts, then heaps YARA takes seconds over: the SIGTERM
+            // comes while those are scanned.
+            List<String> cmd = new ArrayList<>(List.of("scan", "-j", "1", "--rules", rules.toString(), "--sink", sink,
+                "--spool", spool.toString(), "--sink-wait", "2s", "--out", out.toString()));
+            for (int i = 0; i < 30; i++) {
+                victims.add(Victim.start("victim_rwx"));
+            }
+            for (int i = 0; i < 3; i++) {
+                victims.add(Victim.start("victim_bigheap", "64"));
+            }
+            for (Victim v : victims) {
+                cmd.addAll(List.of("--pid", Long.toString(v.pid())));
+            }
+            rsyslog.stop();
+            scan = new ProcessBuilder(CliIT.jarCommand(List.of(), List.of(), cmd.toArray(String[]::new)))
+                .redirectOutput(tmp.resolve("stdout").toFile()).redirectError(tmp.resolve("stderr").toFile()).start();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (!Files.exists(out) || Files.readAllLines(out).size() < 30) {
+                assertTrue(scan.isAlive() && System.nanoTime() < deadline, "30 alerts within 60 s: "
+                    + Files.readString(tmp.resolve("stderr")));
+                Thread.sleep(10);
+            }
+            scan.destroy(); // SIGTERM
+            assertTrue(scan.waitFor(60, TimeUnit.SECONDS), "the scan ends within the bounded wait");
+        } finally {
+            if (scan != null) {
+                scan.destroyForcibly();
+            }
+            victims.forEach(Victim::close);
+            rsyslog.restart();
+        }
+        String stdout = Files.readString(tmp.resolve("stdout"));
+        String stderr = Files.readString(tmp.resolve("stderr"));
+        assertEquals(143, scan.exitValue(), "128 + SIGTERM: " + stderr);
+        assertTrue(stdout.contains("interrupted (SIGTERM or SIGINT): "), stdout);
+        assertFalse(stdout.contains("interrupted (SIGTERM or SIGINT): 0 processes"), "stopped mid-scan: " + stdout);
+        assertTrue(stdout.contains("waiting in the spool " + spool), "the summary says where they are: " + stdout);
+        assertFalse(stderr.contains("Exception"), stderr);
+        Map<String, JsonNode> written = byId(Files.readAllLines(out));
+        assertTrue(written.size() >= 31, "the alerts and the summary: " + written.size());
+        JsonNode summary = written.values().stream().filter(n -> n.at("/event/action").asText().equals("scan-summary"))
+            .findFirst().orElseThrow();
+        assertTrue(summary.at("/memsentry/summary/interrupted").asBoolean(), summary.toString());
+        assertEquals(written.keySet(), spooledIds(spool), "rsyslog was down: every document is in the spool");
+
+        CliIT.Run second;
+        try (Victim v = Victim.start("victim_rwx")) {
+            second = CliIT.jar(List.of(), "scan", "--pid", Long.toString(v.pid()), "--sink", sink, "--spool",
+                spool.toString(), "--out", tmp.resolve("second.json").toString());
+        }
+        assertEquals(1, second.code(), second.err());
+        Map<String, JsonNode> sent = new TreeMap<>(written);
+        sent.putAll(byId(Files.readAllLines(tmp.resolve("second.json"))));
+        List<String> got = rsyslog.awaitReceived(before + sent.size(), 15_000);
+        Map<String, JsonNode> arrived = new TreeMap<>();
+        for (String line : got.subList(before, got.size())) {
+            Matcher m = RFC5424.matcher(line);
+            assertTrue(m.matches(), line);
+            JsonNode doc = Json.MAPPER.readTree(m.group(3));
+            JsonNode earlier = arrived.put(doc.at("/event/id").asText(), doc);
+            assertTrue(earlier == null || earlier.equals(doc), "a duplicate is the same document: " + doc);
+        }
+        assertEquals(sent, arrived, "the interrupted run's documents, then the second run's: none lost");
+        assertTrue(spooledIds(spool).isEmpty(), "spool empty afterwards");
     }
 
     @Test
