@@ -148,8 +148,12 @@ final class KafkaSink implements Sink {
     private SinkException failure(Throwable e) {
         reset();
         String where = uri.hosts().stream().map(SinkUri.HostPort::toString).collect(Collectors.joining(","));
-        if (e instanceof AuthenticationException || e instanceof AuthorizationException) {
-            return new SinkException("kafka " + where + ": not authorized: " + e.getMessage(), false, e);
+        if (e instanceof AuthenticationException) {
+            // SASL (wrong user or password, mechanism not enabled) or the TLS handshake
+            return new SinkException("kafka " + where + ": authentication failed: " + firstLine(e), false, e);
+        }
+        if (e instanceof AuthorizationException) {
+            return new SinkException("kafka " + where + ": not authorized: " + firstLine(e), false, e);
         }
         if (e instanceof UnknownTopicOrPartitionException || e instanceof InvalidTopicException) {
             return new SinkException("kafka " + where + ": unknown topic '" + uri.target() + "'", false, e);
@@ -166,6 +170,10 @@ final class KafkaSink implements Sink {
             return new SinkException("kafka " + where + ": no acknowledgement within the delivery timeout", true, e);
         }
         return new SinkException("kafka " + where + ": " + rootMessage(e), true, e);
+    }
+
+    private static String firstLine(Throwable e) {
+        return String.valueOf(e.getMessage()).lines().findFirst().orElse("").strip();
     }
 
     private static String rootMessage(Throwable e) {

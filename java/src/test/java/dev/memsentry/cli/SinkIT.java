@@ -51,7 +51,7 @@ class SinkIT {
         Files.createDirectories(servers.resolve("rsyslog"));
         Files.createDirectories(servers.resolve("kafka"));
         rsyslog = Rsyslog.start(servers.resolve("rsyslog"));
-        broker = KafkaBroker.start(servers.resolve("kafka"));
+        broker = KafkaBroker.start(servers.resolve("kafka"), Map.of("memsentry", "right-password"));
     }
 
     @AfterAll
@@ -339,6 +339,73 @@ class SinkIT {
         CliIT.Run malformed = CliIT.jar(List.of(), "doctor", "--sink", "kafka://127.0.0.1:9092");
         assertEquals(2, malformed.code());
         assertEquals(1, malformed.err().strip().lines().count(), malformed.err());
+    }
+
+    /** A configuration file whose output.kafka authenticates with SASL/PLAIN as user memsentry. */
+    private Path saslConfig(String name, String password) throws Exception {
+        var cfg = Json.object();
+        cfg.putObject("output").putObject("kafka").put("security.protocol", "SASL_PLAINTEXT")
+            .put("sasl.mechanism", "PLAIN").put("sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule"
+                + " required username=\"memsentry\" password=\"" + password + "\";");
+        Path f = tmp.resolve(name);
+        Files.writeString(f, Json.MAPPER.writeValueAsString(cfg));
+        return f;
+    }
+
+    @Test
+    void kafkaWithSaslPlainFromTheConfigurationDeliversAndAWrongPasswordIsOneLine() throws Exception {
+        String sink = "kafka://" + broker.saslBootstrap() + "/memsentry-sasl";
+        Path out = tmp.resolve("sasl.json");
+        CliIT.Run r;
+        try (Victim v = Victim.start("victim_rwx")) {
+            r = CliIT.jar(List.of(), "scan", "--pid", Long.toString(v.pid()), "--config",
+                saslConfig("right.json", "right-password").toString(), "--sink", sink, "--no-spool", "--out", out.toString());
+        }
+        assertEquals(1, r.code(), r.err());
+        Map<String, JsonNode> written = byId(Files.readAllLines(out));
+        assertTrue(r.out().contains("sink " + sink + ": " + (written.size() - 1) + " delivered, 0 spooled"),
+            "the alerts, before the summary document: " + r.out());
+        List<String> values = new ArrayList<>();
+        broker.consume("memsentry-sasl", written.size(), Duration.ofSeconds(30)).forEach(rec -> values.add(rec.value()));
+        assertEquals(written, byId(values), "every document, through the authenticated listener");
+
+        CliIT.Run wrong = CliIT.jar(List.of(), "doctor", "--config", saslConfig("wrong.json", "wrong-password").toString(),
+            "--sink", sink);
+        assertEquals(3, wrong.code(), wrong.out() + wrong.err());
+        assertEquals(1, wrong.out().strip().lines().count(), wrong.out());
+        assertTrue(wrong.out().startsWith("sink " + sink + ": kafka " + broker.saslBootstrap() + ": authentication failed: "),
+            wrong.out());
+        assertFalse(wrong.err().contains("Exception") || wrong.out().contains("\tat "), wrong.err());
+        CliIT.Run right = CliIT.jar(List.of(), "doctor", "--config", saslConfig("right2.json", "right-password").toString(),
+            "--sink", sink);
+        assertEquals(0, right.code(), right.out() + right.err());
+    }
+
+    @Test
+    void syslogTlsWithAClientCertificateDeliversAndWithoutOneIsOneLine() throws Exception {
+        String mtls = "syslog+tls://127.0.0.1:" + rsyslog.mtlsPort() + "?ca=" + rsyslog.ca();
+        String withCert = mtls + "&cert=" + rsyslog.clientCert() + "&key=" + rsyslog.clientKey();
+        int before = rsyslog.received().size();
+        Path out = tmp.resolve("mtls.json");
+        CliIT.Run r;
+        try (Victim v = Victim.start("victim_rwx")) {
+            r = CliIT.jar(List.of(), "scan", "--pid", Long.toString(v.pid()), "--sink", withCert, "--no-spool",
+                "--out", out.toString());
+        }
+        assertEquals(1, r.code(), r.err());
+        Map<String, JsonNode> written = byId(Files.readAllLines(out));
+        List<String> got = rsyslog.awaitReceived(before + written.size(), 15_000);
+        Set<String> ids = new TreeSet<>();
+        for (String line : got.subList(before, got.size())) {
+            Matcher m = RFC5424.matcher(line);
+            assertTrue(m.matches(), line);
+            ids.add(Json.MAPPER.readTree(m.group(3)).at("/event/id").asText());
+        }
+        assertEquals(written.keySet(), ids);
+        CliIT.Run none = CliIT.jar(List.of(), "doctor", "--sink", mtls);
+        assertEquals(3, none.code(), none.out() + none.err());
+        assertEquals(List.of("sink " + mtls + ": TLS: 127.0.0.1:" + rsyslog.mtlsPort() + " closed the connection after the "
+            + "handshake: it wants a client certificate (cert=FILE&key=FILE)"), none.out().lines().toList());
     }
 
     @Test
