@@ -184,17 +184,21 @@ final class TraceCommand implements Callable<Integer> {
             err.println("memsentry: invalid configuration: " + e.getMessage());
             return ExitCodes.USAGE;
         }
-        Agent agent = main.agent();
-        if (!agent.capabilities().contains(Capability.TRACE)) {
-            err.println("memsentry: tracing needs the native agent (the " + agent.backendName() + " backend is in use)");
-            return ExitCodes.FAILED;
-        }
+        // Before the native library loads: a Kafka producer's start-up runs alongside it.
         dev.memsentry.sink.SinkSet sinks;
         try {
             sinks = AlertOutput.openSinks(sinkOptions, cfg.output(), cfg.evidence().evidenceDir());
         } catch (AlertOutput.OpenException e) {
             err.println("memsentry: " + e.getMessage());
             return e.exitCode;
+        }
+        Agent agent = main.agent();
+        if (!agent.capabilities().contains(Capability.TRACE)) {
+            err.println("memsentry: tracing needs the native agent (the " + agent.backendName() + " backend is in use)");
+            if (sinks != null) {
+                sinks.closeNow();
+            }
+            return ExitCodes.FAILED;
         }
         return new Run(agent, new TraceDetector(agent, new DetectionPolicy(cfg)), argv, sinks).trace(options);
     }
@@ -246,7 +250,7 @@ final class TraceCommand implements Callable<Integer> {
                 session = agent.openTrace(options, this);
             } catch (AgentException e) {
                 if (sinks != null) {
-                    sinks.close();
+                    sinks.closeNow();
                 }
                 if (e.status() == Status.INVALID_ARGUMENT) {
                     err.println("memsentry: --syscall: " + e.getMessage());

@@ -186,13 +186,21 @@ public final class SinkSet implements AutoCloseable {
     public void close() {
         synchronized (closeLock) {
             if (finalStats == null) {
-                closeOnce();
+                closeOnce(closeDeadline());
             }
         }
     }
 
-    private void closeOnce() {
-        long deadline = closeDeadline();
+    /** Closes without waiting for delivery (a run that ends before its first document): what is queued is spooled. */
+    public void closeNow() {
+        synchronized (closeLock) {
+            if (finalStats == null) {
+                closeOnce(System.nanoTime());
+            }
+        }
+    }
+
+    private void closeOnce(long deadline) {
         List<Thread> closers = new ArrayList<>();
         for (Delivery d : deliveries) {
             Thread t = new Thread(() -> d.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))),
