@@ -10,6 +10,7 @@
 #      syslog+tcp and kafka; median wall time and the ratio to --out.
 #   bench/sink_bench.sh [path/to/orchestrator.jar]      (as root; after mvn package, which fills ~/.m2)
 #   PARTS=3 bench/sink_bench.sh: only part 3 (PARTS is any of 1, 2, 3; default all)
+#   BASE_JAR=old.jar: part 3 also runs that jar with the Kafka sink, in the same rounds
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 jar=${1:-$repo/target/orchestrator.jar}
@@ -120,7 +121,7 @@ kafka_start
 fi
 if [[ $PARTS == *3* ]]; then
 echo "## 3. scan --all (fresh PID namespace), $REPEAT runs per mode, alternating"
-export MS_JAR=$jar MS_VICTIMS=$repo/target/native-build/victims MS_REPEAT=$REPEAT MS_WORK=$work \
+export MS_JAR=$jar MS_BASE_JAR=${BASE_JAR:-} MS_VICTIMS=$repo/target/native-build/victims MS_REPEAT=$REPEAT MS_WORK=$work \
   MS_TCP=$tcp MS_KAFKA=127.0.0.1:$kport
 unshare --pid --fork --mount-proc bash "$repo/bench/sink_bench_scan.sh"
 fi
