@@ -297,6 +297,42 @@ class SinkIT {
     }
 
     @Test
+    void aSigtermDuringATraceSpoolsEveryAlertItReported() throws Exception {
+        Path spool = tmp.resolve("spool");
+        Path out = tmp.resolve("trace.json");
+        Process trace = null;
+        try (Victim v = Victim.start("victim_wx_cycle", "1")) {
+            rsyslog.stop();
+            try {
+                trace = new ProcessBuilder(CliIT.jarCommand(List.of(), List.of(), "trace", "--pid", Long.toString(v.pid()),
+                    "--alerts-only", "--out", out.toString(), "--sink", "syslog+tcp://127.0.0.1:" + rsyslog.tcpPort(),
+                    "--spool", spool.toString(), "--sink-wait", "1s"))
+                    .redirectOutput(tmp.resolve("stdout").toFile()).redirectError(tmp.resolve("stderr").toFile()).start();
+                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                while (!Files.exists(out) || Files.readAllLines(out).size() < 5) {
+                    assertTrue(trace.isAlive() && System.nanoTime() < deadline, "5 alerts within 60 s: "
+                        + Files.readString(tmp.resolve("stderr")));
+                    Thread.sleep(10);
+                }
+                trace.destroy(); // SIGTERM
+                assertTrue(trace.waitFor(60, TimeUnit.SECONDS), "the trace ends within the bounded wait");
+            } finally {
+                if (trace != null) {
+                    trace.destroyForcibly();
+                }
+                rsyslog.restart();
+            }
+        }
+        String stderr = Files.readString(tmp.resolve("stderr"));
+        assertEquals(143, trace.exitValue(), stderr);
+        assertFalse(stderr.contains("Exception"), stderr);
+        Map<String, JsonNode> written = byId(Files.readAllLines(out));
+        assertTrue(written.values().stream().anyMatch(n -> n.at("/memsentry/summary/ended").asText().equals("stopped")),
+            "the summary is written: " + written.keySet());
+        assertEquals(written.keySet(), spooledIds(spool), "every alert and the summary wait in the spool");
+    }
+
+    @Test
     void aFullSpoolDropsTheOldestCountsThemAndSaysSo() throws Exception {
         CliIT.Run r;
         try (Victim a = Victim.start("victim_shellcode"); Victim b = Victim.start("victim_rwx");
