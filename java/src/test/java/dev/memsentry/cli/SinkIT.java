@@ -193,17 +193,22 @@ class SinkIT {
         assertFalse(second.out().contains("waiting in the spool"), second.out());
         Map<String, JsonNode> sent = byId(Files.readAllLines(tmp.resolve("first.json")));
         sent.putAll(byId(Files.readAllLines(tmp.resolve("second.json"))));
-        List<String> got = rsyslog.awaitReceived(before + sent.size(), 15_000);
+        assertEquals(sent.keySet(), receivedIds(before, sent.size()), "both runs' documents arrived");
+        try (Stream<Path> left = Files.walk(spool)) {
+            assertFalse(left.anyMatch(p -> p.toString().endsWith(".jsonl")), "spool empty afterwards");
+        }
+    }
+
+    /** The event.id of each RFC 5424 record rsyslog received after its first before lines (waiting for n). */
+    private static Set<String> receivedIds(int before, int n) throws Exception {
+        List<String> got = rsyslog.awaitReceived(before + n, 15_000);
         Set<String> ids = new TreeSet<>();
         for (String line : got.subList(before, got.size())) {
             Matcher m = RFC5424.matcher(line);
             assertTrue(m.matches(), line);
             ids.add(Json.MAPPER.readTree(m.group(3)).at("/event/id").asText());
         }
-        assertEquals(sent.keySet(), ids, "both runs' documents arrived");
-        try (Stream<Path> left = Files.walk(spool)) {
-            assertFalse(left.anyMatch(p -> p.toString().endsWith(".jsonl")), "spool empty afterwards");
-        }
+        return ids;
     }
 
     /** event.id of every document in the spool's segment files. */
@@ -219,6 +224,33 @@ class SinkIT {
         return ids;
     }
 
+    /**
+     * Runs the jar with args while rsyslog is stopped, sends SIGTERM once out holds n lines, and
+     * returns the exit code (standard output and error in tmp). rsyslog is started again in every case.
+     */
+    private int sigtermWithRsyslogDown(Path out, int n, List<String> args) throws Exception {
+        rsyslog.stop();
+        Process p = null;
+        try {
+            p = new ProcessBuilder(CliIT.jarCommand(List.of(), List.of(), args.toArray(String[]::new)))
+                .redirectOutput(tmp.resolve("stdout").toFile()).redirectError(tmp.resolve("stderr").toFile()).start();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (!Files.exists(out) || Files.readAllLines(out).size() < n) {
+                assertTrue(p.isAlive() && System.nanoTime() < deadline, n + " documents within 60 s: "
+                    + Files.readString(tmp.resolve("stderr")));
+                Thread.sleep(10);
+            }
+            p.destroy(); // SIGTERM
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "it ends within the bounded wait");
+            return p.exitValue();
+        } finally {
+            if (p != null) {
+                p.destroyForcibly();
+            }
+            rsyslog.restart();
+        }
+    }
+
     @Test
     void aSigtermInTheMiddleOfAScanLosesNoAlert() throws Exception {
         Path spool = tmp.resolve("spool");
@@ -228,7 +260,7 @@ class SinkIT {
         Files.writeString(rules, "rule marker { strings: $a = \"MEMSENTRY-BENCH-MARKER\" condition: $a }\n");
         int before = rsyslog.received().size();
         List<Victim> victims = new ArrayList<>();
-        Process scan = null;
+        int code;
         try {
             // One thread, in order: 30 quick alerts, then heaps YARA takes seconds over: the SIGTERM
             // comes while those are scanned.
@@ -243,27 +275,13 @@ class SinkIT {
             for (Victim v : victims) {
                 cmd.addAll(List.of("--pid", Long.toString(v.pid())));
             }
-            rsyslog.stop();
-            scan = new ProcessBuilder(CliIT.jarCommand(List.of(), List.of(), cmd.toArray(String[]::new)))
-                .redirectOutput(tmp.resolve("stdout").toFile()).redirectError(tmp.resolve("stderr").toFile()).start();
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (!Files.exists(out) || Files.readAllLines(out).size() < 30) {
-                assertTrue(scan.isAlive() && System.nanoTime() < deadline, "30 alerts within 60 s: "
-                    + Files.readString(tmp.resolve("stderr")));
-                Thread.sleep(10);
-            }
-            scan.destroy(); // SIGTERM
-            assertTrue(scan.waitFor(60, TimeUnit.SECONDS), "the scan ends within the bounded wait");
+            code = sigtermWithRsyslogDown(out, 30, cmd);
         } finally {
-            if (scan != null) {
-                scan.destroyForcibly();
-            }
             victims.forEach(Victim::close);
-            rsyslog.restart();
         }
         String stdout = Files.readString(tmp.resolve("stdout"));
         String stderr = Files.readString(tmp.resolve("stderr"));
-        assertEquals(143, scan.exitValue(), "128 + SIGTERM: " + stderr);
+        assertEquals(143, code, "128 + SIGTERM: " + stderr);
         assertTrue(stdout.contains("interrupted (SIGTERM or SIGINT): "), stdout);
         assertFalse(stdout.contains("interrupted (SIGTERM or SIGINT): 0 processes"), "stopped mid-scan: " + stdout);
         assertTrue(stdout.contains("waiting in the spool " + spool), "the summary says where they are: " + stdout);
@@ -300,31 +318,14 @@ class SinkIT {
     void aSigtermDuringATraceSpoolsEveryAlertItReported() throws Exception {
         Path spool = tmp.resolve("spool");
         Path out = tmp.resolve("trace.json");
-        Process trace = null;
+        int code;
         try (Victim v = Victim.start("victim_wx_cycle", "1")) {
-            rsyslog.stop();
-            try {
-                trace = new ProcessBuilder(CliIT.jarCommand(List.of(), List.of(), "trace", "--pid", Long.toString(v.pid()),
-                    "--alerts-only", "--out", out.toString(), "--sink", "syslog+tcp://127.0.0.1:" + rsyslog.tcpPort(),
-                    "--spool", spool.toString(), "--sink-wait", "1s"))
-                    .redirectOutput(tmp.resolve("stdout").toFile()).redirectError(tmp.resolve("stderr").toFile()).start();
-                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-                while (!Files.exists(out) || Files.readAllLines(out).size() < 5) {
-                    assertTrue(trace.isAlive() && System.nanoTime() < deadline, "5 alerts within 60 s: "
-                        + Files.readString(tmp.resolve("stderr")));
-                    Thread.sleep(10);
-                }
-                trace.destroy(); // SIGTERM
-                assertTrue(trace.waitFor(60, TimeUnit.SECONDS), "the trace ends within the bounded wait");
-            } finally {
-                if (trace != null) {
-                    trace.destroyForcibly();
-                }
-                rsyslog.restart();
-            }
+            code = sigtermWithRsyslogDown(out, 5, List.of("trace", "--pid", Long.toString(v.pid()), "--alerts-only",
+                "--out", out.toString(), "--sink", "syslog+tcp://127.0.0.1:" + rsyslog.tcpPort(), "--spool",
+                spool.toString(), "--sink-wait", "1s"));
         }
         String stderr = Files.readString(tmp.resolve("stderr"));
-        assertEquals(143, trace.exitValue(), stderr);
+        assertEquals(143, code, stderr);
         assertFalse(stderr.contains("Exception"), stderr);
         Map<String, JsonNode> written = byId(Files.readAllLines(out));
         assertTrue(written.values().stream().anyMatch(n -> n.at("/memsentry/summary/ended").asText().equals("stopped")),
@@ -430,14 +431,7 @@ class SinkIT {
         }
         assertEquals(1, r.code(), r.err());
         Map<String, JsonNode> written = byId(Files.readAllLines(out));
-        List<String> got = rsyslog.awaitReceived(before + written.size(), 15_000);
-        Set<String> ids = new TreeSet<>();
-        for (String line : got.subList(before, got.size())) {
-            Matcher m = RFC5424.matcher(line);
-            assertTrue(m.matches(), line);
-            ids.add(Json.MAPPER.readTree(m.group(3)).at("/event/id").asText());
-        }
-        assertEquals(written.keySet(), ids);
+        assertEquals(written.keySet(), receivedIds(before, written.size()));
         CliIT.Run none = CliIT.jar(List.of(), "doctor", "--sink", mtls);
         assertEquals(3, none.code(), none.out() + none.err());
         assertEquals(List.of("sink " + mtls + ": TLS: 127.0.0.1:" + rsyslog.mtlsPort() + " closed the connection after the "
