@@ -85,6 +85,18 @@ final class SyslogSink implements Sink {
         }
     }
 
+    /** The wait for the server's verdict on a TLS client, while the scan runs rather than at the first delivery. */
+    @Override
+    public void warmUp() {
+        if (socket != null) {
+            try {
+                checkAccepted(List.of());
+            } catch (SinkException e) {
+                // the connection is dropped: the first delivery connects again and reports
+            }
+        }
+    }
+
     @Override
     public void deliver(List<SinkRecord> batch) throws SinkException {
         if (uri.scheme() == SinkUri.Scheme.SYSLOG_UDP) {
