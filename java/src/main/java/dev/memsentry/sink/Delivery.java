@@ -70,6 +70,7 @@ final class Delivery {
                 }
             }
             dropped++;
+            LOG.error("sink {}: a record written after the sink closed is lost (event.id {})", uri, r.id());
             return;
         }
         memory.add(r);
