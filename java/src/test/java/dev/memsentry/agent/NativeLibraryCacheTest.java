@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
@@ -37,8 +36,9 @@ class NativeLibraryCacheTest {
     @TempDir
     Path tmp;
 
-    private final List<String> loaded = new ArrayList<>();
-    private final List<byte[]> bytesAtLoad = new ArrayList<>();
+    private final RecordingLoad recording = new RecordingLoad();
+    private final List<String> loaded = recording.paths;
+    private final List<byte[]> bytesAtLoad = recording.bytes;
     private final List<String> warnings = new ArrayList<>();
     private ClassLoader jar;
     private Path cache;
@@ -66,16 +66,8 @@ class NativeLibraryCacheTest {
     }
 
     private NativeLoader.Result load() {
-        return NativeLoader.load(new NativeLoader.Config(null, "native/linux-x86_64", fresh, path -> {
-            loaded.add(path);
-            try {
-                bytesAtLoad.add(Files.readAllBytes(Path.of(path)));
-            } catch (IOException e) {
-                throw new UnsatisfiedLinkError(e.toString());
-            }
-        }, name -> {
-            throw new UnsatisfiedLinkError("java.library.path must not be reached");
-        }, jar, cache, warnings::add));
+        return NativeLoader.load(new NativeLoader.Config(null, "native/linux-x86_64", fresh, recording,
+            RecordingLoad::notFromLibraryPath, jar, cache, warnings::add));
     }
 
     private Path cachedFile() throws IOException {
