@@ -59,39 +59,7 @@ rsyslog_stop() { kill "$rs_pid"; wait "$rs_pid" 2>/dev/null || true; }
 rsyslog_start
 
 # --- Kafka ---------------------------------------------------------------------------------
-cp_file=$work/cp.txt
-(cd "$repo" && mvn -B -ntp -q -o dependency:build-classpath -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=test \
-  -Dnative.skip=true > /dev/null)
-kcp=$(cat "$cp_file")
-kport=$(free_port); cport=$(free_port)
-mkdir -p "$work/kafka"
-cat > "$work/kafka/server.properties" <<P
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$kport,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$kport
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=$work/kafka/logs
-num.partitions=3
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-P
-kjava=("$java" -Xmx768m -XX:+UseSerialGC -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$kcp")
-cluster=$(python3 -c 'import base64,uuid;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
-"${kjava[@]}" kafka.tools.StorageTool format -t "$cluster" \
-  -c "$work/kafka/server.properties" > "$work/kafka/format.log" 2>&1
-kafka_start() {
-  "${kjava[@]}" kafka.Kafka "$work/kafka/server.properties" >> "$work/kafka/broker.log" 2>&1 &
-  k_pid=$!; pids+=($k_pid)
-  wait_port "$kport"
-}
-kafka_stop() { kill "$k_pid"; wait "$k_pid" 2>/dev/null || true; }
+source "$repo/bench/kafka_broker.sh"
 kafka_start
 
 bench=("$java" -Dorg.slf4j.simpleLogger.log.org.apache.kafka=warn -Dorg.slf4j.simpleLogger.showThreadName=false \
