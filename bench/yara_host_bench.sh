@@ -7,7 +7,9 @@
 # The rules are compiled once by yarac; both sides get that same file (memsentry with
 # --allow-compiled-rules), so neither compiles per process. The two sides alternate
 # MS_BENCH_RUNS (3) times; the script prints each run, the median wall times and their ratio,
-# and checks that both report the same rules for every process.
+# and checks that both report the same rules for every process. A third side, memsentry's engine
+# through the C API on as many threads as cores (bench/yara_scan_driver.c --threads), shows what
+# the scan costs below the JVM. CPU is user + system of each side's processes.
 #
 #   bench/yara_host_bench.sh [RULES] [path/to/orchestrator.jar] [BUILD_DIR]
 # RULES: a .yar file or a directory of them (default bench/rules/five_strings.yar);
@@ -25,7 +27,7 @@ if [[ ${MS_BENCH_INSIDE:-} != 1 ]]; then
   [[ -e $rules ]] || { echo "no rules at $rules" >&2; exit 2; }
   command -v yarac > /dev/null || { echo "yara and yarac are not installed (ci/install-deps.sh)" >&2; exit 2; }
   export MS_BENCH_INSIDE=1 MS_BENCH_RULES=$(realpath "$rules") MS_BENCH_JAR=$(realpath "$jar")
-  export MS_BENCH_VICTIM=$build/victims/victim_bigheap
+  export MS_BENCH_VICTIM=$build/victims/victim_bigheap MS_BENCH_LIB=$(realpath "$build/agent-c")
   exec unshare --pid --fork --mount-proc bash "$0"
 fi
 
@@ -39,6 +41,8 @@ else
   sources=("$MS_BENCH_RULES")
 fi
 yarac -w "${sources[@]}" "$work/rules.yarc"
+cc -O2 -Wall -Wextra -Werror -I"$repo/include" -o "$work/driver" "$repo/bench/yara_scan_driver.c" \
+  -L"$MS_BENCH_LIB" -lmemsentry -Wl,-rpath,"$MS_BENCH_LIB"
 
 # The victims read a FIFO nobody writes to: they live until this script ends.
 mkfifo "$work/hold"
@@ -59,6 +63,12 @@ echo "yara $(yara --version); ${#pids[@]} processes (${heap_mib} MiB of victim h
   "rules ${#sources[@]} file(s), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 now() { date +%s%N; }
+# CPU seconds of this shell's finished children so far.
+# (times must run in this shell, not in a command substitution's subshell.)
+child_cpu() {
+  times > "$work/times"
+  tail -1 "$work/times" | awk '{ for (i = 1; i <= 2; i++) { split($i, t, "m"); s += t[1] * 60 + t[2] } } END { print s }'
+}
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # Matches as "PID RULE" lines, once each.
@@ -75,26 +85,52 @@ memsentry_all() {
   [[ $code == 0 || $code == 1 ]] || { echo "memsentry failed ($code):" >&2; cat "$work/ms.err" >&2; exit 3; }
 }
 
+engine() {
+  "$work/driver" --threads "$(nproc)" --compiled "$work/rules.yarc" "${pids[@]}" 2> "$work/engine.err" |
+    sort -u > "$work/engine.txt"
+}
+# timed NAME CMD: appends wall ms and CPU s to $work/NAME.ms and $work/NAME.cpu
+timed() {
+  local name=$1 t0 t1 c0 c1
+  shift
+  child_cpu > "$work/c0"; t0=$(now); "$@"; t1=$(now); child_cpu > "$work/c1"
+  c0=$(cat "$work/c0"); c1=$(cat "$work/c1")
+  echo "$(( (t1 - t0) / 1000000 ))" >> "$work/$name.ms"
+  echo "$c1 - $c0" | bc -l >> "$work/$name.cpu"
+}
+
 status=0
 for run in $(seq "$runs"); do
-  t0=$(now); yara_loop; t1=$(now); memsentry_all; t2=$(now)
-  echo "$(( (t1 - t0) / 1000000 ))" >> "$work/yara.ms"
-  echo "$(( (t2 - t1) / 1000000 ))" >> "$work/memsentry.ms"
+  timed yara yara_loop; timed memsentry memsentry_all; timed engine engine
   sort -u "$work/yara.raw" > "$work/yara.txt"
   jq -r 'select(.event.kind == "alert" and .rule.ruleset == "yara")
          | "\(.process.pid) \(.memsentry.yara.rule)"' "$work/ms.json" | sort -u > "$work/ms.txt"
   threads=$(jq -r 'select(.event.action == "scan-summary") | .memsentry.summary.threads' "$work/ms.json")
   scanned=$(jq -r 'select(.event.action == "scan-summary") | .memsentry.summary.processes_scanned' "$work/ms.json")
   agree=identical
-  if ! cmp -s "$work/yara.txt" "$work/ms.txt"; then
-    agree=DIFFERENT; status=1
-    diff "$work/yara.txt" "$work/ms.txt" | head -20 >&2
-  fi
-  echo "run $run: yara loop $(( (t1 - t0) / 1000000 )) ms, memsentry $(( (t2 - t1) / 1000000 )) ms" \
-    "($threads threads, $scanned processes scanned), matches $agree ($(wc -l < "$work/ms.txt") process/rule pairs" \
-    "in $(cut -d' ' -f1 "$work/ms.txt" | sort -u | wc -l) processes)"
+  for side in ms engine; do
+    if ! cmp -s "$work/yara.txt" "$work/$side.txt"; then
+      agree=DIFFERENT; status=1
+      echo "$side:" >&2; diff "$work/yara.txt" "$work/$side.txt" | head -20 >&2
+    fi
+  done
+  echo "run $run: yara loop $(tail -1 "$work/yara.ms") ms, memsentry $(tail -1 "$work/memsentry.ms") ms" \
+    "($threads threads, $scanned processes scanned), engine $(tail -1 "$work/engine.ms") ms;" \
+    "matches $agree ($(wc -l < "$work/ms.txt") process/rule pairs in $(cut -d' ' -f1 "$work/ms.txt" | sort -u | wc -l) processes)"
 done
-yw=$(median < "$work/yara.ms"); mw=$(median < "$work/memsentry.ms")
-printf "median: yara loop %d ms, memsentry scan --all %d ms, ratio %.2f; load %s\n" "$yw" "$mw" \
-  "$(echo "$mw / $yw" | bc -l)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| side | wall ms (median) | wall ratio | CPU s (median) | CPU ratio |"
+echo "| --- | --- | --- | --- | --- |"
+yw=$(median < "$work/yara.ms"); yc=$(median < "$work/yara.cpu")
+for side in yara memsentry engine; do
+  w=$(median < "$work/$side.ms"); c=$(median < "$work/$side.cpu")
+  label=$side
+  case $side in
+    yara) label="loop of \`yara -C\`";;
+    memsentry) label="\`scan --all --rules\` ($threads threads)";;
+    engine) label="engine alone (C API, $(nproc) threads)";;
+  esac
+  printf "| %s | %d | %.2f | %.2f | %.2f |\n" "$label" "$w" "$(echo "$w / $yw" | bc -l)" "$c" "$(echo "$c / $yc" | bc -l)"
+done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit $status
