@@ -203,6 +203,9 @@ final class ScanCommand implements Callable<Integer> {
 
         ProcessScanner scanner = new ProcessScanner(session, d.yara == null ? List.of() : List.of(d.yara));
         ScanRunner runner = new ScanRunner(scanner, d.workers, d.budget);
+        if (d.yara != null) {
+            d.yara.useStreaming(Math.min(d.workers, pids.size()));
+        }
         EcsWriter ecs = new EcsWriter();
         ScanSummary summary = new ScanSummary();
         summary.requested(pids.size());
