@@ -238,7 +238,7 @@ final class TraceCommand implements Callable<Integer> {
             Alert alert = found.get();
             reported++;
             byRule.merge(alert.rule().id(), 1, Integer::sum);
-            return handoff.submit(() -> output.alert(alert, ecs.traceAlert(alert, TraceRecords.syscall(a.event()))));
+            return handoff.submit(() -> output.alert(alert, ecs.traceAlert(alert, TraceRecords.syscall(a.event()))), true);
         }
 
         int trace(TraceOptions options) {
@@ -319,7 +319,7 @@ final class TraceCommand implements Callable<Integer> {
             Alert sample = new Alert(e.time(), BuiltinRules.TRACE_WX_TRANSITION, BuiltinRules.TRACE_WX_TRANSITION.severity(),
                 ProcessRef.pidOnly(target), new dev.memsentry.detect.AlertRegion(0x1000, 0x2000, "r-xp", "", "anonymous"),
                 "warm-up", Json.object(), null);
-            TraceOutput.warmUp(sample, ecs.traceAlert(sample, TraceRecords.syscall(e)), e);
+            TraceOutput.warmUp(ecs.traceAlert(sample, TraceRecords.syscall(e)), e, !json);
         }
 
         /** The one line for a trace that could not start. */

@@ -15,9 +15,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.time.LocalTime;
 import java.time.ZoneId;
-import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -36,12 +34,12 @@ final class TraceOutput implements AutoCloseable {
     static final long FLUSH_MS = 200;
     private static final String BOLD_RED = "\u001b[1;31m";
     private static final String RESET = "\u001b[0m";
-    private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss.SSSSSS");
 
     private final PrintWriter stdout;
-    private final JsonGenerator stdoutJson; // null: text on stdout
-    private final BufferedWriter file;
-    private final JsonGenerator fileJson;
+    private final boolean json; // false: text on stdout
+    private final BufferedWriter file; // null: no --out
+    private final LineBuffer line = new LineBuffer();
+    private final JsonGenerator lineJson; // writes each JSON line once, into line, for stdout and the file
     private final boolean color;
     private final ZoneId zone = ZoneId.systemDefault();
     private final ScheduledExecutorService flusher;
@@ -52,9 +50,9 @@ final class TraceOutput implements AutoCloseable {
         throws IOException {
         this.stdout = stdout;
         this.sinks = sinks;
-        this.stdoutJson = json ? generator(stdout) : null;
+        this.json = json;
         this.file = file;
-        this.fileJson = file == null ? null : generator(file);
+        this.lineJson = generator(line);
         this.color = color;
         this.flusher = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "memsentry-trace-flush");
@@ -68,6 +66,47 @@ final class TraceOutput implements AutoCloseable {
     static TraceOutput open(PrintWriter stdout, boolean json, Path out, boolean color, SinkSet sinks)
         throws IOException {
         return new TraceOutput(stdout, json, out == null ? null : AlertOutput.appendTo(out), color, sinks);
+    }
+
+    /** One line's characters, reused from line to line. */
+    private static final class LineBuffer extends java.io.Writer {
+        private char[] chars = new char[1024];
+        private int length;
+
+        @Override
+        public void write(char[] c, int off, int len) {
+            room(len);
+            System.arraycopy(c, off, chars, length, len);
+            length += len;
+        }
+
+        @Override
+        public void write(int c) {
+            room(1);
+            chars[length++] = (char) c;
+        }
+
+        private void room(int len) {
+            if (length + len > chars.length) {
+                chars = java.util.Arrays.copyOf(chars, Math.max(chars.length * 2, length + len));
+            }
+        }
+
+        void writeTo(java.io.Writer w) throws IOException {
+            w.write(chars, 0, length);
+        }
+
+        void clear() {
+            length = 0;
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+        }
     }
 
     /** Per sink health so far (final after close); empty without sinks. */
@@ -93,14 +132,15 @@ final class TraceOutput implements AutoCloseable {
      * Formats a made-up event and alert into nothing, so that the classes and code paths of the
      * output are loaded before the first real event, while no target waits on them.
      */
-    static void warmUp(Alert sample, ObjectNode sampleDoc, TraceEvent sampleEvent) {
+    static void warmUp(ObjectNode sampleDoc, TraceEvent sampleEvent, boolean text) {
         try {
             JsonGenerator g = generator(java.io.Writer.nullWriter());
             TraceRecords.writeEvent(g, sampleEvent);
             Json.MAPPER.writeTree(g, sampleDoc);
             g.flush();
-            TraceRecords.writeText(java.io.Writer.nullWriter(), sampleEvent, ZoneId.systemDefault());
-            LocalTime.ofInstant(sample.timestamp(), ZoneId.systemDefault()).format(CLOCK);
+            if (text) {
+                TraceRecords.writeText(java.io.Writer.nullWriter(), sampleEvent, ZoneId.systemDefault());
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -108,15 +148,12 @@ final class TraceOutput implements AutoCloseable {
 
     synchronized void event(TraceEvent e) {
         try {
-            if (stdoutJson != null) {
-                TraceRecords.writeEvent(stdoutJson, e);
-                stdoutJson.writeRaw('\n');
-            } else {
+            if (!json) {
                 TraceRecords.writeText(stdout, e, zone);
             }
-            if (fileJson != null) {
-                TraceRecords.writeEvent(fileJson, e);
-                fileJson.writeRaw('\n');
+            if (json || file != null) {
+                TraceRecords.writeEvent(lineJson, e);
+                writeLine(json);
             }
             dirty = true;
         } catch (IOException ex) {
@@ -126,17 +163,17 @@ final class TraceOutput implements AutoCloseable {
 
     /** An alert: its ECS document in JSON, a highlighted line in text; flushed at once. */
     synchronized void alert(Alert a, ObjectNode doc) {
-        if (stdoutJson == null) {
-            String line = TerminalText.escape(LocalTime.ofInstant(a.timestamp(), zone).format(CLOCK) + " ALERT "
+        if (!json) {
+            String text = TerminalText.escape(TraceRecords.clock(a.timestamp(), zone) + " ALERT "
                 + a.severity().wireName() + " " + a.rule().id() + ": " + a.message());
-            stdout.println(color ? BOLD_RED + line + RESET : line);
+            stdout.println(color ? BOLD_RED + text + RESET : text);
         }
         document(doc, true);
     }
 
     /** A document that is not an event (the summary); to stdout only with --json. */
     synchronized void summary(ObjectNode doc) {
-        document(doc, stdoutJson != null);
+        document(doc, json);
     }
 
     private void document(ObjectNode doc, boolean toStdout) {
@@ -145,18 +182,27 @@ final class TraceOutput implements AutoCloseable {
             sinks.write(doc);
         }
         try {
-            if (toStdout && stdoutJson != null) {
-                Json.MAPPER.writeTree(stdoutJson, doc);
-                stdoutJson.writeRaw('\n');
-            }
-            if (fileJson != null) {
-                Json.MAPPER.writeTree(fileJson, doc);
-                fileJson.writeRaw('\n');
+            if (json && toStdout || file != null) {
+                Json.MAPPER.writeTree(lineJson, doc);
+                writeLine(json && toStdout);
             }
             flush();
         } catch (IOException ex) {
             throw new UncheckedIOException(ex);
         }
+    }
+
+    /** Copies the line the generator wrote (once) to standard output and the file, and empties it. */
+    private void writeLine(boolean toStdout) throws IOException {
+        lineJson.flush();
+        line.append('\n');
+        if (toStdout) {
+            line.writeTo(stdout);
+        }
+        if (file != null) {
+            line.writeTo(file);
+        }
+        line.clear();
     }
 
     private synchronized void flushIfDirty() {
@@ -171,13 +217,9 @@ final class TraceOutput implements AutoCloseable {
 
     synchronized void flush() throws IOException {
         dirty = false;
-        if (stdoutJson != null) {
-            stdoutJson.flush(); // passes the flush on to stdout
-        } else {
-            stdout.flush();
-        }
-        if (fileJson != null) {
-            fileJson.flush();
+        stdout.flush();
+        if (file != null) {
+            file.flush();
         }
     }
 
@@ -196,8 +238,8 @@ final class TraceOutput implements AutoCloseable {
         try {
             synchronized (this) {
                 flush();
+                lineJson.close();
                 if (file != null) {
-                    fileJson.close();
                     file.close();
                 }
             }

@@ -1,11 +1,10 @@
 package dev.memsentry.output;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.databind.util.TokenBuffer;
 import dev.memsentry.agent.TraceEvent;
 import dev.memsentry.agent.TraceEventKind;
 import java.io.IOException;
+import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.time.LocalTime;
@@ -15,14 +14,18 @@ import java.time.format.DateTimeFormatter;
 /**
  * Trace events as JSON lines and as strace-like text. Events are the bulk of a trace's output, so
  * the JSON is streamed (no tree per event); an alert's {@code memsentry.syscall} uses the same
- * fields through {@link #syscall(TraceEvent)}.
+ * fields through {@link #syscall(TraceEvent)}, as JSON text the alert document embeds as it is.
  */
 public final class TraceRecords {
     private static final String[] SIGNALS = {"0", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT",
         "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT",
         "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ",
         "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS"};
-    private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss.SSSSSS");
+
+    /** Loaded with the text output only: a pattern formatter loads the locale data (a tenth of a second). */
+    private static final class Clock {
+        static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss.SSSSSS");
+    }
 
     private TraceRecords() {
     }
@@ -106,21 +109,27 @@ public final class TraceRecords {
         }
     }
 
-    /** The event's own fields as a tree, for an alert's memsentry.syscall. */
-    public static ObjectNode syscall(TraceEvent e) {
-        try (TokenBuffer tb = new TokenBuffer(Json.MAPPER, false)) {
-            tb.writeStartObject();
-            tb.writeStringField("@timestamp", timestamp(e));
-            fields(tb, e);
-            tb.writeEndObject();
-            return Json.MAPPER.readTree(tb.asParser());
+    /** The event's own fields (with its @timestamp) as one JSON object, for an alert's memsentry.syscall. */
+    public static String syscall(TraceEvent e) {
+        StringWriter w = new StringWriter(256);
+        try (JsonGenerator g = Json.MAPPER.getFactory().createGenerator(w)) {
+            g.writeStartObject();
+            g.writeStringField("@timestamp", timestamp(e));
+            fields(g, e);
+            g.writeEndObject();
         } catch (IOException ex) {
             throw new UncheckedIOException(ex);
         }
+        return w.toString();
     }
 
     static String timestamp(TraceEvent e) {
-        return DateTimeFormatter.ISO_INSTANT.format(e.time());
+        return IsoInstant.ofEpochNanos(e.timeNs());
+    }
+
+    /** The local time of day as the text lines and alert lines start: "12:00:00.123456". */
+    public static String clock(java.time.Instant at, ZoneId zone) {
+        return LocalTime.ofInstant(at, zone).format(Clock.CLOCK);
     }
 
     /**
@@ -129,7 +138,7 @@ public final class TraceRecords {
      */
     public static void writeText(Writer w, TraceEvent e, ZoneId zone) throws IOException {
         StringBuilder b = new StringBuilder(128);
-        b.append(LocalTime.ofInstant(e.time(), zone).format(CLOCK)).append(" [pid ").append(e.pid());
+        b.append(clock(e.time(), zone)).append(" [pid ").append(e.pid());
         if (e.tid() != e.pid()) {
             b.append(" tid ").append(e.tid());
         }
