@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.TraceEvent;
 import dev.memsentry.detect.Alert;
 import dev.memsentry.output.Json;
+import dev.memsentry.output.JsonLine;
 import dev.memsentry.output.TerminalText;
 import dev.memsentry.output.TraceRecords;
 import dev.memsentry.sink.SinkRecord;
@@ -38,8 +39,8 @@ final class TraceOutput implements AutoCloseable {
     private final PrintWriter stdout;
     private final boolean json; // false: text on stdout
     private final BufferedWriter file; // null: no --out
-    private final LineBuffer line = new LineBuffer();
-    private final JsonGenerator lineJson; // writes each JSON line once, into line, for stdout and the file
+    private final JsonLine line = new JsonLine(); // each JSON line, written once for stdout and the file
+    private final JsonGenerator lineJson; // documents (alerts, the summary) into line
     private final boolean color;
     private final ZoneId zone = ZoneId.systemDefault();
     private final ScheduledExecutorService flusher;
@@ -68,47 +69,6 @@ final class TraceOutput implements AutoCloseable {
         return new TraceOutput(stdout, json, out == null ? null : AlertOutput.appendTo(out), color, sinks);
     }
 
-    /** One line's characters, reused from line to line. */
-    private static final class LineBuffer extends java.io.Writer {
-        private char[] chars = new char[1024];
-        private int length;
-
-        @Override
-        public void write(char[] c, int off, int len) {
-            room(len);
-            System.arraycopy(c, off, chars, length, len);
-            length += len;
-        }
-
-        @Override
-        public void write(int c) {
-            room(1);
-            chars[length++] = (char) c;
-        }
-
-        private void room(int len) {
-            if (length + len > chars.length) {
-                chars = java.util.Arrays.copyOf(chars, Math.max(chars.length * 2, length + len));
-            }
-        }
-
-        void writeTo(java.io.Writer w) throws IOException {
-            w.write(chars, 0, length);
-        }
-
-        void clear() {
-            length = 0;
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
-    }
-
     /** Per sink health so far (final after close); empty without sinks. */
     List<SinkStats> sinkStats() {
         return sinks == null ? List.of() : sinks.stats();
@@ -134,8 +94,8 @@ final class TraceOutput implements AutoCloseable {
      */
     static void warmUp(ObjectNode sampleDoc, TraceEvent sampleEvent, boolean text) {
         try {
+            TraceRecords.writeEvent(new JsonLine(), sampleEvent);
             JsonGenerator g = generator(java.io.Writer.nullWriter());
-            TraceRecords.writeEvent(g, sampleEvent);
             Json.MAPPER.writeTree(g, sampleDoc);
             g.flush();
             if (text) {
@@ -152,7 +112,7 @@ final class TraceOutput implements AutoCloseable {
                 TraceRecords.writeText(stdout, e, zone);
             }
             if (json || file != null) {
-                TraceRecords.writeEvent(lineJson, e);
+                TraceRecords.writeEvent(line, e);
                 writeLine(json);
             }
             dirty = true;
@@ -194,8 +154,8 @@ final class TraceOutput implements AutoCloseable {
 
     /** Copies the line the generator wrote (once) to standard output and the file, and empties it. */
     private void writeLine(boolean toStdout) throws IOException {
-        lineJson.flush();
-        line.append('\n');
+        lineJson.flush(); // what a document left in the generator's buffer
+        line.write('\n');
         if (toStdout) {
             line.writeTo(stdout);
         }

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.memsentry.agent.TraceAbi;
 import dev.memsentry.agent.TraceEvent;
@@ -24,11 +23,12 @@ class TraceRecordsTest {
     }
 
     private static JsonNode json(TraceEvent e) throws Exception {
-        StringWriter w = new StringWriter();
-        try (JsonGenerator g = Json.MAPPER.getFactory().createGenerator(w)) {
-            TraceRecords.writeEvent(g, e);
-        }
-        return Json.MAPPER.readTree(w.toString());
+        JsonLine g = new JsonLine();
+        TraceRecords.writeEvent(g, e);
+        String line = g.toString();
+        JsonNode tree = Json.MAPPER.readTree(line);
+        assertEquals(Json.MAPPER.writeValueAsString(tree), line, "the line is what Jackson writes for its tree");
+        return tree;
     }
 
     private static String text(TraceEvent e) throws Exception {
