@@ -1,10 +1,8 @@
 package dev.memsentry.cli;
 
-import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.TraceEvent;
 import dev.memsentry.detect.Alert;
-import dev.memsentry.output.Json;
 import dev.memsentry.output.JsonLine;
 import dev.memsentry.output.TerminalText;
 import dev.memsentry.output.TraceRecords;
@@ -40,7 +38,6 @@ final class TraceOutput implements AutoCloseable {
     private final boolean json; // false: text on stdout
     private final BufferedWriter file; // null: no --out
     private final JsonLine line = new JsonLine(); // each JSON line, written once for stdout and the file
-    private final JsonGenerator lineJson; // documents (alerts, the summary) into line
     private final boolean color;
     private final ZoneId zone = ZoneId.systemDefault();
     private final ScheduledExecutorService flusher;
@@ -53,7 +50,6 @@ final class TraceOutput implements AutoCloseable {
         this.sinks = sinks;
         this.json = json;
         this.file = file;
-        this.lineJson = generator(line);
         this.color = color;
         this.flusher = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "memsentry-trace-flush");
@@ -81,13 +77,6 @@ final class TraceOutput implements AutoCloseable {
         }
     }
 
-    private static JsonGenerator generator(java.io.Writer w) throws IOException {
-        JsonGenerator g = Json.MAPPER.getFactory().createGenerator(w);
-        g.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
-        g.setRootValueSeparator(null); // lines end with '\n', written by hand
-        return g;
-    }
-
     /**
      * Formats a made-up event and alert into nothing, so that the classes and code paths of the
      * output are loaded before the first real event, while no target waits on them.
@@ -95,9 +84,7 @@ final class TraceOutput implements AutoCloseable {
     static void warmUp(ObjectNode sampleDoc, TraceEvent sampleEvent, boolean text) {
         try {
             TraceRecords.writeEvent(new JsonLine(), sampleEvent);
-            JsonGenerator g = generator(java.io.Writer.nullWriter());
-            Json.MAPPER.writeTree(g, sampleDoc);
-            g.flush();
+            new JsonLine().tree(sampleDoc);
             if (text) {
                 TraceRecords.writeText(java.io.Writer.nullWriter(), sampleEvent, ZoneId.systemDefault());
             }
@@ -143,7 +130,7 @@ final class TraceOutput implements AutoCloseable {
         }
         try {
             if (json && toStdout || file != null) {
-                Json.MAPPER.writeTree(lineJson, doc);
+                line.tree(doc);
                 writeLine(json && toStdout);
             }
             flush();
@@ -152,9 +139,8 @@ final class TraceOutput implements AutoCloseable {
         }
     }
 
-    /** Copies the line the generator wrote (once) to standard output and the file, and empties it. */
+    /** Copies the line (formatted once) to standard output and the file, and empties the buffer. */
     private void writeLine(boolean toStdout) throws IOException {
-        lineJson.flush(); // what a document left in the generator's buffer
         line.write('\n');
         if (toStdout) {
             line.writeTo(stdout);
@@ -198,7 +184,6 @@ final class TraceOutput implements AutoCloseable {
         try {
             synchronized (this) {
                 flush();
-                lineJson.close();
                 if (file != null) {
                     file.close();
                 }

@@ -1,16 +1,22 @@
 package dev.memsentry.output;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.POJONode;
+import com.fasterxml.jackson.databind.util.RawValue;
 import java.io.IOException;
 import java.io.Writer;
 import java.util.Arrays;
+import java.util.Map;
 
 /**
  * One JSON line built in a reused character buffer: the writer for the bulk of a trace's output
  * (an event line per syscall), where Jackson's generator was most of the time spent per line and
  * most of what the JIT had to compile before the first line came out fast. Writes exactly what
  * Jackson writes for the same calls (compact, strings escaped as Jackson escapes them), so event
- * lines and Jackson's documents read alike. Also a {@link Writer}, so a Jackson generator can put a
- * whole document into the same buffer. Nesting depth at most 63. Not thread-safe.
+ * lines and Jackson's documents read alike; {@link #tree} writes a whole document without making
+ * Jackson's mapper (a tenth of a second or more of a trace's start). Also a {@link Writer} for raw
+ * characters. Nesting depth at most 63. Not thread-safe.
  */
 public final class JsonLine extends Writer {
     private static final char[] HEX = "0123456789ABCDEF".toCharArray();
@@ -90,6 +96,65 @@ public final class JsonLine extends Writer {
         separate();
         put("null");
         return this;
+    }
+
+    /**
+     * A tree as Jackson writes it: objects, arrays, strings, integers, booleans, nulls and raw
+     * values (an alert's memsentry.syscall) here; anything else (floating point, binary, POJOs)
+     * through the mapper.
+     */
+    public JsonLine tree(JsonNode node) {
+        switch (node.getNodeType()) {
+            case OBJECT -> {
+                startObject();
+                for (Map.Entry<String, JsonNode> member : node.properties()) {
+                    separate();
+                    put('"');
+                    escape(member.getKey());
+                    put('"');
+                    put(':');
+                    afterName = true;
+                    tree(member.getValue());
+                }
+                endObject();
+            }
+            case ARRAY -> {
+                startArray();
+                for (JsonNode element : node) {
+                    tree(element);
+                }
+                endArray();
+            }
+            case STRING -> string(node.textValue());
+            case BOOLEAN -> bool(node.booleanValue());
+            case NULL -> nul();
+            case NUMBER -> {
+                if (node.isIntegralNumber() && node.canConvertToLong()) {
+                    number(node.longValue());
+                } else {
+                    raw(node);
+                }
+            }
+            case POJO -> {
+                if (((POJONode) node).getPojo() instanceof RawValue r && r.rawValue() instanceof String text) {
+                    separate();
+                    put(text);
+                } else {
+                    raw(node);
+                }
+            }
+            default -> raw(node);
+        }
+        return this;
+    }
+
+    private void raw(JsonNode node) {
+        separate();
+        try {
+            put(Json.mapper().writeValueAsString(node));
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("a JSON tree that cannot be written: " + e.getMessage(), e);
+        }
     }
 
     public JsonLine field(String name, String value) {

@@ -54,7 +54,7 @@ public record SinkRecord(String id, String json, String key, int severity, Strin
     public static SinkRecord of(ObjectNode doc) {
         identify(doc);
         try {
-            return from(doc, Json.MAPPER.writeValueAsString(doc));
+            return from(doc, Json.mapper().writeValueAsString(doc));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("an ECS document that cannot be written: " + e.getMessage(), e);
         }
@@ -63,7 +63,7 @@ public record SinkRecord(String id, String json, String key, int severity, Strin
     /** A line read back from the spool; null if it is not a document with an event.id (a torn write). */
     static SinkRecord parse(String line) {
         try {
-            JsonNode doc = Json.MAPPER.readTree(line);
+            JsonNode doc = Json.mapper().readTree(line);
             if (doc == null || !doc.path("event").path("id").isTextual()) {
                 return null;
             }

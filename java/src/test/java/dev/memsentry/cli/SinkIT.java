@@ -74,7 +74,7 @@ class SinkIT {
         Map<String, JsonNode> out = new TreeMap<>();
         for (String l : lines) {
             if (!l.isBlank()) {
-                JsonNode n = Json.MAPPER.readTree(l);
+                JsonNode n = Json.mapper().readTree(l);
                 assertTrue(out.put(n.at("/event/id").asText(), n) == null, "one document per event.id: " + l);
             }
         }
@@ -114,7 +114,7 @@ class SinkIT {
         for (String line : received.subList(syslogBefore, received.size())) {
             Matcher m = RFC5424.matcher(line);
             assertTrue(m.matches(), "RFC 5424: " + line);
-            JsonNode doc = Json.MAPPER.readTree(m.group(3));
+            JsonNode doc = Json.mapper().readTree(m.group(3));
             int severity = switch (doc.at("/memsentry/severity").asText()) {
                 case "critical" -> 2;
                 case "high" -> 3;
@@ -136,7 +136,7 @@ class SinkIT {
         List<ConsumerRecord<String, String>> records = broker.consume("memsentry-scan", stdout.size(), Duration.ofSeconds(30));
         List<String> values = new ArrayList<>();
         for (ConsumerRecord<String, String> rec : records) {
-            JsonNode doc = Json.MAPPER.readTree(rec.value());
+            JsonNode doc = Json.mapper().readTree(rec.value());
             String host = doc.at("/host/hostname").asText();
             String expected = doc.at("/process/pid").isIntegralNumber() ? host + ":" + doc.at("/process/pid").asLong() : host;
             assertEquals(expected, rec.key(), "key: host name and pid");
@@ -197,7 +197,7 @@ class SinkIT {
         for (String line : got.subList(before, got.size())) {
             Matcher m = RFC5424.matcher(line);
             assertTrue(m.matches(), line);
-            ids.add(Json.MAPPER.readTree(m.group(3)).at("/event/id").asText());
+            ids.add(Json.mapper().readTree(m.group(3)).at("/event/id").asText());
         }
         assertEquals(sent.keySet(), ids, "both runs' documents arrived");
         try (Stream<Path> left = Files.walk(spool)) {

@@ -26,8 +26,8 @@ class TraceRecordsTest {
         JsonLine g = new JsonLine();
         TraceRecords.writeEvent(g, e);
         String line = g.toString();
-        JsonNode tree = Json.MAPPER.readTree(line);
-        assertEquals(Json.MAPPER.writeValueAsString(tree), line, "the line is what Jackson writes for its tree");
+        JsonNode tree = Json.mapper().readTree(line);
+        assertEquals(Json.mapper().writeValueAsString(tree), line, "the line is what Jackson writes for its tree");
         return tree;
     }
 
@@ -99,7 +99,7 @@ class TraceRecordsTest {
     @Test
     void alertSyscallTreeHasTheSameFields() throws Exception {
         TraceEvent e = syscall("mprotect", new long[] {0x7f12a000L, 0x1000, 5, 0, 0, 0}, "PROT_READ|PROT_EXEC", "", 0, "", 0);
-        JsonNode tree = dev.memsentry.output.Json.MAPPER.readTree(TraceRecords.syscall(e));
+        JsonNode tree = dev.memsentry.output.Json.mapper().readTree(TraceRecords.syscall(e));
         JsonNode line = json(e);
         for (String f : new String[] {"pid", "tid", "syscall", "addr", "len", "prot", "ret"}) {
             assertEquals(line.get(f).asText(), tree.get(f).asText(), f);
