@@ -118,7 +118,7 @@ final class ScanCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter stdout = spec.commandLine().getOut();
         if (targets.listRules) {
-            RuleList.print(stdout, options.json, dev.memsentry.detect.BuiltinRules.SCAN);
+            RuleList.print(stdout, options.output.json, dev.memsentry.detect.BuiltinRules.SCAN);
             return ExitCodes.OK;
         }
         ContainerScope containerScope = null;
@@ -148,7 +148,7 @@ final class ScanCommand implements Callable<Integer> {
     }
 
     private int scan(Agent agent, Detection d, ContainerScope containerScope) {
-        boolean json = options.json;
+        boolean json = options.output.json;
         PrintWriter stdout = spec.commandLine().getOut();
         ProcessPins pins = d.action.kills() ? new ProcessPins(agent) : null;
         ScanSession session = new ScanSession(agent, new DetectionPolicy(d.cfg), pins);
@@ -196,7 +196,7 @@ final class ScanCommand implements Callable<Integer> {
         List<Long> failedExplicit = new ArrayList<>();
         long started = System.nanoTime();
         Path evidenceBase = options.evidenceDir != null ? options.evidenceDir : d.cfg.evidence().evidenceDir();
-        try (AlertOutput output = AlertOutput.open(options.out, json ? new JsonLines(stdout) : null, options.sinks,
+        try (AlertOutput output = AlertOutput.open(options.output.out, json ? new JsonLines(stdout) : null, options.sinks,
             d.cfg.output(), evidenceBase)) {
             Responder responder = new Responder(agent, d.action, d.actionMin, d.grace, d.evidence, ecs, e -> {
                 output.write(e);
@@ -256,7 +256,7 @@ final class ScanCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("memsentry: " + e.getMessage());
             return e.exitCode;
         } catch (IOException e) {
-            spec.commandLine().getErr().println("memsentry: cannot write " + options.out + ": " + e.getMessage());
+            spec.commandLine().getErr().println("memsentry: cannot write " + options.output.out + ": " + e.getMessage());
             return e instanceof dev.memsentry.sink.FileSink.Refused ? ExitCodes.USAGE : ExitCodes.FAILED;
         } finally {
             if (pins != null) {

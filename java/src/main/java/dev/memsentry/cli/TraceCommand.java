@@ -117,13 +117,8 @@ final class TraceCommand implements Callable<Integer> {
         description = "Also watch this syscall (repeatable or comma-separated, e.g. memfd_create,execve).")
     List<String> syscalls;
 
-    @Option(names = "--json", description = "One JSON object per line on standard output.")
-    boolean json;
-
-    @Option(names = "--out", paramLabel = "FILE",
-        description = "Append the JSON lines to FILE (created with mode 0600; refused: a symbolic link, or an existing "
-            + "file that is not yours alone: another user's, writable by group or others, hard-linked).")
-    Path out;
+    @Mixin
+    JsonOutOptions jsonOut;
 
     @Mixin
     SinkOptions sinkOptions;
@@ -156,7 +151,7 @@ final class TraceCommand implements Callable<Integer> {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (listRules) {
-            RuleList.print(stdout, json, BuiltinRules.TRACE);
+            RuleList.print(stdout, jsonOut.json, BuiltinRules.TRACE);
             return ExitCodes.OK;
         }
         List<String> argv = command == null ? List.of() : command;
@@ -173,7 +168,7 @@ final class TraceCommand implements Callable<Integer> {
         try {
             // --json without --out: the command's own output would break the JSON lines on stdout.
             options = TraceOptions.defaults().withFollowForks(followForks).withNoSeccomp(noSeccomp)
-                .withStdoutToStderr(json && out == null && !argv.isEmpty())
+                .withStdoutToStderr(jsonOut.json && jsonOut.out == null && !argv.isEmpty())
                 .withDuration(duration == null ? Duration.ZERO : duration)
                 .withExtraSyscalls(syscalls == null ? List.of() : syscalls.stream().map(String::trim).toList());
         } catch (IllegalArgumentException e) {
@@ -269,7 +264,7 @@ final class TraceCommand implements Callable<Integer> {
                 }
             }, "memsentry-trace-stop");
             Runtime.getRuntime().addShutdownHook(hook);
-            try (TraceOutput o = TraceOutput.open(spec.commandLine().getOut(), json, out,
+            try (TraceOutput o = TraceOutput.open(spec.commandLine().getOut(), jsonOut.json, jsonOut.out,
                 System.console() != null, sinks); OrderedHandoff h = new OrderedHandoff("memsentry-trace-output", 1 << 12)) {
                 output = o;
                 handoff = h;
@@ -282,7 +277,7 @@ final class TraceCommand implements Callable<Integer> {
                 err.println("memsentry: " + refusal(e));
                 return ExitCodes.of(e.status()) == ExitCodes.USAGE ? ExitCodes.USAGE : ExitCodes.FAILED;
             } catch (IOException | UncheckedIOException e) {
-                err.println("memsentry: cannot write " + (out != null ? out : "standard output") + ": "
+                err.println("memsentry: cannot write " + (jsonOut.out != null ? jsonOut.out : "standard output") + ": "
                     + (e instanceof UncheckedIOException u ? u.getCause().getMessage() : e.getMessage()));
                 return e instanceof dev.memsentry.sink.FileSink.Refused ? ExitCodes.USAGE : ExitCodes.FAILED;
             } catch (RuntimeException e) {
@@ -319,7 +314,7 @@ final class TraceCommand implements Callable<Integer> {
             Alert sample = new Alert(e.time(), BuiltinRules.TRACE_WX_TRANSITION, BuiltinRules.TRACE_WX_TRANSITION.severity(),
                 ProcessRef.pidOnly(target), new dev.memsentry.detect.AlertRegion(0x1000, 0x2000, "r-xp", "", "anonymous"),
                 "warm-up", Json.object(), null);
-            TraceOutput.warmUp(ecs.traceAlert(sample, TraceRecords.syscall(e)), e, !json);
+            TraceOutput.warmUp(ecs.traceAlert(sample, TraceRecords.syscall(e)), e, !jsonOut.json);
         }
 
         /** The one line for a trace that could not start. */
@@ -375,7 +370,7 @@ final class TraceCommand implements Callable<Integer> {
             String text = report.text();
             output.drainSinks();
             var sinkStats = output.sinkStats();
-            if (json || out != null || !sinkStats.isEmpty()) {
+            if (jsonOut.json || jsonOut.out != null || !sinkStats.isEmpty()) {
                 ObjectNode ms = Json.object();
                 ObjectNode summaryJson = report.json();
                 if (!sinkStats.isEmpty()) {
@@ -386,7 +381,7 @@ final class TraceCommand implements Callable<Integer> {
                 output.summary(ecs.event(Instant.now(), "trace-summary", null, ref, text, ms));
             }
             output.flush();
-            if (!json) {
+            if (!jsonOut.json) {
                 PrintWriter err = spec.commandLine().getErr();
                 err.println(text);
                 sinkStats.forEach(st -> err.println(st.text()));
