@@ -39,7 +39,7 @@ final class TraceOutput implements AutoCloseable {
     private final BufferedWriter file; // null: no --out
     private final JsonLine line = new JsonLine(); // each JSON line, written once for stdout and the file
     private final boolean color;
-    private final ZoneId zone = ZoneId.systemDefault();
+    private final ZoneId zone; // text only: loading the time zone rules is not free
     private final ScheduledExecutorService flusher;
     private final SinkSet sinks; // null: none
     private boolean dirty;
@@ -49,6 +49,7 @@ final class TraceOutput implements AutoCloseable {
         this.stdout = stdout;
         this.sinks = sinks;
         this.json = json;
+        this.zone = json ? null : ZoneId.systemDefault();
         this.file = file;
         this.color = color;
         this.flusher = Executors.newSingleThreadScheduledExecutor(r -> {
