@@ -224,16 +224,20 @@ final class TraceCommand implements Callable<Integer> {
             return alertsOnly || handoff.submit(() -> output.event(e)); // --alerts-only: no event lines
         }
 
+        // Only the policy's decision is made here; the alert's text and document on the handoff's thread.
         @Override
         public boolean alert(TraceAlert a) {
-            Optional<Alert> found = detector.alert(a);
+            Optional<TraceDetector.Decision> found = detector.decide(a);
             if (found.isEmpty()) {
                 return true;
             }
-            Alert alert = found.get();
+            TraceDetector.Decision d = found.get();
             reported++;
-            byRule.merge(alert.rule().id(), 1, Integer::sum);
-            return handoff.submit(() -> output.alert(alert, ecs.traceAlert(alert, TraceRecords.syscall(a.event()))), true);
+            byRule.merge(d.rule().id(), 1, Integer::sum);
+            return handoff.submit(() -> {
+                Alert alert = TraceDetector.build(d);
+                output.alert(alert, ecs.traceAlert(alert, TraceRecords.syscall(a.event())));
+            }, true);
         }
 
         int trace(TraceOptions options) {

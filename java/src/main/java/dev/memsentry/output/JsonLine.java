@@ -20,6 +20,7 @@ import java.util.Map;
  */
 public final class JsonLine extends Writer {
     private static final char[] HEX = "0123456789ABCDEF".toCharArray();
+    private static final char[] HEX_LOWER = "0123456789abcdef".toCharArray();
 
     private char[] chars = new char[1024];
     private int length;
@@ -83,6 +84,23 @@ public final class JsonLine extends Writer {
             v /= 10;
         }
         length += digits;
+        return this;
+    }
+
+    /** An unsigned 64-bit value as a string in {@link Json#hex} form ("0x7f12a000"), without making the string. */
+    public JsonLine hex(long value) {
+        separate();
+        room(20);
+        chars[length++] = '"';
+        chars[length++] = '0';
+        chars[length++] = 'x';
+        int digits = Math.max(1, (67 - Long.numberOfLeadingZeros(value)) / 4);
+        for (int i = length + digits - 1; i >= length; i--) {
+            chars[i] = HEX_LOWER[(int) (value & 0xf)];
+            value >>>= 4;
+        }
+        length += digits;
+        chars[length++] = '"';
         return this;
     }
 

@@ -62,22 +62,22 @@ public final class TraceRecords {
                     g.field("abi", e.abi().wireName());
                 }
                 if (e.hasRange()) {
-                    g.field("addr", Json.hex(e.addr()));
-                    g.field("len", Json.hex(e.len()));
+                    g.name("addr").hex(e.addr());
+                    g.name("len").hex(e.len());
                     if (!e.syscall().equals("munmap")) {
                         g.field("prot", e.prot());
                     }
                     if (e.isMmap()) {
                         g.field("flags", e.flags());
                         g.field("fd", e.fd());
-                        g.field("offset", Json.hex(e.arg(5)));
+                        g.name("offset").hex(e.arg(5));
                     } else if (e.abi() == TraceAbi.WIN64 && !e.flags().isEmpty()) {
                         g.field("flags", e.flags());
                     }
                 } else {
                     g.name("args").startArray();
                     for (int i = 0; i < 6; i++) {
-                        g.string(Json.hex(e.arg(i)));
+                        g.hex(e.arg(i));
                     }
                     g.endArray();
                 }

@@ -120,4 +120,17 @@ class JsonLineTest {
         line.startArray().tree(doc).tree(Json.object()).endArray();
         assertEquals("[" + Json.mapper().writeValueAsString(doc) + ",{}]", line.toString(), "separators around trees");
     }
+
+    @Test
+    void hexIsJsonHex() {
+        long[] values = {0, 1, 0xf, 0x10, 0x7f12a000L, 0xffff_ffff_ffffL, Long.MAX_VALUE, Long.MIN_VALUE, -1, 0x1000};
+        for (long v : values) {
+            assertEquals("[\"" + Json.hex(v) + "\",1]", new JsonLine().startArray().hex(v).number(1).endArray().toString());
+        }
+        SplittableRandom r = new SplittableRandom(16);
+        for (int i = 0; i < 10_000; i++) {
+            long v = r.nextLong() >>> r.nextInt(64);
+            assertEquals("\"" + Json.hex(v) + "\"", new JsonLine().hex(v).toString());
+        }
+    }
 }
