@@ -12,15 +12,17 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Single producer, single consumer: a ring of slots between two counters, with no lock. The
  * worker never spins (a spinning worker doubled the CPU time of a busy trace): it runs everything
- * queued in one go, then parks. The producer wakes it for an urgent task (an alert, which is
- * written at once), when the ring is half full, or to drain or close; otherwise the worker wakes
- * by itself every {@link #IDLE_NANOS}, so ordinary tasks (event lines, flushed every 200 ms anyway)
- * are run in batches, at a few wake-ups per second instead of one per task. A full ring makes the
- * producer wait: output is never dropped. After a task fails, the rest are skipped,
- * {@link #submit} answers false (the trace then ends) and {@link #drain} rethrows the failure.
+ * queued in one go, then parks, for {@link #MIN_IDLE_NANOS} after finding work and twice as long
+ * each time it finds none, up to {@link #MAX_IDLE_NANOS}. A busy trace is so drained in batches,
+ * with no wake-up call on the producer's path (the traced thread waits on it); an urgent task (an
+ * alert, written at once) wakes a worker that parked longer than {@link #MIN_IDLE_NANOS}, a ring
+ * half full wakes it in any case. A full ring makes the producer wait: output is never dropped.
+ * After a task fails, the rest are skipped, {@link #submit} answers false (the trace then ends) and
+ * {@link #drain} rethrows the failure.
  */
 final class OrderedHandoff implements AutoCloseable {
-    static final long IDLE_NANOS = 20_000_000;
+    static final long MIN_IDLE_NANOS = 1_000_000;
+    static final long MAX_IDLE_NANOS = 20_000_000;
     private static final long WAIT_NANOS = 50_000;
 
     private final AtomicReferenceArray<Runnable> ring;
@@ -29,6 +31,7 @@ final class OrderedHandoff implements AutoCloseable {
     private final AtomicLong done = new AtomicLong();
     private final Thread worker;
     private volatile boolean parked; // the worker is (about to be) parked: wake it to have tasks run now
+    private volatile boolean parkedLong; // ... for longer than MIN_IDLE_NANOS
     private volatile boolean closing;
     private volatile RuntimeException failure;
 
@@ -44,12 +47,12 @@ final class OrderedHandoff implements AutoCloseable {
         worker.start();
     }
 
-    /** Queues task, to be run within {@link #IDLE_NANOS}; false once a task has failed. Producer thread only. */
+    /** Queues task, to be run within {@link #MAX_IDLE_NANOS}; false once a task has failed. Producer thread only. */
     boolean submit(Runnable task) {
         return submit(task, false);
     }
 
-    /** urgent: wake the worker to run it (and what came before) now. Producer thread only. */
+    /** urgent: to be run within {@link #MIN_IDLE_NANOS} (and what came before). Producer thread only. */
     boolean submit(Runnable task, boolean urgent) {
         long n = submitted.get();
         while (n - done.get() > mask) {
@@ -64,7 +67,7 @@ final class OrderedHandoff implements AutoCloseable {
         }
         ring.lazySet((int) (n & mask), task);
         submitted.set(n + 1); // publishes the slot written above
-        if (urgent || n - done.get() >= (mask + 1) / 2) {
+        if (urgent ? parkedLong : n - done.get() >= (mask + 1) / 2) {
             wake();
         }
         return true;
@@ -93,6 +96,7 @@ final class OrderedHandoff implements AutoCloseable {
 
     private void work() {
         long next = 0;
+        long idle = MIN_IDLE_NANOS;
         while (true) {
             long end = submitted.get();
             if (next < end) {
@@ -109,6 +113,7 @@ final class OrderedHandoff implements AutoCloseable {
                     }
                     done.set(next + 1);
                 }
+                idle = MIN_IDLE_NANOS;
                 continue;
             }
             if (closing) {
@@ -117,11 +122,14 @@ final class OrderedHandoff implements AutoCloseable {
                 }
                 continue;
             }
+            parkedLong = idle > MIN_IDLE_NANOS;
             parked = true;
             if (next == submitted.get() && !closing) {
-                LockSupport.parkNanos(this, IDLE_NANOS);
+                LockSupport.parkNanos(this, idle);
+                idle = Math.min(idle * 2, MAX_IDLE_NANOS);
             }
             parked = false;
+            parkedLong = false;
         }
     }
 
