@@ -30,6 +30,7 @@ final class OrderedHandoff implements AutoCloseable {
     private final AtomicLong submitted = new AtomicLong();
     private final AtomicLong done = new AtomicLong();
     private final Thread worker;
+    private final Runnable afterBatch;
     private volatile boolean parked; // the worker is (about to be) parked: wake it to have tasks run now
     private volatile boolean parkedLong; // ... for longer than MIN_IDLE_NANOS
     private volatile boolean closing;
@@ -37,6 +38,16 @@ final class OrderedHandoff implements AutoCloseable {
 
     /** capacity: a power of two. */
     OrderedHandoff(String threadName, int capacity) {
+        this(threadName, capacity, () -> {
+        });
+    }
+
+    /**
+     * afterBatch runs on the worker after each run of tasks it found queued together (one flush
+     * for several alerts, say); a failure there counts as a task's.
+     */
+    OrderedHandoff(String threadName, int capacity, Runnable afterBatch) {
+        this.afterBatch = afterBatch;
         if (Integer.bitCount(capacity) != 1) {
             throw new IllegalArgumentException("capacity must be a power of two: " + capacity);
         }
@@ -107,6 +118,13 @@ final class OrderedHandoff implements AutoCloseable {
                     if (failure == null) {
                         try {
                             task.run();
+                        } catch (RuntimeException e) {
+                            failure = e;
+                        }
+                    }
+                    if (next + 1 == end && failure == null) {
+                        try {
+                            afterBatch.run(); // before done: drain() returns after it
                         } catch (RuntimeException e) {
                             failure = e;
                         }

@@ -269,7 +269,7 @@ final class TraceCommand implements Callable<Integer> {
             }, "memsentry-trace-stop");
             Runtime.getRuntime().addShutdownHook(hook);
             try (TraceOutput o = TraceOutput.open(spec.commandLine().getOut(), jsonOut.json, jsonOut.out,
-                System.console() != null, sinks); OrderedHandoff h = new OrderedHandoff("memsentry-trace-output", 1 << 12)) {
+                System.console() != null, sinks); OrderedHandoff h = new OrderedHandoff("memsentry-trace-output", 1 << 12, o::flushAlerts)) {
                 output = o;
                 handoff = h;
                 TraceSummary s = pid != null ? session.attach(pid) : session.launch(argv);

@@ -25,7 +25,8 @@ import java.util.concurrent.TimeUnit;
  * with --out, JSON lines appended to a file (0600, never through a symbolic link); alerts and the
  * summary also to the sinks (--sink), which take ECS documents only. Events are
  * buffered, not flushed one by one: a flusher thread empties the buffers every {@link #FLUSH_MS}
- * ms, and alerts and the end flush at once. Called from the trace's output thread
+ * ms; alerts are flushed as soon as the output thread has written what was queued with them (one
+ * write for a burst of alerts), the end at once. Called from the trace's output thread
  * ({@link OrderedHandoff}), the flusher, and the tracing thread for the warm-up and the summary;
  * every method holds the lock.
  */
@@ -43,6 +44,7 @@ final class TraceOutput implements AutoCloseable {
     private final ScheduledExecutorService flusher;
     private final SinkSet sinks; // null: none
     private boolean dirty;
+    private boolean alertsPending; // written, to be flushed by flushAlerts
 
     private TraceOutput(PrintWriter stdout, boolean json, BufferedWriter file, boolean color, SinkSet sinks)
         throws IOException {
@@ -109,7 +111,10 @@ final class TraceOutput implements AutoCloseable {
         }
     }
 
-    /** An alert: its ECS document in JSON, a highlighted line in text; flushed at once. */
+    /**
+     * An alert: its ECS document in JSON, a highlighted line in text. Flushed by {@link #flushAlerts},
+     * which the output thread calls once it has written what was queued with it.
+     */
     synchronized void alert(Alert a, ObjectNode doc) {
         if (!json) {
             String text = TerminalText.escape(TraceRecords.clock(a.timestamp(), zone) + " ALERT "
@@ -117,11 +122,28 @@ final class TraceOutput implements AutoCloseable {
             stdout.println(color ? BOLD_RED + text + RESET : text);
         }
         document(doc, true);
+        alertsPending = true;
     }
 
-    /** A document that is not an event (the summary); to stdout only with --json. */
+    /** Flushes what alerts were written since the last flush, if any. */
+    synchronized void flushAlerts() {
+        if (alertsPending) {
+            try {
+                flush();
+            } catch (IOException ex) {
+                throw new UncheckedIOException(ex);
+            }
+        }
+    }
+
+    /** A document that is not an event (the summary); to stdout only with --json; flushed at once. */
     synchronized void summary(ObjectNode doc) {
         document(doc, json);
+        try {
+            flush();
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
     }
 
     private void document(ObjectNode doc, boolean toStdout) {
@@ -134,7 +156,6 @@ final class TraceOutput implements AutoCloseable {
                 line.tree(doc);
                 writeLine(json && toStdout);
             }
-            flush();
         } catch (IOException ex) {
             throw new UncheckedIOException(ex);
         }
@@ -164,6 +185,7 @@ final class TraceOutput implements AutoCloseable {
 
     synchronized void flush() throws IOException {
         dirty = false;
+        alertsPending = false;
         stdout.flush();
         if (file != null) {
             file.flush();
