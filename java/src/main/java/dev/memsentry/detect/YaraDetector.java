@@ -190,7 +190,7 @@ public final class YaraDetector implements ProcessScanner.ExtraScan, AutoCloseab
         ObjectNode meta = yara.putObject("meta");
         for (YaraMeta x : m.metas()) {
             if (!meta.has(x.identifier())) {
-                meta.set(x.identifier(), Json.MAPPER.valueToTree(x.value()));
+                meta.set(x.identifier(), Json.mapper().valueToTree(x.value()));
             }
         }
         ArrayNode strings = yara.putArray("strings");

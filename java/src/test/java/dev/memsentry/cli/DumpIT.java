@@ -97,9 +97,9 @@ class DumpIT {
             CliIT.Run r = jar("dump", "--pid", String.valueOf(v.pid()), "--out-dir", dir.toString(), "--format", "raw",
                 "--json");
             assertEquals(0, r.code(), r.err());
-            JsonNode rec = Json.MAPPER.readTree(r.out());
+            JsonNode rec = Json.mapper().readTree(r.out());
             Path data = Path.of(rec.get("file").asText());
-            JsonNode manifest = Json.MAPPER.readTree(Path.of(data + ".json").toFile());
+            JsonNode manifest = Json.mapper().readTree(Path.of(data + ".json").toFile());
             byte[] bytes = Files.readAllBytes(data);
             assertEquals(bytes.length, manifest.get("totals").get("file_size").asLong());
             assertEquals(data.getFileName().toString(), manifest.get("data").asText());
@@ -132,7 +132,7 @@ class DumpIT {
             CliIT.Run r = jar("dump", "--pid", String.valueOf(v.pid()), "--out", file.toString(), "--max-region-size",
                 "1M", "--json");
             assertEquals(0, r.code(), r.err());
-            assertTrue(Json.MAPPER.readTree(r.out()).get("regions_truncated").asInt() >= 1, r.out());
+            assertTrue(Json.mapper().readTree(r.out()).get("regions_truncated").asInt() >= 1, r.out());
             try (ElfCore core = new ElfCore(file)) {
                 ElfCore.Load l = core.loadAt(v.hex("map"));
                 assertNotNull(l);
@@ -203,7 +203,7 @@ class DumpIT {
     private static List<JsonNode> jsonLines(String out) throws Exception {
         List<JsonNode> all = new ArrayList<>();
         for (String line : out.strip().split("\n")) {
-            all.add(Json.MAPPER.readTree(line));
+            all.add(Json.mapper().readTree(line));
         }
         return all;
     }
