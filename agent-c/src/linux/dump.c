@@ -879,7 +879,7 @@ static ms_status run(dump_job *j)
 {
     bool force = (j->o.flags & MS_DUMP_FORCE) != 0;
     const ms_evidence_where where = {(j->o.flags & MS_DUMP_AT_DIR) ? j->o.dir_fd : -1,
-                                     (j->o.flags & MS_DUMP_PRIVATE_DIR) != 0};
+                                     (j->o.flags & MS_DUMP_PRIVATE_DIR) != 0, j->agent};
     if (!j->raw && !ms__core_supported())
         return ms__fail(MS_E_UNSUPPORTED, "no ELF core writer for this architecture; use the raw format");
     if (j->raw) {

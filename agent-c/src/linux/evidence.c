@@ -5,6 +5,8 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -114,6 +116,107 @@ ms_status ms__evidence_check(const ms_evidence_where *where, const char *path, b
     return st;
 }
 
+/* ".NAME.XXXXXXXX.partial": what make_temp_name() gives. */
+static bool is_temp_name(const char *n)
+{
+    static const char suffix[] = ".partial";
+    size_t len = strlen(n), sl = sizeof suffix - 1;
+    if (n[0] != '.' || len < 1 + 1 + 1 + 8 + sl || strcmp(n + len - sl, suffix) != 0)
+        return false;
+    const char *hex = n + len - sl - 8;
+    if (hex[-1] != '.')
+        return false;
+    for (int i = 0; i < 8; i++)
+        if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+            return false;
+    return true;
+}
+
+/* Held by a running dump (which keeps its temporary file flock()ed)? A file
+ * that cannot be opened to ask counts as not held. */
+static bool held_by_a_dump(int dirfd, const char *name, const struct stat *seen)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct stat st;
+    bool held = fstat(fd, &st) == 0 && st.st_dev == seen->st_dev && st.st_ino == seen->st_ino &&
+                flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+}
+
+/* Names each hidden temporary file a killed dump left in the directory.
+ * Never removes one: only its writer knows it is dead, and a dump of another
+ * agent on a file system without O_TMPFILE may still be writing it. Once per
+ * directory and agent, so a sweep into one directory warns once. */
+static void warn_leftovers(const ms_evidence_where *where, int dirfd, const char *path)
+{
+    struct stat dst;
+    if (!where->agent || fstat(dirfd, &dst) != 0)
+        return;
+    uint64_t key = ((uint64_t)dst.st_dev << 40) ^ (uint64_t)dst.st_ino ^ 1u;
+    if (__atomic_exchange_n(&where->agent->leftovers_checked, key, __ATOMIC_RELAXED) == key)
+        return;
+    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    const char *slash = strrchr(path, '/');
+    int dirlen = where->at_dir >= 0 || !slash ? 0 : (int)(slash - path + 1);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+        if (!is_temp_name(e->d_name) || fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode) || held_by_a_dump(dirfd, e->d_name, &st))
+            continue;
+        ms__log(where->agent, MS_LOG_WARN,
+                "%.*s%s: %" PRIu64 " bytes left by a dump that was killed; not removed (delete it once no dump "
+                "writes it)",
+                dirlen, path, e->d_name, (uint64_t)st.st_size);
+    }
+    closedir(d);
+}
+
+static void make_temp_name(ms_evidence *ev, int attempt)
+{
+    uint32_t nonce;
+    if (getrandom(&nonce, sizeof nonce, GRND_NONBLOCK) != (ssize_t)sizeof nonce)
+        nonce = (uint32_t)getpid() * 2654435761u + (uint32_t)attempt;
+    /* Hidden and clearly unfinished; short enough for any final name. */
+    snprintf(ev->temp, sizeof ev->temp, ".%.200s.%08" PRIx32 ".partial", ev->name, nonce);
+}
+
+static ms_status create_failed(ms_evidence *ev, int err)
+{
+    ev->temp[0] = '\0';
+    ms__evidence_discard(ev);
+    return ms__fail(err == EACCES || err == EPERM ? MS_E_ACCESS_DENIED : err == ENOSPC ? MS_E_NO_SPACE : MS_E_IO,
+                    "create a file next to %s: %s", ev->path, strerror(err));
+}
+
+/* The fallback: a hidden name, locked so that warn_leftovers() of a
+ * concurrent dump leaves it alone while it is written. */
+static ms_status create_named(ms_evidence *ev)
+{
+    for (int attempt = 0; attempt < 16 && ev->fd < 0; attempt++) {
+        make_temp_name(ev, attempt);
+        ev->fd = openat(ev->dirfd, ev->temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (ev->fd < 0 && errno != EEXIST)
+            return create_failed(ev, errno);
+    }
+    if (ev->fd < 0) {
+        ev->temp[0] = '\0';
+        ms__evidence_discard(ev);
+        return ms__fail(MS_E_IO, "no free temporary name next to %s", ev->path);
+    }
+    flock(ev->fd, LOCK_EX | LOCK_NB);
+    return MS_OK;
+}
+
 ms_status ms__evidence_create(const ms_evidence_where *where, const char *path, bool force, ms_evidence *ev)
 {
     ms__evidence_init(ev);
@@ -127,27 +230,16 @@ ms_status ms__evidence_create(const ms_evidence_where *where, const char *path, 
         ms__evidence_discard(ev);
         return st;
     }
-    for (int attempt = 0; attempt < 16; attempt++) {
-        uint32_t nonce;
-        if (getrandom(&nonce, sizeof nonce, GRND_NONBLOCK) != (ssize_t)sizeof nonce)
-            nonce = (uint32_t)getpid() * 2654435761u + (uint32_t)attempt;
-        /* Hidden and clearly unfinished; short enough for any final name. */
-        snprintf(ev->temp, sizeof ev->temp, ".%.200s.%08" PRIx32 ".partial", ev->name, nonce);
-        ev->fd = openat(ev->dirfd, ev->temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (ev->fd >= 0)
-            break;
-        if (errno != EEXIST) {
-            int err = errno;
-            ev->temp[0] = '\0';
-            ms__evidence_discard(ev);
-            return ms__fail(err == EACCES || err == EPERM ? MS_E_ACCESS_DENIED : err == ENOSPC ? MS_E_NO_SPACE : MS_E_IO,
-                            "create a temporary file next to %s: %s", path, strerror(err));
-        }
-    }
-    if (ev->fd < 0) {
-        ev->temp[0] = '\0';
-        ms__evidence_discard(ev);
-        return ms__fail(MS_E_IO, "no free temporary name next to %s", path);
+    warn_leftovers(where, ev->dirfd, path);
+    ev->fd = openat(ev->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    if (ev->fd >= 0) {
+        ev->unnamed = true;
+    } else if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
+        /* This file system (or kernel) has no O_TMPFILE. */
+        if ((st = create_named(ev)) != MS_OK)
+            return st;
+    } else {
+        return create_failed(ev, errno);
     }
     /* The mode given to openat passes through the umask, which can only take
      * bits away; set it exactly anyway. */
@@ -190,14 +282,52 @@ ms_status ms__evidence_pwrite(const ms_evidence *ev, const void *data, size_t le
     return MS_OK;
 }
 
+/* Gives the unnamed file a name: needs CAP_DAC_READ_SEARCH through
+ * AT_EMPTY_PATH, anyone through /proc/self/fd. Neither follows a link at
+ * the new name, and both fail with EEXIST when it exists. */
+static int link_unnamed(const ms_evidence *ev, const char *name)
+{
+    if (linkat(ev->fd, "", ev->dirfd, name, AT_EMPTY_PATH) == 0)
+        return 0;
+    if (errno == EEXIST)
+        return -1;
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", ev->fd);
+    return linkat(AT_FDCWD, self, ev->dirfd, name, AT_SYMLINK_FOLLOW);
+}
+
+/* Force on an unnamed file: linked under a fresh hidden name, then renamed
+ * over the final one, so the name changes atomically. */
+static int link_replacing(ms_evidence *ev)
+{
+    for (int attempt = 0; attempt < 16; attempt++) {
+        make_temp_name(ev, attempt);
+        if (link_unnamed(ev, ev->temp) == 0) {
+            if (renameat(ev->dirfd, ev->temp, ev->dirfd, ev->name) == 0)
+                return 0;
+            int err = errno;
+            unlinkat(ev->dirfd, ev->temp, 0);
+            errno = err;
+            return -1;
+        }
+        if (errno != EEXIST)
+            return -1;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
 ms_status ms__evidence_commit(ms_evidence *ev, bool sync)
 {
     if (ev->fd < 0 || ev->committed)
-        return ms__fail(MS_E_INTERNAL, "commit of %s without an open temporary file", ev->path);
+        return ms__fail(MS_E_INTERNAL, "commit of %s without an open file", ev->path);
     if (sync && fsync(ev->fd) != 0)
         return ms__fail(errno == ENOSPC ? MS_E_NO_SPACE : MS_E_IO, "fsync %s: %s", ev->path, strerror(errno));
     int rc;
-    if (ev->force) {
+    if (ev->unnamed) {
+        rc = ev->force ? link_replacing(ev) : link_unnamed(ev, ev->name);
+        ev->temp[0] = '\0';
+    } else if (ev->force) {
         rc = renameat(ev->dirfd, ev->temp, ev->dirfd, ev->name);
     } else {
         rc = renameat2(ev->dirfd, ev->temp, ev->dirfd, ev->name, RENAME_NOREPLACE);
@@ -213,7 +343,7 @@ ms_status ms__evidence_commit(ms_evidence *ev, bool sync)
         int err = errno;
         if (err == EEXIST)
             return ms__fail(MS_E_EXISTS, "%s appeared while the dump was written; kept it", ev->path);
-        return ms__fail(MS_E_IO, "rename into %s: %s", ev->path, strerror(err));
+        return ms__fail(MS_E_IO, "link %s into place: %s", ev->path, strerror(err));
     }
     ev->committed = true;
     if (sync)
