@@ -1121,6 +1121,58 @@ TEST(DumpParallel, SameBytesWithOneOrSeveralThreads)
     EXPECT_EQ(d1.sha, d3.sha);
 }
 
+// Big dumps write part of their pages around the page cache (O_DIRECT,
+// whichever way is faster at the moment): the file must not show it, to our
+// own parser or to gdb.
+TEST(DumpDirect, PagesWrittenAroundThePageCacheAreTheTargetsAndGdbReadsThem)
+{
+    TempDir dir;
+    int probe = open(dir.path.c_str(), O_TMPFILE | O_WRONLY | O_DIRECT | O_CLOEXEC, 0600);
+    if (probe < 0)
+        GTEST_SKIP() << "the file system of " << dir.path << " refuses O_DIRECT: " << strerror(errno);
+    close(probe);
+    Victim v("victim_pages", {"96", "1"});
+    uint64_t map = v.hex("map"), len = std::stoull(v.fact("len"));
+    struct Log {
+        std::vector<std::string> lines;
+    } log;
+    for (uint32_t threads : {1u, 2u}) {
+        ms_agent *a;
+        ASSERT_EQ(ms_agent_open(&a), MS_OK);
+        ms_agent_set_log(
+            a, [](int32_t, const char *m, void *u) { static_cast<Log *>(u)->lines.push_back(m); }, &log, MS_LOG_DEBUG);
+        ms_dump_options o = options();
+        o.max_region_size = 0;
+        o.threads = threads;
+        std::string path = dir / ("d" + std::to_string(threads) + ".core");
+        ASSERT_EQ(ms_dump_process(a, v.pid(), path.c_str(), &o, nullptr), MS_OK) << ms_last_error();
+        ms_agent_close(a);
+        uint64_t direct = 0;
+        for (auto &l : log.lines) {
+            size_t at = l.find(" bytes through the page cache, ");
+            if (at != std::string::npos)
+                direct += std::stoull(l.substr(at + strlen(" bytes through the page cache, ")));
+        }
+        EXPECT_GT(direct, 0u) << "no page went around the page cache";
+        log.lines.clear();
+        Core core(path);
+        for (uint64_t at = map; at < map + len; at += 4096) {
+            std::string page = core.at(at, 4096);
+            ASSERT_EQ(page.size(), 4096u) << hex(at);
+            uint64_t tag;
+            memcpy(&tag, page.data(), 8);
+            ASSERT_EQ(tag, at) << "threads " << threads;
+            ASSERT_EQ((uint8_t)page[4095], (uint8_t)((at - map) / 4096)) << hex(at);
+        }
+        uint64_t probe_at = map + len / 2 + 4096 * 7;
+        std::string exe = std::string(MS_VICTIM_DIR) + "/victim_pages";
+        std::string gdb = run_merged("timeout 120 gdb -nx -batch " + exe + " -c " + path + " -ex 'x/gx " + hex(probe_at) + "'");
+        char want[64];
+        snprintf(want, sizeof want, "0x%llx:\t0x%016llx", (unsigned long long)probe_at, (unsigned long long)probe_at);
+        EXPECT_NE(gdb.find(want), std::string::npos) << gdb;
+    }
+}
+
 TEST(DumpParallel, TargetExitingStopsEveryThreadAndLeavesNoFile)
 {
     Victim v("victim_pages", {"256", "1"});

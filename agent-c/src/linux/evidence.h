@@ -21,6 +21,7 @@
 typedef struct ms_evidence {
     int dirfd;
     int fd;                   /* the temporary file, open for writing */
+    int direct_fd;            /* the same file opened O_DIRECT, or -1 (ms__evidence_open_direct) */
     bool force;
     bool committed;
     bool unnamed;             /* O_TMPFILE: no name until commit links it */
@@ -56,6 +57,32 @@ ms_status ms__evidence_require_space(const ms_evidence *ev, uint64_t bytes);
 
 /* Writes all of len bytes at offset, mapping ENOSPC to MS_E_NO_SPACE. */
 ms_status ms__evidence_pwrite(const ms_evidence *ev, const void *data, size_t len, uint64_t offset);
+
+/* Opens the file a second time with O_DIRECT, for ms__evidence_write_bulk();
+ * quietly does nothing where the file system refuses it. */
+void ms__evidence_open_direct(ms_evidence *ev);
+
+/* Big writes go either through the page cache or around it (O_DIRECT),
+ * whichever took fewer nanoseconds per byte lately. On a virtual machine
+ * whose host takes freed guest memory back (virtio-balloon free page
+ * reporting), a page-cache page the guest has not touched for a few seconds
+ * costs a host fault on first write, several times the copy itself; pages
+ * freed a moment ago do not. So the page cache is two to eight times faster
+ * or slower than the disk from one minute to the next, and even within one
+ * dump (once the warm pages are used up): each writer measures both and
+ * keeps trying the other now and then. One per thread. */
+typedef struct ms_bulk_writer {
+    double ns_per_byte[2]; /* page cache, O_DIRECT; 0 until measured */
+    uint32_t since_probe;  /* writes since the other way was last tried */
+    uint32_t probe_every;
+    bool direct_refused;   /* an O_DIRECT write failed with EINVAL: alignment this file system will not take */
+    uint64_t bytes[2];     /* written each way, for the log */
+} ms_bulk_writer;
+
+/* As ms__evidence_pwrite(); page-aligned writes of at least 256 KiB may
+ * take the O_DIRECT descriptor. */
+ms_status ms__evidence_write_bulk(const ms_evidence *ev, ms_bulk_writer *w, const void *data, size_t len,
+                                  uint64_t offset);
 
 /* Links the file to its final name (without replacing anything unless
  * force: then a rename replaces the name, never what a link points to);
