@@ -270,20 +270,30 @@ static ms_status write_failed(const ms_evidence *ev, int err)
     return ms__fail(err == ENOSPC || err == EDQUOT ? MS_E_NO_SPACE : MS_E_IO, "write %s: %s", ev->path, strerror(err));
 }
 
-ms_status ms__evidence_pwrite(const ms_evidence *ev, const void *data, size_t len, uint64_t offset)
+#define DIRECT_ALIGN ((uint64_t)4096)
+
+/* Writes from *p until *left is 0 (direct: only while what is left stays
+ * aligned for O_DIRECT). Returns 0, or the errno that stopped it. */
+static int write_all(int fd, bool direct, const char **p, size_t *left, uint64_t *offset)
 {
-    const char *p = data;
-    while (len > 0) {
-        ssize_t n = pwrite(ev->fd, p, len, (off_t)offset);
+    while (*left > 0 && (!direct || (((uintptr_t)*p | (uint64_t)*left | *offset) & (DIRECT_ALIGN - 1)) == 0)) {
+        ssize_t n = pwrite(fd, *p, *left, (off_t)*offset);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            return write_failed(ev, n < 0 ? errno : EIO);
-        p += n;
-        len -= (size_t)n;
-        offset += (uint64_t)n;
+            return n < 0 ? errno : EIO;
+        *p += n;
+        *left -= (size_t)n;
+        *offset += (uint64_t)n;
     }
-    return MS_OK;
+    return 0;
+}
+
+ms_status ms__evidence_pwrite(const ms_evidence *ev, const void *data, size_t len, uint64_t offset)
+{
+    const char *p = data;
+    int err = write_all(ev->fd, false, &p, &len, &offset);
+    return err ? write_failed(ev, err) : MS_OK;
 }
 
 void ms__evidence_open_direct(ms_evidence *ev)
@@ -298,7 +308,6 @@ void ms__evidence_open_direct(ms_evidence *ev)
 }
 
 #define BULK_MIN ((size_t)256 << 10)
-#define DIRECT_ALIGN ((uint64_t)4096)
 #define PROBE_FIRST 4u
 #define PROBE_MAX 64u
 
@@ -357,20 +366,11 @@ ms_status ms__evidence_write_bulk(const ms_evidence *ev, ms_bulk_writer *w, cons
     }
     const char *p = data;
     size_t left = len;
-    while (left > 0 && (((uintptr_t)p | (uint64_t)left | offset) & (DIRECT_ALIGN - 1)) == 0) {
-        ssize_t n = pwrite(ev->direct_fd, p, left, (off_t)offset);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EINVAL) {
-            w->direct_refused = true; /* alignment or O_DIRECT itself: the page cache from now on */
-            break;
-        }
-        if (n <= 0)
-            return write_failed(ev, n < 0 ? errno : EIO);
-        p += n;
-        left -= (size_t)n;
-        offset += (uint64_t)n;
-    }
+    int err = write_all(ev->direct_fd, true, &p, &left, &offset);
+    if (err == EINVAL)
+        w->direct_refused = true; /* alignment or O_DIRECT itself: the page cache from now on */
+    else if (err)
+        return write_failed(ev, err);
     if (left > 0) /* refused, or a short write left an unaligned rest */
         return ms__evidence_pwrite(ev, p, left, offset);
     record_way(w, 1, len, now_ns() - t0);
