@@ -5,7 +5,7 @@
 
 Both run in this one Python process, so interpreter start-up and the JVM are left out: the C
 library through the ctypes binding (bindings/python), the stub through its own functions
-(java/src/main/resources/stub/memsentry_stub.py), which is what it runs per request minus the JSON
+(java/src/main/python/memsentry_stub), which is what it runs per request minus the JSON
 encoding. Work: the process list, the region list of this process, and 1 MiB read from this
 process's heap, each repeated; the median of ROUNDS rounds is reported, and the ratio stub/C.
 
@@ -15,7 +15,6 @@ sleeping processes it starts (default 40): it never reads other programs' /proc 
 """
 
 import ctypes
-import importlib.util
 import os
 import signal
 import statistics
@@ -29,10 +28,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bindings", "python"))
 import memsentry  # noqa: E402
 
-spec = importlib.util.spec_from_file_location(
-    "memsentry_stub", os.path.join(ROOT, "java", "src", "main", "resources", "stub", "memsentry_stub.py"))
-stub = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(stub)
+sys.path.insert(0, os.path.join(ROOT, "java", "src", "main", "python"))
+from memsentry_stub import common, process_enum, procfs, reader, regions  # noqa: E402
 
 
 def median_seconds(fn, rounds):
@@ -47,13 +44,13 @@ def median_seconds(fn, rounds):
 def stub_processes():
     n = 0
     for name in os.listdir(b"/proc"):
-        pid = stub.pid_from_name(name)
+        pid = procfs.pid_from_name(name)
         if pid is None:
             continue
         try:
-            stub.describe(pid)
+            process_enum.describe(pid)
             n += 1
-        except stub.Failure:
+        except common.Failure:
             pass
     return n
 
@@ -77,8 +74,8 @@ def run(rounds):
     with memsentry.Agent() as agent:
         work = [
             ("process list", lambda: agent.processes(), stub_processes),
-            ("regions of one process", lambda: agent.regions(pid), lambda: list(stub.iter_regions(pid))),
-            ("read 1 MiB", lambda: agent.read(pid, address, 1 << 20), lambda: stub.read_memory(pid, address, 1 << 20)),
+            ("regions of one process", lambda: agent.regions(pid), lambda: list(regions.iter_regions(pid))),
+            ("read 1 MiB", lambda: agent.read(pid, address, 1 << 20), lambda: reader.read_memory(pid, address, 1 << 20)),
         ]
         print("%d processes in the namespace" % len(agent.processes()))
         print("%-24s %12s %12s %8s" % ("work", "C (ms)", "stub (ms)", "stub/C"))

@@ -1,9 +1,9 @@
-"""The Python stub agent (java/src/main/resources/stub/memsentry_stub.py) on its own: its /proc
-parsers against the same lines as the C parser's tests, its protection rules, and the protocol as
-a child process speaks it. Run by ctest with MEMSENTRY_STUB (the script) and MEMSENTRY_VICTIM_DIR."""
+"""The Python stub agent (java/src/main/python/memsentry_stub) on its own: its /proc parsers
+against the same lines as the C parser's tests, its protection rules, and the protocol as the
+zipapp speaks it in a child process. Run by ctest with MEMSENTRY_STUB_SOURCE (java/src/main/python)
+and MEMSENTRY_VICTIM_DIR."""
 
 import base64
-import importlib.util
 import json
 import os
 import shutil
@@ -19,10 +19,22 @@ from unittest import mock
 
 from victims import Victim
 
-STUB_PATH = os.environ["MEMSENTRY_STUB"]
-_spec = importlib.util.spec_from_file_location("memsentry_stub", STUB_PATH)
-stub = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(stub)
+# The package straight from the source tree, and the zipapp the jar ships built from it, which the
+# protocol tests run as the orchestrator does.
+STUB_SOURCE = os.environ["MEMSENTRY_STUB_SOURCE"]
+sys.path.insert(0, STUB_SOURCE)
+import make_zipapp  # noqa: E402
+from memsentry_stub import (  # noqa: E402
+    common, container, dump, evidence, inspect_process, inspect_region, maps_parse, process_enum, procfs, protect,
+    regions, terminate, threads)
+
+_BUILD_DIR = tempfile.mkdtemp(prefix="memsentry-stub-pyz-")
+STUB_PATH = os.path.join(_BUILD_DIR, "memsentry_stub.pyz")
+make_zipapp.build(STUB_PATH)
+
+
+def tearDownModule():
+    shutil.rmtree(_BUILD_DIR, ignore_errors=True)
 
 
 class Session(object):
@@ -75,51 +87,56 @@ class MapsParserTest(unittest.TestCase):
     """The cases of tests-native/test_maps_parse.cpp, line for line."""
 
     def test_file_backed_line(self):
-        r = stub.parse_maps_line(b"55d4c5a00000-55d4c5a02000 r-xp 00001000 08:01 1234567                    /usr/bin/cat")
+        r = maps_parse.parse_maps_line(
+            b"55d4c5a00000-55d4c5a02000 r-xp 00001000 08:01 1234567                    /usr/bin/cat")
         self.assertEqual((0x55d4c5a00000, 0x55d4c5a02000, 0x1000, 8, 1, 1234567), (
             r["start"], r["end"], r["offset"], r["dev_major"], r["dev_minor"], r["inode"]))
-        self.assertEqual(stub.PERM_READ | stub.PERM_EXEC | stub.PERM_PRIVATE, r["perms"])
+        self.assertEqual(maps_parse.PERM_READ | maps_parse.PERM_EXEC | maps_parse.PERM_PRIVATE, r["perms"])
         self.assertEqual(b"/usr/bin/cat", r["path"])
-        self.assertEqual(stub.FILE, r["kind"])
+        self.assertEqual(maps_parse.FILE, r["kind"])
 
     def test_anonymous_with_and_without_trailing_space(self):
         for line in (b"7f0000000000-7f0000021000 rw-p 00000000 00:00 0",
                      b"7f0000000000-7f0000021000 rw-p 00000000 00:00 0 ",
                      b"7f0000000000-7f0000021000 rw-p 00000000 00:00 0                          "):
-            r = stub.parse_maps_line(line)
+            r = maps_parse.parse_maps_line(line)
             self.assertEqual(b"", r["path"])
-            self.assertEqual(stub.ANONYMOUS, r["kind"])
-            self.assertEqual("rw-p", stub.perms_string(r["perms"]))
+            self.assertEqual(maps_parse.ANONYMOUS, r["kind"])
+            self.assertEqual("rw-p", regions.perms_string(r["perms"]))
 
     def test_path_with_spaces_and_deleted_suffix(self):
-        r = stub.parse_maps_line(b"7f2000000000-7f2000001000 r-xp 00001000 fd:00 99 /tmp/a path  with spaces (deleted)")
+        r = maps_parse.parse_maps_line(
+            b"7f2000000000-7f2000001000 r-xp 00001000 fd:00 99 /tmp/a path  with spaces (deleted)")
         self.assertEqual(b"/tmp/a path  with spaces (deleted)", r["path"])
-        self.assertEqual(stub.DELETED, r["kind"])
+        self.assertEqual(maps_parse.DELETED, r["kind"])
         self.assertEqual(0xfd, r["dev_major"])
 
     def test_memfd_is_memfd_even_though_deleted(self):
-        r = stub.parse_maps_line(b"7f1000000000-7f1000001000 r-xs 00000000 00:01 42   /memfd:payload (deleted)")
-        self.assertEqual(stub.MEMFD, r["kind"])
-        self.assertEqual(0, r["perms"] & stub.PERM_PRIVATE)
+        r = maps_parse.parse_maps_line(b"7f1000000000-7f1000001000 r-xs 00000000 00:01 42   /memfd:payload (deleted)")
+        self.assertEqual(maps_parse.MEMFD, r["kind"])
+        self.assertEqual(0, r["perms"] & maps_parse.PERM_PRIVATE)
 
     def test_special_kinds(self):
+        m = maps_parse
         cases = {
-            b"[heap]": stub.HEAP, b"[stack]": stub.STACK, b"[stack:1234]": stub.STACK, b"[vdso]": stub.VDSO,
-            b"[vvar]": stub.VVAR, b"[vvar_vclock]": stub.VVAR, b"[vsyscall]": stub.VSYSCALL,
-            b"[anon:jit code]": stub.ANONYMOUS, b"[anon_shmem:x]": stub.ANONYMOUS, b"[heap2]": stub.ANONYMOUS,
-            b"/dev/zero (deleted)": stub.ANONYMOUS, b"/SYSV00000000 (deleted)": stub.SHM,
+            b"[heap]": m.HEAP, b"[stack]": m.STACK, b"[stack:1234]": m.STACK, b"[vdso]": m.VDSO,
+            b"[vvar]": m.VVAR, b"[vvar_vclock]": m.VVAR, b"[vsyscall]": m.VSYSCALL,
+            b"[anon:jit code]": m.ANONYMOUS, b"[anon_shmem:x]": m.ANONYMOUS, b"[heap2]": m.ANONYMOUS,
+            b"/dev/zero (deleted)": m.ANONYMOUS, b"/SYSV00000000 (deleted)": m.SHM,
         }
         for path, kind in cases.items():
-            r = stub.parse_maps_line(b"7f3000000000-7f3000002000 rw-p 00000000 00:05 7 " + path)
+            r = maps_parse.parse_maps_line(b"7f3000000000-7f3000002000 rw-p 00000000 00:05 7 " + path)
             self.assertEqual(kind, r["kind"], path)
             self.assertEqual(path, r["path"])
-        self.assertEqual(stub.DELETED, stub.region_kind_of(b"/SYSV00000000 (deleted)", 0), "inode 0: not System V")
-        self.assertEqual(stub.ANONYMOUS, stub.region_kind_of(b"anon_inode:[io_uring]", 5))
+        self.assertEqual(maps_parse.DELETED, maps_parse.region_kind_of(b"/SYSV00000000 (deleted)", 0),
+                         "inode 0: not System V")
+        self.assertEqual(maps_parse.ANONYMOUS, maps_parse.region_kind_of(b"anon_inode:[io_uring]", 5))
 
     def test_vsyscall_above_two_to_the_63(self):
-        r = stub.parse_maps_line(b"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]")
+        r = maps_parse.parse_maps_line(
+            b"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]")
         self.assertEqual(0xffffffffff600000, r["start"])
-        self.assertEqual(stub.PERM_EXEC | stub.PERM_PRIVATE, r["perms"])
+        self.assertEqual(maps_parse.PERM_EXEC | maps_parse.PERM_PRIVATE, r["perms"])
 
     def test_rejects_malformed_and_truncated_lines(self):
         bad = [
@@ -136,9 +153,9 @@ class MapsParserTest(unittest.TestCase):
             b"7f0000000000-7f0000021000 r--p 00000000 08:01 5 /lib/x\0y",
         ]
         for line in bad:
-            with self.assertRaises(stub.Failure, msg=repr(line)) as e:
-                stub.parse_maps_line(line)
-            self.assertEqual(stub.MALFORMED, e.exception.status)
+            with self.assertRaises(common.Failure, msg=repr(line)) as e:
+                maps_parse.parse_maps_line(line)
+            self.assertEqual(common.MALFORMED, e.exception.status)
 
 
 class LineReaderTest(unittest.TestCase):
@@ -147,7 +164,7 @@ class LineReaderTest(unittest.TestCase):
         writer = threading.Thread(target=lambda: (_write_all(w, data), os.close(w)))
         writer.start()
         try:
-            return list(stub.read_lines_bounded(r))
+            return list(procfs.read_lines_bounded(r))
         finally:
             writer.join()
             os.close(r)
@@ -156,13 +173,13 @@ class LineReaderTest(unittest.TestCase):
         self.assertEqual([b"a", b"bb", b"", b"ccc"], self.lines(b"a\nbb\n\nccc"))
 
     def test_skips_an_overlong_line_and_goes_on(self):
-        longline = b"x" * (stub.MAPS_LINE_MAX + 100)
+        longline = b"x" * (procfs.MAPS_LINE_MAX + 100)
         self.assertEqual([b"first", None, b"last"], self.lines(b"first\n" + longline + b"\nlast\n"))
 
     def test_long_but_legal_line_is_whole(self):
         line = b"7f0000000000-7f0000021000 r--p 00000000 08:01 5 /" + b"p" * 8000
         [got] = self.lines(line + b"\n")
-        self.assertEqual(8001, len(stub.parse_maps_line(got)["path"]))
+        self.assertEqual(8001, len(maps_parse.parse_maps_line(got)["path"]))
 
 
 def _write_all(fd, data):
@@ -173,31 +190,31 @@ def _write_all(fd, data):
 
 class StatParsingTest(unittest.TestCase):
     def test_name_ends_at_the_last_parenthesis(self):
-        comm, fields = stub.parse_stat_fields(b"42 (a) (b) c) S 1 42 42 0 -1 4194560 0 0\n", 7)
+        comm, fields = procfs.parse_stat_fields(b"42 (a) (b) c) S 1 42 42 0 -1 4194560 0 0\n", 7)
         self.assertEqual(b"a) (b) c", comm)
         self.assertEqual(b"S", fields[0])
-        self.assertEqual(4194560, stub.stat_int(fields[6], 9))
+        self.assertEqual(4194560, procfs.stat_int(fields[6], 9))
 
     def test_hostile_stat_is_malformed_not_a_crash(self):
         for stat in (b"", b"42 no name", b"42 (x)S 1", b"42 (x) S", b"42 (x) S one 2 3 4 5 6",
                      b"42 (x) S 1 2 3 4 5 99999999999999999999999"):
-            with self.assertRaises(stub.Failure) as e:
-                _, fields = stub.parse_stat_fields(stat, 7)
+            with self.assertRaises(common.Failure) as e:
+                _, fields = procfs.parse_stat_fields(stat, 7)
                 for i in range(1, 7):
-                    stub.stat_int(fields[i], i + 3)
-            self.assertEqual(stub.MALFORMED, e.exception.status, stat)
+                    procfs.stat_int(fields[i], i + 3)
+            self.assertEqual(common.MALFORMED, e.exception.status, stat)
 
     def test_status_values_like_strtoll(self):
         status = b"Name:\tx\nUmask:\t0022\nTgid:\t77\nUid:\t1000\t1000\t1000\t1000\n"
-        self.assertEqual(77, stub.status_value(status, b"Tgid:"))
-        self.assertEqual(1000, stub.status_value(status, b"Uid:"))
-        self.assertIsNone(stub.status_value(status, b"Gid:"))
-        self.assertEqual(0, stub.status_value(b"Name:\tx\nUid:\tzz\n", b"Uid:"))
+        self.assertEqual(77, procfs.status_value(status, b"Tgid:"))
+        self.assertEqual(1000, procfs.status_value(status, b"Uid:"))
+        self.assertIsNone(procfs.status_value(status, b"Gid:"))
+        self.assertEqual(0, procfs.status_value(b"Name:\tx\nUid:\tzz\n", b"Uid:"))
 
     def test_bytes_travel_as_text_or_base64(self):
-        self.assertEqual("plain é", stub.wire_bytes("plain é".encode()))
-        self.assertEqual({"b64": base64.b64encode(b"bad\xff").decode()}, stub.wire_bytes(b"bad\xff"))
-        self.assertEqual({"b64": base64.b64encode(b"\xed\xa0\x80").decode()}, stub.wire_bytes(b"\xed\xa0\x80"),
+        self.assertEqual("plain é", common.wire_bytes("plain é".encode()))
+        self.assertEqual({"b64": base64.b64encode(b"bad\xff").decode()}, common.wire_bytes(b"bad\xff"))
+        self.assertEqual({"b64": base64.b64encode(b"\xed\xa0\x80").decode()}, common.wire_bytes(b"\xed\xa0\x80"),
                          "a UTF-8 encoded surrogate is not text")
 
 
@@ -205,7 +222,7 @@ class ProtectionRulesTest(unittest.TestCase):
     """The C agent's order and matching rules (agent-c/src/common/protect.c, linux/terminate.c)."""
 
     def target(self, pid, comm=b"x", exe=b"/usr/bin/x", kflags=0, vsize=1 << 20):
-        t = stub.Target(pid)
+        t = terminate.Target(pid)
         t.comm, t.exe, t.kflags, t.vsize = comm, exe, kflags, vsize
         return t
 
@@ -215,13 +232,13 @@ class ProtectionRulesTest(unittest.TestCase):
 
         def read_stat(a):
             if a.pid not in chain:
-                raise stub.Failure(stub.NO_SUCH_PROCESS, "gone")
+                raise common.Failure(common.NO_SUCH_PROCESS, "gone")
             a.ppid, a.comm = chain[a.pid]
-        return stub.decide(t, list(protected), set(self_pids), parent, read_stat)[0]
+        return terminate.decide(t, list(protected), set(self_pids), parent, read_stat)[0]
 
     def test_order_of_the_rules(self):
-        self.assertEqual("init", self.decide(self.target(1, kflags=stub.PF_KTHREAD)))
-        self.assertEqual("kernel-thread", self.decide(self.target(2, kflags=stub.PF_KTHREAD)))
+        self.assertEqual("init", self.decide(self.target(1, kflags=process_enum.PF_KTHREAD)))
+        self.assertEqual("kernel-thread", self.decide(self.target(2, kflags=process_enum.PF_KTHREAD)))
         self.assertEqual("kernel-thread", self.decide(self.target(3, exe=b"", vsize=0)), "no address space")
         self.assertEqual("none", self.decide(self.target(3, exe=b"", vsize=4096)), "exe unreadable alone is not enough")
         self.assertEqual("self", self.decide(self.target(50), self_pids=[50], protected=[b"x"]))
@@ -235,29 +252,29 @@ class ProtectionRulesTest(unittest.TestCase):
     def test_an_unreadable_parent_chain_counts_as_a_possible_ancestor(self):
         hidden = {60: (61, b"bash")}  # 61 cannot be read (hidepid, say)
         t = self.target(62, exe=b"/usr/bin/victim")
-        reason, detail = stub.decide(t, [], set(), 60, self._reader(hidden))
+        reason, detail = terminate.decide(t, [], set(), 60, self._reader(hidden))
         self.assertEqual("ancestor", reason)
         self.assertIn("may be an ancestor", detail)
         self.assertIn("unreadable at pid 61", detail)
         top = {60: (1, b"bash"), 1: (0, b"init")}
-        self.assertEqual("none", stub.decide(t, [], set(), 60, self._reader(top))[0], "pid 1 ends the walk")
+        self.assertEqual("none", terminate.decide(t, [], set(), 60, self._reader(top))[0], "pid 1 ends the walk")
 
     def test_messages_name_the_executable_not_the_15_byte_comm(self):
         t = self.target(70, comm=b"systemd-network", exe=b"/usr/lib/systemd/systemd-networkd")
-        self.assertIn("(systemd-networkd)", stub.decide(t, [], {70}, 0)[1])
+        self.assertIn("(systemd-networkd)", terminate.decide(t, [], {70}, 0)[1])
         t = self.target(71, comm=b"kworker/0:1", exe=b"", vsize=0)
-        self.assertIn("(kworker/0:1)", stub.decide(t, [], set(), 0)[1])
+        self.assertIn("(kworker/0:1)", terminate.decide(t, [], set(), 0)[1])
 
     @staticmethod
     def _reader(chain):
         def read_stat(a):
             if a.pid not in chain:
-                raise stub.Failure(stub.ACCESS_DENIED, "hidden")
+                raise common.Failure(common.ACCESS_DENIED, "hidden")
             a.ppid, a.comm = chain[a.pid]
         return read_stat
 
     def test_entries_match_the_executable_not_the_name_a_process_gives_itself(self):
-        m = stub.entry_matches
+        m = protect.entry_matches
         self.assertTrue(m(b"sshd", b"/usr/sbin/sshd", b"anything"))
         self.assertFalse(m(b"sshd", b"/tmp/malware", b"sshd"), "comm is chosen by the process")
         self.assertTrue(m(b"sshd", b"", b"sshd"), "comm only when the executable is unreadable")
@@ -268,9 +285,9 @@ class ProtectionRulesTest(unittest.TestCase):
         self.assertFalse(m(b"systemd-networkd", b"", b"systemd-netwo"))
 
     def test_the_default_list_is_the_c_agents(self):
-        self.assertEqual(16, len(stub.DEFAULT_PROTECTED))
-        self.assertIn("sshd", stub.DEFAULT_PROTECTED)
-        self.assertIn("systemd-journald", stub.DEFAULT_PROTECTED)
+        self.assertEqual(16, len(protect.DEFAULT_PROTECTED))
+        self.assertIn("sshd", protect.DEFAULT_PROTECTED)
+        self.assertIn("systemd-journald", protect.DEFAULT_PROTECTED)
 
 
 class ContainerParsingTest(unittest.TestCase):
@@ -280,7 +297,7 @@ class ContainerParsingTest(unittest.TestCase):
     SLICE_UID = UID.replace("-", "_")
 
     def parse(self, text):
-        return stub.parse_cgroup_container(text.encode())
+        return container.parse_cgroup_container(text.encode())
 
     def test_runtimes_and_drivers(self):
         i, u, s = self.ID, self.UID, self.SLICE_UID
@@ -320,15 +337,15 @@ class ContainerParsingTest(unittest.TestCase):
         self.assertEqual(conmon, (None, None, self.UID))
 
     def test_nspid(self):
-        self.assertEqual(stub.parse_nspid(b"Name:\tsleep\nNSpid:\t11800\t1\nNSsid:\t1\n"), 1)
-        self.assertEqual(stub.parse_nspid(b"NSpid:\t7\t3\t2"), 2)
+        self.assertEqual(container.parse_nspid(b"Name:\tsleep\nNSpid:\t11800\t1\nNSsid:\t1\n"), 1)
+        self.assertEqual(container.parse_nspid(b"NSpid:\t7\t3\t2"), 2)
         for bad in [b"NSpid:\t\n", b"NSpid:\t12x\n", b"NSpid:\t99999999999\n", b"Pid:\t1\n"]:
-            self.assertIsNone(stub.parse_nspid(bad), bad)
+            self.assertIsNone(container.parse_nspid(bad), bad)
 
     def test_this_process(self):
-        facts = stub.process_container(os.getpid())
-        self.assertTrue(facts["flags"] & stub.CONTAINER_NS_KNOWN)
-        self.assertFalse(facts["flags"] & stub.CONTAINER_OTHER_NS)
+        facts = container.process_container(os.getpid())
+        self.assertTrue(facts["flags"] & container.CONTAINER_NS_KNOWN)
+        self.assertFalse(facts["flags"] & container.CONTAINER_OTHER_NS)
         self.assertEqual(facts["pid_ns"], os.stat("/proc/self/ns/pid").st_ino)
 
 
@@ -411,28 +428,28 @@ class HeaderClassificationTest(unittest.TestCase):
     def test_mz_pe_and_a_signature_out_of_reach(self):
         b = bytearray(256)
         b[0:2] = b"MZ"
-        self.assertEqual(("mz", 0, 0), stub.classify_header(bytes(b)))
+        self.assertEqual(("mz", 0, 0), inspect_region.classify_header(bytes(b)))
         b[0x3C] = 0x80
         b[0x80:0x84] = b"PE\0\0"
         b[0x84:0x86] = b"\x64\x86"
-        self.assertEqual(("pe", 0, 0x8664), stub.classify_header(bytes(b)))
+        self.assertEqual(("pe", 0, 0x8664), inspect_region.classify_header(bytes(b)))
         b[0x3C:0x3E] = b"\xff\xff"
-        self.assertEqual("mz", stub.classify_header(bytes(b))[0])
-        self.assertEqual("none", stub.classify_header(bytes(b[:1]))[0])
+        self.assertEqual("mz", inspect_region.classify_header(bytes(b))[0])
+        self.assertEqual("none", inspect_region.classify_header(bytes(b[:1]))[0])
 
     def test_the_elf_magic_alone_is_not_an_image(self):
         b = bytearray(64)
         b[0:4] = b"\x7fELF"
-        self.assertEqual("none", stub.classify_header(bytes(b))[0], "no class, byte order or version")
+        self.assertEqual("none", inspect_region.classify_header(bytes(b))[0], "no class, byte order or version")
         b[4], b[5], b[6], b[16], b[20] = 2, 1, 1, 1, 1
-        self.assertEqual("none", stub.classify_header(bytes(b))[0], "ET_REL is data")
+        self.assertEqual("none", inspect_region.classify_header(bytes(b))[0], "ET_REL is data")
         b[16], b[18] = 3, 62
-        self.assertEqual(("elf", 3, 62), stub.classify_header(bytes(b)))
-        self.assertEqual("none", stub.classify_header(bytes(b[:20]))[0], "truncated")
+        self.assertEqual(("elf", 3, 62), inspect_region.classify_header(bytes(b)))
+        self.assertEqual("none", inspect_region.classify_header(bytes(b[:20]))[0], "truncated")
 
     def test_a_real_executable(self):
         with open(os.path.join(os.environ["MEMSENTRY_VICTIM_DIR"], "victim_plain"), "rb") as f:
-            kind, etype, _ = stub.classify_header(f.read(4096))
+            kind, etype, _ = inspect_region.classify_header(f.read(4096))
         self.assertEqual("elf", kind)
         self.assertIn(etype, (2, 3))
 
@@ -441,17 +458,17 @@ class SyscallLineTest(unittest.TestCase):
     """parse_syscall_line against the lines ms__parse_syscall_line accepts and refuses."""
 
     def test_running_blocked_and_in_a_syscall(self):
-        self.assertEqual((stub.THREAD_RUNNING, -1, 0, 0), stub.parse_syscall_line(b"running\n"))
-        self.assertEqual((stub.THREAD_REGS_KNOWN, -1, 0x7ffd1000, 0x401000),
-                         stub.parse_syscall_line(b"-1 0x7ffd1000 0x401000\n"))
+        self.assertEqual((threads.THREAD_RUNNING, -1, 0, 0), threads.parse_syscall_line(b"running\n"))
+        self.assertEqual((threads.THREAD_REGS_KNOWN, -1, 0x7ffd1000, 0x401000),
+                         threads.parse_syscall_line(b"-1 0x7ffd1000 0x401000\n"))
         line = b"0 0x3 0x7ffd2000 0x400 0x0 0x0 0x0 0x7ffd1ff0 0x7f0011223344\n"
-        self.assertEqual((stub.THREAD_REGS_KNOWN | stub.THREAD_IN_SYSCALL, 0, 0x7ffd1ff0, 0x7f0011223344),
-                         stub.parse_syscall_line(line))
+        self.assertEqual((threads.THREAD_REGS_KNOWN | threads.THREAD_IN_SYSCALL, 0, 0x7ffd1ff0, 0x7f0011223344),
+                         threads.parse_syscall_line(line))
 
     def test_lines_the_kernel_never_writes(self):
         for bad in (b"", b"runnin", b"-1 0x1", b"-1 0x1 0x2 0x3", b"7 0x1 0x2", b"x 0x1 0x2",
                     b"0 0x1 0x2 0x3 0x4 0x5 0x6 0x7 zz", b"-1 0x12345678901234567 0x1"):
-            self.assertIsNone(stub.parse_syscall_line(bad), bad)
+            self.assertIsNone(threads.parse_syscall_line(bad), bad)
 
 
 class InspectProtocolTest(unittest.TestCase):
@@ -472,7 +489,7 @@ class InspectProtocolTest(unittest.TestCase):
             self.assertEqual("io_error", a["error"]["status"], "no region starts there")
         with Victim("victim_pages", "4", "0") as v:
             _, a = self.s.request("probe_region", pid=v.pid, start=hex(v.hex("map")))
-            self.assertEqual((stub.PROBE_NOT_PRESENT, "none"), (a["result"]["flags"], a["result"]["header"]))
+            self.assertEqual((inspect_region.PROBE_NOT_PRESENT, "none"), (a["result"]["flags"], a["result"]["header"]))
             self.assertFalse(page_present(v.pid, v.hex("map")), "the probe faulted nothing in")
 
     def test_process_facts_name_the_preload_and_the_executable(self):
@@ -481,8 +498,9 @@ class InspectProtocolTest(unittest.TestCase):
             self.assertTrue(a["ok"], a)
             r = a["result"]
             self.assertTrue(r["ld_preload"].endswith("/libvictim_preload.so"), r)
-            self.assertTrue(r["flags"] & stub.FACT_LD_PRELOAD and r["flags"] & stub.FACT_EXE_KNOWN, r)
-            self.assertFalse(r["flags"] & stub.FACT_LD_AUDIT)
+            self.assertTrue(r["flags"] & inspect_process.FACT_LD_PRELOAD
+                            and r["flags"] & inspect_process.FACT_EXE_KNOWN, r)
+            self.assertFalse(r["flags"] & inspect_process.FACT_LD_AUDIT)
             self.assertEqual(0, r["tracer_pid"])
             self.assertEqual(os.stat("/proc/%d/exe" % v.pid).st_ino, r["exe_inode"])
         _, a = self.s.request("process_facts", pid=2 ** 31 - 1)
@@ -495,7 +513,7 @@ class InspectProtocolTest(unittest.TestCase):
             self.assertEqual(3, a["result"]["count"])
             self.assertEqual(sorted(int(t) for t in os.listdir("/proc/%d/task" % v.pid)), sorted(t["tid"] for t in items))
             for t in items:
-                self.assertTrue(t["flags"] & stub.THREAD_REGS_KNOWN, t)
+                self.assertTrue(t["flags"] & threads.THREAD_REGS_KNOWN, t)
                 self.assertNotEqual("0x0", t["pc"], t)
         _, a = self.s.request("list_threads", pid=2 ** 31 - 1)
         self.assertEqual("no_such_process", a["error"]["status"])
@@ -575,12 +593,13 @@ class DeviceMappingTest(unittest.TestCase):
     """Device memory is told by VmFlags (io, pf), never by a path under /dev."""
 
     def test_smaps_lines(self):
-        self.assertEqual(("header", None), stub.smaps_line_kind(b"7f0000000000-7f0000001000 r-xp 0 00:05 12 /dev/x"))
-        self.assertEqual(("other", None), stub.smaps_line_kind(b"Size:                  4 kB"))
-        self.assertEqual(("vmflags", {b"io", b"pf"}), stub.smaps_line_kind(b"VmFlags: rd mr pf io de dd"))
-        self.assertEqual(("vmflags", set()), stub.smaps_line_kind(b"VmFlags: rd ex iox xpf"))
-        self.assertIn(next(r["start"] for r in stub.iter_regions(os.getpid()) if r["path"] == b"[vvar]"),
-                      stub.device_starts(os.getpid()))
+        self.assertEqual(("header", None),
+                         maps_parse.smaps_line_kind(b"7f0000000000-7f0000001000 r-xp 0 00:05 12 /dev/x"))
+        self.assertEqual(("other", None), maps_parse.smaps_line_kind(b"Size:                  4 kB"))
+        self.assertEqual(("vmflags", {b"io", b"pf"}), maps_parse.smaps_line_kind(b"VmFlags: rd mr pf io de dd"))
+        self.assertEqual(("vmflags", set()), maps_parse.smaps_line_kind(b"VmFlags: rd ex iox xpf"))
+        self.assertIn(next(r["start"] for r in regions.iter_regions(os.getpid()) if r["path"] == b"[vvar]"),
+                      dump.device_starts(os.getpid()))
 
     @unittest.skipUnless(os.geteuid() == 0, "the victim makes a mount namespace of its own")
     def test_a_payload_on_a_tmpfs_mounted_on_dev_is_dumped(self):
@@ -652,12 +671,12 @@ class DumpTest(unittest.TestCase):
             for name, content in ((b".x.partial-1", b"new dump"), (b"x.raw", b"someone else's file")):
                 with open(os.path.join(os.fsencode(self.dir), name), "wb") as f:
                     f.write(content)
-            with self.assertRaises(stub.Failure) as e:
-                stub._publish(fd, b".x.partial-1", b"x.raw", False)
-            self.assertEqual(stub.EXISTS, e.exception.status)
+            with self.assertRaises(common.Failure) as e:
+                evidence.publish(fd, b".x.partial-1", b"x.raw", False)
+            self.assertEqual(common.EXISTS, e.exception.status)
             with open(os.path.join(self.dir, "x.raw"), "rb") as f:
                 self.assertEqual(b"someone else's file", f.read())
-            stub._publish(fd, b".x.partial-1", b"y.raw", False)
+            evidence.publish(fd, b".x.partial-1", b"y.raw", False)
             self.assertEqual(["x.raw", "y.raw"], sorted(os.listdir(self.dir)), "linked into place, temporary name gone")
         finally:
             os.close(fd)
@@ -665,10 +684,10 @@ class DumpTest(unittest.TestCase):
     def test_manifest_names_tell_bytes_from_lookalike_text(self):
         """As agent-c writes them and Java's BytesText reads names: the byte 0xff as \\xff, the
         character U+00FF as itself, the text \\xff as \\\\xff."""
-        self.assertEqual("n\\xff", stub.manifest_text(b"n\xff"))
-        self.assertEqual("n\u00ff", stub.manifest_text("n\u00ff".encode()))
-        self.assertEqual("n\\\\xff", stub.manifest_text(b"n\\xff"))
-        self.assertEqual("C:\\W", stub.manifest_text(b"C:\\W"))
+        self.assertEqual("n\\xff", common.manifest_text(b"n\xff"))
+        self.assertEqual("n\u00ff", common.manifest_text("n\u00ff".encode()))
+        self.assertEqual("n\\\\xff", common.manifest_text(b"n\\xff"))
+        self.assertEqual("C:\\W", common.manifest_text(b"C:\\W"))
         names = os.path.join(self.dir, "names")
         os.mkdir(names)
         with Victim("victim_hostile_names", names) as v:
@@ -716,14 +735,14 @@ class TerminateTest(unittest.TestCase):
     def run_terminate(self, victim, grace_ms, fallback):
         if fallback:
             with mock.patch.object(os, "pidfd_open", None, create=True):
-                return stub.terminate(victim.pid, grace_ms, False, [], {os.getpid()})
-        return stub.terminate(victim.pid, grace_ms, False, [], {os.getpid()})
+                return terminate.terminate(victim.pid, grace_ms, False, [], {os.getpid()})
+        return terminate.terminate(victim.pid, grace_ms, False, [], {os.getpid()})
 
     def test_sigterm_then_the_report(self):
         for fallback in (False, True):
             with Victim("victim_marker") as v:
                 status, report = self.run_terminate(v, 5000, fallback)
-                self.assertEqual((stub.OK, "terminated", ["SIGTERM"]), (status, report["result"], report["signals"]),
+                self.assertEqual((common.OK, "terminated", ["SIGTERM"]), (status, report["result"], report["signals"]),
                                  report)
                 self.assertEqual(-15, v.proc.wait(timeout=10))
                 self.assertEqual(fallback or not hasattr(os, "pidfd_open"), "kill() fallback" in report["reason"])
@@ -752,24 +771,24 @@ class TerminateTest(unittest.TestCase):
         if not hasattr(os, "pidfd_open"):
             self.skipTest("no pidfds in this Python")
         with Victim("victim_marker") as v:
-            start = stub.pin_start_time(v.pid)
-            status, report = stub.terminate(v.pid, 0, True, [], set(), start + 1)
-            self.assertEqual((stub.NO_SUCH_PROCESS, "not-found", []), (status, report["result"], report["signals"]))
+            start = terminate.pin_start_time(v.pid)
+            status, report = terminate.terminate(v.pid, 0, True, [], set(), start + 1)
+            self.assertEqual((common.NO_SUCH_PROCESS, "not-found", []), (status, report["result"], report["signals"]))
             self.assertIn("PID now names another process", report["reason"])
             self.assertIsNone(v.proc.poll(), "nothing was sent")
-            status, report = stub.terminate(v.pid, 0, False, [], set(), start)
+            status, report = terminate.terminate(v.pid, 0, False, [], set(), start)
             self.assertEqual(("killed", ["SIGKILL"]), (report["result"], report["signals"]), report)
 
     def test_the_caller_and_its_parents_are_refused(self):
         with Victim("victim_marker") as v:
-            status, report = stub.terminate(os.getpid(), 0, False, [], {os.getpid()})
-            self.assertEqual((stub.PROTECTED, "self"), (status, report["protection"]))
+            status, report = terminate.terminate(os.getpid(), 0, False, [], {os.getpid()})
+            self.assertEqual((common.PROTECTED, "self"), (status, report["protection"]))
             exe = os.readlink("/proc/%d/exe" % v.pid).encode()
-            status, report = stub.terminate(v.pid, 0, True, [exe], {os.getpid()})
-            self.assertEqual((stub.PROTECTED, "path", []), (status, report["protection"], report["signals"]))
+            status, report = terminate.terminate(v.pid, 0, True, [exe], {os.getpid()})
+            self.assertEqual((common.PROTECTED, "path", []), (status, report["protection"], report["signals"]))
             self.assertIsNone(v.proc.poll(), "nothing was sent")
-        status, report = stub.terminate(2 ** 31 - 1, 0, False, [], {os.getpid()})
-        self.assertEqual((stub.NO_SUCH_PROCESS, "not-found"), (status, report["result"]))
+        status, report = terminate.terminate(2 ** 31 - 1, 0, False, [], {os.getpid()})
+        self.assertEqual((common.NO_SUCH_PROCESS, "not-found"), (status, report["result"]))
 
 
 class ProtectionByIdentityTest(unittest.TestCase):
@@ -789,11 +808,11 @@ class ProtectionByIdentityTest(unittest.TestCase):
                 deadline = time.time() + 5
                 while os.readlink("/proc/%d/exe" % p.pid) != path and time.time() < deadline:
                     time.sleep(0.01)
-            self.assertEqual("name", stub.protect_check(genuine.pid, [b"sleep"], set())[0])
-            self.assertEqual("path", stub.protect_check(genuine.pid, [b"/bin/sleep"], set())[0])
-            self.assertEqual("none", stub.protect_check(fake.pid, [b"sleep"], set())[0])
-            self.assertEqual("none", stub.protect_check(fake.pid, [b"/usr/bin/sleep"], set())[0])
-            self.assertEqual("path", stub.protect_check(fake.pid, [copy.encode()], set())[0])
+            self.assertEqual("name", terminate.protect_check(genuine.pid, [b"sleep"], set())[0])
+            self.assertEqual("path", terminate.protect_check(genuine.pid, [b"/bin/sleep"], set())[0])
+            self.assertEqual("none", terminate.protect_check(fake.pid, [b"sleep"], set())[0])
+            self.assertEqual("none", terminate.protect_check(fake.pid, [b"/usr/bin/sleep"], set())[0])
+            self.assertEqual("path", terminate.protect_check(fake.pid, [copy.encode()], set())[0])
         finally:
             for p in (genuine, fake):
                 p.kill()

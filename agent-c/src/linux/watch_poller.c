@@ -20,11 +20,13 @@
 #include <unistd.h>
 
 #define TABLE_MIN 1024u
+#define FULL_PASS_EVERY 32u
 
 typedef struct entry {
     int32_t pid;         /* 0: empty; -1: deleted */
     uint32_t pass;       /* the last pass that saw it */
     uint64_t start;      /* start time in clock ticks */
+    uint64_t dir_ino;    /* inode number of /proc/PID as readdir gave it; 0: unknown */
     uint64_t exe_dev;    /* 0 and 0: the link could not be read */
     uint64_t exe_ino;
     char comm[16];
@@ -148,6 +150,20 @@ static bool read_facts(int proc_fd, const char *name, facts *f)
     return true;
 }
 
+/* The shortcut: true when e is still the process it was and runs the same
+ * program, known without reading its stat. */
+static bool unchanged(int proc_fd, const entry *e, uint64_t dir_ino)
+{
+    if (dir_ino == 0 || e->dir_ino != dir_ino || (e->exe_dev == 0 && e->exe_ino == 0))
+        return false;
+    char path[64];
+    struct stat st;
+    snprintf(path, sizeof path, "%d/exe", (int)e->pid);
+    /* A zombie's exe cannot be read: the full path then sees its state. */
+    return fstatat(proc_fd, path, &st, 0) == 0 && (uint64_t)st.st_dev == e->exe_dev &&
+           (uint64_t)st.st_ino == e->exe_ino;
+}
+
 static bool same_program(const entry *e, const facts *f)
 {
     if ((e->exe_dev || e->exe_ino) && (f->exe_dev || f->exe_ino))
@@ -208,6 +224,14 @@ static int pass(ms_watch *w, emitter *em, ms_status *st)
         if (errno || *end || v > (1u << 22))
             continue;
         int32_t pid = (int32_t)v;
+        uint64_t dir_ino = (uint64_t)d->d_ino;
+        if (pl->pass % FULL_PASS_EVERY != 0) {
+            entry *known = lookup(pl, pid);
+            if (known && unchanged(pl->proc_fd, known, dir_ino)) {
+                known->pass = pl->pass;
+                continue;
+            }
+        }
         facts f;
         if (!read_facts(pl->proc_fd, d->d_name, &f))
             continue;
@@ -227,11 +251,13 @@ static int pass(ms_watch *w, emitter *em, ms_status *st)
                 continue;
             }
             remember(e, &f, pl->pass);
+            e->dir_ino = dir_ino;
             stop = emit(em, MS_PROC_EV_FORK, pid, f.ppid, 0) || emit(em, MS_PROC_EV_EXEC, pid, 0, 0);
             continue;
         }
         int exec = !same_program(e, &f);
         remember(e, &f, pl->pass);
+        e->dir_ino = dir_ino;
         if (exec)
             stop = emit(em, MS_PROC_EV_EXEC, pid, 0, 0);
     }

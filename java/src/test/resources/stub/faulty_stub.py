@@ -1,8 +1,8 @@
 """The real stub with one fault injected on the wire, for the orchestrator's failure tests.
 
-Usage: faulty_stub.py STUB_SCRIPT FAULT OP MARKER_FILE
+Usage: faulty_stub.py STUB_PYZ FAULT OP MARKER_FILE
 
-Runs STUB_SCRIPT (the jar's memsentry_stub.py) unchanged, except that the first request for
+Runs STUB_PYZ (the jar's memsentry_stub.pyz) unchanged, except that the first request for
 operation OP made while MARKER_FILE exists gets FAULT instead of its answer (the marker is removed,
 so a fresh stub started afterwards behaves):
 
@@ -12,17 +12,16 @@ so a fresh stub started afterwards behaves):
   bad-item    an item whose fields have the wrong types, then a normal final line
   hang        creates MARKER_FILE + ".hung", then sleeps until killed
 """
-import importlib.util
 import json
 import os
 import sys
 import time
 
 stub_path, fault, fault_op, marker = sys.argv[1:5]
-spec = importlib.util.spec_from_file_location("memsentry_stub", stub_path)
-stub = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(stub)
-real_handle = stub.Server.handle
+sys.path.insert(0, stub_path)
+from memsentry_stub import protocol  # noqa: E402  (imports every module before the archive is deleted)
+
+real_handle = protocol.Server.handle
 
 
 def handle(self, raw):
@@ -48,5 +47,5 @@ def handle(self, raw):
     self.out.flush()
 
 
-stub.Server.handle = handle
-sys.exit(stub.main())
+protocol.Server.handle = handle
+sys.exit(protocol.main())

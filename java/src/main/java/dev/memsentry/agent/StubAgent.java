@@ -20,7 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The Python stub agent (java/src/main/resources/stub/memsentry_stub.py) behind the {@link Agent}
+ * The Python stub agent (java/src/main/python/memsentry_stub, one zipapp in the jar) behind the {@link Agent}
  * interface, spoken to over the protocol of docs/PROTOCOL.md.
  *
  * <p>Failure rules: an error answer is an {@link AgentException} for that request. A request that
@@ -41,7 +41,7 @@ public final class StubAgent implements Agent {
     /** Bytes one read request may ask for; longer reads are split. */
     public static final int MAX_READ = 1 << 20;
 
-    /** How to run the stub: the command (python plus the script), temp directory and timeouts. */
+    /** How to run the stub: the command (python plus the zipapp), temp directory and timeouts. */
     public record Config(List<String> command, Path tempParent, Duration requestTimeout, Duration startTimeout) {
         public Config {
             command = List.copyOf(command);
@@ -50,7 +50,7 @@ public final class StubAgent implements Agent {
         /**
          * python3 from PATH (as root: {@value #ROOT_PYTHON}, never a PATH lookup), or -Dmemsentry.python /
          * MEMSENTRY_PYTHON, which as root must be an absolute path to a file only root can change; the
-         * script from the jar.
+         * zipapp from the jar.
          *
          * @throws AgentException ACCESS_DENIED for an override root must not run
          */
@@ -81,8 +81,8 @@ public final class StubAgent implements Agent {
         }
 
         /**
-         * The jar's script run by the given interpreter: isolated mode (-I: no PYTHON* variables, no
-         * user site directory, no script directory on the path) and no bytecode files (-B).
+         * The jar's zipapp run by the given interpreter: isolated mode (-I: no PYTHON* variables, no
+         * user site directory, nothing on the path but the archive itself) and no bytecode files (-B).
          */
         public static Config withPython(String python, Path tempParent, Duration requestTimeout) {
             return new Config(List.of(python, "-I", "-B", StubProcess.SCRIPT_RESOURCE), tempParent, requestTimeout,

@@ -34,7 +34,8 @@ final class StubProcess implements AutoCloseable {
     static final int PROTOCOL_VERSION = 1;
     /** Bytes per protocol line, without the newline, in both directions. */
     static final int MAX_LINE = 4 << 20;
-    static final String SCRIPT_RESOURCE = "stub/memsentry_stub.py";
+    /** The stub as one zipapp (java/src/main/python, built by make_zipapp.py), run as {@code python3 FILE}. */
+    static final String SCRIPT_RESOURCE = "stub/memsentry_stub.pyz";
 
     private static final Logger STUB_LOG = LoggerFactory.getLogger("memsentry.agent");
     private static final int STDERR_LINE_MAX = 8192;
@@ -130,8 +131,9 @@ final class StubProcess implements AutoCloseable {
     }
 
     /**
-     * Starts the stub and completes the hello handshake. The script is copied from the jar into a
-     * fresh 0700 directory unless the launch command names one, and deleted once Python has read it.
+     * Starts the stub and completes the hello handshake. The zipapp is copied from the jar into a
+     * fresh 0700 directory unless the launch command names one, and deleted once the stub has answered
+     * hello: by then it has imported every module of the archive.
      */
     static StubProcess start(Launch launch, ObjectNode helloArgs) {
         List<String> command = new ArrayList<>(launch.command());
@@ -140,11 +142,11 @@ final class StubProcess implements AutoCloseable {
         try {
             if (command.contains(SCRIPT_RESOURCE)) {
                 dir = PrivateFiles.createPrivateDirectory(launch.tempParent(), "memsentry-stub-");
-                script = dir.resolve("memsentry_stub.py");
+                script = dir.resolve("memsentry_stub.pyz");
                 try (InputStream in = StubProcess.class.getClassLoader().getResourceAsStream(SCRIPT_RESOURCE);
                      OutputStream out = Files.newOutputStream(script, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                     if (in == null) {
-                        throw new AgentException(Status.UNSUPPORTED, "the stub script is not in this jar");
+                        throw new AgentException(Status.UNSUPPORTED, "the stub agent (" + SCRIPT_RESOURCE + ") is not in this jar");
                     }
                     in.transferTo(out);
                 }

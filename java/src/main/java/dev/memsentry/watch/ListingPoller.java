@@ -1,6 +1,7 @@
 package dev.memsentry.watch;
 
 import dev.memsentry.agent.Agent;
+import dev.memsentry.agent.AgentException;
 import dev.memsentry.agent.ProcessEvent;
 import dev.memsentry.agent.ProcessEventListener;
 import dev.memsentry.agent.ProcessEventSource;
@@ -16,7 +17,8 @@ import java.util.Optional;
  * event source. Each round is compared with the one before by pid and start time: a new instance is
  * a FORK followed by an EXEC, a changed program (name, executable or command line) of the same
  * instance an EXEC, a missing one an EXIT (exit code unknown, -1). A process that lives and dies
- * between two rounds is not seen; the interval bounds that window.
+ * between two rounds is not seen; the interval bounds that window. The first listing is taken when the
+ * poller is made, before watch says it is watching, so a program started after that line is new.
  */
 public final class ListingPoller implements ProcessEventSource {
     private final Agent agent;
@@ -24,6 +26,8 @@ public final class ListingPoller implements ProcessEventSource {
     private final String reason;
     private final Object wake = new Object();
     private volatile boolean stopped;
+    /** The listing taken when the poller was made; null when it failed (run then takes its own). */
+    private Map<Long, Seen> baseline;
 
     private record Seen(long startTicks, long ppid, String program) {
     }
@@ -35,6 +39,11 @@ public final class ListingPoller implements ProcessEventSource {
         this.agent = agent;
         this.intervalNanos = interval.toNanos();
         this.reason = reason;
+        try {
+            this.baseline = list(Map.of());
+        } catch (AgentException e) {
+            this.baseline = null; // the watch's own first listing fails too and says why
+        }
     }
 
     @Override
@@ -50,7 +59,8 @@ public final class ListingPoller implements ProcessEventSource {
     @Override
     public void run(ProcessEventListener listener) {
         long next = System.nanoTime();
-        Map<Long, Seen> before = list(Map.of());
+        Map<Long, Seen> before = baseline != null ? baseline : list(Map.of());
+        baseline = null;
         while (!stopped) {
             // At a fixed rate from the start of each listing: a slow listing does not widen the gap.
             next = Math.max(next + intervalNanos, System.nanoTime());

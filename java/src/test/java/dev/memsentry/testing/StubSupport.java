@@ -8,7 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Configurations of the stub agent for tests: the jar's script, or the fault-injecting wrapper around it. */
+/** Configurations of the stub agent for tests: the jar's zipapp, or the fault-injecting wrapper around it. */
 public final class StubSupport {
     private StubSupport() {
     }
@@ -30,7 +30,7 @@ public final class StubSupport {
     public static StubAgent.Config faulty(Path tmp, String fault, String op, Path marker, Duration timeout) {
         StubAgent.Config base = config(tmp);
         List<String> command = new ArrayList<>(base.command());
-        String script = command.remove(command.size() - 1); // the jar's script, extracted at start
+        String script = command.remove(command.size() - 1); // the jar's zipapp, extracted at start
         command.add(resource("stub/faulty_stub.py").toString());
         command.addAll(List.of(script, fault, op, marker.toString()));
         return new StubAgent.Config(command, tmp, timeout, base.startTimeout());
