@@ -339,7 +339,10 @@ static void record_way(ms_bulk_writer *w, int way, size_t len, double ns)
     int best_before = w->ns_per_byte[1] != 0 && w->ns_per_byte[1] < w->ns_per_byte[0];
     double x = ns / (double)len;
     double *e = &w->ns_per_byte[way];
-    *e = *e == 0 ? x : (*e * 3 + x) / 4;
+    /* The way in use is smoothed; a probe of the other replaces its stale
+     * figure, or one slow first write would keep it out for hundreds of
+     * batches. */
+    *e = *e == 0 || way != best_before ? x : (*e * 3 + x) / 4;
     w->bytes[way] += len;
     int best_after = w->ns_per_byte[1] != 0 && w->ns_per_byte[1] < w->ns_per_byte[0];
     if (w->ns_per_byte[1] == 0 || w->probe_every == 0)
