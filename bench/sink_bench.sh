@@ -9,11 +9,14 @@
 #      starts), REPEAT times each (default 5), alternating: --out FILE against --sink file:,
 #      syslog+tcp and kafka; median wall time and the ratio to --out.
 #   bench/sink_bench.sh [path/to/orchestrator.jar]      (as root; after mvn package, which fills ~/.m2)
+#   PARTS=3 bench/sink_bench.sh: only part 3 (PARTS is any of 1, 2, 3; default all)
+#   BASE_JAR=old.jar: part 3 also runs that jar with the Kafka sink, in the same rounds
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 jar=${1:-$repo/target/orchestrator.jar}
 N=${N:-20000}
 REPEAT=${REPEAT:-5}
+PARTS=${PARTS:-123}
 [[ $(id -u) == 0 ]] || { echo "run as root (PID namespaces)"; exit 2; }
 [[ -f $jar ]] || { echo "no $jar: run mvn package first"; exit 2; }
 work=$(mktemp -d /tmp/memsentry-sinkbench.XXXXXX)
@@ -96,12 +99,15 @@ bench=("$java" -Dorg.slf4j.simpleLogger.log.org.apache.kafka=warn -Dorg.slf4j.si
 echo "# machine: $(nproc) cpus, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
 echo "# jar: $(stat -c %s "$jar") bytes"
 
+if [[ $PARTS == *1* ]]; then
 echo "## 1. alerts per second through each sink ($N alerts, after a 2,000-alert warm-up)"
 "${bench[@]}" rate "file:$work/bench.json?max_size=0" "$N"
 "${bench[@]}" rate "syslog+tcp://127.0.0.1:$tcp" "$N"
 "${bench[@]}" rate "syslog+tls://127.0.0.1:$tls?ca=$work/rs/ca.pem" "$N"
 "${bench[@]}" rate "kafka://127.0.0.1:$kport/bench" "$N"
 
+fi
+if [[ $PARTS == *2* ]]; then
 echo "## 2. 10,000 alerts queued during an outage, then delivered"
 rsyslog_stop
 "${bench[@]}" queue "syslog+tcp://127.0.0.1:$tcp" "$work/spool" 10000
@@ -112,7 +118,10 @@ kafka_stop
 kafka_start
 "${bench[@]}" replay "kafka://127.0.0.1:$kport/outage" "$work/spool"
 
+fi
+if [[ $PARTS == *3* ]]; then
 echo "## 3. scan --all (fresh PID namespace), $REPEAT runs per mode, alternating"
-export MS_JAR=$jar MS_VICTIMS=$repo/target/native-build/victims MS_REPEAT=$REPEAT MS_WORK=$work \
+export MS_JAR=$jar MS_BASE_JAR=${BASE_JAR:-} MS_VICTIMS=$repo/target/native-build/victims MS_REPEAT=$REPEAT MS_WORK=$work \
   MS_TCP=$tcp MS_KAFKA=127.0.0.1:$kport
 unshare --pid --fork --mount-proc bash "$repo/bench/sink_bench_scan.sh"
+fi

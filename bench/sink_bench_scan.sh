@@ -15,22 +15,35 @@ declare -A modes=(
   [kafka]="--sink kafka://$MS_KAFKA/scan"
 )
 order=(out file syslog kafka)
-declare -A times
+# BASE_JAR (sink_bench.sh): an older jar, run with the Kafka sink in the same rounds (before/after).
+if [[ -n ${MS_BASE_JAR:-} ]]; then
+  modes[kafka_base]="--sink kafka://$MS_KAFKA/scan"
+  order+=(kafka_base)
+fi
+declare -A times cpu
 for i in $(seq "$MS_REPEAT"); do
   for m in "${order[@]}"; do
     t0=$(date +%s%N)
     # shellcheck disable=SC2086
-    java -jar "$MS_JAR" scan --all --no-progress --spool "$MS_WORK/scan-spool" ${modes[$m]} > /dev/null 2> "$MS_WORK/scan.err"
+    /usr/bin/time -o "$MS_WORK/cpu" -f "%U %S" \
+      java -jar "$([[ $m == kafka_base ]] && echo "$MS_BASE_JAR" || echo "$MS_JAR")" scan --all --no-progress --spool "$MS_WORK/scan-spool" ${modes[$m]} > /dev/null 2> "$MS_WORK/scan.err"
     code=$?
     t1=$(date +%s%N)
     [[ $code == 1 ]] || { echo "scan ($m) exited $code: $(cat "$MS_WORK/scan.err")"; }
     times[$m]+="$(( (t1 - t0) / 1000000 )) "
+    cpu[$m]+="$(tail -n 1 "$MS_WORK/cpu" | awk '{printf "%d", ($1 + $2) * 1000}') "
   done
 done
+median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 base=""
+cbase=""
+# Wall time is what a user waits; CPU time (user + system, every thread) is what the sink costs
+# the machine, and is less disturbed by other load on a shared host.
 for m in "${order[@]}"; do
-  med=$(echo ${times[$m]} | tr ' ' '\n' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  [[ $m == out ]] && base=$med
-  printf 'mode=%-6s runs_ms=[%s] median_ms=%s ratio_to_out=%s\n' "$m" "$(echo ${times[$m]})" "$med" \
-    "$(awk -v a="$med" -v b="$base" 'BEGIN {printf "%.3f", a / b}')"
+  med=$(echo "${times[$m]}" | median)
+  cmed=$(echo "${cpu[$m]}" | median)
+  [[ $m == out ]] && base=$med && cbase=$cmed
+  printf 'mode=%-10s runs_ms=[%s] median_ms=%s ratio_to_out=%s cpu_ms=[%s] median_cpu_ms=%s cpu_ratio_to_out=%s\n' \
+    "$m" "$(echo ${times[$m]})" "$med" "$(awk -v a="$med" -v b="$base" 'BEGIN {printf "%.3f", a / b}')" \
+    "$(echo ${cpu[$m]})" "$cmed" "$(awk -v a="$cmed" -v b="$cbase" 'BEGIN {printf "%.3f", a / b}')"
 done

@@ -13,7 +13,10 @@ import org.slf4j.LoggerFactory;
  * turns off, is logged once as one WARN line and kept for {@code doctor}.
  */
 public final class Backends {
-    private static final Logger LOG = LoggerFactory.getLogger(Backends.class);
+    /** Created at the first message: setting slf4j up costs a short command such as ps more than its work. */
+    private static final class Log {
+        static final Logger LOG = LoggerFactory.getLogger(Backends.class);
+    }
 
     /** The chosen agent, and the reasons the better backends were not used (null when not tried or fine). */
     public record Selection(Agent agent, NativeLoader.Result nativeLoad, String nativeProblem, String stubProblem) {
@@ -54,11 +57,11 @@ public final class Backends {
         }
         try {
             StubAgent stub = stubStarter.get();
-            LOG.warn("{}; using the Python stub agent ({}) instead, capabilities off: {} (run 'doctor')", problem,
+            Log.LOG.warn("{}; using the Python stub agent ({}) instead, capabilities off: {} (run 'doctor')", problem,
                 stub.implementation(), stub.capabilitiesOff());
             return new Selection(stub, load, problem, null);
         } catch (AgentException e) {
-            LOG.warn("{}; the Python stub agent could not start either ({}), so process operations will fail (run 'doctor')",
+            Log.LOG.warn("{}; the Python stub agent could not start either ({}), so process operations will fail (run 'doctor')",
                 problem, e.getMessage());
             return new Selection(new UnavailableAgent(problem + "; the Python stub: " + e.getMessage()), load, problem,
                 e.getMessage());

@@ -15,10 +15,17 @@ public final class NativeAgent implements Agent {
     /** The library's major version this orchestrator was written against. */
     static final int EXPECTED_MAJOR = 0;
 
-    private static final Logger NATIVE_LOG = LoggerFactory.getLogger("memsentry.agent");
     private static final int LOG_DEBUG = 0;
     private static final int LOG_INFO = 1;
     private static final int LOG_WARN = 2;
+
+    /** Created at the first message: setting slf4j up costs a short command such as ps more than its work. */
+    private static final class Log {
+        static final Logger NATIVE = LoggerFactory.getLogger("memsentry.agent");
+    }
+
+    /** The least level the library passes on; -1: ask slf4j (which sets it up). */
+    private static volatile int threshold = -1;
 
     private final long handle;
     private boolean closed;
@@ -37,18 +44,32 @@ public final class NativeAgent implements Agent {
         long[] out = new long[1];
         check(NativeBridge.open(out));
         NativeAgent agent = new NativeAgent(out[0]);
-        int level = NATIVE_LOG.isDebugEnabled() ? LOG_DEBUG : NATIVE_LOG.isInfoEnabled() ? LOG_INFO : LOG_WARN;
+        int level = threshold >= 0 ? threshold
+            : Log.NATIVE.isDebugEnabled() ? LOG_DEBUG : Log.NATIVE.isInfoEnabled() ? LOG_INFO : LOG_WARN;
         check(NativeBridge.setLog(out[0], NativeAgent::log, level));
         return agent;
+    }
+
+    /**
+     * The level the program logs at ("debug", "info", ...), told by whoever configured logging, so
+     * that opening an agent need not set slf4j up to ask; the library then passes on only messages
+     * at that level or above.
+     */
+    public static void logLevel(String level) {
+        threshold = switch (level.toLowerCase(java.util.Locale.ROOT)) {
+            case "trace", "debug" -> LOG_DEBUG;
+            case "info" -> LOG_INFO;
+            default -> LOG_WARN;
+        };
     }
 
     private static void log(int level, byte[] message) {
         String text = BytesText.decode(message);
         switch (level) {
-            case LOG_DEBUG -> NATIVE_LOG.debug(text);
-            case LOG_INFO -> NATIVE_LOG.info(text);
-            case LOG_WARN -> NATIVE_LOG.warn(text);
-            default -> NATIVE_LOG.error(text);
+            case LOG_DEBUG -> Log.NATIVE.debug(text);
+            case LOG_INFO -> Log.NATIVE.info(text);
+            case LOG_WARN -> Log.NATIVE.warn(text);
+            default -> Log.NATIVE.error(text);
         }
     }
 

@@ -2,16 +2,10 @@ package dev.memsentry.agent;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.security.DigestOutputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -23,8 +17,11 @@ import java.util.function.Consumer;
  *   <li>an explicit override ({@value #PATH_PROPERTY} or {@value #PATH_ENV}); when set, nothing
  *       else is tried, so a packager's choice never falls through silently; as root it must be a
  *       file only root can change ({@link TrustedCode}), or nothing is loaded at all;</li>
- *   <li>the copy bundled in the jar under {@code native/<os>-<arch>/}, checked against its
- *       SHA-256, extracted into a fresh 0700 directory and deleted once loaded;</li>
+ *   <li>the copy bundled in the jar under {@code native/<os>-<arch>/} ({@link BundledFiles}): as
+ *       root, from root's cache {@value #CACHE_DIR} in the extraction directory, extracted there
+ *       (checked against its SHA-256) once per content; otherwise, or when the cache is not root's
+ *       own, checked against its SHA-256, extracted into a fresh 0700 directory and deleted once
+ *       loaded;</li>
  *   <li>{@code System.loadLibrary("memsentry")} from java.library.path.</li>
  * </ol>
  * Every attempt and its reason is recorded for {@code doctor}.
@@ -33,6 +30,8 @@ public final class NativeLoader {
     public static final String PATH_PROPERTY = "memsentry.native.path";
     public static final String PATH_ENV = "MEMSENTRY_NATIVE_LIB";
     public static final String TMPDIR_PROPERTY = "memsentry.native.tmpdir";
+    /** Root's cache of the extracted library, in the extraction directory. */
+    public static final String CACHE_DIR = "memsentry-native-cache";
 
     /** One attempt to load the library and what came of it. */
     public record Attempt(String source, boolean loaded, String detail) {
@@ -51,19 +50,42 @@ public final class NativeLoader {
         }
     }
 
-    /** Where to look; the defaults read system properties and the environment. */
+    /**
+     * Where to look; the defaults read system properties and the environment. cacheDir: root's
+     * cache of the bundled library, or null to extract it afresh every time; warn: where a cache
+     * that cannot be used is told.
+     */
     public record Config(String overridePath, String resourceRoot, Path tempParent, Consumer<String> loadFile,
-                         Consumer<String> loadLibrary, ClassLoader resources) {
+                         Consumer<String> loadLibrary, ClassLoader resources, Path cacheDir, Consumer<String> warn) {
+        /** Without a cache. */
+        public Config(String overridePath, String resourceRoot, Path tempParent, Consumer<String> loadFile,
+                      Consumer<String> loadLibrary, ClassLoader resources) {
+            this(overridePath, resourceRoot, tempParent, loadFile, loadLibrary, resources, null, NativeLoader::warn);
+        }
+
         public static Config fromEnvironment() {
             String override = System.getProperty(PATH_PROPERTY);
             if (override == null || override.isBlank()) {
                 override = System.getenv(PATH_ENV);
             }
-            String tmp = System.getProperty(TMPDIR_PROPERTY, System.getProperty("java.io.tmpdir"));
-            return new Config(override == null || override.isBlank() ? null : override,
-                "native/" + platformDirectory(System.getProperty("os.name"), System.getProperty("os.arch")),
-                Path.of(tmp), NativeLoader::loadCheckedFile, System::loadLibrary, NativeLoader.class.getClassLoader());
+            Path tmp = Path.of(System.getProperty(TMPDIR_PROPERTY, System.getProperty("java.io.tmpdir")));
+            return new Config(override == null || override.isBlank() ? null : override, BundledFiles.platformRoot(),
+                tmp, NativeLoader::loadCheckedFile, NativeLoader::loadFromLibraryPath, NativeLoader.class.getClassLoader(),
+                TrustedCode.runningAsRoot() ? tmp.resolve(CACHE_DIR) : null, NativeLoader::warn);
         }
+    }
+
+    /**
+     * System.loadLibrary behind a method of ours: a reference to the caller-sensitive JDK method
+     * itself makes the JVM spin an invoker class, which costs every start tens of milliseconds.
+     */
+    private static void loadFromLibraryPath(String name) {
+        System.loadLibrary(name);
+    }
+
+    /** slf4j only when there is something to say: setting it up costs every start. */
+    private static void warn(String message) {
+        org.slf4j.LoggerFactory.getLogger(NativeLoader.class).warn(message);
     }
 
     private static Result cached;
@@ -171,64 +193,28 @@ public final class NativeLoader {
 
     private static Attempt loadBundled(Config config) {
         String osName = config.resourceRoot().contains("windows") ? "windows" : "linux";
-        String resource = config.resourceRoot() + "/" + libraryFileName(osName);
-        String source = "bundled " + resource;
-        byte[] expected;
-        try (InputStream sum = config.resources().getResourceAsStream(resource + ".sha256")) {
-            if (sum == null) {
-                return new Attempt(source, false, "not in the jar (built without the native part, or no build for this platform)");
-            }
-            expected = HexFormat.of().parseHex(new String(sum.readAllBytes(), StandardCharsets.US_ASCII).trim().split("\\s+")[0]);
-        } catch (IOException | IllegalArgumentException e) {
-            return new Attempt(source, false, "unreadable checksum: " + oneLine(e));
-        }
-        Path dir = null;
-        Path file = null;
-        try (InputStream lib = config.resources().getResourceAsStream(resource)) {
-            if (lib == null) {
-                return new Attempt(source, false, "checksum present but library missing from the jar");
-            }
-            Files.createDirectories(config.tempParent());
-            dir = createPrivateDirectory(config.tempParent());
-            file = dir.resolve(libraryFileName(osName));
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            try (DigestOutputStream out = new DigestOutputStream(
-                Files.newOutputStream(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), sha)) {
-                lib.transferTo(out);
-            }
-            if (!MessageDigest.isEqual(expected, sha.digest())) {
-                return new Attempt(source, false, "checksum mismatch: the bundled library is corrupt");
-            }
-            String path = file.toString();
-            return tryLoad(source, () -> config.loadFile().accept(path));
-        } catch (IOException | NoSuchAlgorithmException e) {
-            return new Attempt(source, false, "extraction into " + config.tempParent() + " failed: " + oneLine(e)
-                + " (set -D" + TMPDIR_PROPERTY + "=DIR)");
-        } finally {
-            deleteQuietly(file, dir);
-        }
-    }
-
-    private static Path createPrivateDirectory(Path parent) throws IOException {
+        String source = "bundled " + config.resourceRoot() + "/" + libraryFileName(osName);
+        BundledFiles.Extracted extracted = null;
         try {
-            return Files.createTempDirectory(parent, "memsentry-",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        } catch (UnsupportedOperationException e) {
-            return Files.createTempDirectory(parent, "memsentry-"); // Windows: ACLs already private to the user
+            BundledFiles.Entry entry = BundledFiles.find(config.resources(), config.resourceRoot(), libraryFileName(osName));
+            if (config.cacheDir() != null) {
+                try {
+                    extracted = BundledFiles.cached(entry, config.cacheDir(), config.warn());
+                } catch (IOException e) {
+                    config.warn().accept("not using the cache " + config.cacheDir() + ": " + oneLine(e));
+                }
+            }
+            if (extracted == null) {
+                extracted = BundledFiles.extract(entry, config.tempParent());
+            }
+        } catch (IOException e) {
+            return new Attempt(source, false, oneLine(e) + (e instanceof FileSystemException
+                ? " (extracting into " + config.tempParent() + "; set -D" + TMPDIR_PROPERTY + "=DIR)" : ""));
         }
-    }
-
-    /** Once loaded, the mapping stays; the file is not needed (Windows keeps it until exit). */
-    private static void deleteQuietly(Path file, Path dir) {
-        for (Path p : new Path[] {file, dir}) {
-            if (p == null) {
-                continue;
-            }
-            try {
-                Files.deleteIfExists(p);
-            } catch (IOException e) {
-                p.toFile().deleteOnExit();
-            }
+        try (BundledFiles.Extracted library = extracted) {
+            String path = library.path().toString();
+            Attempt a = tryLoad(source, () -> config.loadFile().accept(path));
+            return a.loaded() && library.cached() ? new Attempt(source, true, "loaded from the cache " + path) : a;
         }
     }
 }

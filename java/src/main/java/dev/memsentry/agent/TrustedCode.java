@@ -1,6 +1,7 @@
 package dev.memsentry.agent;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -28,17 +29,36 @@ public final class TrustedCode {
 
     /** This process's effective uid (the second field of Uid: in /proc/self/status); -1 when unknown (not Linux). */
     public static long effectiveUid() {
+        String status;
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("Uid:")) {
-                    String[] ids = line.substring(4).trim().split("\\s+");
-                    return ids.length > 1 ? Long.parseLong(ids[1]) : -1;
-                }
-            }
+            status = new String(Files.readAllBytes(Path.of("/proc/self/status")), StandardCharsets.US_ASCII);
         } catch (IOException | RuntimeException e) {
             return -1;
         }
-        return -1;
+        // Parsed by hand: every run asks (the library cache is root's), and a regular expression
+        // compiled for it costs a short command more than the file's read.
+        int line = status.startsWith("Uid:") ? 0 : status.indexOf("\nUid:");
+        if (line < 0) {
+            return -1;
+        }
+        int i = status.indexOf(':', line) + 1;
+        long[] ids = new long[2];
+        for (int field = 0; field < 2; field++) {
+            while (i < status.length() && (status.charAt(i) == ' ' || status.charAt(i) == '\t')) {
+                i++;
+            }
+            int start = i;
+            long value = 0;
+            while (i < status.length() && status.charAt(i) >= '0' && status.charAt(i) <= '9' && i - start < 10) {
+                value = value * 10 + (status.charAt(i) - '0');
+                i++;
+            }
+            if (i == start) {
+                return -1;
+            }
+            ids[field] = value;
+        }
+        return ids[1];
     }
 
     /**

@@ -57,12 +57,16 @@ final class AlertOutput implements AutoCloseable {
     /** With sinks: the --sink options over the configuration's output settings. */
     static AlertOutput open(Path path, JsonLines stdout, SinkOptions options, OutputSettings cfg, Path evidenceDir)
         throws OpenException {
-        SinkSet sinks = openSinks(options, cfg, evidenceDir);
+        return open(path, stdout, openSinks(options, cfg, evidenceDir));
+    }
+
+    /** With sinks opened earlier (null: none); they are closed if the file cannot be opened. */
+    static AlertOutput open(Path path, JsonLines stdout, SinkSet sinks) throws OpenException {
         try {
             return new AlertOutput(stdout, path == null ? null : appendTo(path), sinks);
         } catch (IOException e) {
             if (sinks != null) {
-                sinks.close();
+                sinks.closeNow();
             }
             throw new OpenException("cannot write " + path + ": " + e.getMessage(),
                 e instanceof FileSink.Refused ? ExitCodes.USAGE : ExitCodes.FAILED);
@@ -126,8 +130,18 @@ final class AlertOutput implements AutoCloseable {
         return sinks == null ? List.of() : sinks.stats();
     }
 
+    /** The sinks' bounded wait at the end of a run (zero without sinks). */
+    java.time.Duration sinkWait() {
+        return sinks == null ? java.time.Duration.ZERO : sinks.shutdownWait();
+    }
+
     /** Closes the sinks (the bounded wait for what is queued) and returns their final numbers. */
     List<SinkStats> closeSinks() {
+        return close(sinks);
+    }
+
+    /** Closes sinks (null: none; idempotent, safe from a shutdown hook) and returns their final numbers. */
+    static List<SinkStats> close(SinkSet sinks) {
         if (sinks == null) {
             return List.of();
         }

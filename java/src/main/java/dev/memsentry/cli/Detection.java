@@ -90,8 +90,18 @@ final class Detection implements AutoCloseable {
      * keeps an entry the new file dropped) and compiles the rules. The agent is asked for only after
      * the configuration and options are known to be good.
      */
+    /** Told the configuration as soon as it is read and checked, before the native library and the rules load. */
+    interface Configured {
+        void accept(ScanConfig cfg) throws SetupException;
+    }
+
     static Detection prepare(DetectionOptions o, Supplier<Agent> agents, int defaultWorkers, boolean replacing)
         throws SetupException {
+        return prepare(o, agents, defaultWorkers, replacing, cfg -> { });
+    }
+
+    static Detection prepare(DetectionOptions o, Supplier<Agent> agents, int defaultWorkers, boolean replacing,
+                             Configured configured) throws SetupException {
         ScanConfig cfg;
         try {
             cfg = o.config == null ? ScanConfig.defaults() : ConfigLoader.load(o.config);
@@ -134,6 +144,7 @@ final class Detection implements AutoCloseable {
             }
         }
 
+        configured.accept(cfg);
         Agent agent = agents.get();
         Responder.Evidence evidence = evidencePath == null ? null : new Responder.Evidence(evidencePath,
             evidenceOptions(o, agent, cfg));

@@ -34,9 +34,10 @@ import picocli.CommandLine.Spec;
         "the capability matrix of every backend (native library, Python stub agent), and a live check of each",
         "capability of the backend in use against memsentry's own process.",
         "",
-        "--sink URI (repeatable) checks sinks instead: each is opened or connected (TLS handshake, Kafka topic",
-        "metadata) without sending anything, and gets one line: ok, or why not (DNS, refused, TLS, not",
-        "authorized, unknown topic).",
+        "--sink URI (repeatable) checks sinks instead: each is opened or connected (TLS handshake and the",
+        "server's verdict on a client certificate, Kafka authentication and topic metadata) without sending",
+        "anything, and gets one line: ok, or why not (DNS, refused, TLS, client certificate, authentication",
+        "failed, not authorized, unknown topic).",
         "",
         "Exits 0 when a backend works (every --sink is usable), 2 for a malformed sink URI or unreadable CA",
         "file, 3 when no backend works (a sink is not usable)."})

@@ -27,6 +27,11 @@ final class Logging {
         set("org.slf4j.simpleLogger.levelInBrackets", "false");
     }
 
+    /** The level configured for every logger ("debug", "info", ...), or null before {@link #configure}. */
+    static String level() {
+        return System.getProperty("org.slf4j.simpleLogger.defaultLogLevel");
+    }
+
     private static void set(String key, String value) {
         if (System.getProperty(key) == null) {
             System.setProperty(key, value);

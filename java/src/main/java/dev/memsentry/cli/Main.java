@@ -1,16 +1,13 @@
 package dev.memsentry.cli;
 
 import dev.memsentry.agent.Agent;
-import dev.memsentry.agent.AgentException;
 import dev.memsentry.agent.BackendChoice;
 import dev.memsentry.agent.Backends;
+import dev.memsentry.agent.NativeAgent;
 import dev.memsentry.output.TerminalSafeWriter;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.util.Collections;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.function.Supplier;
+import java.util.List;
 import picocli.AutoComplete;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -53,33 +50,39 @@ public final class Main implements Runnable {
      * is needed (building one loads its option types, converters and what they name), so a
      * command line builds only the command it runs; --help, help and usage errors build them all.
      */
-    static final Map<String, Supplier<Object>> COMMANDS = commands();
+    static final List<String> COMMANDS = List.of("ps", "regions", "kill", "dump", "doctor", "scan", "trace", "watch",
+        "selftest", "help", "generate-completion");
 
-    private static Map<String, Supplier<Object>> commands() {
-        Map<String, Supplier<Object>> all = new LinkedHashMap<>();
-        all.put("ps", PsCommand::new);
-        all.put("regions", RegionsCommand::new);
-        all.put("kill", KillCommand::new);
-        all.put("dump", DumpCommand::new);
-        all.put("doctor", DoctorCommand::new);
-        all.put("scan", ScanCommand::new);
-        all.put("trace", TraceCommand::new);
-        all.put("watch", WatchCommand::new);
-        all.put("selftest", SelftestCommand::new);
-        all.put("help", CommandLine.HelpCommand::new);
-        all.put("generate-completion", AutoComplete.GenerateCompletion::new);
-        return Collections.unmodifiableMap(all);
+    /**
+     * A new instance of command name. A switch, not a map of constructor references: those would
+     * load and verify every command class (and start the lambda machinery) on every start.
+     */
+    static Object newCommand(String name) {
+        switch (name) {
+            case "ps": return new PsCommand();
+            case "regions": return new RegionsCommand();
+            case "kill": return new KillCommand();
+            case "dump": return new DumpCommand();
+            case "doctor": return new DoctorCommand();
+            case "scan": return new ScanCommand();
+            case "trace": return new TraceCommand();
+            case "watch": return new WatchCommand();
+            case "selftest": return new SelftestCommand();
+            case "help": return new CommandLine.HelpCommand();
+            case "generate-completion": return new AutoComplete.GenerateCompletion();
+            default: throw new IllegalArgumentException(name);
+        }
     }
 
     /** The command line for args: the root with the one command args run, with none for --version, else all. */
     static CommandLine commandLine(Main main, String[] args) {
         CommandLine cl = new CommandLine(main);
         String needed = neededCommand(args);
-        COMMANDS.forEach((name, command) -> {
+        for (String name : COMMANDS) {
             if (needed == null || needed.equals(name)) {
-                cl.addSubcommand(name, command.get());
+                cl.addSubcommand(name, newCommand(name));
             }
-        });
+        }
         return cl;
     }
 
@@ -96,7 +99,7 @@ public final class Main implements Runnable {
             } else if (a.equals("-V") || a.equals("--version")) {
                 return "";
             } else if (a.equals("--") || !a.startsWith("-")) {
-                return COMMANDS.containsKey(a) && !a.equals("help") ? a : null;
+                return COMMANDS.contains(a) && !a.equals("help") ? a : null;
             } else if (!a.startsWith("--backend=") && !a.equals("-v") && !a.equals("--verbose")) {
                 return null; // -h, --help, or an option picocli will report
             }
@@ -120,6 +123,9 @@ public final class Main implements Runnable {
     /** The backend, chosen on first use so that --help and usage errors never load the library. */
     Backends.Selection backend() {
         if (selection == null) {
+            if (Logging.level() != null) {
+                NativeAgent.logLevel(Logging.level()); // so that opening the agent need not set slf4j up to ask
+            }
             selection = Backends.select(backendChoice);
         }
         return selection;
@@ -158,26 +164,9 @@ public final class Main implements Runnable {
         // the terminal's width cannot be read, as in a pipe) would break each of them in two.
         cl.setUsageHelpWidth(110);
         cl.setUsageHelpAutoWidth(true);
-        cl.setParameterExceptionHandler((ex, a) -> {
-            ex.getCommandLine().getErr().println("memsentry: " + ex.getMessage() + " (see --help)");
-            return ExitCodes.USAGE;
-        });
-        cl.setExecutionExceptionHandler((ex, commandLine, parsed) -> {
-            PrintWriter e = commandLine.getErr();
-            if (ex instanceof AgentException ae) {
-                e.println("memsentry: " + ae.status().message() + ": " + ae.getMessage());
-                return ExitCodes.of(ae.status());
-            }
-            if (ex instanceof CommandLine.ParameterException pe) {
-                e.println("memsentry: " + pe.getMessage() + " (see --help)");
-                return ExitCodes.USAGE;
-            }
-            e.println("memsentry: internal error: " + ex);
-            if (main.verbose) {
-                ex.printStackTrace(e);
-            }
-            return ExitCodes.FAILED;
-        });
+        FailureHandler failures = new FailureHandler(main);
+        cl.setParameterExceptionHandler(failures);
+        cl.setExecutionExceptionHandler(failures);
         try {
             return cl.execute(args);
         } finally {

@@ -5,7 +5,7 @@ import dev.memsentry.agent.ProcessInfo;
 import dev.memsentry.container.Container;
 import dev.memsentry.container.ContainerCatalog;
 import dev.memsentry.container.ContainerResolver;
-import dev.memsentry.output.JsonLines;
+import dev.memsentry.output.JsonObjectLines;
 import dev.memsentry.output.Records;
 import dev.memsentry.output.Table;
 import java.io.PrintWriter;
@@ -44,11 +44,10 @@ final class PsCommand implements Callable<Integer> {
         // Containers are looked up after the listing: a stub agent answers one request at a time.
         List<ProcessInfo> processes = agent.processes();
         if (json) {
-            JsonLines lines = new JsonLines(out);
+            JsonObjectLines lines = new JsonObjectLines(out);
             for (ProcessInfo p : processes) {
-                var record = Records.process(p);
-                containerOf(containers, p).ifPresent(c -> record.set("container", Records.container(c)));
-                lines.write(record);
+                Container container = containerOf(containers, p).orElse(null);
+                lines.write(record -> Records.writeProcess(record, p, container));
             }
             return ExitCodes.OK;
         }

@@ -31,6 +31,7 @@ import dev.memsentry.output.Json;
 import dev.memsentry.output.JsonLines;
 import dev.memsentry.output.Table;
 import dev.memsentry.output.TerminalText;
+import dev.memsentry.sink.SinkSet;
 import dev.memsentry.sink.SinkStats;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -133,21 +134,43 @@ final class ScanCommand implements Callable<Integer> {
             }
         }
         Detection detection;
+        // The sinks open as soon as the configuration is read: a Kafka producer's start-up (its
+        // classes, metadata, producer id) then runs alongside the native library and rules loading.
+        SinkSet[] sinks = new SinkSet[1];
+        boolean prepared = false;
         try {
-            detection = Detection.prepare(options, main::agent, Runtime.getRuntime().availableProcessors(), false);
+            detection = Detection.prepare(options, main::agent, Runtime.getRuntime().availableProcessors(), false,
+                cfg -> sinks[0] = openSinks(cfg));
+            prepared = true;
         } catch (Detection.SetupException e) {
             if (e.usage) {
                 throw usage(e.lines.get(0));
             }
             e.lines.forEach(l -> spec.commandLine().getErr().println("memsentry: " + l));
             return e.exitCode;
+        } finally {
+            if (!prepared && sinks[0] != null) {
+                sinks[0].closeNow();
+            }
         }
         try (detection) {
-            return scan(main.agent(), detection, containerScope);
+            return scan(main.agent(), detection, containerScope, sinks[0]);
         }
     }
 
-    private int scan(Agent agent, Detection d, ContainerScope containerScope) {
+    private SinkSet openSinks(ScanConfig cfg) throws Detection.SetupException {
+        try {
+            return AlertOutput.openSinks(options.sinks, cfg.output(), evidenceBase(cfg));
+        } catch (AlertOutput.OpenException e) {
+            throw new Detection.SetupException(List.of(e.getMessage()), false, e.exitCode);
+        }
+    }
+
+    private Path evidenceBase(ScanConfig cfg) {
+        return options.evidenceDir != null ? options.evidenceDir : cfg.evidence().evidenceDir();
+    }
+
+    private int scan(Agent agent, Detection d, ContainerScope containerScope, SinkSet sinks) {
         boolean json = options.json;
         PrintWriter stdout = spec.commandLine().getOut();
         ProcessPins pins = d.action.kills() ? new ProcessPins(agent) : null;
@@ -157,6 +180,9 @@ final class ScanCommand implements Callable<Integer> {
                 + " backend cannot tell which container a process is in");
             if (pins != null) {
                 pins.close();
+            }
+            if (sinks != null) {
+                sinks.closeNow();
             }
             return ExitCodes.FAILED;
         }
@@ -195,16 +221,28 @@ final class ScanCommand implements Callable<Integer> {
         List<String> actions = new ArrayList<>();
         List<Long> failedExplicit = new ArrayList<>();
         long started = System.nanoTime();
-        Path evidenceBase = options.evidenceDir != null ? options.evidenceDir : d.cfg.evidence().evidenceDir();
-        try (AlertOutput output = AlertOutput.open(options.out, json ? new JsonLines(stdout) : null, options.sinks,
-            d.cfg.output(), evidenceBase)) {
-            Responder responder = new Responder(agent, d.action, d.actionMin, d.grace, d.evidence, ecs, e -> {
-                output.write(e);
-                actions.add(e.get("message").asText());
-            }, pins);
-            // Ctrl-C during a response dump: let the agent resume the target and remove the partial file.
-            Thread hook = new Thread(responder::cancelAndWait, "memsentry-scan-cancel");
-            Runtime.getRuntime().addShutdownHook(hook);
+        AlertOutput output;
+        try {
+            output = AlertOutput.open(options.out, json ? new JsonLines(stdout) : null, sinks);
+        } catch (AlertOutput.OpenException e) {
+            if (pins != null) {
+                pins.close();
+            }
+            spec.commandLine().getErr().println("memsentry: " + e.getMessage());
+            return e.exitCode;
+        }
+        Responder responder = new Responder(agent, d.action, d.actionMin, d.grace, d.evidence, ecs, e -> {
+            output.write(e);
+            actions.add(e.get("message").asText());
+        }, pins);
+        // SIGTERM or Ctrl-C: stop scanning, let the agent resume a target being dumped (the partial
+        // file removed), then the summary and the sinks' bounded wait; what is not delivered is spooled.
+        StopHook hook = new StopHook("memsentry-scan-stop", () -> {
+            summary.interrupted();
+            runner.stop();
+            responder.cancelAndWait();
+        }, StopHook.afterStop(output.sinkWait()), output::closeSinks);
+        try (hook; output) {
             ScanRunner.Progress progress = !noProgress && System.console() != null && pids.size() > 1
                 ? new TerminalProgress(spec.commandLine().getErr()) : ScanRunner.Progress.NONE;
             runner.run(pids, !targets.all, r -> {
@@ -226,35 +264,27 @@ final class ScanCommand implements Callable<Integer> {
                     pins.release(r.pid());
                 }
             }, progress);
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook is running and finishes the cancellation
-            }
             summary.responses(responder.counts());
             summary.unsupported(session.unsupportedRules());
             summary.elapsed(System.nanoTime() - started);
             output.drain();
-            List<SinkStats> sinks = output.sinkStats();
+            List<SinkStats> sinkStats = output.sinkStats();
             if (!json) {
                 printTable(stdout, shown);
                 actions.forEach(a -> stdout.println(TerminalText.escape(a)));
                 stdout.print(summary.toText());
-                sinks.forEach(st -> stdout.println(st.text()));
+                sinkStats.forEach(st -> stdout.println(st.text()));
                 stdout.flush();
             }
             ObjectNode ms = Json.object();
             ObjectNode summaryJson = summary.toJson();
-            if (!sinks.isEmpty()) {
-                summaryJson.set("sinks", SinkReport.json(sinks));
+            if (!sinkStats.isEmpty()) {
+                summaryJson.set("sinks", SinkReport.json(sinkStats));
             }
             ms.set("summary", summaryJson);
             output.write(ecs.event(Instant.now(), "scan-summary", null, null, "scanned " + summary.toJson()
                 .get("processes_scanned").asInt() + " processes, " + summary.findings() + " findings", ms));
             SinkReport.log(output.closeSinks());
-        } catch (AlertOutput.OpenException e) {
-            spec.commandLine().getErr().println("memsentry: " + e.getMessage());
-            return e.exitCode;
         } catch (IOException e) {
             spec.commandLine().getErr().println("memsentry: cannot write " + options.out + ": " + e.getMessage());
             return e instanceof dev.memsentry.sink.FileSink.Refused ? ExitCodes.USAGE : ExitCodes.FAILED;

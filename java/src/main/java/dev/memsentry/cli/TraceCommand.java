@@ -33,8 +33,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -186,17 +184,21 @@ final class TraceCommand implements Callable<Integer> {
             err.println("memsentry: invalid configuration: " + e.getMessage());
             return ExitCodes.USAGE;
         }
-        Agent agent = main.agent();
-        if (!agent.capabilities().contains(Capability.TRACE)) {
-            err.println("memsentry: tracing needs the native agent (the " + agent.backendName() + " backend is in use)");
-            return ExitCodes.FAILED;
-        }
+        // Before the native library loads: a Kafka producer's start-up runs alongside it.
         dev.memsentry.sink.SinkSet sinks;
         try {
             sinks = AlertOutput.openSinks(sinkOptions, cfg.output(), cfg.evidence().evidenceDir());
         } catch (AlertOutput.OpenException e) {
             err.println("memsentry: " + e.getMessage());
             return e.exitCode;
+        }
+        Agent agent = main.agent();
+        if (!agent.capabilities().contains(Capability.TRACE)) {
+            err.println("memsentry: tracing needs the native agent (the " + agent.backendName() + " backend is in use)");
+            if (sinks != null) {
+                sinks.closeNow();
+            }
+            return ExitCodes.FAILED;
         }
         return new Run(agent, new TraceDetector(agent, new DetectionPolicy(cfg)), argv, sinks).trace(options);
     }
@@ -248,7 +250,7 @@ final class TraceCommand implements Callable<Integer> {
                 session = agent.openTrace(options, this);
             } catch (AgentException e) {
                 if (sinks != null) {
-                    sinks.close();
+                    sinks.closeNow();
                 }
                 if (e.status() == Status.INVALID_ARGUMENT) {
                     err.println("memsentry: --syscall: " + e.getMessage());
@@ -257,18 +259,11 @@ final class TraceCommand implements Callable<Integer> {
                 throw e;
             }
             warmUp();
-            CountDownLatch finished = new CountDownLatch(1);
-            // Ctrl-C or SIGTERM: end the trace and wait (bounded) until every thread is detached and
-            // the summary written, so the JVM never leaves a target stopped or traced.
-            Thread hook = new Thread(() -> {
-                session.stop();
-                try {
-                    finished.await(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }, "memsentry-trace-stop");
-            Runtime.getRuntime().addShutdownHook(hook);
+            // Ctrl-C or SIGTERM: end the trace and wait (bounded) until every thread is detached, the
+            // summary written and the sinks closed, so the JVM never leaves a target stopped or traced
+            // and what the sinks did not take is in the spool.
+            StopHook hook = new StopHook("memsentry-trace-stop", session::stop, sinks == null ? STOP_WAIT
+                : STOP_WAIT.plus(StopHook.afterStop(sinks.shutdownWait())), () -> AlertOutput.close(sinks));
             try (TraceOutput o = TraceOutput.open(spec.commandLine().getOut(), json, out,
                 System.console() != null, sinks); OrderedHandoff h = new OrderedHandoff("memsentry-trace-output", 1 << 12)) {
                 output = o;
@@ -294,12 +289,7 @@ final class TraceCommand implements Callable<Integer> {
                 return ExitCodes.FAILED;
             } finally {
                 session.close();
-                finished.countDown();
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException shuttingDown) {
-                    // the hook runs and returns now that the trace is over
-                }
+                hook.close();
             }
         }
 

@@ -183,11 +183,7 @@ final class TraceOutput implements AutoCloseable {
 
     /** Closes the sinks (the bounded wait for what is queued) and returns their final numbers. */
     List<SinkStats> closeSinks() {
-        if (sinks == null) {
-            return List.of();
-        }
-        sinks.close();
-        return sinks.stats();
+        return AlertOutput.close(sinks);
     }
 
     @Override

@@ -33,7 +33,10 @@ import org.slf4j.LoggerFactory;
  * containers that start later. Thread-safe.
  */
 public final class ContainerCatalog {
-    private static final Logger LOG = LoggerFactory.getLogger(ContainerCatalog.class);
+    /** Created at the first message: setting slf4j up costs a short command such as ps more than its work. */
+    private static final class Log {
+        static final Logger LOG = LoggerFactory.getLogger(ContainerCatalog.class);
+    }
     private static final Pattern ID = Pattern.compile("[0-9a-f]{64}");
     /** Bigger metadata files are not read (containers.json grows with the number of containers). */
     static final long FILE_MAX = 32L << 20;
@@ -99,13 +102,13 @@ public final class ContainerCatalog {
         try {
             return e.answer().get(wait.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException slow) {
-            LOG.debug("container {}: metadata not read within {} ms", id, wait.toMillis());
+            Log.LOG.debug("container {}: metadata not read within {} ms", id, wait.toMillis());
             return ContainerMetadata.NONE;
         } catch (InterruptedException intr) {
             Thread.currentThread().interrupt();
             return ContainerMetadata.NONE;
         } catch (ExecutionException failed) {
-            LOG.debug("container {}: metadata: {}", id, failed.getCause().toString());
+            Log.LOG.debug("container {}: metadata: {}", id, failed.getCause().toString());
             return ContainerMetadata.NONE;
         }
     }
@@ -125,7 +128,7 @@ public final class ContainerCatalog {
     ContainerMetadata read(String id) {
         long t0 = System.nanoTime();
         ContainerMetadata m = readAll(id);
-        LOG.debug("container {}: metadata read in {} ms", id, (System.nanoTime() - t0) / 1_000_000);
+        Log.LOG.debug("container {}: metadata read in {} ms", id, (System.nanoTime() - t0) / 1_000_000);
         return m;
     }
 
@@ -208,7 +211,7 @@ public final class ContainerCatalog {
                     text(a.path("io.kubernetes.cri.sandbox-namespace")));
             }
         } catch (IOException | RuntimeException e) {
-            LOG.debug("containerd tasks {}: {}", containerdTasks, e.toString());
+            Log.LOG.debug("containerd tasks {}: {}", containerdTasks, e.toString());
         }
         return ContainerMetadata.NONE;
     }

@@ -13,7 +13,10 @@ import org.slf4j.LoggerFactory;
  * process that is not in a recognised container, or when the backend cannot say (told once at DEBUG).
  */
 public final class ContainerResolver {
-    private static final Logger LOG = LoggerFactory.getLogger(ContainerResolver.class);
+    /** Created at the first message: setting slf4j up costs a short command such as ps more than its work. */
+    private static final class Log {
+        static final Logger LOG = LoggerFactory.getLogger(ContainerResolver.class);
+    }
     private final Agent agent;
     private final ContainerCatalog catalog;
     private volatile boolean unsupported;
@@ -39,7 +42,7 @@ public final class ContainerResolver {
         } catch (AgentException e) {
             if (e.status() == Status.UNSUPPORTED) {
                 unsupported = true;
-                LOG.debug("container facts: {}", e.getMessage());
+                Log.LOG.debug("container facts: {}", e.getMessage());
             }
             return null;
         }

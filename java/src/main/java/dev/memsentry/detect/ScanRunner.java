@@ -57,6 +57,20 @@ public final class ScanRunner {
         this.budget = budget;
     }
 
+    private volatile boolean stopped;
+
+    /**
+     * Ends {@link #run} early (from another thread, e.g. a shutdown hook): results not yet handed to
+     * the consumer are left out, and scans in progress are abandoned.
+     */
+    public void stop() {
+        stopped = true;
+    }
+
+    public boolean stopped() {
+        return stopped;
+    }
+
     public int threads() {
         return threads;
     }
@@ -88,7 +102,7 @@ public final class ScanRunner {
         int finished = 0;
         int alerts = 0;
         try {
-            while (finished < pids.size()) {
+            while (finished < pids.size() && !stopped) {
                 Future<ProcessResult> f = done.poll(POLL_MS, TimeUnit.MILLISECONDS);
                 if (f != null) {
                     Long pid = pidOf.remove(f);

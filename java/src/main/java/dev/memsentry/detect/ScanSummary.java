@@ -28,6 +28,12 @@ public final class ScanSummary {
     private final Map<String, Integer> byContainer = new TreeMap<>();
     private String scope = "all";
     private int outOfScope;
+    private boolean interrupted;
+
+    /** The run was stopped (SIGTERM, SIGINT) before every process was scanned. */
+    public synchronized void interrupted() {
+        interrupted = true;
+    }
 
     /** The --scope of the run and how many processes it left out. */
     public synchronized void scope(String description, int leftOut) {
@@ -112,6 +118,7 @@ public final class ScanSummary {
         o.put("processes_requested", requested);
         o.put("processes_scanned", scanned);
         o.put("processes_skipped", requested - scanned);
+        o.put("interrupted", interrupted);
         o.put("scope", scope);
         o.put("processes_out_of_scope", outOfScope);
         ObjectNode containers = o.putObject("scanned_by_container");
@@ -151,6 +158,11 @@ public final class ScanSummary {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format("scanned %d of %d processes in %.1f s (%d threads, median %d ms per process)%n",
             scanned, requested, elapsedNanos / 1e9, threads, medianProcessMillis()));
+        if (interrupted) {
+            sb.append(String.format("interrupted (SIGTERM or SIGINT): %d processes not scanned%n",
+                requested - scanned - outcomes.entrySet().stream().filter(e -> !e.getKey().scanned())
+                    .mapToInt(Map.Entry::getValue).sum()));
+        }
         if (!scope.equals("all")) {
             sb.append(String.format("scope %s: %d processes left out%n", scope, outOfScope));
         }

@@ -5,29 +5,41 @@ import dev.memsentry.agent.ProcessInfo;
 import dev.memsentry.agent.Region;
 import dev.memsentry.agent.TerminationReport;
 import dev.memsentry.container.Container;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /** JSON shapes of the agent's records, one place for every command that prints them. */
 public final class Records {
     private Records() {
     }
 
-    public static ObjectNode process(ProcessInfo p) {
-        ObjectNode o = Json.object();
-        o.put("pid", p.pid());
-        o.put("ppid", p.ppid());
-        o.put("uid", p.uid());
-        o.put("name", p.name());
-        o.put("exe", p.exe());
-        o.put("cmdline", p.commandLine());
-        p.cmdline().forEach(o.putArray("argv")::add);
-        o.put("kernel_thread", p.kernelThread());
-        o.put("exe_deleted", p.exeDeleted());
-        return o;
+    /** A process, and its container when it is in one (null: none). */
+    public static void writeProcess(JsonObjectLines record, ProcessInfo p, Container container) {
+        record.field("pid", p.pid())
+            .field("ppid", p.ppid())
+            .field("uid", p.uid())
+            .field("name", p.name())
+            .field("exe", p.exe())
+            .field("cmdline", p.commandLine())
+            .field("argv", p.cmdline())
+            .field("kernel_thread", p.kernelThread())
+            .field("exe_deleted", p.exeDeleted());
+        if (container != null) {
+            record.startObject("container");
+            containerFields(container).forEach(record::field);
+            record.endObject();
+        }
     }
 
     /** A container: id, runtime, and the names the runtime's files gave (absent ones left out). */
     public static ObjectNode container(Container c) {
         ObjectNode o = Json.object();
+        containerFields(c).forEach(o::put);
+        return o;
+    }
+
+    private static Map<String, String> containerFields(Container c) {
+        Map<String, String> o = new LinkedHashMap<>();
         o.put("id", c.id());
         o.put("runtime", c.runtime());
         if (c.metadata().name() != null) {

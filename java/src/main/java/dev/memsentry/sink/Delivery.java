@@ -28,6 +28,12 @@ final class Delivery {
     private final ArrayDeque<SinkRecord> memory = new ArrayDeque<>();
     private final Thread thread;
     private boolean closing;
+    /** The delivery thread is over: what is offered now goes straight to the spool. */
+    private boolean finished;
+    private boolean spoolClosed;
+    /** Held by {@link #close}: the end of a command and a shutdown hook may both close. */
+    private final Object closeLock = new Object();
+    private boolean closed;
     /** The shutdown wait is over: stop attempting, the rest goes to the spool. */
     private boolean giveUp;
     private boolean inFlight;
@@ -53,8 +59,18 @@ final class Delivery {
     }
 
     synchronized void offer(SinkRecord r) {
-        if (closing) {
-            dropped++; // written after close began (a writer that raced the end of the run)
+        if (finished) {
+            // Written after the delivery thread ended (a writer that raced a shutdown): kept if a spool is open.
+            if (spool != null && !spoolClosed) {
+                try {
+                    toSpool(List.of(r));
+                    return;
+                } catch (IOException e) {
+                    LOG.error("sink {}: spool {}: {}: record lost", uri, spool.directory(), e.getMessage());
+                }
+            }
+            dropped++;
+            LOG.error("sink {}: a record written after the sink closed is lost (event.id {})", uri, r.id());
             return;
         }
         memory.add(r);
@@ -230,6 +246,7 @@ final class Delivery {
                     LOG.error("sink {}: {} records not delivered and no spool: lost", uri, left.size());
                 }
             }
+            finished = true;
             notifyAll();
         }
     }
@@ -243,9 +260,18 @@ final class Delivery {
     /**
      * Stops taking records and waits up to wait for the sink to take what is queued, retrying
      * (with backoff) a sink that is down. Past the wait, a blocked delivery is aborted; what is
-     * left goes to the spool.
+     * left goes to the spool. Once only: a second caller waits for the first one's close.
      */
     void close(Duration wait) {
+        synchronized (closeLock) {
+            if (!closed) {
+                closeOnce(wait);
+                closed = true;
+            }
+        }
+    }
+
+    private void closeOnce(Duration wait) {
         synchronized (this) {
             closing = true;
             if (down) {
@@ -268,6 +294,9 @@ final class Delivery {
         }
         sink.close();
         if (spool != null) {
+            synchronized (this) {
+                spoolClosed = true;
+            }
             try {
                 spool.close();
             } catch (IOException e) {

@@ -36,8 +36,10 @@ public final class SinkSet implements AutoCloseable {
 
     private final List<Delivery> deliveries;
     private final Duration wait;
-    private List<SinkStats> finalStats;
-    private boolean exhausted;
+    private volatile List<SinkStats> finalStats;
+    private volatile boolean exhausted;
+    /** Held while closing: the end of a command and its shutdown hook may close at the same time. */
+    private final Object closeLock = new Object();
 
     private SinkSet(List<Delivery> deliveries, Duration wait) {
         this.deliveries = deliveries;
@@ -171,13 +173,34 @@ public final class SinkSet implements AutoCloseable {
         return System.nanoTime() + (exhausted ? 1_000_000_000L : wait.toNanos());
     }
 
-    /** Waits, at most what is left of the shutdown wait, for the sinks to take what is queued. */
+    /** The bounded wait for delivery at the end of a run (--sink-wait). */
+    public Duration shutdownWait() {
+        return wait;
+    }
+
+    /**
+     * Waits, at most what is left of the shutdown wait, for the sinks to take what is queued.
+     * Idempotent and safe from several threads: a second caller returns once the first close is over.
+     */
     @Override
     public void close() {
-        if (finalStats != null) {
-            return;
+        synchronized (closeLock) {
+            if (finalStats == null) {
+                closeOnce(closeDeadline());
+            }
         }
-        long deadline = closeDeadline();
+    }
+
+    /** Closes without waiting for delivery (a run that ends before its first document): what is queued is spooled. */
+    public void closeNow() {
+        synchronized (closeLock) {
+            if (finalStats == null) {
+                closeOnce(System.nanoTime());
+            }
+        }
+    }
+
+    private void closeOnce(long deadline) {
         List<Thread> closers = new ArrayList<>();
         for (Delivery d : deliveries) {
             Thread t = new Thread(() -> d.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))),

@@ -33,6 +33,12 @@ final class SyslogSink implements Sink {
     private static final int MAX_UNCONFIRMED = 100_000;
     /** The largest UDP payload over IPv4; a longer message is refused, not cut. */
     private static final int MAX_DATAGRAM = 65_507;
+    /**
+     * How long a new TLS connection is watched for the server's verdict on the client: in TLS 1.3
+     * a server that wants a client certificate (rsyslog's x509/certvalid, x509/name) lets the
+     * handshake finish and then closes the connection.
+     */
+    static final int TLS_VERDICT_MS = 500;
 
     private record Sent(SinkRecord record, long atNanos) {
     }
@@ -44,6 +50,8 @@ final class SyslogSink implements Sink {
     private volatile Socket socket;
     private OutputStream out;
     private DatagramSocket udp;
+    /** The server kept the current connection past {@link #TLS_VERDICT_MS} (always true for plain TCP). */
+    private boolean accepted;
 
     SyslogSink(SinkUri uri) {
         this.uri = uri;
@@ -64,6 +72,29 @@ final class SyslogSink implements Sink {
         if (socket == null) {
             connect(List.of());
         }
+        checkAccepted(List.of());
+    }
+
+    /** At a run's start: connected (and TLS handshaken); the server's verdict on the client comes on the delivery thread. */
+    @Override
+    public void reach() throws SinkException {
+        if (uri.scheme() == SinkUri.Scheme.SYSLOG_UDP) {
+            openUdp();
+        } else if (socket == null) {
+            connect(List.of());
+        }
+    }
+
+    /** The wait for the server's verdict on a TLS client, while the scan runs rather than at the first delivery. */
+    @Override
+    public void warmUp() {
+        if (socket != null) {
+            try {
+                checkAccepted(List.of());
+            } catch (SinkException e) {
+                // the connection is dropped: the first delivery connects again and reports
+            }
+        }
     }
 
     @Override
@@ -81,6 +112,7 @@ final class SyslogSink implements Sink {
         if (socket == null) {
             connect(again);
         }
+        checkAccepted(again);
         List<SinkRecord> all = new ArrayList<>(again);
         all.addAll(batch);
         try {
@@ -120,6 +152,7 @@ final class SyslogSink implements Sink {
             s.setKeepAlive(true);
             s.setTcpNoDelay(true);
             socket = s;
+            accepted = tls == null;
             // One write (one TLS record, few segments) per batch, not per message.
             out = new java.io.BufferedOutputStream(s.getOutputStream(), 1 << 16);
         } catch (SinkException e) {
@@ -128,6 +161,37 @@ final class SyslogSink implements Sink {
             closeQuietly(s);
             boolean permanent = e instanceof SSLHandshakeException;
             throw new SinkException(describe(e), !permanent, e, pending);
+        }
+    }
+
+    /**
+     * Waits (once per TLS connection, at most {@link #TLS_VERDICT_MS}) to see whether the server
+     * drops the connection after the handshake: it did not accept the client (no certificate, or
+     * one it does not trust). A permanent failure: retrying cannot help.
+     */
+    private void checkAccepted(List<SinkRecord> pending) throws SinkException {
+        if (accepted) {
+            return;
+        }
+        try {
+            socket.setSoTimeout(TLS_VERDICT_MS);
+            if (socket.getInputStream().read() < 0) {
+                throw new java.io.EOFException();
+            }
+            accepted = true; // a byte from a syslog server is unexpected, but the connection lives
+        } catch (SocketTimeoutException e) {
+            accepted = true;
+        } catch (IOException e) {
+            dropConnection();
+            String cert = uri.param("cert");
+            throw new SinkException("TLS: " + target() + " closed the connection after the handshake: "
+                + (cert == null ? "it wants a client certificate (cert=FILE&key=FILE)"
+                : "it did not accept the client certificate " + cert), false, e, pending);
+        }
+        try {
+            socket.setSoTimeout(WRITE_TIMEOUT_MS);
+        } catch (IOException e) {
+            // the next write reports it
         }
     }
 

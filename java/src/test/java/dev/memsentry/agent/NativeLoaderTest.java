@@ -92,7 +92,7 @@ class NativeLoaderTest {
         byte[] lib = "tampered".getBytes(StandardCharsets.US_ASCII);
         NativeLoader.Result r = NativeLoader.load(config(null, jarWith(lib, sha256("original".getBytes(StandardCharsets.US_ASCII)))));
         assertTrue(loadedFiles.isEmpty());
-        assertTrue(r.attempts().get(0).detail().contains("checksum mismatch"), r.failureSummary());
+        assertTrue(r.attempts().get(0).detail().contains("does not match its SHA-256"), r.failureSummary());
         // Falls through to java.library.path, which the recorder accepts.
         assertEquals(List.of("memsentry"), loadedLibraries);
         try (var files = Files.list(tmp.resolve("extract"))) {

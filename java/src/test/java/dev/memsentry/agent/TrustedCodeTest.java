@@ -17,6 +17,15 @@ class TrustedCodeTest {
     Path tmp;
 
     @Test
+    void effectiveUidIsWhatIdSays() throws Exception {
+        Process id = new ProcessBuilder("id", "-u").start();
+        String expected = new String(id.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).trim();
+        assertEquals(0, id.waitFor());
+        assertEquals(Long.parseLong(expected), TrustedCode.effectiveUid());
+        assertEquals(expected.equals("0"), TrustedCode.runningAsRoot());
+    }
+
+    @Test
     void aRootOwnedFileInRootOwnedDirectoriesIsTrusted() throws Exception {
         assumeTrue(TrustedCode.runningAsRoot(), "needs root");
         Path lib = Files.writeString(tmp.resolve("lib.so"), "x");

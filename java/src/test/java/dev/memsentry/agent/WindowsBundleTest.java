@@ -11,10 +11,8 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
@@ -69,18 +67,11 @@ class WindowsBundleTest {
     void loaderOnWindowsAmd64PicksTheBundledDll() throws Exception {
         String root = "native/" + NativeLoader.platformDirectory("Windows Server 2022", "amd64");
         assertEquals(ROOT, root);
-        List<String> loaded = new ArrayList<>();
-        List<byte[]> contents = new ArrayList<>();
-        NativeLoader.Config config = new NativeLoader.Config(null, root, tmp, path -> {
-            loaded.add(path);
-            try {
-                contents.add(Files.readAllBytes(Path.of(path)));
-            } catch (IOException e) {
-                throw new UnsatisfiedLinkError(e.toString());
-            }
-        }, name -> {
-            throw new UnsatisfiedLinkError("java.library.path must not be reached");
-        }, getClass().getClassLoader());
+        RecordingLoad load = new RecordingLoad();
+        List<String> loaded = load.paths;
+        List<byte[]> contents = load.bytes;
+        NativeLoader.Config config = new NativeLoader.Config(null, root, tmp, load, RecordingLoad::notFromLibraryPath,
+            getClass().getClassLoader());
         NativeLoader.Result r = NativeLoader.load(config);
         assertTrue(r.loaded(), r.failureSummary());
         assertEquals("jar:" + ROOT, r.loadedFrom());

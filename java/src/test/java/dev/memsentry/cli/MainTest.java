@@ -155,7 +155,7 @@ class MainTest {
         }
         assertEquals(1, Main.commandLine(new Main(), new String[] {"dump", "--pid", "1"}).getSubcommands().size());
         CliRun help = CliRun.of("--help");
-        for (String command : Main.COMMANDS.keySet()) {
+        for (String command : Main.COMMANDS) {
             if (!command.equals("generate-completion")) {
                 assertTrue(help.out().contains("  " + command + " "), command + " missing from --help:\n" + help.out());
             }

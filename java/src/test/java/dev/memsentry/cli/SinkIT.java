@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -50,7 +51,7 @@ class SinkIT {
         Files.createDirectories(servers.resolve("rsyslog"));
         Files.createDirectories(servers.resolve("kafka"));
         rsyslog = Rsyslog.start(servers.resolve("rsyslog"));
-        broker = KafkaBroker.start(servers.resolve("kafka"));
+        broker = KafkaBroker.start(servers.resolve("kafka"), Map.of("memsentry", "right-password"));
     }
 
     @AfterAll
@@ -192,17 +193,144 @@ class SinkIT {
         assertFalse(second.out().contains("waiting in the spool"), second.out());
         Map<String, JsonNode> sent = byId(Files.readAllLines(tmp.resolve("first.json")));
         sent.putAll(byId(Files.readAllLines(tmp.resolve("second.json"))));
-        List<String> got = rsyslog.awaitReceived(before + sent.size(), 15_000);
+        assertEquals(sent.keySet(), receivedIds(before, sent.size()), "both runs' documents arrived");
+        try (Stream<Path> left = Files.walk(spool)) {
+            assertFalse(left.anyMatch(p -> p.toString().endsWith(".jsonl")), "spool empty afterwards");
+        }
+    }
+
+    /** The event.id of each RFC 5424 record rsyslog received after its first before lines (waiting for n). */
+    private static Set<String> receivedIds(int before, int n) throws Exception {
+        List<String> got = rsyslog.awaitReceived(before + n, 15_000);
         Set<String> ids = new TreeSet<>();
         for (String line : got.subList(before, got.size())) {
             Matcher m = RFC5424.matcher(line);
             assertTrue(m.matches(), line);
             ids.add(Json.MAPPER.readTree(m.group(3)).at("/event/id").asText());
         }
-        assertEquals(sent.keySet(), ids, "both runs' documents arrived");
-        try (Stream<Path> left = Files.walk(spool)) {
-            assertFalse(left.anyMatch(p -> p.toString().endsWith(".jsonl")), "spool empty afterwards");
+        return ids;
+    }
+
+    /** event.id of every document in the spool's segment files. */
+    private static Set<String> spooledIds(Path spool) throws Exception {
+        Set<String> ids = new TreeSet<>();
+        try (Stream<Path> files = Files.walk(spool)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".jsonl")).toList()) {
+                for (String l : Files.readAllLines(f)) {
+                    ids.add(Json.MAPPER.readTree(l).at("/event/id").asText());
+                }
+            }
         }
+        return ids;
+    }
+
+    /**
+     * Runs the jar with args while rsyslog is stopped, sends SIGTERM once out holds n lines, and
+     * returns the exit code (standard output and error in tmp). rsyslog is started again in every case.
+     */
+    private int sigtermWithRsyslogDown(Path out, int n, List<String> args) throws Exception {
+        rsyslog.stop();
+        Process p = null;
+        try {
+            p = new ProcessBuilder(CliIT.jarCommand(List.of(), List.of(), args.toArray(String[]::new)))
+                .redirectOutput(tmp.resolve("stdout").toFile()).redirectError(tmp.resolve("stderr").toFile()).start();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (!Files.exists(out) || Files.readAllLines(out).size() < n) {
+                assertTrue(p.isAlive() && System.nanoTime() < deadline, n + " documents within 60 s: "
+                    + Files.readString(tmp.resolve("stderr")));
+                Thread.sleep(10);
+            }
+            p.destroy(); // SIGTERM
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "it ends within the bounded wait");
+            return p.exitValue();
+        } finally {
+            if (p != null) {
+                p.destroyForcibly();
+            }
+            rsyslog.restart();
+        }
+    }
+
+    @Test
+    void aSigtermInTheMiddleOfAScanLosesNoAlert() throws Exception {
+        Path spool = tmp.resolve("spool");
+        Path out = tmp.resolve("first.json");
+        String sink = "syslog+tcp://127.0.0.1:" + rsyslog.tcpPort();
+        Path rules = tmp.resolve("marker.yar");
+        Files.writeString(rules, "rule marker { strings: $a = \"MEMSENTRY-BENCH-MARKER\" condition: $a }\n");
+        int before = rsyslog.received().size();
+        List<Victim> victims = new ArrayList<>();
+        int code;
+        try {
+            // One thread, in order: 30 quick alerts, then heaps YARA takes seconds over: the SIGTERM
+            // comes while those are scanned.
+            List<String> cmd = new ArrayList<>(List.of("scan", "-j", "1", "--rules", rules.toString(), "--sink", sink,
+                "--spool", spool.toString(), "--sink-wait", "2s", "--out", out.toString()));
+            for (int i = 0; i < 30; i++) {
+                victims.add(Victim.start("victim_rwx"));
+            }
+            for (int i = 0; i < 3; i++) {
+                victims.add(Victim.start("victim_bigheap", "64"));
+            }
+            for (Victim v : victims) {
+                cmd.addAll(List.of("--pid", Long.toString(v.pid())));
+            }
+            code = sigtermWithRsyslogDown(out, 30, cmd);
+        } finally {
+            victims.forEach(Victim::close);
+        }
+        String stdout = Files.readString(tmp.resolve("stdout"));
+        String stderr = Files.readString(tmp.resolve("stderr"));
+        assertEquals(143, code, "128 + SIGTERM: " + stderr);
+        assertTrue(stdout.contains("interrupted (SIGTERM or SIGINT): "), stdout);
+        assertFalse(stdout.contains("interrupted (SIGTERM or SIGINT): 0 processes"), "stopped mid-scan: " + stdout);
+        assertTrue(stdout.contains("waiting in the spool " + spool), "the summary says where they are: " + stdout);
+        assertFalse(stderr.contains("Exception"), stderr);
+        Map<String, JsonNode> written = byId(Files.readAllLines(out));
+        assertTrue(written.size() >= 31, "the alerts and the summary: " + written.size());
+        JsonNode summary = written.values().stream().filter(n -> n.at("/event/action").asText().equals("scan-summary"))
+            .findFirst().orElseThrow();
+        assertTrue(summary.at("/memsentry/summary/interrupted").asBoolean(), summary.toString());
+        assertEquals(written.keySet(), spooledIds(spool), "rsyslog was down: every document is in the spool");
+
+        CliIT.Run second;
+        try (Victim v = Victim.start("victim_rwx")) {
+            second = CliIT.jar(List.of(), "scan", "--pid", Long.toString(v.pid()), "--sink", sink, "--spool",
+                spool.toString(), "--out", tmp.resolve("second.json").toString());
+        }
+        assertEquals(1, second.code(), second.err());
+        Map<String, JsonNode> sent = new TreeMap<>(written);
+        sent.putAll(byId(Files.readAllLines(tmp.resolve("second.json"))));
+        List<String> got = rsyslog.awaitReceived(before + sent.size(), 15_000);
+        Map<String, JsonNode> arrived = new TreeMap<>();
+        for (String line : got.subList(before, got.size())) {
+            Matcher m = RFC5424.matcher(line);
+            assertTrue(m.matches(), line);
+            JsonNode doc = Json.MAPPER.readTree(m.group(3));
+            JsonNode earlier = arrived.put(doc.at("/event/id").asText(), doc);
+            assertTrue(earlier == null || earlier.equals(doc), "a duplicate is the same document: " + doc);
+        }
+        assertEquals(sent, arrived, "the interrupted run's documents, then the second run's: none lost");
+        assertTrue(spooledIds(spool).isEmpty(), "spool empty afterwards");
+    }
+
+    @Test
+    void aSigtermDuringATraceSpoolsEveryAlertItReported() throws Exception {
+        Path spool = tmp.resolve("spool");
+        Path out = tmp.resolve("trace.json");
+        int code;
+        try (Victim v = Victim.start("victim_wx_cycle", "1")) {
+            code = sigtermWithRsyslogDown(out, 5, List.of("trace", "--pid", Long.toString(v.pid()), "--alerts-only",
+                "--out", out.toString(), "--sink", "syslog+tcp://127.0.0.1:" + rsyslog.tcpPort(), "--spool",
+                spool.toString(), "--sink-wait", "1s"));
+        }
+        String stderr = Files.readString(tmp.resolve("stderr"));
+        assertEquals(143, code, stderr);
+        assertFalse(stderr.contains("Exception"), stderr);
+        Map<String, JsonNode> written = byId(Files.readAllLines(out));
+        assertTrue(written.values().stream().anyMatch(n -> n.at("/memsentry/summary/ended").asText().equals("stopped")),
+            "the summary is written: " + written.keySet());
+        assertEquals(written.keySet(), spooledIds(spool), "every alert and the summary wait in the spool");
     }
 
     @Test
@@ -248,6 +376,66 @@ class SinkIT {
         CliIT.Run malformed = CliIT.jar(List.of(), "doctor", "--sink", "kafka://127.0.0.1:9092");
         assertEquals(2, malformed.code());
         assertEquals(1, malformed.err().strip().lines().count(), malformed.err());
+    }
+
+    /** A configuration file whose output.kafka authenticates with SASL/PLAIN as user memsentry. */
+    private Path saslConfig(String name, String password) throws Exception {
+        var cfg = Json.object();
+        cfg.putObject("output").putObject("kafka").put("security.protocol", "SASL_PLAINTEXT")
+            .put("sasl.mechanism", "PLAIN").put("sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule"
+                + " required username=\"memsentry\" password=\"" + password + "\";");
+        Path f = tmp.resolve(name);
+        Files.writeString(f, Json.MAPPER.writeValueAsString(cfg));
+        return f;
+    }
+
+    @Test
+    void kafkaWithSaslPlainFromTheConfigurationDeliversAndAWrongPasswordIsOneLine() throws Exception {
+        String sink = "kafka://" + broker.saslBootstrap() + "/memsentry-sasl";
+        Path out = tmp.resolve("sasl.json");
+        CliIT.Run r;
+        try (Victim v = Victim.start("victim_rwx")) {
+            r = CliIT.jar(List.of(), "scan", "--pid", Long.toString(v.pid()), "--config",
+                saslConfig("right.json", "right-password").toString(), "--sink", sink, "--no-spool", "--out", out.toString());
+        }
+        assertEquals(1, r.code(), r.err());
+        Map<String, JsonNode> written = byId(Files.readAllLines(out));
+        assertTrue(r.out().contains("sink " + sink + ": " + (written.size() - 1) + " delivered, 0 spooled"),
+            "the alerts, before the summary document: " + r.out());
+        List<String> values = new ArrayList<>();
+        broker.consume("memsentry-sasl", written.size(), Duration.ofSeconds(30)).forEach(rec -> values.add(rec.value()));
+        assertEquals(written, byId(values), "every document, through the authenticated listener");
+
+        CliIT.Run wrong = CliIT.jar(List.of(), "doctor", "--config", saslConfig("wrong.json", "wrong-password").toString(),
+            "--sink", sink);
+        assertEquals(3, wrong.code(), wrong.out() + wrong.err());
+        assertEquals(1, wrong.out().strip().lines().count(), wrong.out());
+        assertTrue(wrong.out().startsWith("sink " + sink + ": kafka " + broker.saslBootstrap() + ": authentication failed: "),
+            wrong.out());
+        assertFalse(wrong.err().contains("Exception") || wrong.out().contains("\tat "), wrong.err());
+        CliIT.Run right = CliIT.jar(List.of(), "doctor", "--config", saslConfig("right2.json", "right-password").toString(),
+            "--sink", sink);
+        assertEquals(0, right.code(), right.out() + right.err());
+    }
+
+    @Test
+    void syslogTlsWithAClientCertificateDeliversAndWithoutOneIsOneLine() throws Exception {
+        String mtls = "syslog+tls://127.0.0.1:" + rsyslog.mtlsPort() + "?ca=" + rsyslog.ca();
+        String withCert = mtls + "&cert=" + rsyslog.clientCert() + "&key=" + rsyslog.clientKey();
+        int before = rsyslog.received().size();
+        Path out = tmp.resolve("mtls.json");
+        CliIT.Run r;
+        try (Victim v = Victim.start("victim_rwx")) {
+            r = CliIT.jar(List.of(), "scan", "--pid", Long.toString(v.pid()), "--sink", withCert, "--no-spool",
+                "--out", out.toString());
+        }
+        assertEquals(1, r.code(), r.err());
+        Map<String, JsonNode> written = byId(Files.readAllLines(out));
+        assertEquals(written.keySet(), receivedIds(before, written.size()));
+        CliIT.Run none = CliIT.jar(List.of(), "doctor", "--sink", mtls);
+        assertEquals(3, none.code(), none.out() + none.err());
+        assertEquals(List.of("sink " + mtls + ": TLS: 127.0.0.1:" + rsyslog.mtlsPort() + " closed the connection after the "
+            + "handshake: it wants a client certificate (cert=FILE&key=FILE)"), none.out().lines().toList());
     }
 
     @Test

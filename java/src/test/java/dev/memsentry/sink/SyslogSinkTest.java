@@ -138,6 +138,38 @@ class SyslogSinkTest {
     }
 
     @Test
+    void aServerThatRequiresAClientCertificateTakesRecordsWithOneAndSaysWhyNotWithout() throws Exception {
+        String base = "syslog+tls://127.0.0.1:" + rsyslog.mtlsPort() + "?ca=" + rsyslog.ca();
+        List<ObjectNode> docs = TestDocs.alerts(0, 10, 4343);
+        Set<String> ids = new LinkedHashSet<>();
+        try (SinkSet sinks = open(base + "&cert=" + rsyslog.clientCert() + "&key=" + rsyslog.clientKey(), null)) {
+            TestDocs.write(sinks, docs, ids);
+            TestDocs.finish(sinks);
+            assertEquals(10, sinks.stats().get(0).delivered(), sinks.stats().get(0).text());
+        }
+        List<String> msgs = new ArrayList<>();
+        for (String line : receivedSince(10, 10_000)) {
+            msgs.add(TestDocs.parse(line).msg().toString());
+        }
+        TestDocs.assertAtLeastOnce(ids, msgs);
+
+        try (SyslogSink none = new SyslogSink(SinkUri.parse(base))) {
+            SinkException e = assertThrows(SinkException.class, none::probe);
+            assertFalse(e.isTransient());
+            assertEquals("TLS: 127.0.0.1:" + rsyslog.mtlsPort() + " closed the connection after the handshake: it wants "
+                + "a client certificate (cert=FILE&key=FILE)", e.getMessage());
+        }
+        try (SyslogSink untrusted = new SyslogSink(SinkUri.parse(base + "&cert=" + rsyslog.untrustedClientCert()
+            + "&key=" + rsyslog.clientKey()))) {
+            SinkException e = assertThrows(SinkException.class, untrusted::probe);
+            assertFalse(e.getMessage().contains("\n"), e.getMessage());
+            assertTrue(e.getMessage().contains("did not accept the client certificate " + rsyslog.untrustedClientCert())
+                || e.getMessage().startsWith("TLS handshake with 127.0.0.1:" + rsyslog.mtlsPort() + " failed"), e.getMessage());
+        }
+        assertEquals(before + 10, rsyslog.received().size(), "nothing arrived without a trusted client certificate");
+    }
+
+    @Test
     void anUnreachableSinkWithoutSpoolIsRefusedAtStart() throws Exception {
         int closed;
         try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -22,22 +23,33 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  * A real single-node KRaft Kafka broker (broker and controller in one), from the Apache Kafka
  * server artifacts on the test class path, run as a child JVM (kafka.Kafka) so that a test can
  * stop and restart it like a real outage. 127.0.0.1 only, ephemeral ports (kept across restarts),
- * a temporary log directory formatted by kafka.tools.StorageTool.
+ * a temporary log directory formatted by kafka.tools.StorageTool. Optionally a second listener,
+ * SASL_PLAINTEXT with the PLAIN mechanism and the given users, for clients that authenticate.
  */
 public final class KafkaBroker implements AutoCloseable {
     private final Path dir;
     private final int port;
     private final int controllerPort;
+    /** The SASL_PLAINTEXT listener's port; 0: none. */
+    private final int saslPort;
+    private final Map<String, String> plainUsers;
     private Process process;
 
-    private KafkaBroker(Path dir, int port, int controllerPort) {
+    private KafkaBroker(Path dir, int port, int controllerPort, int saslPort, Map<String, String> plainUsers) {
         this.dir = dir;
         this.port = port;
         this.controllerPort = controllerPort;
+        this.saslPort = saslPort;
+        this.plainUsers = Map.copyOf(plainUsers);
     }
 
     public static KafkaBroker start(Path dir) throws IOException, InterruptedException {
-        KafkaBroker b = new KafkaBroker(dir, freePort(), freePort());
+        return start(dir, Map.of());
+    }
+
+    /** With plainUsers (user name to password): also a SASL_PLAINTEXT listener taking SASL/PLAIN for them. */
+    public static KafkaBroker start(Path dir, Map<String, String> plainUsers) throws IOException, InterruptedException {
+        KafkaBroker b = new KafkaBroker(dir, freePort(), freePort(), plainUsers.isEmpty() ? 0 : freePort(), plainUsers);
         b.configure();
         b.run("format", List.of("kafka.tools.StorageTool", "format", "-t", Uuid.randomUuid().toString(), "-c",
             dir.resolve("server.properties").toString()), true);
@@ -52,15 +64,20 @@ public final class KafkaBroker implements AutoCloseable {
     }
 
     private void configure() throws IOException {
+        String sasl = saslPort == 0 ? "" : ",SASL://127.0.0.1:" + saslPort;
+        StringBuilder jaas = new StringBuilder("org.apache.kafka.common.security.plain.PlainLoginModule required");
+        plainUsers.forEach((user, password) -> jaas.append(" user_").append(user).append("=\"").append(password).append('"'));
         Files.writeString(dir.resolve("server.properties"), String.join("\n",
             "process.roles=broker,controller",
             "node.id=1",
             "controller.quorum.voters=1@127.0.0.1:" + controllerPort,
-            "listeners=PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort,
-            "advertised.listeners=PLAINTEXT://127.0.0.1:" + port,
+            "listeners=PLAINTEXT://127.0.0.1:" + port + sasl + ",CONTROLLER://127.0.0.1:" + controllerPort,
+            "advertised.listeners=PLAINTEXT://127.0.0.1:" + port + sasl,
             "controller.listener.names=CONTROLLER",
             "inter.broker.listener.name=PLAINTEXT",
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL:SASL_PLAINTEXT",
+            saslPort == 0 ? "" : "sasl.enabled.mechanisms=PLAIN",
+            saslPort == 0 ? "" : "listener.name.sasl.plain.sasl.jaas.config=" + jaas + ";",
             "log.dirs=" + dir.resolve("logs"),
             "num.partitions=3",
             "auto.create.topics.enable=true",
@@ -94,7 +111,7 @@ public final class KafkaBroker implements AutoCloseable {
         while (true) {
             assertTrue(process.isAlive(), "broker exited: " + Files.readString(dir.resolve("broker.log")));
             assertTrue(System.nanoTime() < deadline, "broker did not listen within 120 s");
-            if (Servers.accepts(port)) {
+            if (Servers.accepts(port) && (saslPort == 0 || Servers.accepts(saslPort))) {
                 return;
             }
             Thread.sleep(100);
@@ -113,6 +130,14 @@ public final class KafkaBroker implements AutoCloseable {
 
     public String bootstrap() {
         return "127.0.0.1:" + port;
+    }
+
+    /** The SASL_PLAINTEXT (PLAIN) listener, when the broker was started with users. */
+    public String saslBootstrap() {
+        if (saslPort == 0) {
+            throw new IllegalStateException("started without SASL users");
+        }
+        return "127.0.0.1:" + saslPort;
     }
 
     /** Every record of topic from the beginning, read by a real consumer until n arrived or the timeout passed. */

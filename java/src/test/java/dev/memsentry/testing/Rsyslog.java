@@ -11,8 +11,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A real rsyslogd (Debian's package, installed by ci/install-deps.sh) with a private
- * configuration: an imtcp input and an imtcp/TLS input (gtls, a CA and server certificate made
- * here with openssl), both on 127.0.0.1 and ephemeral ports (the first start lets rsyslog choose
+ * configuration: an imtcp input, an imtcp/TLS input (gtls, a CA and server certificate made
+ * here with openssl) and a TLS input that requires a client certificate signed by that CA
+ * (x509/certvalid; client certificates made here too), all on 127.0.0.1 and ephemeral ports (the first start lets rsyslog choose
  * them; restarts keep them), and omfile writing each raw message, one a line, to a file the test
  * reads. Never the system service: foreground (-n), its own pid file and work directory.
  */
@@ -21,6 +22,7 @@ public final class Rsyslog implements AutoCloseable {
     private Process process;
     private int tcpPort;
     private int tlsPort;
+    private int mtlsPort;
 
     private Rsyslog(Path dir) {
         this.dir = dir;
@@ -47,6 +49,13 @@ public final class Rsyslog implements AutoCloseable {
         Files.writeString(dir.resolve("ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
         openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
             "-out", "server.pem", "-days", "2", "-extfile", "ext");
+        // Client certificates: one from the CA rsyslog trusts, one from the other CA.
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr", "-subj",
+            "/CN=memsentry client");
+        openssl("x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "client.pem", "-days", "2");
+        openssl("x509", "-req", "-in", "client.csr", "-CA", "other-ca.pem", "-CAkey", "other-ca.key",
+            "-CAcreateserial", "-out", "untrusted-client.pem", "-days", "2");
     }
 
     private void openssl(String... args) throws IOException, InterruptedException {
@@ -61,8 +70,10 @@ public final class Rsyslog implements AutoCloseable {
     private void start() throws IOException, InterruptedException {
         Path tcpFile = dir.resolve("tcp.port");
         Path tlsFile = dir.resolve("tls.port");
+        Path mtlsFile = dir.resolve("mtls.port");
         Files.deleteIfExists(tcpFile);
         Files.deleteIfExists(tlsFile);
+        Files.deleteIfExists(mtlsFile);
         String conf = """
             global(workDirectory="%1$s/work" maxMessageSize="256k"
               DefaultNetstreamDriverCAFile="%1$s/ca.pem" DefaultNetstreamDriverCertFile="%1$s/server.pem"
@@ -71,9 +82,11 @@ public final class Rsyslog implements AutoCloseable {
             input(type="imtcp" address="127.0.0.1" port="%2$d" listenPortFileName="%1$s/tcp.port")
             input(type="imtcp" address="127.0.0.1" port="%3$d" listenPortFileName="%1$s/tls.port"
               StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon")
+            input(type="imtcp" address="127.0.0.1" port="%4$d" listenPortFileName="%1$s/mtls.port"
+              StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="x509/certvalid")
             template(name="raw" type="string" string="%%rawmsg%%\\n")
             action(type="omfile" file="%1$s/received.log" template="raw")
-            """.formatted(dir, tcpPort, tlsPort);
+            """.formatted(dir, tcpPort, tlsPort, mtlsPort);
         Files.writeString(dir.resolve("rsyslog.conf"), conf);
         process = new ProcessBuilder("/usr/sbin/rsyslogd", "-n", "-f", dir.resolve("rsyslog.conf").toString(), "-i",
             dir.resolve("rsyslogd.pid").toString()).redirectErrorStream(true)
@@ -81,8 +94,8 @@ public final class Rsyslog implements AutoCloseable {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         // rsyslog writes listenPortFileName only for port 0 (the first start); a restart on the
         // same ports is ready when both accept a connection.
-        while (!(tcpPort == 0 ? Files.exists(tcpFile) && Files.exists(tlsFile) && Files.size(tcpFile) > 0
-            && Files.size(tlsFile) > 0 : Servers.accepts(tcpPort) && Servers.accepts(tlsPort))) {
+        while (!(tcpPort == 0 ? written(tcpFile) && written(tlsFile) && written(mtlsFile)
+            : Servers.accepts(tcpPort) && Servers.accepts(tlsPort) && Servers.accepts(mtlsPort))) {
             assertTrue(process.isAlive(), "rsyslogd exited: " + Files.readString(dir.resolve("rsyslogd.log")));
             assertTrue(System.nanoTime() < deadline, "rsyslogd did not listen within 30 s: "
                 + Files.readString(dir.resolve("rsyslogd.log")));
@@ -91,7 +104,12 @@ public final class Rsyslog implements AutoCloseable {
         if (tcpPort == 0) {
             tcpPort = Integer.parseInt(Files.readString(tcpFile).trim());
             tlsPort = Integer.parseInt(Files.readString(tlsFile).trim());
+            mtlsPort = Integer.parseInt(Files.readString(mtlsFile).trim());
         }
+    }
+
+    private static boolean written(Path portFile) throws IOException {
+        return Files.exists(portFile) && Files.size(portFile) > 0;
     }
 
     /** SIGTERM, as a service manager stops it; waits until it is gone. */
@@ -111,6 +129,25 @@ public final class Rsyslog implements AutoCloseable {
 
     public int tlsPort() {
         return tlsPort;
+    }
+
+    /** The TLS input that requires a client certificate signed by {@link #ca()}. */
+    public int mtlsPort() {
+        return mtlsPort;
+    }
+
+    /** A client certificate signed by {@link #ca()}, and its key (unencrypted PKCS#8 PEM). */
+    public Path clientCert() {
+        return dir.resolve("client.pem");
+    }
+
+    public Path clientKey() {
+        return dir.resolve("client.key");
+    }
+
+    /** The same key's certificate signed by {@link #otherCa()}: one the mTLS input refuses. */
+    public Path untrustedClientCert() {
+        return dir.resolve("untrusted-client.pem");
     }
 
     public Path ca() {
