@@ -4,12 +4,14 @@
 # Prints the figures docs/BENCHMARKS.md records:
 #   1. the native read path alone (no disk) against single-thread memcpy;
 #   2. one process holding 1 GiB of touched heap, no cap: `dump` end to end
-#      (JVM start included) against gcore on the same target;
+#      (JVM start included) and the C library alone against gcore on the
+#      same target, alternating, warm (back to back) and cold (after a pause,
+#      MS_BENCH_COLD_PAUSE seconds, default 5; 0 skips the cold pass);
 #   3. inside a fresh PID namespace holding a few dozen synthetic targets:
 #      `dump --all`, no cap, against a loop of gcore over the same processes,
 #      and the median milliseconds per process with the default 10 MiB cap.
 # Sweeps run only inside the PID namespace (bench/sweep_ns.sh), never over
-# the machine's own processes.
+# the machine's own processes. MS_BENCH_ONLY=2 runs section 2 alone.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,34 +43,64 @@ median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
 echo "# machine: $(nproc) cpus, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
 echo
+only=${MS_BENCH_ONLY:-}
+if [[ -z $only || $only == 1 ]]; then
 echo "## 1. native read path (no disk)"
 "$work/read_bandwidth" 1024 7
 echo
+fi
 
-echo "## 2. one process with 1 GiB of touched heap, no cap ($rounds rounds, alternating)"
+if [[ -z $only || $only == 2 ]]; then
+echo "## 2. one process with 1 GiB of touched heap, no cap ($rounds rounds, alternating, order reversed every round)"
 mkfifo "$work/hold"
 exec 3<>"$work/hold"
 "$build/victims/victim_pages" 1024 1 <&3 >"$work/v1g.out" &
 victims+=($!)
 until grep -q READY "$work/v1g.out" 2>/dev/null; do sleep 0.1; done
 pid=${victims[0]}
-: >"$work/t.ms"; : >"$work/t.gcore"; : >"$work/t.c"
-for ((i = 0; i < rounds; i++)); do
-  t0=$(ms); "$java" -jar "$jar" dump --pid "$pid" --out "$work/m.core" --max-region-size 0 >/dev/null; t1=$(ms)
-  echo $((t1 - t0)) >>"$work/t.ms"; rm -f "$work/m.core"
-  t0=$(ms); gcore -o "$work/g" "$pid" >/dev/null 2>&1; t1=$(ms)
-  echo $((t1 - t0)) >>"$work/t.gcore"; rm -f "$work/g.$pid"
-  "$work/dump_once" "$pid" "$work/c.core" 0 >>"$work/t.c"; rm -f "$work/c.core"
+one() { # one timed run of $1 (ms, gcore or lib), appended to $work/t.$1.$2
+  local t0 t1
+  case $1 in
+    ms) t0=$(ms); "$java" -jar "$jar" dump --pid "$pid" --out "$work/m.core" --max-region-size 0 >/dev/null; t1=$(ms)
+        rm -f "$work/m.core"; echo $((t1 - t0)) >>"$work/t.ms.$2" ;;
+    gcore) t0=$(ms); gcore -o "$work/g" "$pid" >/dev/null 2>&1; t1=$(ms)
+        rm -f "$work/g.$pid"; echo $((t1 - t0)) >>"$work/t.gcore.$2" ;;
+    lib) "$work/dump_once" "$pid" "$work/c.core" 0 >>"$work/t.lib.$2"; rm -f "$work/c.core" ;;
+  esac
+}
+# warm: back to back, so each run finds the page-cache pages the previous one
+# freed. cold: $pause s before each run, so a VM whose host takes freed guest
+# memory back (virtio-balloon free page reporting) has done so and every page
+# written is a first touch; on bare metal the two states are the same.
+pause=${MS_BENCH_COLD_PAUSE:-5}
+for state in warm cold; do
+  [[ $state == cold && $pause == 0 ]] && continue
+  for ((i = 0; i < rounds; i++)); do
+    order="ms gcore lib"; (( i % 2 )) && order="lib gcore ms"
+    for tool in $order; do
+      [[ $state == cold ]] && sleep "$pause"
+      one "$tool" "$state"
+    done
+  done
+  m=$(median <"$work/t.ms.$state"); g=$(median <"$work/t.gcore.$state"); c=$(median <"$work/t.lib.$state")
+  echo "  $state:"
+  echo "    memsentry dump (java -jar, JVM start included): median $m ms  [$(tr '\n' ' ' <"$work/t.ms.$state")]"
+  echo "    gcore:                                          median $g ms  [$(tr '\n' ' ' <"$work/t.gcore.$state")]"
+  echo "    C library alone (ms_dump_process):              median $c ms  [$(tr '\n' ' ' <"$work/t.lib.$state")]"
+  echo "    ratio memsentry / gcore: $(awk -v a="$m" -v b="$g" 'BEGIN {printf "%.2f", a / b}');" \
+       "library alone / gcore: $(awk -v a="$c" -v b="$g" 'BEGIN {printf "%.2f", a / b}')"
 done
 jvm=$( { for i in 1 2 3; do t0=$(ms); "$java" -jar "$jar" --version >/dev/null; echo $(( $(ms) - t0 )); done; } | median)
-m=$(median <"$work/t.ms"); g=$(median <"$work/t.gcore"); c=$(median <"$work/t.c")
-echo "  memsentry dump (java -jar, JVM start included): median $m ms  [$(tr '\n' ' ' <"$work/t.ms")]"
-echo "  gcore:                                          median $g ms  [$(tr '\n' ' ' <"$work/t.gcore")]"
-echo "  ratio memsentry / gcore: $(awk -v a="$m" -v b="$g" 'BEGIN {printf "%.2f", a / b}')"
-echo "  of which: C library alone (ms_dump_process) median $c ms; JVM + CLI start (--version) median $jvm ms"
+echo "  JVM + CLI start (--version) median $jvm ms; load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "  where the library's time goes (one verbose run):"
+"$work/dump_once" "$pid" "$work/c.core" 0 -v 2>&1 >/dev/null | grep -v "cannot open\|unreadable" | sed 's/^/  /'
+rm -f "$work/c.core"
 kill -9 "$pid"; wait "$pid" 2>/dev/null || true
 victims=()
 echo
+fi
 
+if [[ -z $only || $only == 3 ]]; then
 echo "## 3. sweeps inside a fresh PID namespace"
 unshare --pid --fork --mount-proc bash "$repo/bench/sweep_ns.sh" "$build" "$jar" "$java" "$work" "$rounds"
+fi

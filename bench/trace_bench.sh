@@ -25,7 +25,15 @@
 #
 # The cli modes run the whole orchestrator (JNI upcall per event, JSON lines written twice: to
 # stdout and to --out); JVM start-up is not in the workload's own loop time.
+#
+# Whole command: strace-seccomp and cli-launch also run under /usr/bin/time, and a second table
+# gives their median wall time and CPU time (user + system of the whole process tree: the tracer,
+# the JVM's threads and the workload), with cli-launch's ratio to strace-seccomp, from the same
+# interleaved rounds. These include the JVM's start-up, JIT compilation and output; that is what
+# the issue's goal (at most 1.0x wall, 1.5x CPU) is about.
 # Usage: bench/trace_bench.sh [ITERATIONS] [REPEATS]   (default 20000 5)
+# MS_TRACE_MODES: the modes to run, space-separated (default all), e.g. "strace-seccomp cli-launch"
+# for the whole-command comparison alone.
 # MS_JAR: the orchestrator jar for the cli modes (default target/orchestrator.jar; skipped if absent).
 # MS_BUILD_DIR: the build holding agent-c/libmemsentry.so (default target/native-build).
 # Needs root or CAP_SYS_PTRACE (attaching), strace, cc.
@@ -53,14 +61,16 @@ attach_run() {
 run_untraced()            { "$w" "$iterations" | elapsed; }
 run_strace-attach()       { attach_run strace -f -e "$set_" -o /dev/null -p; }
 run_strace-launch()       { strace -f -e "$set_" -o /dev/null "$w" "$iterations" | elapsed; }
-run_strace-seccomp()      { strace -f --seccomp-bpf -e "$set_" -o /dev/null "$w" "$iterations" | elapsed; }
+# timed MODE CMD...: runs CMD under /usr/bin/time into $work/time.MODE ("wall user sys" on its last line).
+timed() { local m=$1; shift; /usr/bin/time -f '%e %U %S' -o "$work/time.$m" "$@"; }
+run_strace-seccomp()      { timed strace-seccomp strace -f --seccomp-bpf -e "$set_" -o /dev/null "$w" "$iterations" | elapsed; }
 run_ms-attach()           { attach_run "$d" attach; }
 run_ms-launch()           { "$d" launch "$w" "$iterations" | elapsed; }
 run_ms-launch-noseccomp() { "$d" launch --no-seccomp "$w" "$iterations" | elapsed; }
 jar=${MS_JAR:-$root/target/orchestrator.jar}
 cli=(java -jar "$jar" trace --json --out /dev/null)
 run_cli-attach()          { attach_run "${cli[@]}" --pid; }
-run_cli-launch()          { { "${cli[@]}" -- "$w" "$iterations" || [ $? -eq 1 ]; } | elapsed; }   # 1: alerts raised
+run_cli-launch()          { { timed cli-launch "${cli[@]}" -- "$w" "$iterations" || [ $? -eq 1 ]; } | elapsed; }   # 1: alerts raised
 
 modes=(untraced strace-attach ms-attach strace-launch ms-launch-noseccomp strace-seccomp ms-launch)
 declare -A peer=([ms-attach]=strace-attach [ms-launch]=strace-seccomp [ms-launch-noseccomp]=strace-launch)
@@ -70,13 +80,23 @@ if [ -f "$jar" ] && command -v java >/dev/null; then
 else
   echo "no $jar (or no java): the cli modes are skipped" >&2
 fi
-declare -A samples
+if [ -n "${MS_TRACE_MODES:-}" ]; then
+  read -r -a modes <<< "$MS_TRACE_MODES"
+fi
+command -v /usr/bin/time >/dev/null || { echo "/usr/bin/time is not installed (Debian: time)" >&2; exit 2; }
+declare -A samples wall cpu
 
 for ((r = 1; r <= repeats; r++)); do
   for m in "${modes[@]}"; do
     ns=$("run_$m")
     [ -n "$ns" ] || { echo "mode $m printed no time" >&2; exit 3; }
     samples[$m]+="$ns "
+    if [ -f "$work/time.$m" ]; then
+      read -r t_wall t_user t_sys < <(tail -n 1 "$work/time.$m")
+      wall[$m]+="$t_wall "
+      cpu[$m]+="$(awk -v u="$t_user" -v s="$t_sys" 'BEGIN {print u + s}') "
+      rm -f "$work/time.$m"
+    fi
   done
 done
 
@@ -89,8 +109,25 @@ printf '| %-20s | %12s | %12s | %14s |\n' --- ---: ---: ---:
 declare -A med
 for m in "${modes[@]}"; do med[$m]=$(echo "${samples[$m]}" | median); done
 for m in "${modes[@]}"; do
-  vs_peer=""
-  [ -n "${peer[$m]:-}" ] && vs_peer=$(awk -v a="${med[$m]}" -v b="${med[${peer[$m]}]}" 'BEGIN {printf "%.2f", a / b}')
-  printf '| %-20s | %12.1f | %11.2fx | %14s |\n' "$m" "$(awk -v a="${med[$m]}" 'BEGIN {print a / 1e6}')" \
-    "$(awk -v a="${med[$m]}" -v b="${med[untraced]}" 'BEGIN {print a / b}')" "$vs_peer"
+  vs_peer="" vs_untraced=""
+  [ -n "${peer[$m]:-}" ] && [ -n "${med[${peer[$m]}]:-}" ] &&
+    vs_peer=$(awk -v a="${med[$m]}" -v b="${med[${peer[$m]}]}" 'BEGIN {printf "%.2f", a / b}')
+  [ -n "${med[untraced]:-}" ] && vs_untraced=$(awk -v a="${med[$m]}" -v b="${med[untraced]}" 'BEGIN {printf "%.2fx", a / b}')
+  printf '| %-20s | %12.1f | %12s | %14s |\n' "$m" "$(awk -v a="${med[$m]}" 'BEGIN {print a / 1e6}')" \
+    "$vs_untraced" "$vs_peer"
 done
+
+# The whole commands: wall and CPU of cli-launch against strace-seccomp, same rounds.
+if [ -n "${wall[cli-launch]:-}" ] && [ -n "${wall[strace-seccomp]:-}" ]; then
+  echo
+  echo "whole command (JVM start-up, JIT and output included), medians of $repeats; CPU = user + sys of the process tree"
+  printf '| %-16s | %10s | %10s | %-24s | %-24s |\n' mode "wall s" "CPU s" "wall runs" "CPU runs"
+  printf '| %-16s | %10s | %10s | %-24s | %-24s |\n' --- ---: ---: --- ---
+  for m in strace-seccomp cli-launch; do
+    printf '| %-16s | %10.2f | %10.2f | %-24s | %-24s |\n' "$m" "$(echo "${wall[$m]}" | median)" \
+      "$(echo "${cpu[$m]}" | median)" "${wall[$m]% }" "${cpu[$m]% }"
+  done
+  awk -v a="$(echo "${wall[cli-launch]}" | median)" -v b="$(echo "${wall[strace-seccomp]}" | median)" \
+    -v c="$(echo "${cpu[cli-launch]}" | median)" -v d="$(echo "${cpu[strace-seccomp]}" | median)" \
+    'BEGIN {printf "cli-launch / strace-seccomp: wall %.2fx, CPU %.2fx (goal: at most 1.00x wall, 1.50x CPU)\n", a / b, c / d}'
+fi

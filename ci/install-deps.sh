@@ -11,6 +11,7 @@ packages=(
   python3                                     # stub agent, ctypes binding
   libyara-dev yara                            # detection engine and its oracle
   gdb strace binutils procps util-linux       # oracles and namespace sweeps
+  time                                        # whole-command CPU in the benchmarks (/usr/bin/time)
   podman runc busybox-static                  # real containers (images built locally, no registry)
   lintian man-db bash-completion              # the Debian package's checks (ci/package-check.sh)
   forkstat                                    # the process connector's peer (bench/watch_sources.sh)

@@ -12,6 +12,11 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <linux/capability.h>
 #include <sys/procfs.h>
 #include <sys/syscall.h>
@@ -839,6 +844,160 @@ TEST(DumpSafety, UnprivilegedCallerGetsAccessDenied)
     expect_running_untraced(v.pid());
 }
 
+// Makes this process's file systems refuse O_TMPFILE as those without it
+// do (EOPNOTSUPP), so the library takes its named-file fallback; for a
+// forked child only.
+bool refuse_o_tmpfile()
+{
+    struct sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_openat, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 020000000, 0, 1), // the kernel's __O_TMPFILE; glibc's adds O_DIRECTORY
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EOPNOTSUPP & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {(unsigned short)(sizeof filter / sizeof filter[0]), filter};
+    return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
+}
+
+// What a dump that was SIGKILLed while it wrote was writing into.
+struct KilledDump {
+    bool writing = false;   // the child reported written bytes before the kill
+    std::string fd_target;  // where its descriptor in the directory pointed
+    uint64_t bytes = 0;     // the size of that file at the kill
+    int signal = 0;
+};
+
+// Dumps the victim from a forked child whose progress callback, once 32 MiB
+// are written, tells the test and waits; the test then SIGKILLs the child.
+KilledDump kill_mid_dump(pid_t victim, const std::string &dir, const std::string &path, bool no_tmpfile)
+{
+    KilledDump k;
+    int ready[2];
+    if (pipe2(ready, O_CLOEXEC) != 0)
+        return k;
+    pid_t child = fork();
+    if (child == 0) {
+        close(ready[0]);
+        if (no_tmpfile && !refuse_o_tmpfile())
+            _exit(10);
+        ms_agent *a;
+        if (ms_agent_open(&a) != MS_OK)
+            _exit(11);
+        ms_dump_options o = options();
+        o.max_region_size = 0;
+        o.progress = [](uint64_t done, uint64_t total, void *u) {
+            if (done >= (32u << 20) && done < total) {
+                char c = 1;
+                if (write(*static_cast<int *>(u), &c, 1) == 1)
+                    for (;;)
+                        pause();
+            }
+            return 0;
+        };
+        o.progress_user = &ready[1];
+        ms_status st = ms_dump_process(a, victim, path.c_str(), &o, nullptr);
+        fprintf(stderr, "dump in the child ended before the kill: %s: %s\n", ms_status_name(st), ms_last_error());
+        _exit(12);
+    }
+    close(ready[1]);
+    char c;
+    k.writing = read(ready[0], &c, 1) == 1;
+    close(ready[0]);
+    std::string fds = "/proc/" + std::to_string(child) + "/fd";
+    DIR *d = opendir(fds.c_str());
+    while (struct dirent *e = d && k.writing ? readdir(d) : nullptr) {
+        char target[4096];
+        ssize_t n = readlinkat(dirfd(d), e->d_name, target, sizeof target - 1);
+        if (n <= 0)
+            continue;
+        target[n] = '\0';
+        struct stat sb;
+        if (strncmp(target, (dir + "/").c_str(), dir.size() + 1) == 0 &&
+            fstatat(dirfd(d), e->d_name, &sb, 0) == 0 && S_ISREG(sb.st_mode)) {
+            k.fd_target = target;
+            k.bytes = (uint64_t)sb.st_blocks * 512;
+        }
+    }
+    if (d)
+        closedir(d);
+    kill(child, SIGKILL);
+    int status = 0;
+    waitpid(child, &status, 0);
+    k.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    return k;
+}
+
+// A victim with 256 MiB of touched heap and a directory, for dumps killed while they write.
+class DumpKilled : public ::testing::Test {
+protected:
+    Victim v{"victim_pages", {"256", "1"}};
+    TempDir dir;
+    KilledDump kill_while_writing(bool no_tmpfile)
+    {
+        KilledDump k = kill_mid_dump(v.pid(), dir.path, dir / "killed.core", no_tmpfile);
+        EXPECT_EQ(k.signal, SIGKILL);
+        EXPECT_GE(k.bytes, 16u << 20) << k.fd_target;
+        return k;
+    }
+};
+
+TEST_F(DumpKilled, MidWriteLeavesNothing)
+{
+    KilledDump k = kill_while_writing(false);
+    ASSERT_TRUE(k.writing) << "the dump never reported progress";
+    // It was writing an unnamed file (O_TMPFILE) in the directory: "/dir/#INODE (deleted)".
+    EXPECT_NE(k.fd_target.find("(deleted)"), std::string::npos) << k.fd_target;
+    EXPECT_EQ(dir.entries(), std::vector<std::string>{});
+    expect_running_untraced(v.pid());
+}
+
+TEST_F(DumpKilled, WithoutOTmpfileItsFileIsNamedByTheNextDumpAndKept)
+{
+    KilledDump k = kill_while_writing(true);
+    ASSERT_TRUE(k.writing) << "the dump never reported progress";
+    std::vector<std::string> left = dir.entries();
+    ASSERT_EQ(left.size(), 1u);
+    std::string leftover = left[0];
+    EXPECT_EQ(dir / leftover, k.fd_target);
+    EXPECT_EQ(leftover.rfind(".killed.core.", 0), 0u) << leftover;
+    EXPECT_EQ(leftover.size(), strlen(".killed.core.") + 8 + strlen(".partial")) << leftover;
+    struct stat before;
+    ASSERT_EQ(stat((dir / leftover).c_str(), &before), 0);
+    EXPECT_GE((uint64_t)before.st_blocks * 512, 16u << 20);
+
+    // Another dump's file that is still being written (held locked) is not a leftover.
+    std::string live = ".other.core.0badc0de.partial";
+    int live_fd = open((dir / live).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    ASSERT_GE(live_fd, 0);
+    ASSERT_EQ(flock(live_fd, LOCK_EX), 0);
+
+    struct Warnings {
+        std::vector<std::string> lines;
+    } warned;
+    Victim small("victim_marker");
+    ms_agent *a;
+    ASSERT_EQ(ms_agent_open(&a), MS_OK);
+    ms_agent_set_log(
+        a, [](int32_t level, const char *m, void *u) { static_cast<Warnings *>(u)->lines.push_back(std::to_string(level) + " " + m); },
+        &warned, MS_LOG_WARN);
+    ms_dump_options o = options();
+    EXPECT_EQ(ms_dump_process(a, small.pid(), (dir / "next.core").c_str(), &o, nullptr), MS_OK) << ms_last_error();
+    EXPECT_EQ(ms_dump_process(a, small.pid(), (dir / "again.core").c_str(), &o, nullptr), MS_OK) << ms_last_error();
+    ms_agent_close(a);
+    close(live_fd);
+
+    ASSERT_EQ(warned.lines.size(), 1u) << "one warning, from the first dump into the directory";
+    EXPECT_EQ(warned.lines[0].rfind(std::to_string(MS_LOG_WARN) + " " + (dir / leftover) + ":", 0), 0u) << warned.lines[0];
+    EXPECT_NE(warned.lines[0].find("killed"), std::string::npos) << warned.lines[0];
+    struct stat after;
+    ASSERT_EQ(stat((dir / leftover).c_str(), &after), 0) << "the leftover is never deleted";
+    EXPECT_EQ(after.st_size, before.st_size);
+    EXPECT_EQ(access((dir / "next.core").c_str(), F_OK), 0);
+    EXPECT_EQ(access((dir / "again.core").c_str(), F_OK), 0);
+}
+
 TEST(DumpSafety, NotEnoughSpaceIsRefusedBeforeWriting)
 {
     if (geteuid() != 0)
@@ -967,6 +1126,60 @@ TEST(DumpParallel, SameBytesWithOneOrSeveralThreads)
         ASSERT_EQ(dump(v.pid(), dir / (d == &d1 ? "r1.raw" : "r3.raw"), o), MS_OK) << ms_last_error();
     }
     EXPECT_EQ(d1.sha, d3.sha);
+}
+
+// Big dumps write part of their pages around the page cache (O_DIRECT,
+// whichever way is faster at the moment): the file must not show it, to our
+// own parser or to gdb.
+TEST(DumpDirect, PagesWrittenAroundThePageCacheAreTheTargetsAndGdbReadsThem)
+{
+    TempDir dir;
+    int probe = open(dir.path.c_str(), O_TMPFILE | O_WRONLY | O_DIRECT | O_CLOEXEC, 0600);
+    if (probe < 0)
+        GTEST_SKIP() << "the file system of " << dir.path << " refuses O_DIRECT: " << strerror(errno);
+    close(probe);
+    Victim v("victim_pages", {"96", "1"});
+    uint64_t map = v.hex("map"), len = std::stoull(v.fact("len"));
+    struct Log {
+        std::vector<std::string> lines;
+    } log;
+    for (uint32_t threads : {1u, 2u}) {
+        ms_agent *a;
+        ASSERT_EQ(ms_agent_open(&a), MS_OK);
+        ms_agent_set_log(
+            a, [](int32_t, const char *m, void *u) { static_cast<Log *>(u)->lines.push_back(m); }, &log, MS_LOG_DEBUG);
+        ms_dump_options o = options();
+        o.max_region_size = 0;
+        o.threads = threads;
+        std::string path = dir / ("d" + std::to_string(threads) + ".core");
+        ASSERT_EQ(ms_dump_process(a, v.pid(), path.c_str(), &o, nullptr), MS_OK) << ms_last_error();
+        ms_agent_close(a);
+        uint64_t direct = 0;
+        for (auto &l : log.lines) {
+            size_t at = l.find(" bytes through the page cache, ");
+            if (at != std::string::npos)
+                direct += std::stoull(l.substr(at + strlen(" bytes through the page cache, ")));
+        }
+        EXPECT_GT(direct, 0u) << "no page went around the page cache";
+        log.lines.clear();
+        Core core(path);
+        for (uint64_t at = map; at < map + len; at += 4096) {
+            std::string page = core.at(at, 4096);
+            ASSERT_EQ(page.size(), 4096u) << hex(at);
+            uint64_t tag;
+            memcpy(&tag, page.data(), 8);
+            ASSERT_EQ(tag, at) << "threads " << threads;
+            ASSERT_EQ((uint8_t)page[4095], (uint8_t)((at - map) / 4096)) << hex(at);
+        }
+        if (threads == 1)
+            continue; // gdb once is enough
+        uint64_t probe_at = map + len / 2 + 4096 * 7;
+        std::string exe = std::string(MS_VICTIM_DIR) + "/victim_pages";
+        std::string gdb = run_merged("timeout 120 gdb -nx -batch " + exe + " -c " + path + " -ex 'x/gx " + hex(probe_at) + "'");
+        char want[64];
+        snprintf(want, sizeof want, "0x%llx:\t0x%016llx", (unsigned long long)probe_at, (unsigned long long)probe_at);
+        EXPECT_NE(gdb.find(want), std::string::npos) << gdb;
+    }
 }
 
 TEST(DumpParallel, TargetExitingStopsEveryThreadAndLeavesNoFile)

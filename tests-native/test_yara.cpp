@@ -124,12 +124,10 @@ struct ScanResult {
     ms_yara_scan_stats stats;
 };
 
-ScanResult scan(ms_yara_rules *rules, pid_t pid, uint64_t max_block = 0, const volatile int32_t *cancel = nullptr,
-                bool stop_at_first = false, uint32_t flags = 0)
+ScanResult scan_with(ms_yara_scanner *s, pid_t pid, uint64_t max_block = 0, const volatile int32_t *cancel = nullptr,
+                     bool stop_at_first = false, uint32_t flags = 0)
 {
     ScanResult r{};
-    ms_yara_scanner *s = nullptr;
-    EXPECT_EQ(ms_yara_scanner_open(rules, &s), MS_OK) << ms_last_error();
     ms_yara_scan_options o{};
     o.struct_size = sizeof o;
     o.max_block_size = max_block;
@@ -161,6 +159,15 @@ ScanResult scan(ms_yara_rules *rules, pid_t pid, uint64_t max_block = 0, const v
         },
         &ctx, &r.stats);
     r.error = ms_last_error();
+    return r;
+}
+
+ScanResult scan(ms_yara_rules *rules, pid_t pid, uint64_t max_block = 0, const volatile int32_t *cancel = nullptr,
+                bool stop_at_first = false, uint32_t flags = 0)
+{
+    ms_yara_scanner *s = nullptr;
+    EXPECT_EQ(ms_yara_scanner_open(rules, &s), MS_OK) << ms_last_error();
+    ScanResult r = scan_with(s, pid, max_block, cancel, stop_at_first, flags);
     ms_yara_scanner_close(s);
     return r;
 }
@@ -277,6 +284,32 @@ TEST_F(Yara, LargeBlocksStreamedWhileScannedEqualYaraAndWholeReads)
     EXPECT_EQ(streamed.hits["default:big_heap_marker"].strings, planted);
     EXPECT_GE(streamed.stats.bytes_read, 48ull << 20);
     EXPECT_EQ(streamed.stats.bytes_read, whole.stats.bytes_read);
+}
+
+TEST_F(Yara, ReusedBlockBufferCarriesNothingIntoTheNextProcess)
+{
+    // One scanner, blocks read whole into the buffer it keeps: first a 48 MiB
+    // heap of random bytes with the bench markers, then a process whose
+    // 64 MiB untouched mapping reuses those pages and must read as zeros.
+    Victim big("victim_bigheap", {"48"});
+    Victim other("victim_yara");
+    const std::string rules_file = kRules + "/big/any_marker.yar";
+    Rules rules(rules_file);
+    ASSERT_EQ(rules.status, MS_OK) << rules.error;
+    ms_yara_scanner *s = nullptr;
+    ASSERT_EQ(ms_yara_scanner_open(rules.rules, &s), MS_OK) << ms_last_error();
+    for (int pass = 0; pass < 2; pass++) {
+        ScanResult first = scan_with(s, big.pid(), 0, nullptr, false, MS_YARA_SCAN_NO_STREAMING);
+        ASSERT_EQ(first.status, MS_OK) << first.error;
+        EXPECT_EQ(first.hits["default:big_heap_any_marker"].strings.size(), 4u);
+        ScanResult second = scan_with(s, other.pid(), 0, nullptr, false, MS_YARA_SCAN_NO_STREAMING);
+        ASSERT_EQ(second.status, MS_OK) << second.error;
+        Hits oracle = yara_cli({rules_file}, other.pid());
+        EXPECT_EQ(second.hits, oracle) << "memsentry:\n" << describe(second.hits) << "yara:\n" << describe(oracle);
+        EXPECT_FALSE(second.hits.count("default:big_heap_any_marker"));
+        EXPECT_GE(second.stats.bytes_zero, 64ull << 20);
+    }
+    ms_yara_scanner_close(s);
 }
 
 TEST_F(Yara, SmallBlocksSplitMappingsAsYaraDoes)

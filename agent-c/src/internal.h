@@ -21,6 +21,7 @@ struct ms_agent {
     void *log_user;
     int32_t log_min;
     struct ms__term_config *term; /* protected list (common/protect.c) */
+    uint64_t leftovers_checked;   /* directory last searched for killed dumps' files (linux/evidence.c), atomic */
 };
 
 /* Creates agent->term with the default protected list; frees it (NULL-safe). */

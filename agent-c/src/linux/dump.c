@@ -111,6 +111,7 @@ typedef struct dump_worker {
     size_t source_region;
     int source_fd;
     uint8_t *copy_buffer;
+    ms_bulk_writer bulk;
     ms_status status;
     bool aborted; /* stopped because another worker failed */
     char detail[256];
@@ -123,6 +124,10 @@ typedef struct dump_worker {
  * one core's memory bandwidth. */
 #define PARALLEL_MIN_BYTES ((uint64_t)64 << 20)
 #define MAX_WORKERS 4
+/* Dumps of at least this many bytes may write around the page cache
+ * (evidence.h, ms_bulk_writer); below, a disk's latency costs more than the
+ * page cache ever does. */
+#define DIRECT_MIN_BYTES ((uint64_t)64 << 20)
 #define HELPER_BUFFER ((size_t)2 << 20)
 
 static uint64_t align_up(uint64_t v, uint64_t a)
@@ -522,7 +527,8 @@ static ms_status stream_share(dump_worker *w)
         size_t index = w->range_region[sp.range];
         dump_region *d = &j->regions[index];
         if (sp.kind == MS_SPAN_DATA) {
-            st = ms__evidence_pwrite(&j->data, sp.data, (size_t)sp.len, d->file_offset + (sp.addr - d->r.start));
+            st = ms__evidence_write_bulk(&j->data, &w->bulk, sp.data, (size_t)sp.len,
+                                         d->file_offset + (sp.addr - d->r.start));
             if (st != MS_OK)
                 return st;
         }
@@ -665,6 +671,9 @@ static ms_status stream_regions(dump_job *j)
     j->workers_joined = true;
     for (unsigned k = 0; k < n; k++) {
         dump_worker *w = &j->workers[k];
+        if (w->bulk.bytes[1])
+            ms__log(j->agent, MS_LOG_DEBUG, "process %" PRId64 ", thread %u: %" PRIu64 " bytes through the page cache, %" PRIu64
+                    " around it (O_DIRECT)", j->pid, k, w->bulk.bytes[0], w->bulk.bytes[1]);
         if (w->status != MS_OK && !w->aborted)
             return ms__fail(w->status, "%s", w->detail);
     }
@@ -879,7 +888,7 @@ static ms_status run(dump_job *j)
 {
     bool force = (j->o.flags & MS_DUMP_FORCE) != 0;
     const ms_evidence_where where = {(j->o.flags & MS_DUMP_AT_DIR) ? j->o.dir_fd : -1,
-                                     (j->o.flags & MS_DUMP_PRIVATE_DIR) != 0};
+                                     (j->o.flags & MS_DUMP_PRIVATE_DIR) != 0, j->agent};
     if (!j->raw && !ms__core_supported())
         return ms__fail(MS_E_UNSUPPORTED, "no ELF core writer for this architecture; use the raw format");
     if (j->raw) {
@@ -926,6 +935,8 @@ static ms_status run(dump_job *j)
             (st = ms__evidence_pwrite(&j->data, j->notes.p, j->notes.len, j->header.len)) != MS_OK)
             return st;
     }
+    if (j->total >= DIRECT_MIN_BYTES)
+        ms__evidence_open_direct(&j->data);
     if (j->o.progress && j->o.progress(0, j->total, j->o.progress_user) != 0)
         return ms__fail(MS_E_STOPPED, "dump of process %" PRId64 " cancelled by the progress callback", j->pid);
     if ((st = stream_regions(j)) != MS_OK)

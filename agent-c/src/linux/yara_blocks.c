@@ -34,8 +34,11 @@
  *
  * A block's bytes are fetched when libyara asks and kept until it asks for
  * another block: libyara walks the blocks again for each uintN() and module
- * that looks at memory. The buffer is a fresh anonymous mapping per block, so
- * holes cost nothing and memsentry's memory is bounded by the block size. */
+ * that looks at memory. Blocks read before their scan go into one buffer the
+ * scanner keeps (faulted in once, not per block: the cost that made a scan
+ * slower than libyara's matching); a streamed block gets a fresh mapping, whose
+ * missing pages the filler resolves. Large holes are given back to the kernel
+ * and read as the zero page, so memsentry's memory is bounded by the block size. */
 #include "../yara_blocks.h"
 #include "mapped_file.h"
 #include "procfs.h"
@@ -68,7 +71,17 @@
 /* Blocks at least this large are streamed: read by a filler thread while
  * libyara already scans them (see stream_block). */
 #define STREAM_MIN_BLOCK ((uint64_t)8 << 20)
-#define STREAM_BOUNCE ((size_t)1 << 20)
+#define STREAM_BOUNCE ((size_t)256 << 10)
+/* The reader's batch: small, since every byte is copied once more into the
+ * block; a scan's memory is the block plus little else. */
+#define READ_BATCH ((size_t)512 << 10)
+
+/* Blocks read before their scan share one buffer per scanner, so its pages
+ * are faulted in once, not per block; holes at least this large are given
+ * back (MADV_DONTNEED reads as zeros) rather than written. Between processes
+ * the buffer is kept while it is at most DIRECT_KEEP. */
+#define DIRECT_ZERO_RELEASE ((uint64_t)256 << 10)
+#define DIRECT_KEEP ((size_t)64 << 20)
 
 typedef enum block_source { SOURCE_FILE, SOURCE_ANON, SOURCE_WHOLE } block_source;
 
@@ -94,7 +107,7 @@ typedef struct fill_state {
     int uffd;            /* -1: direct */
     uint8_t *bounce;     /* streaming: file bytes pass through it */
     size_t bounce_len;
-    uint64_t resolved;   /* streaming: bytes from the block's start already placed */
+    uint64_t resolved;   /* bytes from the block's start already placed */
     int uffd_errno;
     ms_yara_scan_stats stats; /* bytes_read, bytes_from_file, bytes_zero */
 } fill_state;
@@ -113,9 +126,12 @@ struct ms__yara_blocks {
     YR_MEMORY_BLOCK block;
     size_t region_index; /* region of the current block */
 
-    /* The one cached block. */
+    /* The one cached block: in the shared direct buffer, or in a mapping of
+     * its own while it is streamed. */
     uint8_t *buf;
     size_t buf_len;
+    uint8_t *direct;
+    size_t direct_cap;
     bool cached;
     uint64_t cached_base, cached_size;
     const uint8_t *cached_data; /* NULL when the block is skipped */
@@ -154,7 +170,7 @@ ms_status ms__plat_yara_blocks_new(ms__yara_blocks **out)
     ms__yara_blocks *b = calloc(1, sizeof *b);
     if (!b)
         return ms__fail(MS_E_NO_MEMORY, "yara: out of memory");
-    ms_status st = ms__reader_new(0, 0, &b->reader);
+    ms_status st = ms__reader_new(READ_BATCH, 0, &b->reader);
     if (st != MS_OK) {
         free(b);
         return st;
@@ -172,7 +188,7 @@ static void stream_wait(ms__yara_blocks *b);
 static void release_buffer(ms__yara_blocks *b)
 {
     stream_wait(b);
-    if (b->buf)
+    if (b->buf && b->buf != b->direct)
         munmap(b->buf, b->buf_len);
     b->buf = NULL;
     b->buf_len = 0;
@@ -191,6 +207,8 @@ void ms__plat_yara_blocks_free(ms__yara_blocks *b)
     if (!b)
         return;
     release_buffer(b);
+    if (b->direct)
+        munmap(b->direct, b->direct_cap);
     clear_regions(b);
     free(b->regions);
     if (b->filler_started) {
@@ -354,6 +372,7 @@ static void put_bytes(fill_state *fs, uint64_t off, const uint8_t *src, uint64_t
 {
     if (fs->uffd < 0) {
         memcpy(fs->buf + off, src, (size_t)len);
+        fs->resolved = off + len;
         return;
     }
     uint64_t done = 0;
@@ -371,9 +390,28 @@ static void put_bytes(fill_state *fs, uint64_t off, const uint8_t *src, uint64_t
     fs->resolved = off + len;
 }
 
-/* Streaming: zero pages for [off, off+len); direct: they are zeros already. */
+/* Zeros for [off, off+len): the zero page where whole pages allow. */
 static void put_zeros(fill_state *fs, uint64_t off, uint64_t len)
 {
+    if (fs->uffd < 0) {
+        uint8_t *p = fs->buf + off;
+        uintptr_t lo = 0, hi = 0;
+        if (len >= DIRECT_ZERO_RELEASE) {
+            uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+            lo = ((uintptr_t)p + page - 1) & ~(page - 1);
+            hi = ((uintptr_t)p + len) & ~(page - 1);
+            if (madvise((void *)lo, hi - lo, MADV_DONTNEED) != 0)
+                lo = hi = 0;
+        }
+        if (lo < hi) {
+            memset(p, 0, lo - (uintptr_t)p);
+            memset((void *)hi, 0, (uintptr_t)p + len - hi);
+        } else {
+            memset(p, 0, (size_t)len);
+        }
+        fs->resolved = off + len;
+        return;
+    }
     if (fs->uffd >= 0 && len && !fs->uffd_errno) {
         uint64_t done = 0;
         while (done < len && !fs->uffd_errno) {
@@ -396,7 +434,10 @@ static uint64_t put_file(fill_state *fs, int fd, uint64_t off, uint64_t len, uin
 {
     if (fs->uffd < 0) {
         int64_t got = pread_full(fd, fs->buf + off, len, file_off);
-        return got < 0 ? 0 : (uint64_t)got;
+        if (got < 0)
+            got = 0;
+        put_zeros(fs, off + (uint64_t)got, len - (uint64_t)got);
+        return (uint64_t)got;
     }
     uint64_t total = 0;
     for (uint64_t done = 0; done < len;) {
@@ -536,9 +577,10 @@ static ms_status fill_block(ms_reader *reader, int64_t pid, uint64_t page, const
         else if (cfg->deadline_ns && ms__monotonic_ns() >= cfg->deadline_ns)
             st = ms__fail(MS_E_TIMEOUT, "scan of %" PRId64 " passed its deadline", pid);
     }
+    /* Whatever happened, every page gets resolved: the scan may be waiting on
+     * any of them, and the direct buffer holds the last block's bytes. */
+    put_zeros(fs, fs->resolved, fs->size - fs->resolved);
     if (fs->uffd >= 0) {
-        /* Whatever happened, every page gets resolved: the scan may be waiting on any of them. */
-        put_zeros(fs, fs->resolved, fs->size - fs->resolved);
         if (fs->uffd_errno) {
             struct uffdio_range all = {(uintptr_t)fs->buf, fs->size};
             ioctl(fs->uffd, UFFDIO_UNREGISTER, &all); /* wakes any waiter onto ordinary zero pages */
@@ -690,6 +732,26 @@ static bool stream_block(ms__yara_blocks *b, const fill_state *fs)
     return true;
 }
 
+static void *new_mapping(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* The shared buffer for blocks read before their scan, grown to size. */
+static void *direct_buffer(ms__yara_blocks *b, size_t size)
+{
+    if (size > b->direct_cap) {
+        /* Grown in place where it can be: the pages already in stay in. */
+        void *p = b->direct ? mremap(b->direct, b->direct_cap, size, MREMAP_MAYMOVE) : new_mapping(size);
+        if (p == MAP_FAILED || !p)
+            return NULL;
+        b->direct = p;
+        b->direct_cap = size;
+    }
+    return b->direct;
+}
+
 static const uint8_t *fetch_block_timed(YR_MEMORY_BLOCK *block);
 
 static const uint8_t *fetch_block(YR_MEMORY_BLOCK *block)
@@ -719,8 +781,11 @@ static const uint8_t *fetch_block_timed(YR_MEMORY_BLOCK *block)
     }
 
     const region_entry *r = &b->regions[b->region_index];
-    void *buf = mmap(NULL, block->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (buf == MAP_FAILED) {
+    bool streamable = b->stream_enabled && block->size >= STREAM_MIN_BLOCK && !may_refuse_reads(r);
+    if (streamable && b->direct)
+        madvise(b->direct, b->direct_cap, MADV_DONTNEED); /* not held beside a large block */
+    void *buf = streamable ? new_mapping(block->size) : direct_buffer(b, block->size);
+    if (!buf) {
         ms__log(b->agent, MS_LOG_WARN, "pid %" PRId64 ": no memory for a block of %zu bytes at 0x%" PRIx64,
                 b->pid, block->size, block->base);
         if (first_time)
@@ -811,6 +876,11 @@ void ms__plat_yara_blocks_detach(ms__yara_blocks *b, ms_yara_scan_stats *stats)
         stats->fetch_ns += b->stats.fetch_ns;
     }
     release_buffer(b);
+    if (b->direct_cap > DIRECT_KEEP) {
+        void *p = mremap(b->direct, b->direct_cap, DIRECT_KEEP, 0);
+        if (p != MAP_FAILED)
+            b->direct_cap = DIRECT_KEEP;
+    }
     clear_regions(b);
     ms__reader_detach(b->reader);
 }

@@ -106,7 +106,7 @@ final class AlertOutput implements AutoCloseable {
         }
         if (file != null) {
             try {
-                file.write(Json.MAPPER.writeValueAsString(doc));
+                file.write(Json.mapper().writeValueAsString(doc));
                 file.newLine();
                 file.flush();
             } catch (IOException e) {

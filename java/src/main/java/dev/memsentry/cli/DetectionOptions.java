@@ -37,13 +37,8 @@ final class DetectionOptions {
     @Option(names = "--config", paramLabel = "FILE", description = "Configuration file (YAML or JSON).")
     Path config;
 
-    @Option(names = "--json", description = "One ECS JSON object per line on standard output.")
-    boolean json;
-
-    @Option(names = "--out", paramLabel = "FILE",
-        description = "Append the JSON lines to FILE (created with mode 0600; refused: a symbolic link, or an existing "
-            + "file that is not yours alone: another user's, writable by group or others, hard-linked).")
-    Path out;
+    @Mixin
+    JsonOutOptions output;
 
     @Mixin
     SinkOptions sinks;

@@ -136,7 +136,7 @@ final class DoctorCommand implements Callable<Integer> {
                 return ExitCodes.USAGE;
             }
         }
-        ArrayNode results = Json.MAPPER.createArrayNode();
+        ArrayNode results = Json.mapper().createArrayNode();
         boolean allOk = true;
         for (String uri : sinks) {
             String problem;

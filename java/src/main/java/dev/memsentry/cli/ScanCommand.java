@@ -119,7 +119,7 @@ final class ScanCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter stdout = spec.commandLine().getOut();
         if (targets.listRules) {
-            RuleList.print(stdout, options.json, dev.memsentry.detect.BuiltinRules.SCAN);
+            RuleList.print(stdout, options.output.json, dev.memsentry.detect.BuiltinRules.SCAN);
             return ExitCodes.OK;
         }
         ContainerScope containerScope = null;
@@ -171,7 +171,7 @@ final class ScanCommand implements Callable<Integer> {
     }
 
     private int scan(Agent agent, Detection d, ContainerScope containerScope, SinkSet sinks) {
-        boolean json = options.json;
+        boolean json = options.output.json;
         PrintWriter stdout = spec.commandLine().getOut();
         ProcessPins pins = d.action.kills() ? new ProcessPins(agent) : null;
         ScanSession session = new ScanSession(agent, new DetectionPolicy(d.cfg), pins);
@@ -203,6 +203,9 @@ final class ScanCommand implements Callable<Integer> {
 
         ProcessScanner scanner = new ProcessScanner(session, d.yara == null ? List.of() : List.of(d.yara));
         ScanRunner runner = new ScanRunner(scanner, d.workers, d.budget);
+        if (d.yara != null) {
+            d.yara.useStreaming(Math.min(d.workers, pids.size()));
+        }
         EcsWriter ecs = new EcsWriter();
         ScanSummary summary = new ScanSummary();
         summary.requested(pids.size());
@@ -223,7 +226,7 @@ final class ScanCommand implements Callable<Integer> {
         long started = System.nanoTime();
         AlertOutput output;
         try {
-            output = AlertOutput.open(options.out, json ? new JsonLines(stdout) : null, sinks);
+            output = AlertOutput.open(options.output.out, json ? new JsonLines(stdout) : null, sinks);
         } catch (AlertOutput.OpenException e) {
             if (pins != null) {
                 pins.close();
@@ -286,7 +289,7 @@ final class ScanCommand implements Callable<Integer> {
                 .get("processes_scanned").asInt() + " processes, " + summary.findings() + " findings", ms));
             SinkReport.log(output.closeSinks());
         } catch (IOException e) {
-            spec.commandLine().getErr().println("memsentry: cannot write " + options.out + ": " + e.getMessage());
+            spec.commandLine().getErr().println("memsentry: cannot write " + options.output.out + ": " + e.getMessage());
             return e instanceof dev.memsentry.sink.FileSink.Refused ? ExitCodes.USAGE : ExitCodes.FAILED;
         } finally {
             if (pins != null) {

@@ -15,7 +15,7 @@ final class SinkReport {
     }
 
     static ArrayNode json(List<SinkStats> stats) {
-        ArrayNode a = Json.MAPPER.createArrayNode();
+        ArrayNode a = Json.mapper().createArrayNode();
         for (SinkStats s : stats) {
             a.addObject().put("sink", s.sink()).put("delivered", s.delivered()).put("spooled", s.spooled())
                 .put("retried", s.retried()).put("dropped", s.dropped()).put("pending", s.pending())

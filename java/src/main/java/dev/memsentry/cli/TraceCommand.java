@@ -115,13 +115,8 @@ final class TraceCommand implements Callable<Integer> {
         description = "Also watch this syscall (repeatable or comma-separated, e.g. memfd_create,execve).")
     List<String> syscalls;
 
-    @Option(names = "--json", description = "One JSON object per line on standard output.")
-    boolean json;
-
-    @Option(names = "--out", paramLabel = "FILE",
-        description = "Append the JSON lines to FILE (created with mode 0600; refused: a symbolic link, or an existing "
-            + "file that is not yours alone: another user's, writable by group or others, hard-linked).")
-    Path out;
+    @Mixin
+    JsonOutOptions jsonOut;
 
     @Mixin
     SinkOptions sinkOptions;
@@ -154,7 +149,7 @@ final class TraceCommand implements Callable<Integer> {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (listRules) {
-            RuleList.print(stdout, json, BuiltinRules.TRACE);
+            RuleList.print(stdout, jsonOut.json, BuiltinRules.TRACE);
             return ExitCodes.OK;
         }
         List<String> argv = command == null ? List.of() : command;
@@ -171,7 +166,7 @@ final class TraceCommand implements Callable<Integer> {
         try {
             // --json without --out: the command's own output would break the JSON lines on stdout.
             options = TraceOptions.defaults().withFollowForks(followForks).withNoSeccomp(noSeccomp)
-                .withStdoutToStderr(json && out == null && !argv.isEmpty())
+                .withStdoutToStderr(jsonOut.json && jsonOut.out == null && !argv.isEmpty())
                 .withDuration(duration == null ? Duration.ZERO : duration)
                 .withExtraSyscalls(syscalls == null ? List.of() : syscalls.stream().map(String::trim).toList());
         } catch (IllegalArgumentException e) {
@@ -231,16 +226,20 @@ final class TraceCommand implements Callable<Integer> {
             return alertsOnly || handoff.submit(() -> output.event(e)); // --alerts-only: no event lines
         }
 
+        // Only the policy's decision is made here; the alert's text and document on the handoff's thread.
         @Override
         public boolean alert(TraceAlert a) {
-            Optional<Alert> found = detector.alert(a);
+            Optional<TraceDetector.Decision> found = detector.decide(a);
             if (found.isEmpty()) {
                 return true;
             }
-            Alert alert = found.get();
+            TraceDetector.Decision d = found.get();
             reported++;
-            byRule.merge(alert.rule().id(), 1, Integer::sum);
-            return handoff.submit(() -> output.alert(alert, ecs.traceAlert(alert, TraceRecords.syscall(a.event()))));
+            byRule.merge(d.rule().id(), 1, Integer::sum);
+            return handoff.submit(() -> {
+                Alert alert = TraceDetector.build(d);
+                output.alert(alert, ecs.traceAlert(alert, TraceRecords.syscall(a.event())));
+            }, true);
         }
 
         int trace(TraceOptions options) {
@@ -264,8 +263,8 @@ final class TraceCommand implements Callable<Integer> {
             // and what the sinks did not take is in the spool.
             StopHook hook = new StopHook("memsentry-trace-stop", session::stop, sinks == null ? STOP_WAIT
                 : STOP_WAIT.plus(StopHook.afterStop(sinks.shutdownWait())), () -> AlertOutput.close(sinks));
-            try (TraceOutput o = TraceOutput.open(spec.commandLine().getOut(), json, out,
-                System.console() != null, sinks); OrderedHandoff h = new OrderedHandoff("memsentry-trace-output", 1 << 12)) {
+            try (TraceOutput o = TraceOutput.open(spec.commandLine().getOut(), jsonOut.json, jsonOut.out,
+                System.console() != null, sinks); OrderedHandoff h = new OrderedHandoff("memsentry-trace-output", 1 << 12, o::flushAlerts)) {
                 output = o;
                 handoff = h;
                 TraceSummary s = pid != null ? session.attach(pid) : session.launch(argv);
@@ -277,7 +276,7 @@ final class TraceCommand implements Callable<Integer> {
                 err.println("memsentry: " + refusal(e));
                 return ExitCodes.of(e.status()) == ExitCodes.USAGE ? ExitCodes.USAGE : ExitCodes.FAILED;
             } catch (IOException | UncheckedIOException e) {
-                err.println("memsentry: cannot write " + (out != null ? out : "standard output") + ": "
+                err.println("memsentry: cannot write " + (jsonOut.out != null ? jsonOut.out : "standard output") + ": "
                     + (e instanceof UncheckedIOException u ? u.getCause().getMessage() : e.getMessage()));
                 return e instanceof dev.memsentry.sink.FileSink.Refused ? ExitCodes.USAGE : ExitCodes.FAILED;
             } catch (RuntimeException e) {
@@ -309,7 +308,7 @@ final class TraceCommand implements Callable<Integer> {
             Alert sample = new Alert(e.time(), BuiltinRules.TRACE_WX_TRANSITION, BuiltinRules.TRACE_WX_TRANSITION.severity(),
                 ProcessRef.pidOnly(target), new dev.memsentry.detect.AlertRegion(0x1000, 0x2000, "r-xp", "", "anonymous"),
                 "warm-up", Json.object(), null);
-            TraceOutput.warmUp(sample, ecs.traceAlert(sample, TraceRecords.syscall(e)), e);
+            TraceOutput.warmUp(ecs.traceAlert(sample, TraceRecords.syscall(e)), e, !jsonOut.json);
         }
 
         /** The one line for a trace that could not start. */
@@ -365,7 +364,7 @@ final class TraceCommand implements Callable<Integer> {
             String text = report.text();
             output.drainSinks();
             var sinkStats = output.sinkStats();
-            if (json || out != null || !sinkStats.isEmpty()) {
+            if (jsonOut.json || jsonOut.out != null || !sinkStats.isEmpty()) {
                 ObjectNode ms = Json.object();
                 ObjectNode summaryJson = report.json();
                 if (!sinkStats.isEmpty()) {
@@ -376,7 +375,7 @@ final class TraceCommand implements Callable<Integer> {
                 output.summary(ecs.event(Instant.now(), "trace-summary", null, ref, text, ms));
             }
             output.flush();
-            if (!json) {
+            if (!jsonOut.json) {
                 PrintWriter err = spec.commandLine().getErr();
                 err.println(text);
                 sinkStats.forEach(st -> err.println(st.text()));

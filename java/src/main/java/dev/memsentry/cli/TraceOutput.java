@@ -1,10 +1,9 @@
 package dev.memsentry.cli;
 
-import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.TraceEvent;
 import dev.memsentry.detect.Alert;
-import dev.memsentry.output.Json;
+import dev.memsentry.output.JsonLine;
 import dev.memsentry.output.TerminalText;
 import dev.memsentry.output.TraceRecords;
 import dev.memsentry.sink.SinkRecord;
@@ -15,9 +14,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.time.LocalTime;
 import java.time.ZoneId;
-import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -28,7 +25,8 @@ import java.util.concurrent.TimeUnit;
  * with --out, JSON lines appended to a file (0600, never through a symbolic link); alerts and the
  * summary also to the sinks (--sink), which take ECS documents only. Events are
  * buffered, not flushed one by one: a flusher thread empties the buffers every {@link #FLUSH_MS}
- * ms, and alerts and the end flush at once. Called from the trace's output thread
+ * ms; alerts are flushed as soon as the output thread has written what was queued with them (one
+ * write for a burst of alerts), the end at once. Called from the trace's output thread
  * ({@link OrderedHandoff}), the flusher, and the tracing thread for the warm-up and the summary;
  * every method holds the lock.
  */
@@ -36,25 +34,25 @@ final class TraceOutput implements AutoCloseable {
     static final long FLUSH_MS = 200;
     private static final String BOLD_RED = "\u001b[1;31m";
     private static final String RESET = "\u001b[0m";
-    private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss.SSSSSS");
 
     private final PrintWriter stdout;
-    private final JsonGenerator stdoutJson; // null: text on stdout
-    private final BufferedWriter file;
-    private final JsonGenerator fileJson;
+    private final boolean json; // false: text on stdout
+    private final BufferedWriter file; // null: no --out
+    private final JsonLine line = new JsonLine(); // each JSON line, written once for stdout and the file
     private final boolean color;
-    private final ZoneId zone = ZoneId.systemDefault();
+    private final ZoneId zone; // text only: loading the time zone rules is not free
     private final ScheduledExecutorService flusher;
     private final SinkSet sinks; // null: none
     private boolean dirty;
+    private boolean alertsPending; // written, to be flushed by flushAlerts
 
     private TraceOutput(PrintWriter stdout, boolean json, BufferedWriter file, boolean color, SinkSet sinks)
         throws IOException {
         this.stdout = stdout;
         this.sinks = sinks;
-        this.stdoutJson = json ? generator(stdout) : null;
+        this.json = json;
+        this.zone = json ? null : ZoneId.systemDefault();
         this.file = file;
-        this.fileJson = file == null ? null : generator(file);
         this.color = color;
         this.flusher = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "memsentry-trace-flush");
@@ -82,25 +80,17 @@ final class TraceOutput implements AutoCloseable {
         }
     }
 
-    private static JsonGenerator generator(java.io.Writer w) throws IOException {
-        JsonGenerator g = Json.MAPPER.getFactory().createGenerator(w);
-        g.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
-        g.setRootValueSeparator(null); // lines end with '\n', written by hand
-        return g;
-    }
-
     /**
      * Formats a made-up event and alert into nothing, so that the classes and code paths of the
      * output are loaded before the first real event, while no target waits on them.
      */
-    static void warmUp(Alert sample, ObjectNode sampleDoc, TraceEvent sampleEvent) {
+    static void warmUp(ObjectNode sampleDoc, TraceEvent sampleEvent, boolean text) {
         try {
-            JsonGenerator g = generator(java.io.Writer.nullWriter());
-            TraceRecords.writeEvent(g, sampleEvent);
-            Json.MAPPER.writeTree(g, sampleDoc);
-            g.flush();
-            TraceRecords.writeText(java.io.Writer.nullWriter(), sampleEvent, ZoneId.systemDefault());
-            LocalTime.ofInstant(sample.timestamp(), ZoneId.systemDefault()).format(CLOCK);
+            TraceRecords.writeEvent(new JsonLine(), sampleEvent);
+            new JsonLine().tree(sampleDoc);
+            if (text) {
+                TraceRecords.writeText(java.io.Writer.nullWriter(), sampleEvent, ZoneId.systemDefault());
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -108,15 +98,12 @@ final class TraceOutput implements AutoCloseable {
 
     synchronized void event(TraceEvent e) {
         try {
-            if (stdoutJson != null) {
-                TraceRecords.writeEvent(stdoutJson, e);
-                stdoutJson.writeRaw('\n');
-            } else {
+            if (!json) {
                 TraceRecords.writeText(stdout, e, zone);
             }
-            if (fileJson != null) {
-                TraceRecords.writeEvent(fileJson, e);
-                fileJson.writeRaw('\n');
+            if (json || file != null) {
+                TraceRecords.writeEvent(line, e);
+                writeLine(json);
             }
             dirty = true;
         } catch (IOException ex) {
@@ -124,19 +111,39 @@ final class TraceOutput implements AutoCloseable {
         }
     }
 
-    /** An alert: its ECS document in JSON, a highlighted line in text; flushed at once. */
+    /**
+     * An alert: its ECS document in JSON, a highlighted line in text. Flushed by {@link #flushAlerts},
+     * which the output thread calls once it has written what was queued with it.
+     */
     synchronized void alert(Alert a, ObjectNode doc) {
-        if (stdoutJson == null) {
-            String line = TerminalText.escape(LocalTime.ofInstant(a.timestamp(), zone).format(CLOCK) + " ALERT "
+        if (!json) {
+            String text = TerminalText.escape(TraceRecords.clock(a.timestamp(), zone) + " ALERT "
                 + a.severity().wireName() + " " + a.rule().id() + ": " + a.message());
-            stdout.println(color ? BOLD_RED + line + RESET : line);
+            stdout.println(color ? BOLD_RED + text + RESET : text);
         }
         document(doc, true);
+        alertsPending = true;
     }
 
-    /** A document that is not an event (the summary); to stdout only with --json. */
+    /** Flushes what alerts were written since the last flush, if any. */
+    synchronized void flushAlerts() {
+        if (alertsPending) {
+            try {
+                flush();
+            } catch (IOException ex) {
+                throw new UncheckedIOException(ex);
+            }
+        }
+    }
+
+    /** A document that is not an event (the summary); to stdout only with --json; flushed at once. */
     synchronized void summary(ObjectNode doc) {
-        document(doc, stdoutJson != null);
+        document(doc, json);
+        try {
+            flush();
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
     }
 
     private void document(ObjectNode doc, boolean toStdout) {
@@ -145,18 +152,25 @@ final class TraceOutput implements AutoCloseable {
             sinks.write(doc);
         }
         try {
-            if (toStdout && stdoutJson != null) {
-                Json.MAPPER.writeTree(stdoutJson, doc);
-                stdoutJson.writeRaw('\n');
+            if (json && toStdout || file != null) {
+                line.tree(doc);
+                writeLine(json && toStdout);
             }
-            if (fileJson != null) {
-                Json.MAPPER.writeTree(fileJson, doc);
-                fileJson.writeRaw('\n');
-            }
-            flush();
         } catch (IOException ex) {
             throw new UncheckedIOException(ex);
         }
+    }
+
+    /** Copies the line (formatted once) to standard output and the file, and empties the buffer. */
+    private void writeLine(boolean toStdout) throws IOException {
+        line.write('\n');
+        if (toStdout) {
+            line.writeTo(stdout);
+        }
+        if (file != null) {
+            line.writeTo(file);
+        }
+        line.clear();
     }
 
     private synchronized void flushIfDirty() {
@@ -171,13 +185,10 @@ final class TraceOutput implements AutoCloseable {
 
     synchronized void flush() throws IOException {
         dirty = false;
-        if (stdoutJson != null) {
-            stdoutJson.flush(); // passes the flush on to stdout
-        } else {
-            stdout.flush();
-        }
-        if (fileJson != null) {
-            fileJson.flush();
+        alertsPending = false;
+        stdout.flush();
+        if (file != null) {
+            file.flush();
         }
     }
 
@@ -193,7 +204,6 @@ final class TraceOutput implements AutoCloseable {
             synchronized (this) {
                 flush();
                 if (file != null) {
-                    fileJson.close();
                     file.close();
                 }
             }

@@ -211,7 +211,7 @@ final class WatchCommand implements Callable<Integer> {
             statsInterval, detection.workers, maxTracked);
         EcsWriter ecs = new EcsWriter();
         Path evidenceBase = options.evidenceDir != null ? options.evidenceDir : detection.cfg.evidence().evidenceDir();
-        try (AlertOutput out = AlertOutput.open(options.out, options.json ? new JsonLines(spec.commandLine().getOut()) : null,
+        try (AlertOutput out = AlertOutput.open(options.output.out, options.output.json ? new JsonLines(spec.commandLine().getOut()) : null,
             options.sinks, detection.cfg.output(), evidenceBase)) {
             int code = watch(agent, source, settings, ecs, out, detection);
             SinkReport.log(out.closeSinks());
@@ -220,7 +220,7 @@ final class WatchCommand implements Callable<Integer> {
             err.println("memsentry: " + e.getMessage());
             return e.exitCode;
         } catch (IOException e) {
-            err.println("memsentry: cannot write " + options.out + ": " + e.getMessage());
+            err.println("memsentry: cannot write " + options.output.out + ": " + e.getMessage());
             return e instanceof dev.memsentry.sink.FileSink.Refused ? ExitCodes.USAGE : ExitCodes.FAILED;
         } finally {
             source.close();
@@ -254,7 +254,7 @@ final class WatchCommand implements Callable<Integer> {
     private int watch(Agent agent, ProcessEventSource source, WatchSettings settings, EcsWriter ecs, AlertOutput out,
                       Detection first) {
         PrintWriter stdout = spec.commandLine().getOut();
-        boolean text = !options.json;
+        boolean text = !options.output.json;
         WatchOutput output = new WatchOutput() {
             @Override
             public void alert(Alert a, ObjectNode doc) {
@@ -325,7 +325,7 @@ final class WatchCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("memsentry: cannot list processes: " + e.getMessage());
             return ExitCodes.FAILED;
         } catch (UncheckedIOException e) {
-            spec.commandLine().getErr().println("memsentry: cannot write " + options.out + ": " + e.getCause().getMessage());
+            spec.commandLine().getErr().println("memsentry: cannot write " + options.output.out + ": " + e.getCause().getMessage());
             return ExitCodes.FAILED;
         } finally {
             finished.countDown();

@@ -231,7 +231,7 @@ public final class ContainerCatalog {
             if (p != null && p.modified() == modified && p.size() == attrs.size()) {
                 return p.tree();
             }
-            JsonNode tree = Json.MAPPER.readTree(Files.readAllBytes(file));
+            JsonNode tree = Json.mapper().readTree(Files.readAllBytes(file));
             if (keep) {
                 parsedFiles.put(file, new Parsed(modified, attrs.size(), tree));
             }
@@ -246,7 +246,7 @@ public final class ContainerCatalog {
             return null;
         }
         try {
-            return Json.MAPPER.readTree(json);
+            return Json.mapper().readTree(json);
         } catch (IOException e) {
             return null;
         }

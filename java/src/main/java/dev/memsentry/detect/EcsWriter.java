@@ -2,16 +2,17 @@ package dev.memsentry.detect;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.util.RawValue;
 import dev.memsentry.agent.ContainerFacts;
 import dev.memsentry.container.Container;
 import dev.memsentry.container.ContainerMetadata;
+import dev.memsentry.output.IsoInstant;
 import dev.memsentry.output.Json;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.time.format.DateTimeFormatter;
 
 /**
  * Alerts and events as Elastic Common Schema documents (nested objects, one per line when
@@ -100,10 +101,13 @@ public final class EcsWriter {
         return doc;
     }
 
-    /** An alert raised on a syscall stream by `trace`: the alert, plus the syscall under memsentry.syscall. */
-    public ObjectNode traceAlert(Alert a, ObjectNode syscall) {
+    /**
+     * An alert raised on a syscall stream by `trace`: the alert, plus the syscall under memsentry.syscall
+     * (a JSON object from TraceRecords.syscall, written as it is: no tree to build per alert).
+     */
+    public ObjectNode traceAlert(Alert a, String syscallJson) {
         ObjectNode doc = alert(a);
-        ((ObjectNode) doc.get("memsentry")).set("syscall", syscall);
+        ((ObjectNode) doc.get("memsentry")).putRawValue("syscall", new RawValue(syscallJson));
         return doc;
     }
 
@@ -203,6 +207,6 @@ public final class EcsWriter {
     }
 
     static String timestamp(Instant at) {
-        return DateTimeFormatter.ISO_INSTANT.format(at);
+        return IsoInstant.format(at);
     }
 }

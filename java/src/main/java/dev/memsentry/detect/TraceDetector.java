@@ -23,7 +23,7 @@ import java.util.Optional;
  * {@code scan} recognises one) the alerts drop to the JIT severity. What each traced process is
  * (name, command line, JIT or not) is looked up on first use (TraceCommand asks for the target before attaching)
  * and again after it execs.
- * Used on the tracing thread only.
+ * {@link #alert} and {@link #decide} are used on the tracing thread only; {@link #build} on any.
  */
 public final class TraceDetector {
     private final Agent agent;
@@ -79,10 +79,22 @@ public final class TraceDetector {
     }
 
     /**
+     * An alert the policy lets through: what needs the stopped target (its process, looked up now)
+     * is decided; the document's text is made by {@link #build}, on any thread.
+     */
+    public record Decision(TraceAlert raw, Rule rule, Severity severity, ProcessRef process, Optional<JitRuntime> jit) {
+    }
+
+    /**
      * The alert under the policy, or empty when its rule is switched off (or, for trace.injector,
      * when the traced program is a known debugger, as scan's inject.tracer excepts them).
      */
     public Optional<Alert> alert(TraceAlert a) {
+        return decide(a).map(TraceDetector::build);
+    }
+
+    /** The policy's decision on the tracing thread (the alert itself: {@link #build}); empty as for {@link #alert}. */
+    public Optional<Decision> decide(TraceAlert a) {
         Rule rule = rule(a.kind());
         if (!policy.enabled(rule)) {
             return Optional.empty();
@@ -91,11 +103,17 @@ public final class TraceDetector {
         if (a.kind() == TraceAlertKind.INJECTOR && k.debugger) {
             return Optional.empty();
         }
-        Severity severity = policy.severity(Finding.of(rule, null, ""), k.jit);
+        return Optional.of(new Decision(a, rule, policy.severity(Finding.of(rule, null, ""), k.jit), k.ref, k.jit));
+    }
+
+    /** The alert of a decision: message, details and region. Any thread. */
+    public static Alert build(Decision d) {
+        TraceAlert a = d.raw();
+        Rule rule = d.rule();
         TraceEvent e = a.event();
         ObjectNode details = Json.object();
         details.put("tid", e.tid());
-        k.jit.ifPresent(rt -> details.put("jit_runtime", rt.name()));
+        d.jit().ifPresent(rt -> details.put("jit_runtime", rt.name()));
         String message;
         AlertRegion region = null;
         switch (a.kind()) {
@@ -122,7 +140,7 @@ public final class TraceDetector {
                 region = new AlertRegion(a.start(), a.end(), a.permsAfter(), a.path(), a.regionKind().wireName());
             }
         }
-        return Optional.of(new Alert(e.time(), rule, severity, k.ref, region, message, details, null));
+        return new Alert(e.time(), rule, d.severity(), d.process(), region, message, details, null);
     }
 
     private static String what(TraceAlert a) {

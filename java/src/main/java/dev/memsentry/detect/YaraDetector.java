@@ -48,6 +48,7 @@ public final class YaraDetector implements ProcessScanner.ExtraScan, AutoCloseab
     private final List<YaraRules> rules;
     private final long maxBlockSize;
     private final Map<Thread, Worker> workers = new ConcurrentHashMap<>();
+    private volatile boolean streaming = true;
 
     private static final class Worker {
         final List<YaraScanner> scanners = new ArrayList<>();
@@ -91,6 +92,14 @@ public final class YaraDetector implements ProcessScanner.ExtraScan, AutoCloseab
         return rules;
     }
 
+    /**
+     * Whether a scan reads large blocks on a second thread while libyara scans them. That helps
+     * only while a core is idle: set it from how many processes are scanned at once.
+     */
+    public void useStreaming(int concurrentScans) {
+        streaming = concurrentScans < Runtime.getRuntime().availableProcessors();
+    }
+
     /** "on: 5 rules from PATH (libyara ...)". */
     public String describe() {
         return "on: " + ruleCount() + " rules from " + String.join(", ", rules.stream().map(r -> r.source().toString())
@@ -110,7 +119,7 @@ public final class YaraDetector implements ProcessScanner.ExtraScan, AutoCloseab
         try {
             for (int i = 0; i < rules.size(); i++) {
                 deadline.check();
-                YaraScanOptions options = YaraScanOptions.DEFAULTS.withMaxBlockSize(maxBlockSize)
+                YaraScanOptions options = YaraScanOptions.DEFAULTS.withMaxBlockSize(maxBlockSize).withStreaming(streaming)
                     .withTimeout(Duration.ofMillis(deadline.remainingMillis()));
                 YaraRules source = rules.get(i);
                 List<YaraMatch> matches = new ArrayList<>();
@@ -181,7 +190,7 @@ public final class YaraDetector implements ProcessScanner.ExtraScan, AutoCloseab
         ObjectNode meta = yara.putObject("meta");
         for (YaraMeta x : m.metas()) {
             if (!meta.has(x.identifier())) {
-                meta.set(x.identifier(), Json.MAPPER.valueToTree(x.value()));
+                meta.set(x.identifier(), Json.mapper().valueToTree(x.value()));
             }
         }
         ArrayNode strings = yara.putArray("strings");

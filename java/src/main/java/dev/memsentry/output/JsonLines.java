@@ -8,7 +8,7 @@ import java.io.UncheckedIOException;
 /** One JSON object per line on stdout, flushed per record so a pipeline sees each at once. */
 public final class JsonLines {
     private final PrintWriter out;
-    private final ObjectWriter writer = Json.MAPPER.writer();
+    private final ObjectWriter writer = Json.mapper().writer();
 
     public JsonLines(PrintWriter out) {
         this.out = out;

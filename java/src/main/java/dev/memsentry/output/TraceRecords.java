@@ -1,12 +1,9 @@
 package dev.memsentry.output;
 
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.databind.util.TokenBuffer;
+import dev.memsentry.agent.TraceAbi;
 import dev.memsentry.agent.TraceEvent;
 import dev.memsentry.agent.TraceEventKind;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.time.LocalTime;
 import java.time.ZoneId;
@@ -15,14 +12,18 @@ import java.time.format.DateTimeFormatter;
 /**
  * Trace events as JSON lines and as strace-like text. Events are the bulk of a trace's output, so
  * the JSON is streamed (no tree per event); an alert's {@code memsentry.syscall} uses the same
- * fields through {@link #syscall(TraceEvent)}.
+ * fields through {@link #syscall(TraceEvent)}, as JSON text the alert document embeds as it is.
  */
 public final class TraceRecords {
     private static final String[] SIGNALS = {"0", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT",
         "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT",
         "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ",
         "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS"};
-    private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss.SSSSSS");
+
+    /** Loaded with the text output only: a pattern formatter loads the locale data (a tenth of a second). */
+    private static final class Clock {
+        static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss.SSSSSS");
+    }
 
     private TraceRecords() {
     }
@@ -35,70 +36,70 @@ public final class TraceRecords {
         return signal >= 32 && signal <= 64 ? "SIGRT_" + (signal - 32) : "signal " + signal;
     }
 
-    /** One event as a JSON line (ECS-shaped: @timestamp, event.*, then the syscall's fields). */
-    public static void writeEvent(JsonGenerator g, TraceEvent e) throws IOException {
-        g.writeStartObject();
-        g.writeStringField("@timestamp", timestamp(e));
-        g.writeObjectFieldStart("event");
-        g.writeStringField("kind", "event");
-        g.writeStringField("action", e.kind() == TraceEventKind.SYSCALL ? "syscall" : e.kind().wireName());
-        g.writeStringField("module", "memsentry");
-        g.writeStringField("dataset", "memsentry.trace");
-        g.writeEndObject();
+    /** One event as a JSON line (ECS-shaped: @timestamp, event.*, then the syscall's fields), without the newline. */
+    public static void writeEvent(JsonLine g, TraceEvent e) {
+        g.startObject();
+        g.field("@timestamp", timestamp(e));
+        g.name("event").startObject();
+        g.field("kind", "event");
+        g.field("action", e.kind() == TraceEventKind.SYSCALL ? "syscall" : e.kind().wireName());
+        g.field("module", "memsentry");
+        g.field("dataset", "memsentry.trace");
+        g.endObject();
         fields(g, e);
-        g.writeEndObject();
+        g.endObject();
     }
 
     /** The event's own fields: pid, tid, syscall, addr, len, prot, flags, fd, ret (and error when it failed). */
-    private static void fields(JsonGenerator g, TraceEvent e) throws IOException {
-        g.writeNumberField("pid", e.pid());
-        g.writeNumberField("tid", e.tid());
+    private static void fields(JsonLine g, TraceEvent e) {
+        g.field("pid", e.pid());
+        g.field("tid", e.tid());
         switch (e.kind()) {
             case SYSCALL -> {
-                g.writeStringField("syscall", e.syscall());
-                g.writeNumberField("nr", e.nr());
-                if (e.abi() != dev.memsentry.agent.TraceAbi.X86_64 && e.abi() != dev.memsentry.agent.TraceAbi.AARCH64) {
-                    g.writeStringField("abi", e.abi().wireName());
+                g.field("syscall", e.syscall());
+                g.field("nr", e.nr());
+                if (e.abi() != TraceAbi.X86_64 && e.abi() != TraceAbi.AARCH64) {
+                    g.field("abi", e.abi().wireName());
                 }
                 if (e.hasRange()) {
-                    g.writeStringField("addr", Json.hex(e.addr()));
-                    g.writeStringField("len", Json.hex(e.len()));
+                    g.name("addr").hex(e.addr());
+                    g.name("len").hex(e.len());
                     if (!e.syscall().equals("munmap")) {
-                        g.writeStringField("prot", e.prot());
+                        g.field("prot", e.prot());
                     }
                     if (e.isMmap()) {
-                        g.writeStringField("flags", e.flags());
-                        g.writeNumberField("fd", e.fd());
-                        g.writeStringField("offset", Json.hex(e.arg(5)));
-                    } else if (e.abi() == dev.memsentry.agent.TraceAbi.WIN64 && !e.flags().isEmpty()) {
-                        g.writeStringField("flags", e.flags());
+                        g.field("flags", e.flags());
+                        g.field("fd", e.fd());
+                        g.name("offset").hex(e.arg(5));
+                    } else if (e.abi() == TraceAbi.WIN64 && !e.flags().isEmpty()) {
+                        g.field("flags", e.flags());
                     }
                 } else {
-                    g.writeArrayFieldStart("args");
+                    g.name("args").startArray();
                     for (int i = 0; i < 6; i++) {
-                        g.writeString(Json.hex(e.arg(i)));
+                        g.hex(e.arg(i));
                     }
-                    g.writeEndArray();
+                    g.endArray();
                 }
                 if (e.targetPid() != 0 && e.targetPid() != e.pid()) {
-                    g.writeNumberField("target_pid", e.targetPid());
+                    g.field("target_pid", e.targetPid());
                 }
                 if (!e.complete()) {
-                    g.writeNullField("ret");
-                    g.writeBooleanField("complete", false);
+                    g.name("ret").nul();
+                    g.name("complete").bool(false);
                 } else {
-                    g.writeNumberField("ret", e.ret());
+                    g.field("ret", e.ret());
                     if (e.failed()) {
-                        g.writeStringField("error", e.errorName().isEmpty() ? "errno " + e.error() : e.errorName());
+                        g.field("error", e.errorName().isEmpty() ? "errno " + e.error() : e.errorName());
                     }
                 }
             }
-            case SIGNAL -> g.writeStringField("signal", signalName(e.signal()));
+            case SIGNAL -> g.field("signal", signalName(e.signal()));
             case THREAD_EXITED, PROCESS_EXITED -> {
                 if (e.signal() != 0) {
-                    g.writeStringField("signal", signalName(e.signal()));
+                    g.field("signal", signalName(e.signal()));
                 } else {
-                    g.writeNumberField("exit_code", e.exitCode());
+                    g.field("exit_code", e.exitCode());
                 }
             }
             default -> {
@@ -106,21 +107,23 @@ public final class TraceRecords {
         }
     }
 
-    /** The event's own fields as a tree, for an alert's memsentry.syscall. */
-    public static ObjectNode syscall(TraceEvent e) {
-        try (TokenBuffer tb = new TokenBuffer(Json.MAPPER, false)) {
-            tb.writeStartObject();
-            tb.writeStringField("@timestamp", timestamp(e));
-            fields(tb, e);
-            tb.writeEndObject();
-            return Json.MAPPER.readTree(tb.asParser());
-        } catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
+    /** The event's own fields (with its @timestamp) as one JSON object, for an alert's memsentry.syscall. */
+    public static String syscall(TraceEvent e) {
+        JsonLine g = new JsonLine();
+        g.startObject();
+        g.field("@timestamp", timestamp(e));
+        fields(g, e);
+        g.endObject();
+        return g.toString();
     }
 
     static String timestamp(TraceEvent e) {
-        return DateTimeFormatter.ISO_INSTANT.format(e.time());
+        return IsoInstant.ofEpochNanos(e.timeNs());
+    }
+
+    /** The local time of day as the text lines and alert lines start: "12:00:00.123456". */
+    public static String clock(java.time.Instant at, ZoneId zone) {
+        return LocalTime.ofInstant(at, zone).format(Clock.CLOCK);
     }
 
     /**
@@ -129,7 +132,7 @@ public final class TraceRecords {
      */
     public static void writeText(Writer w, TraceEvent e, ZoneId zone) throws IOException {
         StringBuilder b = new StringBuilder(128);
-        b.append(LocalTime.ofInstant(e.time(), zone).format(CLOCK)).append(" [pid ").append(e.pid());
+        b.append(clock(e.time(), zone)).append(" [pid ").append(e.pid());
         if (e.tid() != e.pid()) {
             b.append(" tid ").append(e.tid());
         }
@@ -171,7 +174,7 @@ public final class TraceRecords {
         b.append(") = ");
         if (!e.complete()) {
             b.append('?');
-        } else if (e.failed() && e.abi() == dev.memsentry.agent.TraceAbi.WIN64) {
+        } else if (e.failed() && e.abi() == TraceAbi.WIN64) {
             b.append(e.errorName()); // an NTSTATUS, not -1 and an errno
         } else if (e.failed()) {
             b.append("-1 ").append(e.errorName().isEmpty() ? "errno " + e.error() : e.errorName());

@@ -65,7 +65,7 @@ class StubDumpTest {
             try (var left = Files.list(out)) {
                 assertEquals(2, left.count(), "no temporary file is left behind");
             }
-            JsonNode m = Json.MAPPER.readTree(s.manifest().toFile());
+            JsonNode m = Json.mapper().readTree(s.manifest().toFile());
             assertEquals("memsentry-raw", m.get("format").asText(), "the Windows agent's manifest format");
             assertEquals(1, m.get("version").asInt());
             assertEquals("linux", m.get("os").asText());
@@ -153,7 +153,7 @@ class StubDumpTest {
         try (Victim v = Victim.start("victim_marker")) {
             Path file = out.resolve("capped.raw");
             StubAgent.DumpSummary s = stub.dump(v.pid(), file, new StubAgent.DumpOptions(false, false, 8192, 0, 0, false), IDLE);
-            JsonNode m = Json.MAPPER.readTree(s.manifest().toFile());
+            JsonNode m = Json.mapper().readTree(s.manifest().toFile());
             boolean truncated = false;
             for (JsonNode r : m.get("regions")) {
                 assertTrue(r.get("bytes").asLong() <= 8192, r.toString());
@@ -165,7 +165,7 @@ class StubDumpTest {
         try (Victim v = Victim.start("victim_kinds", dir.toString())) {
             Path only = out.resolve("suspicious.raw");
             StubAgent.DumpSummary sus = stub.dump(v.pid(), only, new StubAgent.DumpOptions(false, true, 0, 0, 0, false), IDLE);
-            JsonNode ms = Json.MAPPER.readTree(sus.manifest().toFile());
+            JsonNode ms = Json.mapper().readTree(sus.manifest().toFile());
             List<Long> dumped = new java.util.ArrayList<>();
             for (JsonNode r : ms.get("regions")) {
                 if (!r.get("status").asText().equals("skipped")) {

@@ -64,7 +64,7 @@ class BackendsConformanceIT {
     private static Map<Long, JsonNode> othersThanTheRun(String jsonLines) throws Exception {
         Map<Long, JsonNode> all = new TreeMap<>();
         for (String line : jsonLines.split("\n")) {
-            JsonNode n = Json.MAPPER.readTree(line);
+            JsonNode n = Json.mapper().readTree(line);
             all.put(n.get("pid").asLong(), n);
         }
         Set<Long> run = new HashSet<>();

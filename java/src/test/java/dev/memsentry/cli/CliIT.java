@@ -65,7 +65,7 @@ class CliIT {
             long addr = v.hex("addr");
             boolean found = false;
             for (String line : r.out().split("\n")) {
-                JsonNode n = Json.MAPPER.readTree(line);
+                JsonNode n = Json.mapper().readTree(line);
                 long start = Long.parseUnsignedLong(n.get("start").asText().substring(2), 16);
                 long end = Long.parseUnsignedLong(n.get("end").asText().substring(2), 16);
                 found |= Long.compareUnsigned(start, addr) <= 0 && Long.compareUnsigned(addr, end) < 0;
@@ -85,7 +85,7 @@ class CliIT {
         String out = r.out();
         List<JsonNode> procs = new ArrayList<>();
         for (String line : out.split("\n")) {
-            procs.add(Json.MAPPER.readTree(line));
+            procs.add(Json.mapper().readTree(line));
         }
         assertEquals(2, procs.size(), out);
         JsonNode self = procs.stream().filter(n -> n.get("pid").asLong() == 1).findFirst().orElseThrow();
@@ -126,7 +126,7 @@ class CliIT {
         assertOneFallbackWarning(ps.err(), broken);
         boolean listed = false;
         for (String line : ps.out().split("\n")) {
-            JsonNode n = Json.MAPPER.readTree(line);
+            JsonNode n = Json.mapper().readTree(line);
             listed |= n.get("pid").asLong() == 2 && n.get("name").asText().equals("sleep") && n.get("ppid").asLong() == 1;
         }
         assertTrue(listed, "the namespace's sleep is listed through the stub: " + ps.out());
@@ -138,7 +138,7 @@ class CliIT {
             long addr = v.hex("addr");
             boolean found = false;
             for (String line : regions.out().split("\n")) {
-                JsonNode n = Json.MAPPER.readTree(line);
+                JsonNode n = Json.mapper().readTree(line);
                 long start = Long.parseUnsignedLong(n.get("start").asText().substring(2), 16);
                 long end = Long.parseUnsignedLong(n.get("end").asText().substring(2), 16);
                 if (Long.compareUnsigned(start, addr) <= 0 && Long.compareUnsigned(addr, end) < 0) {
@@ -202,7 +202,7 @@ class CliIT {
         }
         Run doctor = jar(List.of(), "--backend", "stub", "doctor", "--json");
         assertEquals(0, doctor.code(), doctor.err());
-        JsonNode d = Json.MAPPER.readTree(doctor.out());
+        JsonNode d = Json.mapper().readTree(doctor.out());
         assertEquals("stub", d.get("backend").asText());
         assertTrue(d.get("backends").get("native").get("available").asBoolean(), d.toString());
         assertFalse(d.get("backends").get("native").get("in_use").asBoolean());

@@ -86,12 +86,12 @@ class ContainerIT {
                 Path.of("/proc/" + c.hostPid() + "/exe")), "the host path reaches the executable");
             assertEquals(1, a.at("/process/vpid").asLong());
             assertNotEquals(0, a.at("/memsentry/namespaces/pid").asLong());
-            assertEquals(Map.of(c.id(), 1), Json.MAPPER.convertValue(s.summary().get("scanned_by_container"), Map.class));
+            assertEquals(Map.of(c.id(), 1), Json.mapper().convertValue(s.summary().get("scanned_by_container"), Map.class));
 
             CliIT.Run ps = CliIT.jar(List.of(), "ps", "--json");
             JsonNode mine = ps.out().lines().map(l -> {
                 try {
-                    return Json.MAPPER.readTree(l);
+                    return Json.mapper().readTree(l);
                 } catch (java.io.IOException e) {
                     throw new AssertionError(l, e);
                 }
@@ -126,7 +126,7 @@ class ContainerIT {
                 assertEquals(ExitCodes.FINDINGS, s.code(), s.err() + sum);
                 assertEquals(1, sum.get("processes_requested").asInt(), sum.toString());
                 assertEquals(1, sum.get("processes_scanned").asInt(), sum.toString());
-                assertEquals(Map.of(c.id(), 1), Json.MAPPER.convertValue(sum.get("scanned_by_container"), Map.class),
+                assertEquals(Map.of(c.id(), 1), Json.mapper().convertValue(sum.get("scanned_by_container"), Map.class),
                     "nothing outside the container was scanned");
                 assertEquals("container:" + scope, sum.get("scope").asText());
                 assertTrue(sum.get("processes_out_of_scope").asInt() >= 2, "the other container and the host: " + sum);
@@ -192,7 +192,7 @@ class ContainerIT {
             assertEquals(ExitCodes.FINDINGS, run.code(), run.err());
             Map<String, JsonNode> events = new java.util.HashMap<>();
             for (String line : run.out().split("\n")) {
-                JsonNode n = Json.MAPPER.readTree(line);
+                JsonNode n = Json.mapper().readTree(line);
                 if (n.at("/event/kind").asText().equals("event")) {
                     events.put(n.at("/event/action").asText(), n);
                 }
@@ -206,7 +206,7 @@ class ContainerIT {
             }
             assertEquals("killed", events.get("kill").at("/memsentry/response/result").asText(), events.get("kill").toString());
             Path manifest = Path.of(events.get("dump").at("/file/path").asText() + ".json");
-            JsonNode m = Json.MAPPER.readTree(Files.readString(manifest));
+            JsonNode m = Json.mapper().readTree(Files.readString(manifest));
             assertEquals(c.id(), m.at("/process/container/id").asText(), m.toString());
             assertEquals("podman", m.at("/process/container/runtime").asText());
             assertEquals(1, m.at("/process/container/pid_in_namespace").asLong());
@@ -222,17 +222,17 @@ class ContainerIT {
                 CliIT.Run dump = CliIT.jar(List.of(), "--backend", backend, "dump", "--pid", pid, "--format", "raw",
                     "--out", file.toString(), "--json");
                 assertEquals(ExitCodes.OK, dump.code(), dump.err());
-                JsonNode record = Json.MAPPER.readTree(dump.out().strip().lines().reduce((a, b) -> b).orElseThrow());
+                JsonNode record = Json.mapper().readTree(dump.out().strip().lines().reduce((a, b) -> b).orElseThrow());
                 assertEquals(c.id(), record.at("/container/id").asText(), record.toString());
                 assertEquals(c.name(), record.at("/container/name").asText(), record.toString());
-                JsonNode m = Json.MAPPER.readTree(Files.readString(Path.of(file + ".json")));
+                JsonNode m = Json.mapper().readTree(Files.readString(Path.of(file + ".json")));
                 assertEquals(c.id(), m.at("/process/container/id").asText(), backend + ": " + m.at("/process"));
                 assertEquals("podman", m.at("/process/container/runtime").asText());
                 assertEquals(1, m.at("/process/container/pid_in_namespace").asLong());
             }
             CliIT.Run kill = CliIT.jar(List.of(), "kill", "--pid", pid, "--grace", "0", "--json");
             assertEquals(ExitCodes.OK, kill.code(), kill.err());
-            JsonNode k = Json.MAPPER.readTree(kill.out().strip());
+            JsonNode k = Json.mapper().readTree(kill.out().strip());
             assertEquals("killed", k.get("result").asText(), k.toString());
             assertEquals(c.id(), k.at("/container/id").asText(), k.toString());
             assertEquals(c.name(), k.at("/container/name").asText(), k.toString());

@@ -138,7 +138,7 @@ class DumpCommandTest {
                 "--regions", "--format", "raw");
             assertEquals(0, r.exitCode(), r.err());
             String[] lines = r.out().strip().split("\n");
-            JsonNode last = Json.MAPPER.readTree(lines[lines.length - 1]);
+            JsonNode last = Json.mapper().readTree(lines[lines.length - 1]);
             assertEquals("dumped", last.get("status").asText());
             assertEquals(v.pid(), last.get("pid").asLong());
             assertEquals("raw", last.get("format").asText());
@@ -146,7 +146,7 @@ class DumpCommandTest {
             assertEquals(dir.resolve("victim_marker." + v.pid() + ".raw"), file);
             assertEquals(Files.size(file), last.get("file_size").asLong());
             assertEquals(last.get("regions").asInt(), lines.length - 1, "one record per region before the summary");
-            JsonNode region = Json.MAPPER.readTree(lines[0]);
+            JsonNode region = Json.mapper().readTree(lines[0]);
             for (String key : new String[] {"start", "end", "perms", "kind", "path", "file_offset", "bytes", "bytes_read",
                 "bytes_from_file", "bytes_hole", "status"}) {
                 assertTrue(region.has(key), key + " in " + region);

@@ -45,6 +45,21 @@ class DumpIT {
         }
     }
 
+    /** Whether process pid holds a file in d open: the unnamed file of a dump shows as "d/#INODE (deleted)". */
+    private static boolean writesInto(long pid, Path d) {
+        try (Stream<Path> fds = Files.list(Path.of("/proc", String.valueOf(pid), "fd"))) {
+            return fds.anyMatch(fd -> {
+                try {
+                    return Files.readSymbolicLink(fd).toString().startsWith(d + "/");
+                } catch (Exception gone) {
+                    return false;
+                }
+            });
+        } catch (Exception exited) {
+            return false;
+        }
+    }
+
     private static String run(String... cmd) throws Exception {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         p.getOutputStream().close();
@@ -74,6 +89,23 @@ class DumpIT {
     }
 
     @Test
+    void aKilledDumpsLeftoverInTheDirectoryIsNamedInAWarningAndKept() throws Exception {
+        // What a dump killed on a file system without O_TMPFILE leaves (the native tests make a real one).
+        Path leftover = dir.resolve(".old.core.0123abcd.partial");
+        Files.write(leftover, new byte[8192]);
+        try (Victim v = Victim.start("victim_marker")) {
+            Path file = dir.resolve("m.core");
+            CliIT.Run r = jar("dump", "--pid", String.valueOf(v.pid()), "--out", file.toString());
+            assertEquals(0, r.code(), r.out() + r.err());
+            List<String> lines = r.err().strip().lines().toList();
+            assertEquals(1, lines.size(), r.err());
+            assertTrue(lines.get(0).startsWith("WARN " + leftover + ": 8192 bytes left by a dump that was killed"),
+                r.err());
+            assertEquals(List.of(".old.core.0123abcd.partial", "m.core"), names(dir));
+        }
+    }
+
+    @Test
     void aTargetThatCannotBeFrozenIsDumpedRunningAndSaysWhy() throws Exception {
         String marker = "IT-VFORK-" + System.nanoTime();
         try (Victim v = Victim.start("victim_vfork_stuck", "4", marker)) {
@@ -97,9 +129,9 @@ class DumpIT {
             CliIT.Run r = jar("dump", "--pid", String.valueOf(v.pid()), "--out-dir", dir.toString(), "--format", "raw",
                 "--json");
             assertEquals(0, r.code(), r.err());
-            JsonNode rec = Json.MAPPER.readTree(r.out());
+            JsonNode rec = Json.mapper().readTree(r.out());
             Path data = Path.of(rec.get("file").asText());
-            JsonNode manifest = Json.MAPPER.readTree(Path.of(data + ".json").toFile());
+            JsonNode manifest = Json.mapper().readTree(Path.of(data + ".json").toFile());
             byte[] bytes = Files.readAllBytes(data);
             assertEquals(bytes.length, manifest.get("totals").get("file_size").asLong());
             assertEquals(data.getFileName().toString(), manifest.get("data").asText());
@@ -132,7 +164,7 @@ class DumpIT {
             CliIT.Run r = jar("dump", "--pid", String.valueOf(v.pid()), "--out", file.toString(), "--max-region-size",
                 "1M", "--json");
             assertEquals(0, r.code(), r.err());
-            assertTrue(Json.MAPPER.readTree(r.out()).get("regions_truncated").asInt() >= 1, r.out());
+            assertTrue(Json.mapper().readTree(r.out()).get("regions_truncated").asInt() >= 1, r.out());
             try (ElfCore core = new ElfCore(file)) {
                 ElfCore.Load l = core.loadAt(v.hex("map"));
                 assertNotNull(l);
@@ -203,7 +235,7 @@ class DumpIT {
     private static List<JsonNode> jsonLines(String out) throws Exception {
         List<JsonNode> all = new ArrayList<>();
         for (String line : out.strip().split("\n")) {
-            all.add(Json.MAPPER.readTree(line));
+            all.add(Json.mapper().readTree(line));
         }
         return all;
     }
@@ -296,8 +328,8 @@ class DumpIT {
 
     @Test
     void interruptedFrozenDumpResumesTheTargetAndLeavesNoFile() throws Exception {
-        // Big enough that the dump is still running when SIGINT arrives: the temporary file's
-        // appearance says it has begun.
+        // Big enough that the dump is still running when SIGINT arrives: a descriptor of the JVM
+        // on a file in the directory (unnamed, O_TMPFILE) says it has begun writing.
         try (Victim v = Victim.start("victim_pages", "768", "1")) {
             Process p = new ProcessBuilder(java(), "-jar", System.getProperty("memsentry.jar"), "dump", "--pid",
                 String.valueOf(v.pid()), "--out-dir", dir.toString(), "--freeze", "--max-region-size", "0").start();
@@ -305,7 +337,7 @@ class DumpIT {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             boolean started = false;
             while (!started && p.isAlive() && System.nanoTime() < deadline) {
-                started = names(dir).stream().anyMatch(n -> n.endsWith(".partial"));
+                started = writesInto(p.pid(), dir);
                 Thread.sleep(2);
             }
             if (!started) {

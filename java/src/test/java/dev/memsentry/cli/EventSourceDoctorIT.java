@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 class EventSourceDoctorIT {
     private static JsonNode processEvents(CliIT.Run r) throws Exception {
         assertEquals(0, r.code(), r.err());
-        return Json.MAPPER.readTree(r.out()).get("capabilities").get("process_events");
+        return Json.mapper().readTree(r.out()).get("capabilities").get("process_events");
     }
 
     @Test

@@ -59,7 +59,7 @@ class KillCommandTest {
         long self = ProcessHandle.current().pid();
         CliRun r = CliRun.of("kill", "--pid", String.valueOf(self), "--grace", "0", "--json");
         assertEquals(ExitCodes.FAILED, r.exitCode(), r.out() + r.err());
-        JsonNode n = Json.MAPPER.readTree(r.out());
+        JsonNode n = Json.mapper().readTree(r.out());
         assertEquals(self, n.get("pid").asLong());
         assertEquals("refused", n.get("result").asText());
         assertEquals("self", n.get("protection").asText());
@@ -77,7 +77,7 @@ class KillCommandTest {
         try (Victim v = Victim.start("victim_ignore_term")) {
             CliRun r = CliRun.of("kill", "--pid", String.valueOf(v.pid()), "--dry-run", "--json");
             assertEquals(ExitCodes.OK, r.exitCode(), r.out() + r.err());
-            JsonNode n = Json.MAPPER.readTree(r.out());
+            JsonNode n = Json.mapper().readTree(r.out());
             assertEquals("would-terminate", n.get("result").asText());
             assertTrue(n.get("dry_run").asBoolean());
             assertEquals(5000, n.get("grace_ms").asLong());
@@ -92,7 +92,7 @@ class KillCommandTest {
             String exe = Victim.directory().resolve("victim_ignore_term").toString();
             CliRun r = CliRun.of("kill", "--pid", String.valueOf(v.pid()), "--protect", exe, "--json");
             assertEquals(ExitCodes.FAILED, r.exitCode(), r.out() + r.err());
-            JsonNode n = Json.MAPPER.readTree(r.out());
+            JsonNode n = Json.mapper().readTree(r.out());
             assertEquals("refused", n.get("result").asText());
             assertEquals("path", n.get("protection").asText());
             assertTrue(v.process().isAlive());
@@ -100,7 +100,7 @@ class KillCommandTest {
             CliRun byName = CliRun.of("kill", "--pid", String.valueOf(v.pid()), "--protect", "victim_ignore_term",
                 "--dry-run", "--json");
             assertEquals(ExitCodes.OK, byName.exitCode(), byName.out() + byName.err());
-            assertEquals("would-terminate", Json.MAPPER.readTree(byName.out()).get("result").asText());
+            assertEquals("would-terminate", Json.mapper().readTree(byName.out()).get("result").asText());
             CliRun bad = CliRun.of("kill", "--pid", String.valueOf(v.pid()), "--protect", "", "--dry-run");
             assertEquals(ExitCodes.USAGE, bad.exitCode(), bad.err());
             assertOneLine(bad.err());

@@ -40,7 +40,7 @@ class KillIT {
         try (Victim v = Victim.start("victim_ignore_term")) {
             CliIT.Run r = kill("kill", "--pid", String.valueOf(v.pid()), "--grace", "300ms", "--json");
             assertEquals(0, r.code(), r.out() + r.err());
-            JsonNode n = Json.MAPPER.readTree(r.out());
+            JsonNode n = Json.mapper().readTree(r.out());
             assertEquals(v.pid(), n.get("pid").asLong());
             assertEquals("killed", n.get("result").asText());
             assertEquals(List.of("SIGTERM", "SIGKILL"), List.of(n.get("signals").get(0).asText(), n.get("signals").get(1).asText()));
@@ -67,7 +67,7 @@ class KillIT {
         for (String mode : List.of("--grace=0", "--dry-run")) {
             CliIT.Run r = kill("kill", "--pid", String.valueOf(parent), mode, "--json");
             assertEquals(ExitCodes.FAILED, r.code(), r.out() + r.err());
-            JsonNode n = Json.MAPPER.readTree(r.out());
+            JsonNode n = Json.mapper().readTree(r.out());
             assertEquals("refused", n.get("result").asText(), mode);
             assertEquals("ancestor", n.get("protection").asText());
             assertEquals(0, n.get("signals").size());
@@ -81,7 +81,7 @@ class KillIT {
         CliIT.Run r = CliIT.run(CliIT.jarCommand(List.of("unshare", "--pid", "--fork", "--mount-proc"), List.of(),
             "kill", "--pid", "1", "--json"));
         assertEquals(ExitCodes.FAILED, r.code(), r.out() + r.err());
-        JsonNode n = Json.MAPPER.readTree(r.out());
+        JsonNode n = Json.mapper().readTree(r.out());
         assertEquals(1, n.get("pid").asLong());
         assertEquals("refused", n.get("result").asText());
         assertEquals("init", n.get("protection").asText());
@@ -95,7 +95,7 @@ class KillIT {
         try (Victim v = Victim.startExecutable(fake)) {
             CliIT.Run r = kill("kill", "--pid", String.valueOf(v.pid()), "--json");
             assertEquals(0, r.code(), r.out() + r.err());
-            JsonNode n = Json.MAPPER.readTree(r.out());
+            JsonNode n = Json.mapper().readTree(r.out());
             assertEquals("terminated", n.get("result").asText(), n.toString());
             assertEquals("none", n.get("protection").asText());
             assertEquals(KILLED_BY_SIGTERM, exitValue(v));
@@ -108,7 +108,7 @@ class KillIT {
         CliIT.Run r = CliIT.run(CliIT.jarCommand(List.of("unshare", "--pid", "--fork", "--mount-proc", "sh", "-c",
             "/usr/bin/sleep 30 & exec \"$0\" \"$@\""), List.of(), "kill", "--pid", "2", "--protect", "sleep", "--json"));
         assertEquals(ExitCodes.FAILED, r.code(), r.out() + r.err());
-        JsonNode n = Json.MAPPER.readTree(r.out());
+        JsonNode n = Json.mapper().readTree(r.out());
         assertEquals("refused", n.get("result").asText(), n.toString());
         assertEquals("name", n.get("protection").asText());
         assertEquals(0, n.get("signals").size());
@@ -119,7 +119,7 @@ class KillIT {
         try (Victim v = Victim.start("victim_ignore_term")) {
             CliIT.Run r = kill("kill", "--pid", String.valueOf(v.pid()), "--dry-run", "--json");
             assertEquals(0, r.code(), r.out() + r.err());
-            JsonNode n = Json.MAPPER.readTree(r.out());
+            JsonNode n = Json.mapper().readTree(r.out());
             assertEquals("would-terminate", n.get("result").asText());
             assertEquals(0, n.get("signals").size());
             assertTrue(v.process().isAlive());
@@ -132,6 +132,6 @@ class KillIT {
         long pidMax = Long.parseLong(Files.readAllLines(Path.of("/proc/sys/kernel/pid_max")).get(0).trim());
         CliIT.Run r = kill("kill", "--pid", String.valueOf(pidMax), "--json");
         assertEquals(ExitCodes.FAILED, r.code(), r.out() + r.err());
-        assertEquals("not-found", Json.MAPPER.readTree(r.out()).get("result").asText());
+        assertEquals("not-found", Json.mapper().readTree(r.out()).get("result").asText());
     }
 }

@@ -67,7 +67,7 @@ class MainTest {
         List<JsonNode> nodes = new ArrayList<>();
         for (String line : out.split("\n")) {
             assertFalse(line.isBlank(), "no blank lines between JSON records");
-            nodes.add(Json.MAPPER.readTree(line));
+            nodes.add(Json.mapper().readTree(line));
         }
         return nodes;
     }
@@ -103,7 +103,7 @@ class MainTest {
         NativeSupport.requireNative();
         CliRun r = CliRun.of("doctor", "--json");
         assertEquals(0, r.exitCode(), r.err());
-        JsonNode d = Json.MAPPER.readTree(r.out());
+        JsonNode d = Json.mapper().readTree(r.out());
         assertEquals("native", d.get("backend").asText());
         assertTrue(d.get("capabilities").get("memory_read").get("available").asBoolean(), d.toString());
         // A real trace of a launched 'true': its loader maps memory, so the tracer saw syscalls.

@@ -71,4 +71,25 @@ class OrderedHandoffTest {
     void capacityMustBeAPowerOfTwo() {
         assertThrows(IllegalArgumentException.class, () -> new OrderedHandoff("x", 6));
     }
+
+    @Test
+    void afterBatchFollowsEveryRunOfTasksBeforeDrainReturns() {
+        List<Integer> seen = new ArrayList<>();
+        List<Integer> atBatchEnds = new ArrayList<>();
+        try (OrderedHandoff h = new OrderedHandoff("test-handoff", 64, () -> atBatchEnds.add(seen.size()))) {
+            LockSupport.parkNanos(50_000_000); // the worker is now in a long park: an urgent task wakes it
+            h.submit(() -> seen.add(0), true);
+            for (int i = 1; i < 500; i++) {
+                int n = i;
+                h.submit(() -> seen.add(n), i % 10 == 0);
+            }
+            h.drain();
+            assertEquals(500, seen.size());
+            assertFalse(atBatchEnds.isEmpty());
+            assertEquals(500, atBatchEnds.get(atBatchEnds.size() - 1), "after the last task, before drain returns");
+            for (int i = 1; i < atBatchEnds.size(); i++) {
+                assertTrue(atBatchEnds.get(i) > atBatchEnds.get(i - 1), "only after tasks ran");
+            }
+        }
+    }
 }

@@ -61,7 +61,7 @@ class ScanIT {
             if (line.isBlank()) {
                 continue;
             }
-            JsonNode n = Json.MAPPER.readTree(line);
+            JsonNode n = Json.mapper().readTree(line);
             if (n.at("/event/kind").asText().equals("alert")) {
                 alerts.add(n);
             } else if (n.at("/event/action").asText().equals("scan-summary")) {
@@ -534,7 +534,7 @@ class ScanIT {
         List<String> lines = Files.readAllLines(out);
         assertEquals(4, lines.size(), "alert and summary, twice: " + lines);
         for (String l : lines) {
-            Json.MAPPER.readTree(l);
+            Json.mapper().readTree(l);
         }
         Path link = tmp.resolve("link.ndjson");
         Files.createSymbolicLink(link, out);
@@ -683,7 +683,7 @@ class ScanIT {
             // yara faults pages in (the memfd marker): it runs second.
             assertEquals(yaraCli(rules, v.pid()), ours);
             JsonNode alpha = s.alert("yara.default.heap_alpha");
-            assertEquals(List.of("victim", "heap"), Json.MAPPER.convertValue(alpha.at("/memsentry/yara/tags"), List.class));
+            assertEquals(List.of("victim", "heap"), Json.mapper().convertValue(alpha.at("/memsentry/yara/tags"), List.class));
             assertEquals("the heap marker", alpha.at("/rule/description").asText());
             assertEquals("high", alpha.at("/memsentry/severity").asText(), "severity = 70 in the rule's metadata");
             assertEquals(v.hex("alpha"), hex(alpha.at("/memsentry/yara/strings/0/address")));
@@ -709,7 +709,7 @@ class ScanIT {
         List<JsonNode> out = new ArrayList<>();
         for (String line : s.out().split("\n")) {
             if (!line.isBlank()) {
-                JsonNode n = Json.MAPPER.readTree(line);
+                JsonNode n = Json.mapper().readTree(line);
                 if (n.at("/event/kind").asText().equals("event") && n.at("/event/action").asText().equals(action)) {
                     out.add(n);
                 }

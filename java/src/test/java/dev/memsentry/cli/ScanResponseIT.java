@@ -52,7 +52,7 @@ class ScanResponseIT {
         List<JsonNode> out = new ArrayList<>();
         for (String line : s.out().split("\n")) {
             if (!line.isBlank()) {
-                out.add(Json.MAPPER.readTree(line));
+                out.add(Json.mapper().readTree(line));
             }
         }
         return out;

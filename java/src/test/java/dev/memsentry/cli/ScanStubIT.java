@@ -141,7 +141,7 @@ class ScanStubIT {
 
             // The manifest locates the marker's region in the data file.
             long addr = v.hex("addr");
-            JsonNode manifest = Json.MAPPER.readTree(Path.of(raw + ".json").toFile());
+            JsonNode manifest = Json.mapper().readTree(Path.of(raw + ".json").toFile());
             JsonNode region = null;
             for (JsonNode r : manifest.get("regions")) {
                 if (Long.compareUnsigned(ScanIT.hex(r.get("start")), addr) <= 0

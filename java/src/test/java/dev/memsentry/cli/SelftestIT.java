@@ -42,7 +42,7 @@ class SelftestIT {
             assertTrue(p.waitFor(120, TimeUnit.SECONDS), "selftest did not end");
             Map<String, JsonNode> checks = new LinkedHashMap<>();
             for (String line : out.lines().toList()) {
-                JsonNode n = Json.MAPPER.readTree(line);
+                JsonNode n = Json.mapper().readTree(line);
                 checks.put(n.get("capability").asText(), n);
             }
             return new Run(p.exitValue(), checks, Files.readString(err.toPath()));

@@ -75,7 +75,7 @@ class SinkIT {
         Map<String, JsonNode> out = new TreeMap<>();
         for (String l : lines) {
             if (!l.isBlank()) {
-                JsonNode n = Json.MAPPER.readTree(l);
+                JsonNode n = Json.mapper().readTree(l);
                 assertTrue(out.put(n.at("/event/id").asText(), n) == null, "one document per event.id: " + l);
             }
         }
@@ -115,7 +115,7 @@ class SinkIT {
         for (String line : received.subList(syslogBefore, received.size())) {
             Matcher m = RFC5424.matcher(line);
             assertTrue(m.matches(), "RFC 5424: " + line);
-            JsonNode doc = Json.MAPPER.readTree(m.group(3));
+            JsonNode doc = Json.mapper().readTree(m.group(3));
             int severity = switch (doc.at("/memsentry/severity").asText()) {
                 case "critical" -> 2;
                 case "high" -> 3;
@@ -137,7 +137,7 @@ class SinkIT {
         List<ConsumerRecord<String, String>> records = broker.consume("memsentry-scan", stdout.size(), Duration.ofSeconds(30));
         List<String> values = new ArrayList<>();
         for (ConsumerRecord<String, String> rec : records) {
-            JsonNode doc = Json.MAPPER.readTree(rec.value());
+            JsonNode doc = Json.mapper().readTree(rec.value());
             String host = doc.at("/host/hostname").asText();
             String expected = doc.at("/process/pid").isIntegralNumber() ? host + ":" + doc.at("/process/pid").asLong() : host;
             assertEquals(expected, rec.key(), "key: host name and pid");
@@ -206,7 +206,7 @@ class SinkIT {
         for (String line : got.subList(before, got.size())) {
             Matcher m = RFC5424.matcher(line);
             assertTrue(m.matches(), line);
-            ids.add(Json.MAPPER.readTree(m.group(3)).at("/event/id").asText());
+            ids.add(Json.mapper().readTree(m.group(3)).at("/event/id").asText());
         }
         return ids;
     }
@@ -217,7 +217,7 @@ class SinkIT {
         try (Stream<Path> files = Files.walk(spool)) {
             for (Path f : files.filter(p -> p.toString().endsWith(".jsonl")).toList()) {
                 for (String l : Files.readAllLines(f)) {
-                    ids.add(Json.MAPPER.readTree(l).at("/event/id").asText());
+                    ids.add(Json.mapper().readTree(l).at("/event/id").asText());
                 }
             }
         }
@@ -306,7 +306,7 @@ class SinkIT {
         for (String line : got.subList(before, got.size())) {
             Matcher m = RFC5424.matcher(line);
             assertTrue(m.matches(), line);
-            JsonNode doc = Json.MAPPER.readTree(m.group(3));
+            JsonNode doc = Json.mapper().readTree(m.group(3));
             JsonNode earlier = arrived.put(doc.at("/event/id").asText(), doc);
             assertTrue(earlier == null || earlier.equals(doc), "a duplicate is the same document: " + doc);
         }
@@ -385,7 +385,7 @@ class SinkIT {
             .put("sasl.mechanism", "PLAIN").put("sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule"
                 + " required username=\"memsentry\" password=\"" + password + "\";");
         Path f = tmp.resolve(name);
-        Files.writeString(f, Json.MAPPER.writeValueAsString(cfg));
+        Files.writeString(f, Json.mapper().writeValueAsString(cfg));
         return f;
     }
 

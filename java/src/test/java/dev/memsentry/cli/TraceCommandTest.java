@@ -30,7 +30,7 @@ class TraceCommandTest {
         List<JsonNode> docs = new ArrayList<>();
         for (String line : out.split("\n")) {
             if (line.startsWith("{")) {
-                docs.add(Json.MAPPER.readTree(line));
+                docs.add(Json.mapper().readTree(line));
             }
         }
         return docs;

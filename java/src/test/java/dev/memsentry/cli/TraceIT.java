@@ -283,7 +283,7 @@ class TraceIT {
             assertTrue(t.process().waitFor(60, TimeUnit.SECONDS), "the jar did not exit after SIGTERM");
             Tracees.assertRunningAndUntraced(v);
             List<String> lines = t.lines();
-            JsonNode sum = Json.MAPPER.readTree(lines.get(lines.size() - 1)).path("memsentry").path("summary");
+            JsonNode sum = Json.mapper().readTree(lines.get(lines.size() - 1)).path("memsentry").path("summary");
             assertEquals("stopped", sum.path("ended").asText(), "the summary is written before the JVM goes: "
                 + lines.get(lines.size() - 1) + "\nstderr: " + t.err());
             assertEquals("", t.err());

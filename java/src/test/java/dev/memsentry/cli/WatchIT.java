@@ -299,7 +299,7 @@ class WatchIT {
         assertTrue(pid < 100, "a pid of the new namespace: " + ready);
         List<JsonNode> docs = new ArrayList<>();
         for (String l : Files.readAllLines(tmp.resolve("ns.out"))) {
-            docs.add(dev.memsentry.output.Json.MAPPER.readTree(l));
+            docs.add(dev.memsentry.output.Json.mapper().readTree(l));
         }
         assertTrue(docs.stream().anyMatch(d -> WatchRun.alertFor(pid, "memory.exec_anonymous").test(d)),
             docs + Files.readString(tmp.resolve("ns.err")));

@@ -62,7 +62,7 @@ final class WatchRun implements AutoCloseable {
         int end = text.lastIndexOf('\n');
         for (String line : text.substring(0, end + 1).split("\n")) {
             if (line.startsWith("{")) {
-                docs.add(Json.MAPPER.readTree(line));
+                docs.add(Json.mapper().readTree(line));
             }
         }
         return docs;

@@ -31,7 +31,7 @@ class YaraDoctorIT {
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         assertEquals(0, p.exitValue(), out + err);
-        return Json.MAPPER.readTree(out);
+        return Json.mapper().readTree(out);
     }
 
     @Test

@@ -26,11 +26,11 @@ class EcsWriterTest {
 
     @Test
     void alertCarriesTheEcsFieldsTheIssueLists() throws Exception {
-        JsonNode d = Json.MAPPER.readTree(Json.MAPPER.writeValueAsString(ecs.alert(alert(
+        JsonNode d = Json.mapper().readTree(Json.mapper().writeValueAsString(ecs.alert(alert(
             new AlertRegion(0x7f0000001000L, 0x7f0000003000L, "r-xp", "/usr/lib/libc.so.6", "file"), null))));
         assertEquals("2026-01-02T03:04:05.678Z", d.at("/@timestamp").asText());
         assertEquals("alert", d.at("/event/kind").asText());
-        assertEquals(List.of("process", "intrusion_detection"), Json.MAPPER.convertValue(d.at("/event/category"), List.class));
+        assertEquals(List.of("process", "intrusion_detection"), Json.mapper().convertValue(d.at("/event/category"), List.class));
         assertEquals(73, d.at("/event/severity").asInt());
         assertEquals("high", d.at("/memsentry/severity").asText());
         assertEquals("code.patched", d.at("/rule/id").asText());

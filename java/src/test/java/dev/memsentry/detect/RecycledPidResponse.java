@@ -65,7 +65,7 @@ public final class RecycledPidResponse {
             responder.respond(new ProcessResult(pid, ref, ProcessResult.Outcome.SCANNED, "", List.of(alert), 0, 0, 0,
                 0, 0, 0, List.of()));
             for (ObjectNode e : events) {
-                System.out.println("EVENT " + Json.MAPPER.writeValueAsString(e));
+                System.out.println("EVENT " + Json.mapper().writeValueAsString(e));
             }
             Thread.sleep(300);
             System.out.println("HEIR_ALIVE " + heir.isAlive());

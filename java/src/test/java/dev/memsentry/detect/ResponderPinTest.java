@@ -40,7 +40,7 @@ class ResponderPinTest {
         List<JsonNode> events = new ArrayList<>();
         for (String line : out.split("\n")) {
             if (line.startsWith("EVENT ")) {
-                events.add(Json.MAPPER.readTree(line.substring(6)));
+                events.add(Json.mapper().readTree(line.substring(6)));
             }
         }
         assertEquals(1, events.size(), out);

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.memsentry.agent.TraceAbi;
 import dev.memsentry.agent.TraceEvent;
@@ -24,11 +23,12 @@ class TraceRecordsTest {
     }
 
     private static JsonNode json(TraceEvent e) throws Exception {
-        StringWriter w = new StringWriter();
-        try (JsonGenerator g = Json.MAPPER.getFactory().createGenerator(w)) {
-            TraceRecords.writeEvent(g, e);
-        }
-        return Json.MAPPER.readTree(w.toString());
+        JsonLine g = new JsonLine();
+        TraceRecords.writeEvent(g, e);
+        String line = g.toString();
+        JsonNode tree = Json.mapper().readTree(line);
+        assertEquals(Json.mapper().writeValueAsString(tree), line, "the line is what Jackson writes for its tree");
+        return tree;
     }
 
     private static String text(TraceEvent e) throws Exception {
@@ -99,7 +99,7 @@ class TraceRecordsTest {
     @Test
     void alertSyscallTreeHasTheSameFields() throws Exception {
         TraceEvent e = syscall("mprotect", new long[] {0x7f12a000L, 0x1000, 5, 0, 0, 0}, "PROT_READ|PROT_EXEC", "", 0, "", 0);
-        JsonNode tree = TraceRecords.syscall(e);
+        JsonNode tree = dev.memsentry.output.Json.mapper().readTree(TraceRecords.syscall(e));
         JsonNode line = json(e);
         for (String f : new String[] {"pid", "tid", "syscall", "addr", "len", "prot", "ret"}) {
             assertEquals(line.get(f).asText(), tree.get(f).asText(), f);

@@ -59,7 +59,7 @@ class KafkaSinkTest {
             for (long pid : new long[] {11, 22, 33}) {
                 for (ObjectNode d : TestDocs.alerts(0, 10, pid)) {
                     sinks.write(d);
-                    sent.put(d.at("/event/id").asText(), Json.MAPPER.readTree(Json.MAPPER.writeValueAsString(d)));
+                    sent.put(d.at("/event/id").asText(), Json.mapper().readTree(Json.mapper().writeValueAsString(d)));
                 }
             }
             TestDocs.finish(sinks);
@@ -69,7 +69,7 @@ class KafkaSinkTest {
         assertEquals(30, got.size());
         Map<String, Integer> lastPerKey = new HashMap<>();
         for (ConsumerRecord<String, String> r : got) {
-            JsonNode value = Json.MAPPER.readTree(r.value());
+            JsonNode value = Json.mapper().readTree(r.value());
             JsonNode doc = sent.get(value.at("/event/id").asText());
             assertEquals(doc, value, "the value is the ECS document");
             assertEquals("test-host:" + doc.at("/process/pid").asLong(), r.key(), "key: host name and pid");

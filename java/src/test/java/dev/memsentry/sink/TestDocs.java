@@ -59,7 +59,7 @@ final class TestDocs {
     static void assertAtLeastOnce(java.util.Set<String> sent, List<String> received) throws Exception {
         java.util.Map<String, String> byId = new java.util.HashMap<>();
         for (String json : received) {
-            JsonNode doc = Json.MAPPER.readTree(json);
+            JsonNode doc = Json.mapper().readTree(json);
             String previous = byId.put(doc.at("/event/id").asText(), doc.toString());
             if (previous != null) {
                 assertEquals(previous, doc.toString(), "a duplicate is the same document, same event.id");
@@ -95,7 +95,7 @@ final class TestDocs {
         Matcher m = RFC5424.matcher(line);
         assertTrue(m.matches(), "not RFC 5424: " + line);
         return new Syslog(Integer.parseInt(m.group(1)), m.group(2), m.group(3), m.group(4), m.group(5), m.group(6),
-            Json.MAPPER.readTree(m.group(8)));
+            Json.mapper().readTree(m.group(8)));
     }
 
     /** PRI = facility authpriv (10) * 8 + the severity of section 6.2.1 the README documents. */

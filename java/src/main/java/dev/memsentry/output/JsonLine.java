@@ -1,0 +1,312 @@
+package dev.memsentry.output;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.POJONode;
+import com.fasterxml.jackson.databind.util.RawValue;
+import java.io.IOException;
+import java.io.Writer;
+import java.util.Arrays;
+import java.util.Map;
+
+/**
+ * One JSON line built in a reused character buffer: the writer for the bulk of a trace's output
+ * (an event line per syscall), where Jackson's generator was most of the time spent per line and
+ * most of what the JIT had to compile before the first line came out fast. Writes exactly what
+ * Jackson writes for the same calls (compact, strings escaped as Jackson escapes them), so event
+ * lines and Jackson's documents read alike; {@link #tree} writes a whole document without making
+ * Jackson's mapper (a tenth of a second or more of a trace's start). Also a {@link Writer} for raw
+ * characters. Nesting depth at most 63. Not thread-safe.
+ */
+public final class JsonLine extends Writer {
+    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
+    private static final char[] HEX_LOWER = "0123456789abcdef".toCharArray();
+
+    private char[] chars = new char[1024];
+    private int length;
+    private long needsComma; // bit d: the container at depth d already has a member
+    private int depth;
+    private boolean afterName;
+
+    public JsonLine startObject() {
+        return open('{');
+    }
+
+    public JsonLine endObject() {
+        return close('}');
+    }
+
+    public JsonLine startArray() {
+        return open('[');
+    }
+
+    public JsonLine endArray() {
+        return close(']');
+    }
+
+    /** A member name; the value follows. Names are memsentry's own ASCII words: not escaped. */
+    public JsonLine name(String name) {
+        separate();
+        put('"');
+        put(name);
+        put('"');
+        put(':');
+        afterName = true;
+        return this;
+    }
+
+    public JsonLine string(String value) {
+        separate();
+        put('"');
+        escape(value);
+        put('"');
+        return this;
+    }
+
+    public JsonLine number(long value) {
+        separate();
+        room(20);
+        if (value == Long.MIN_VALUE) {
+            put("-9223372036854775808");
+            return this;
+        }
+        long v = value;
+        if (v < 0) {
+            chars[length++] = '-';
+            v = -v;
+        }
+        int digits = 1;
+        for (long p = 10; digits < 19 && v >= p; p *= 10) {
+            digits++;
+        }
+        for (int i = length + digits - 1; i >= length; i--) {
+            chars[i] = (char) ('0' + v % 10);
+            v /= 10;
+        }
+        length += digits;
+        return this;
+    }
+
+    /** An unsigned 64-bit value as a string in {@link Json#hex} form ("0x7f12a000"), without making the string. */
+    public JsonLine hex(long value) {
+        separate();
+        room(20);
+        chars[length++] = '"';
+        chars[length++] = '0';
+        chars[length++] = 'x';
+        int digits = Math.max(1, (67 - Long.numberOfLeadingZeros(value)) / 4);
+        for (int i = length + digits - 1; i >= length; i--) {
+            chars[i] = HEX_LOWER[(int) (value & 0xf)];
+            value >>>= 4;
+        }
+        length += digits;
+        chars[length++] = '"';
+        return this;
+    }
+
+    public JsonLine bool(boolean value) {
+        separate();
+        put(value ? "true" : "false");
+        return this;
+    }
+
+    public JsonLine nul() {
+        separate();
+        put("null");
+        return this;
+    }
+
+    /**
+     * A tree as Jackson writes it: objects, arrays, strings, integers, booleans, nulls and raw
+     * values (an alert's memsentry.syscall) here; anything else (floating point, binary, POJOs)
+     * through the mapper.
+     */
+    public JsonLine tree(JsonNode node) {
+        switch (node.getNodeType()) {
+            case OBJECT -> {
+                startObject();
+                for (Map.Entry<String, JsonNode> member : node.properties()) {
+                    separate();
+                    put('"');
+                    escape(member.getKey());
+                    put('"');
+                    put(':');
+                    afterName = true;
+                    tree(member.getValue());
+                }
+                endObject();
+            }
+            case ARRAY -> {
+                startArray();
+                for (JsonNode element : node) {
+                    tree(element);
+                }
+                endArray();
+            }
+            case STRING -> string(node.textValue());
+            case BOOLEAN -> bool(node.booleanValue());
+            case NULL -> nul();
+            case NUMBER -> {
+                if (node.isIntegralNumber() && node.canConvertToLong()) {
+                    number(node.longValue());
+                } else {
+                    raw(node);
+                }
+            }
+            case POJO -> {
+                if (((POJONode) node).getPojo() instanceof RawValue r && r.rawValue() instanceof String text) {
+                    separate();
+                    put(text);
+                } else {
+                    raw(node);
+                }
+            }
+            default -> raw(node);
+        }
+        return this;
+    }
+
+    private void raw(JsonNode node) {
+        separate();
+        try {
+            put(Json.mapper().writeValueAsString(node));
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("a JSON tree that cannot be written: " + e.getMessage(), e);
+        }
+    }
+
+    public JsonLine field(String name, String value) {
+        return name(name).string(value);
+    }
+
+    public JsonLine field(String name, long value) {
+        return name(name).number(value);
+    }
+
+    /** The characters so far (then {@link #clear()} for the next line). */
+    public void writeTo(Writer w) throws IOException {
+        w.write(chars, 0, length);
+    }
+
+    public int length() {
+        return length;
+    }
+
+    @Override
+    public String toString() {
+        return new String(chars, 0, length);
+    }
+
+    /** Empties the buffer for the next line (keeping its capacity). */
+    public void clear() {
+        length = 0;
+        depth = 0;
+        needsComma = 0;
+        afterName = false;
+    }
+
+    // Writer: raw characters, for a Jackson generator writing a whole document here.
+    @Override
+    public void write(char[] c, int off, int len) {
+        room(len);
+        System.arraycopy(c, off, chars, length, len);
+        length += len;
+    }
+
+    @Override
+    public void write(int c) {
+        put((char) c);
+    }
+
+    @Override
+    public void write(String s, int off, int len) {
+        room(len);
+        s.getChars(off, off + len, chars, length);
+        length += len;
+    }
+
+    @Override
+    public void flush() {
+    }
+
+    @Override
+    public void close() {
+    }
+
+    private JsonLine open(char c) {
+        separate();
+        put(c);
+        if (++depth > 63) {
+            throw new IllegalStateException("JSON nested too deep");
+        }
+        needsComma &= ~(1L << depth);
+        return this;
+    }
+
+    private JsonLine close(char c) {
+        if (depth == 0) {
+            throw new IllegalStateException("no open " + (c == '}' ? "object" : "array"));
+        }
+        depth--;
+        put(c);
+        return this;
+    }
+
+    private void separate() {
+        if (afterName) {
+            afterName = false;
+            return;
+        }
+        long bit = 1L << depth;
+        if ((needsComma & bit) != 0) {
+            put(',');
+        }
+        needsComma |= bit;
+    }
+
+    // As Jackson's default escapes: '"' and '\\', the control characters with their short forms
+    // where JSON has one (b t n f r after a backslash), else backslash-u 00XX; everything else as it is.
+    private void escape(String s) {
+        int n = s.length();
+        room(n);
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c >= 0x20 && c != '"' && c != '\\') {
+                put(c);
+                continue;
+            }
+            room(6);
+            chars[length++] = '\\';
+            switch (c) {
+                case '"', '\\' -> chars[length++] = c;
+                case '\b' -> chars[length++] = 'b';
+                case '\t' -> chars[length++] = 't';
+                case '\n' -> chars[length++] = 'n';
+                case '\f' -> chars[length++] = 'f';
+                case '\r' -> chars[length++] = 'r';
+                default -> {
+                    chars[length++] = 'u';
+                    chars[length++] = '0';
+                    chars[length++] = '0';
+                    chars[length++] = HEX[c >> 4];
+                    chars[length++] = HEX[c & 0xf];
+                }
+            }
+        }
+    }
+
+    private void put(char c) {
+        room(1);
+        chars[length++] = c;
+    }
+
+    private void put(String s) {
+        write(s, 0, s.length());
+    }
+
+    private void room(int more) {
+        if (length + more > chars.length) {
+            chars = Arrays.copyOf(chars, Math.max(chars.length * 2, length + more));
+        }
+    }
+}
