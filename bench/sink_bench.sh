@@ -11,6 +11,8 @@
 #   bench/sink_bench.sh [path/to/orchestrator.jar]      (as root; after mvn package, which fills ~/.m2)
 #   PARTS=3 bench/sink_bench.sh: only part 3 (PARTS is any of 1, 2, 3; default all)
 #   BASE_JAR=old.jar: part 3 also runs that jar with the Kafka sink, in the same rounds
+#   CDS=1: every java of part 3 uses a class-data archive dumped here from packaging/memsentry.classlist,
+#          as the installed launcher does (the archive postinst makes)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 jar=${1:-$repo/target/orchestrator.jar}
@@ -89,7 +91,15 @@ kafka_start
 fi
 if [[ $PARTS == *3* ]]; then
 echo "## 3. scan --all (fresh PID namespace), $REPEAT runs per mode, alternating"
-export MS_JAR=$jar MS_BASE_JAR=${BASE_JAR:-} MS_VICTIMS=$repo/target/native-build/victims MS_REPEAT=$REPEAT MS_WORK=$work \
+ms_java_opts=""
+if [[ ${CDS:-0} == 1 ]]; then
+  [[ -z ${BASE_JAR:-} ]] || { echo "CDS=1 and BASE_JAR: the archive is made for one jar"; exit 2; }
+  "$java" -Xshare:dump -XX:SharedClassListFile="$repo/packaging/memsentry.classlist" \
+    -XX:SharedArchiveFile="$work/memsentry.jsa" -Xlog:cds=off -cp "$jar" > /dev/null
+  ms_java_opts="-XX:SharedArchiveFile=$work/memsentry.jsa -Xshare:auto -Xlog:cds=off"
+  echo "# with the installation's class-data archive ($(stat -c %s "$work/memsentry.jsa") bytes)"
+fi
+export MS_JAR=$jar MS_BASE_JAR=${BASE_JAR:-} MS_JAVA_OPTS=$ms_java_opts MS_VICTIMS=$repo/target/native-build/victims MS_REPEAT=$REPEAT MS_WORK=$work \
   MS_TCP=$tcp MS_KAFKA=127.0.0.1:$kport
 unshare --pid --fork --mount-proc bash "$repo/bench/sink_bench_scan.sh"
 fi

@@ -26,7 +26,7 @@ for i in $(seq "$MS_REPEAT"); do
     t0=$(date +%s%N)
     # shellcheck disable=SC2086
     /usr/bin/time -o "$MS_WORK/cpu" -f "%U %S" \
-      java -jar "$([[ $m == kafka_base ]] && echo "$MS_BASE_JAR" || echo "$MS_JAR")" scan --all --no-progress --spool "$MS_WORK/scan-spool" ${modes[$m]} > /dev/null 2> "$MS_WORK/scan.err"
+      java ${MS_JAVA_OPTS:-} -jar "$([[ $m == kafka_base ]] && echo "$MS_BASE_JAR" || echo "$MS_JAR")" scan --all --no-progress --spool "$MS_WORK/scan-spool" ${modes[$m]} > /dev/null 2> "$MS_WORK/scan.err"
     code=$?
     t1=$(date +%s%N)
     [[ $code == 1 ]] || { echo "scan ($m) exited $code: $(cat "$MS_WORK/scan.err")"; }

@@ -68,7 +68,9 @@ run_ms-attach()           { attach_run "$d" attach; }
 run_ms-launch()           { "$d" launch "$w" "$iterations" | elapsed; }
 run_ms-launch-noseccomp() { "$d" launch --no-seccomp "$w" "$iterations" | elapsed; }
 jar=${MS_JAR:-$root/target/orchestrator.jar}
-cli=(java -jar "$jar" trace --json --out /dev/null)
+# MS_JAVA_OPTS: JVM options for the cli modes, e.g. the installed launcher's class-data archive.
+read -ra java_opts <<<"${MS_JAVA_OPTS:-}"
+cli=(java "${java_opts[@]}" -jar "$jar" trace --json --out /dev/null)
 run_cli-attach()          { attach_run "${cli[@]}" --pid; }
 run_cli-launch()          { { timed cli-launch "${cli[@]}" -- "$w" "$iterations" || [ $? -eq 1 ]; } | elapsed; }   # 1: alerts raised
 

@@ -34,6 +34,16 @@ check "the package installs" env DEBIAN_FRONTEND=noninteractive apt-get install 
 check "memsentry --version" bash -c '/usr/bin/memsentry --version | grep -q "^memsentry "'
 check "the class-data archive was made at installation" test -s /var/cache/memsentry/memsentry.jsa
 check "memsentry doctor" bash -c 'memsentry doctor >/dev/null'
+# The archive holds the classes of memsentry and of the Kafka client (packaging/memsentry.classlist):
+# a scan with an unreachable Kafka sink (its alerts go to a spool) loads both from it.
+check "the launcher loads memsentry's and Kafka's classes from the archive" bash -c '
+  tmp=$(mktemp -d); sleep 30 & target=$!
+  JAVA_TOOL_OPTIONS="-Xlog:class+load:file=$tmp/classes" memsentry scan --pid $target \
+    --sink kafka://127.0.0.1:1/check --spool "$tmp/spool" >/dev/null 2>&1
+  kill $target
+  grep -q "dev.memsentry.cli.Main source: shared objects file" "$tmp/classes" &&
+    grep -q "org.apache.kafka.clients.producer.KafkaProducer source: shared objects file" "$tmp/classes"
+  ok=$?; rm -rf "$tmp"; exit $ok'
 check "memsentry selftest" memsentry selftest
 check "man -w memsentry-scan" bash -c 'man -w memsentry-scan | grep -q /usr/share/man/man1/memsentry-scan.1.gz'
 check "bash completes 'memsentry sc' to scan" bash -c '
