@@ -44,11 +44,11 @@ public final class JsonLine extends Writer {
         return close(']');
     }
 
-    /** A member name; the value follows. Names are memsentry's own ASCII words: not escaped. */
+    /** A member name, escaped as a string is; the value follows. */
     public JsonLine name(String name) {
         separate();
         put('"');
-        put(name);
+        escape(name);
         put('"');
         put(':');
         afterName = true;
@@ -126,12 +126,7 @@ public final class JsonLine extends Writer {
             case OBJECT -> {
                 startObject();
                 for (Map.Entry<String, JsonNode> member : node.properties()) {
-                    separate();
-                    put('"');
-                    escape(member.getKey());
-                    put('"');
-                    put(':');
-                    afterName = true;
+                    name(member.getKey());
                     tree(member.getValue());
                 }
                 endObject();
@@ -168,10 +163,18 @@ public final class JsonLine extends Writer {
 
     private void raw(JsonNode node) {
         separate();
-        try {
-            put(Json.mapper().writeValueAsString(node));
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("a JSON tree that cannot be written: " + e.getMessage(), e);
+        put(ThroughMapper.text(node));
+    }
+
+    // Its own class: verifying a catch of Jackson's exception loads Jackson's classes, which
+    // ps --json (through JsonObjectLines) must not load.
+    private static final class ThroughMapper {
+        static String text(JsonNode node) {
+            try {
+                return Json.mapper().writeValueAsString(node);
+            } catch (JsonProcessingException e) {
+                throw new IllegalArgumentException("a JSON tree that cannot be written: " + e.getMessage(), e);
+            }
         }
     }
 

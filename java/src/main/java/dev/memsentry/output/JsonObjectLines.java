@@ -1,21 +1,19 @@
 package dev.memsentry.output;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 
 /**
- * One JSON object per line, flushed per record, written field by field. For short commands
- * ({@code ps}): setting Jackson up (its ObjectMapper, or even jackson-core's factory and generator
- * classes) costs a cold JVM more than listing a hundred processes. Strings are escaped as Jackson
- * escapes them (the quote, the backslash, and control characters: the short form where JSON has
- * one, else a six-character escape with upper-case hex), so the lines are the same as
- * {@link JsonLines} prints for the same fields.
+ * One JSON object per line, flushed per record, written field by field through {@link JsonLine}
+ * (which writes what Jackson writes for the same fields). For short commands ({@code ps}): setting
+ * Jackson up (its ObjectMapper, or even jackson-core's factory and generator classes) costs a cold
+ * JVM more than listing a hundred processes, so the lines are the same as {@link JsonLines} prints
+ * without any of it being loaded.
  */
 public final class JsonObjectLines {
-    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
-
     private final PrintWriter out;
-    private final StringBuilder line = new StringBuilder(512);
-    private boolean first;
+    private final JsonLine line = new JsonLine();
 
     public JsonObjectLines(PrintWriter out) {
         this.out = out;
@@ -27,97 +25,61 @@ public final class JsonObjectLines {
     }
 
     public void write(Fields fields) {
-        line.setLength(0);
-        startObject();
+        line.clear();
+        line.startObject();
         fields.write(this);
-        endObject();
-        out.println(line);
+        line.endObject();
+        try {
+            line.writeTo(out);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // a PrintWriter does not throw; it sets its error flag
+        }
+        out.println();
         out.flush();
     }
 
     public JsonObjectLines field(String name, long value) {
-        name(name).append(value);
+        line.field(name, value);
         return this;
     }
 
     public JsonObjectLines field(String name, boolean value) {
-        name(name).append(value);
+        line.name(name).bool(value);
         return this;
     }
 
     /** A string field; null is written as JSON null. */
     public JsonObjectLines field(String name, String value) {
-        name(name);
+        line.name(name);
         string(value);
         return this;
     }
 
     public JsonObjectLines field(String name, Iterable<String> values) {
-        name(name).append('[');
-        boolean firstValue = true;
+        line.name(name).startArray();
         for (String v : values) {
-            if (!firstValue) {
-                line.append(',');
-            }
             string(v);
-            firstValue = false;
         }
-        line.append(']');
+        line.endArray();
         return this;
     }
 
     /** Starts a nested object field; end it with {@link #endObject()}. */
     public JsonObjectLines startObject(String name) {
-        name(name);
-        return startObject();
-    }
-
-    private JsonObjectLines startObject() {
-        line.append('{');
-        first = true;
+        line.name(name).startObject();
         return this;
     }
 
     public JsonObjectLines endObject() {
-        line.append('}');
-        first = false;
+        line.endObject();
         return this;
-    }
-
-    private StringBuilder name(String name) {
-        if (!first) {
-            line.append(',');
-        }
-        first = false;
-        string(name);
-        return line.append(':');
     }
 
     private void string(String s) {
         if (s == null) {
-            line.append("null");
-            return;
+            line.nul();
+        } else {
+            line.string(s);
         }
-        line.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> line.append("\\\"");
-                case '\\' -> line.append("\\\\");
-                case '\b' -> line.append("\\b");
-                case '\f' -> line.append("\\f");
-                case '\n' -> line.append("\\n");
-                case '\r' -> line.append("\\r");
-                case '\t' -> line.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        line.append("\\u00").append(HEX[c >> 4]).append(HEX[c & 0xf]);
-                    } else {
-                        line.append(c);
-                    }
-                }
-            }
-        }
-        line.append('"');
     }
 }
