@@ -31,8 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 600); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened"; return 1; }
+source "$repo/bench/servers.sh"
 
 # --- rsyslog -------------------------------------------------------------------------------
 mkdir -p "$work/rs/work"
@@ -61,7 +60,7 @@ rsyslog_stop() { kill "$rs_pid"; wait "$rs_pid" 2>/dev/null || true; }
 rsyslog_start
 
 # --- Kafka ---------------------------------------------------------------------------------
-source "$repo/bench/kafka_broker.sh"
+kafka_setup
 kafka_start
 
 bench=("$java" -Dorg.slf4j.simpleLogger.log.org.apache.kafka=warn -Dorg.slf4j.simpleLogger.showThreadName=false \

@@ -27,10 +27,9 @@ cleanup() { # this shell is the namespace's init: what it does not stop dies wit
   rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 600); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened"; return 1; }
+source "$repo/bench/servers.sh"
 
-source "$repo/bench/kafka_broker.sh"
+kafka_setup
 kafka_start
 # A syslog receiver that takes and discards the stream: the sink's classes are what matter here.
 syslog=$(free_port)
