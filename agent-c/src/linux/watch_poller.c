@@ -225,17 +225,14 @@ static int pass(ms_watch *w, emitter *em, ms_status *st)
             continue;
         int32_t pid = (int32_t)v;
         uint64_t dir_ino = (uint64_t)d->d_ino;
-        if (pl->pass % FULL_PASS_EVERY != 0) {
-            entry *known = lookup(pl, pid);
-            if (known && unchanged(pl->proc_fd, known, dir_ino)) {
-                known->pass = pl->pass;
-                continue;
-            }
+        entry *e = lookup(pl, pid);
+        if (e && pl->pass % FULL_PASS_EVERY != 0 && unchanged(pl->proc_fd, e, dir_ino)) {
+            e->pass = pl->pass;
+            continue;
         }
         facts f;
         if (!read_facts(pl->proc_fd, d->d_name, &f))
             continue;
-        entry *e = lookup(pl, pid);
         if (e && e->start != f.start) {
             /* The pid was reused between two passes. */
             remove_entry(pl, e);
