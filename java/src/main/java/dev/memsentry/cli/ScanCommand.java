@@ -28,7 +28,6 @@ import dev.memsentry.detect.yara.YaraDiagnostic;
 import dev.memsentry.detect.yara.YaraRules;
 import dev.memsentry.output.EvidenceFiles;
 import dev.memsentry.output.Json;
-import dev.memsentry.output.JsonLines;
 import dev.memsentry.output.Table;
 import dev.memsentry.output.TerminalText;
 import dev.memsentry.sink.SinkSet;
@@ -226,7 +225,7 @@ final class ScanCommand implements Callable<Integer> {
         long started = System.nanoTime();
         AlertOutput output;
         try {
-            output = AlertOutput.open(options.output.out, json ? new JsonLines(stdout) : null, sinks);
+            output = AlertOutput.open(options.output.out, json ? stdout : null, sinks);
         } catch (AlertOutput.OpenException e) {
             if (pins != null) {
                 pins.close();
@@ -236,7 +235,7 @@ final class ScanCommand implements Callable<Integer> {
         }
         Responder responder = new Responder(agent, d.action, d.actionMin, d.grace, d.evidence, ecs, e -> {
             output.write(e);
-            actions.add(e.get("message").asText());
+            actions.add(e.message());
         }, pins);
         // SIGTERM or Ctrl-C: stop scanning, let the agent resume a target being dumped (the partial
         // file removed), then the summary and the sinks' bounded wait; what is not delivered is spooled.

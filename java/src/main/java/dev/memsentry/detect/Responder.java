@@ -52,20 +52,20 @@ public final class Responder {
     private final Duration grace;
     private final Evidence evidence;
     private final EcsWriter ecs;
-    private final Consumer<ObjectNode> events;
+    private final Consumer<EcsDocument> events;
     private final Map<String, Integer> counts = new TreeMap<>();
     private final CancelToken cancel = new CancelToken();
     private final ProcessPins pins;
 
     /** evidence may be null unless the action dumps. */
     public Responder(Agent agent, ResponseAction action, Severity min, Duration grace, Evidence evidence,
-                     EcsWriter ecs, Consumer<ObjectNode> events) {
+                     EcsWriter ecs, Consumer<EcsDocument> events) {
         this(agent, action, min, grace, evidence, ecs, events, null);
     }
 
     /** pins: the processes pinned when their scans started; a kill goes through the pin (null: by PID). */
     public Responder(Agent agent, ResponseAction action, Severity min, Duration grace, Evidence evidence,
-                     EcsWriter ecs, Consumer<ObjectNode> events, ProcessPins pins) {
+                     EcsWriter ecs, Consumer<EcsDocument> events, ProcessPins pins) {
         if (action.dumps() && evidence == null) {
             throw new IllegalArgumentException(action.wireName() + " needs an evidence directory");
         }
@@ -164,10 +164,9 @@ public final class Responder {
             count("dump failed");
         }
         response.put("duration_ms", (System.nanoTime() - started) / 1_000_000);
-        ObjectNode event = emit("dump", outcome, p, message, response, "creation");
+        EcsDocument event = emit("dump", outcome, p, message, response, "creation");
         if (outcome.equals("success")) {
-            ((ArrayNode) event.at("/event/category")).add("file");
-            event.putObject("file").put("path", file.toString());
+            event.file(file.toString());
         }
         events.accept(event);
     }
@@ -205,7 +204,7 @@ public final class Responder {
      * Logs the action (a failure is a WARN) and builds its ECS event; a success gets successType
      * as its event.type ("creation" of evidence, "end" of a process).
      */
-    private ObjectNode emit(String action, String outcome, ProcessRef p, String message, ObjectNode response,
+    private EcsDocument emit(String action, String outcome, ProcessRef p, String message, ObjectNode response,
                             String successType) {
         boolean success = outcome.equals("success");
         if (success) {
@@ -215,9 +214,9 @@ public final class Responder {
         }
         ObjectNode ms = Json.object();
         ms.set("response", response);
-        ObjectNode event = ecs.event(Instant.now(), action, outcome, p, message, ms);
+        EcsDocument event = ecs.event(Instant.now(), action, outcome, p, message, ms);
         if (success) {
-            ((ArrayNode) event.at("/event/type")).removeAll().add(successType);
+            event.succeeded(successType);
         }
         return event;
     }

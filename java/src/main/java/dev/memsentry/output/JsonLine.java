@@ -2,8 +2,6 @@ package dev.memsentry.output;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.POJONode;
-import com.fasterxml.jackson.databind.util.RawValue;
 import java.io.IOException;
 import java.io.Writer;
 import java.util.Arrays;
@@ -117,9 +115,8 @@ public final class JsonLine extends Writer {
     }
 
     /**
-     * A tree as Jackson writes it: objects, arrays, strings, integers, booleans, nulls and raw
-     * values (an alert's memsentry.syscall) here; anything else (floating point, binary, POJOs)
-     * through the mapper.
+     * A tree as Jackson writes it: objects, arrays, strings, integers, booleans and nulls here;
+     * anything else (floating point, binary, POJOs) through the mapper.
      */
     public JsonLine tree(JsonNode node) {
         switch (node.getNodeType()) {
@@ -148,16 +145,15 @@ public final class JsonLine extends Writer {
                     raw(node);
                 }
             }
-            case POJO -> {
-                if (((POJONode) node).getPojo() instanceof RawValue r && r.rawValue() instanceof String text) {
-                    separate();
-                    put(text);
-                } else {
-                    raw(node);
-                }
-            }
             default -> raw(node);
         }
+        return this;
+    }
+
+    /** A value that is JSON text already (an object, say), written as it is. */
+    public JsonLine raw(String json) {
+        separate();
+        put(json);
         return this;
     }
 

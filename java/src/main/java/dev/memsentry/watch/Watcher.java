@@ -548,10 +548,7 @@ public final class Watcher {
                     return;
                 }
                 stats.alerts.incrementAndGet();
-                ObjectNode doc = ecs.alert(a);
-                ((ObjectNode) doc.get("memsentry")).putObject("watch").put("scan", "ptrace-event")
-                    .put("process_start_ticks", t.key.startTicks());
-                output.alert(a, doc);
+                output.alert(a, ecs.alert(a).watch("ptrace-event", t.key.startTicks()));
             }
         } catch (AgentException gone) {
             LOG.debug("ptrace attach to {} by {}: {}", tracee, tracer, gone.getMessage());
@@ -576,10 +573,7 @@ public final class Watcher {
                 }
                 fresh.add(a);
                 stats.alerts.incrementAndGet();
-                ObjectNode doc = ecs.alert(a);
-                ObjectNode ms = (ObjectNode) doc.get("memsentry");
-                ms.putObject("watch").put("scan", reason.wireName).put("process_start_ticks", t.key.startTicks());
-                output.alert(a, doc);
+                output.alert(a, ecs.alert(a).watch(reason.wireName, t.key.startTicks()));
             }
             if (fresh.isEmpty()) {
                 return;
@@ -604,9 +598,7 @@ public final class Watcher {
     private void traceAlert(WatchTracer.TracedAlert ta) {
         synchronized (outputLock) {
             stats.traceAlerts.incrementAndGet();
-            ObjectNode doc = ecs.traceAlert(ta.alert(), TraceRecords.syscall(ta.raw().event()));
-            ((ObjectNode) doc.get("memsentry")).putObject("watch").put("scan", "trace");
-            output.alert(ta.alert(), doc);
+            output.alert(ta.alert(), ecs.traceAlert(ta.alert(), TraceRecords.syscall(ta.raw().event())).watch("trace", -1));
         }
     }
 

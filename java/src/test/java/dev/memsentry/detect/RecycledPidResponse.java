@@ -1,6 +1,6 @@
 package dev.memsentry.detect;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.detect.EcsDocument;
 import dev.memsentry.agent.Agent;
 import dev.memsentry.agent.NativeAgent;
 import dev.memsentry.agent.NativeLoader;
@@ -56,7 +56,7 @@ public final class RecycledPidResponse {
             if (heir == null) {
                 return;
             }
-            List<ObjectNode> events = new ArrayList<>();
+            List<EcsDocument> events = new ArrayList<>();
             Responder responder = new Responder(agent, ResponseAction.KILL, Severity.HIGH, Duration.ofMillis(200), null,
                 new EcsWriter(), events::add, pins);
             ProcessRef ref = ProcessRef.pidOnly(pid);
@@ -64,8 +64,8 @@ public final class RecycledPidResponse {
                 "executable anonymous memory", Json.object(), null);
             responder.respond(new ProcessResult(pid, ref, ProcessResult.Outcome.SCANNED, "", List.of(alert), 0, 0, 0,
                 0, 0, 0, List.of()));
-            for (ObjectNode e : events) {
-                System.out.println("EVENT " + Json.mapper().writeValueAsString(e));
+            for (EcsDocument e : events) {
+                System.out.println("EVENT " + e.json());
             }
             Thread.sleep(300);
             System.out.println("HEIR_ALIVE " + heir.isAlive());
