@@ -238,7 +238,7 @@ final class TraceCommand implements Callable<Integer> {
             byRule.merge(d.rule().id(), 1, Integer::sum);
             return handoff.submit(() -> {
                 Alert alert = TraceDetector.build(d);
-                output.alert(alert, ecs.traceAlert(alert, TraceRecords.syscall(a.event())));
+                output.alert(alert, ecs.traceAlert(alert, a.event()));
             }, true);
         }
 
@@ -308,7 +308,7 @@ final class TraceCommand implements Callable<Integer> {
             Alert sample = new Alert(e.time(), BuiltinRules.TRACE_WX_TRANSITION, BuiltinRules.TRACE_WX_TRANSITION.severity(),
                 ProcessRef.pidOnly(target), new dev.memsentry.detect.AlertRegion(0x1000, 0x2000, "r-xp", "", "anonymous"),
                 "warm-up", Json.object(), null);
-            TraceOutput.warmUp(ecs.traceAlert(sample, TraceRecords.syscall(e)), e, !jsonOut.json);
+            TraceOutput.warmUp(ecs.traceAlert(sample, e), e, !jsonOut.json);
         }
 
         /** The one line for a trace that could not start. */

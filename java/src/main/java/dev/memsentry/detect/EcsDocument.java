@@ -3,10 +3,12 @@ package dev.memsentry.detect;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.ContainerFacts;
+import dev.memsentry.agent.TraceEvent;
 import dev.memsentry.container.Container;
 import dev.memsentry.container.ContainerMetadata;
 import dev.memsentry.output.IsoInstant;
 import dev.memsentry.output.JsonLine;
+import dev.memsentry.output.TraceRecords;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +24,59 @@ import java.util.UUID;
  * Not thread-safe.
  */
 public final class EcsDocument {
+    private static final JsonLine.Name TIMESTAMP = new JsonLine.Name("@timestamp");
+    private static final JsonLine.Name ACTION = new JsonLine.Name("action");
+    private static final JsonLine.Name ARGS = new JsonLine.Name("args");
+    private static final JsonLine.Name CATEGORY = new JsonLine.Name("category");
+    private static final JsonLine.Name COMMAND_LINE = new JsonLine.Name("command_line");
+    private static final JsonLine.Name CONTAINER = new JsonLine.Name("container");
+    private static final JsonLine.Name DATASET = new JsonLine.Name("dataset");
+    private static final JsonLine.Name DESCRIPTION = new JsonLine.Name("description");
+    private static final JsonLine.Name DETAILS = new JsonLine.Name("details");
+    private static final JsonLine.Name END = new JsonLine.Name("end");
+    private static final JsonLine.Name EVENT = new JsonLine.Name("event");
+    private static final JsonLine.Name EXECUTABLE = new JsonLine.Name("executable");
+    private static final JsonLine.Name FILE = new JsonLine.Name("file");
+    private static final JsonLine.Name FRAMEWORK = new JsonLine.Name("framework");
+    private static final JsonLine.Name HASH = new JsonLine.Name("hash");
+    private static final JsonLine.Name HOST = new JsonLine.Name("host");
+    private static final JsonLine.Name HOST_EXECUTABLE = new JsonLine.Name("host_executable");
+    private static final JsonLine.Name HOSTNAME = new JsonLine.Name("hostname");
+    private static final JsonLine.Name ID = new JsonLine.Name("id");
+    private static final JsonLine.Name IMAGE = new JsonLine.Name("image");
+    private static final JsonLine.Name KIND = new JsonLine.Name("kind");
+    private static final JsonLine.Name MEMSENTRY = new JsonLine.Name("memsentry");
+    private static final JsonLine.Name MESSAGE = new JsonLine.Name("message");
+    private static final JsonLine.Name MNT = new JsonLine.Name("mnt");
+    private static final JsonLine.Name MODULE = new JsonLine.Name("module");
+    private static final JsonLine.Name NAME = new JsonLine.Name("name");
+    private static final JsonLine.Name NAMESPACE = new JsonLine.Name("namespace");
+    private static final JsonLine.Name NAMESPACES = new JsonLine.Name("namespaces");
+    private static final JsonLine.Name ORCHESTRATOR = new JsonLine.Name("orchestrator");
+    private static final JsonLine.Name OUTCOME = new JsonLine.Name("outcome");
+    private static final JsonLine.Name PATH = new JsonLine.Name("path");
+    private static final JsonLine.Name PERMS = new JsonLine.Name("perms");
+    private static final JsonLine.Name PID = new JsonLine.Name("pid");
+    private static final JsonLine.Name PROCESS = new JsonLine.Name("process");
+    private static final JsonLine.Name PROCESS_START_TICKS = new JsonLine.Name("process_start_ticks");
+    private static final JsonLine.Name REGION = new JsonLine.Name("region");
+    private static final JsonLine.Name RESOURCE = new JsonLine.Name("resource");
+    private static final JsonLine.Name RULE = new JsonLine.Name("rule");
+    private static final JsonLine.Name RULESET = new JsonLine.Name("ruleset");
+    private static final JsonLine.Name RUNTIME = new JsonLine.Name("runtime");
+    private static final JsonLine.Name SCAN = new JsonLine.Name("scan");
+    private static final JsonLine.Name SEVERITY = new JsonLine.Name("severity");
+    private static final JsonLine.Name SHA256 = new JsonLine.Name("sha256");
+    private static final JsonLine.Name SIZE = new JsonLine.Name("size");
+    private static final JsonLine.Name START = new JsonLine.Name("start");
+    private static final JsonLine.Name SYSCALL = new JsonLine.Name("syscall");
+    private static final JsonLine.Name TECHNIQUE = new JsonLine.Name("technique");
+    private static final JsonLine.Name THREAT = new JsonLine.Name("threat");
+    private static final JsonLine.Name TYPE = new JsonLine.Name("type");
+    private static final JsonLine.Name USER = new JsonLine.Name("user");
+    private static final JsonLine.Name VPID = new JsonLine.Name("vpid");
+    private static final JsonLine.Name WATCH = new JsonLine.Name("watch");
+    private static final JsonLine.Name YARA = new JsonLine.Name("yara");
     private final String hostname;
     private final Instant at;
     private final Alert alert; // null: an event
@@ -30,7 +85,7 @@ public final class EcsDocument {
     private final ProcessRef process; // null: about no process (events only)
     private final String message;
     private final ObjectNode memsentry; // an event's memsentry.* payload, may be null
-    private String syscall; // an alert's memsentry.syscall, a JSON object as it is
+    private TraceEvent syscall; // a trace alert's memsentry.syscall
     private String watchScan; // memsentry.watch.scan
     private long watchStartTicks = -1; // memsentry.watch.process_start_ticks, -1: none
     private String successType; // event.type instead of "info"
@@ -59,9 +114,9 @@ public final class EcsDocument {
         return new EcsDocument(hostname, at, null, action, outcome, process, message, memsentry);
     }
 
-    /** memsentry.syscall of a trace's alert: a JSON object, written as it is. */
-    EcsDocument syscall(String syscallJson) {
-        this.syscall = syscallJson;
+    /** memsentry.syscall of a trace's alert: the event that raised it. */
+    EcsDocument syscall(TraceEvent event) {
+        this.syscall = event;
         return this;
     }
 
@@ -158,7 +213,7 @@ public final class EcsDocument {
             return;
         }
         g.startObject();
-        text(g, "@timestamp", timestamp());
+        text(g, TIMESTAMP, timestamp());
         if (alert != null) {
             writeAlert(g);
         } else {
@@ -170,69 +225,70 @@ public final class EcsDocument {
     private void writeAlert(JsonLine g) {
         Alert a = alert;
         Rule r = a.rule();
-        g.name("event").startObject();
-        g.field("kind", "alert");
-        strings(g, "category", r.categories());
-        g.name("type").startArray().string("info").endArray();
-        g.field("severity", a.severity().score());
+        g.name(EVENT).startObject();
+        g.field(KIND, "alert");
+        strings(g, CATEGORY, r.categories());
+        g.name(TYPE).startArray().string("info").endArray();
+        g.field(SEVERITY, a.severity().score());
         eventTail(g);
-        g.name("rule").startObject();
-        text(g, "id", r.id());
-        text(g, "name", r.name());
-        text(g, "description", r.description());
-        g.field("ruleset", a.yara() != null ? "yara" : "memsentry");
+        g.name(RULE).startObject();
+        text(g, ID, r.id());
+        text(g, NAME, r.name());
+        text(g, DESCRIPTION, r.description());
+        g.field(RULESET, a.yara() != null ? "yara" : "memsentry");
         g.endObject();
         if (r.techniqueId() != null) {
-            g.name("threat").startObject();
-            g.field("framework", "MITRE ATT&CK");
-            g.name("technique").startObject();
-            g.name("id").startArray().string(r.techniqueId()).endArray();
+            g.name(THREAT).startObject();
+            g.field(FRAMEWORK, "MITRE ATT&CK");
+            g.name(TECHNIQUE).startObject();
+            g.name(ID).startArray().string(r.techniqueId()).endArray();
             if (r.techniqueName() != null) {
-                g.name("name").startArray().string(r.techniqueName()).endArray();
+                g.name(NAME).startArray().string(r.techniqueName()).endArray();
             }
             g.endObject().endObject();
         }
         process(g, process);
         hostAndMessage(g);
-        g.name("memsentry").startObject();
-        g.field("severity", a.severity().wireName());
+        g.name(MEMSENTRY).startObject();
+        g.field(SEVERITY, a.severity().wireName());
         processExtras(g, process);
         if (a.region() != null) {
             AlertRegion region = a.region();
-            g.name("region").startObject();
-            g.name("start").hex(region.start());
-            g.name("end").hex(region.end());
-            g.field("size", region.end() - region.start());
-            text(g, "perms", region.perms());
-            text(g, "path", region.path());
-            text(g, "kind", region.kind());
+            g.name(REGION).startObject();
+            g.name(START).hex(region.start());
+            g.name(END).hex(region.end());
+            g.field(SIZE, region.end() - region.start());
+            text(g, PERMS, region.perms());
+            text(g, PATH, region.path());
+            text(g, KIND, region.kind());
             g.endObject();
         }
         if (!a.details().isEmpty()) {
-            g.name("details").tree(a.details());
+            g.name(DETAILS).tree(a.details());
         }
         if (a.yara() != null) {
-            g.name("yara").tree(a.yara());
+            g.name(YARA).tree(a.yara());
         }
         if (syscall != null) {
-            g.name("syscall").raw(syscall);
+            g.name(SYSCALL);
+            TraceRecords.writeSyscall(g, syscall);
         }
         watch(g);
         g.endObject();
     }
 
     private void writeEvent(JsonLine g) {
-        g.name("event").startObject();
-        g.field("kind", "event");
-        g.name("category").startArray().string("process");
+        g.name(EVENT).startObject();
+        g.field(KIND, "event");
+        g.name(CATEGORY).startArray().string("process");
         if (filePath != null) {
             g.string("file");
         }
         g.endArray();
-        g.name("type").startArray().string(successType != null ? successType : "info").endArray();
-        text(g, "action", action);
+        g.name(TYPE).startArray().string(successType != null ? successType : "info").endArray();
+        text(g, ACTION, action);
         if (outcome != null) {
-            g.field("outcome", outcome);
+            g.field(OUTCOME, outcome);
         }
         eventTail(g);
         if (process != null) {
@@ -241,7 +297,7 @@ public final class EcsDocument {
         hostAndMessage(g);
         boolean extras = process != null && (process.hostExecutable() != null || process.container() != null);
         if (memsentry != null || extras || watchScan != null) {
-            g.name("memsentry").startObject();
+            g.name(MEMSENTRY).startObject();
             if (memsentry != null) {
                 for (Map.Entry<String, JsonNode> member : memsentry.properties()) {
                     g.name(member.getKey()).tree(member.getValue());
@@ -254,55 +310,55 @@ public final class EcsDocument {
             g.endObject();
         }
         if (filePath != null) {
-            g.name("file").startObject();
-            text(g, "path", filePath);
+            g.name(FILE).startObject();
+            text(g, PATH, filePath);
             g.endObject();
         }
     }
 
     private void eventTail(JsonLine g) {
-        g.field("module", "memsentry");
-        g.field("dataset", alert != null ? "memsentry.alert" : "memsentry.event");
+        g.field(MODULE, "memsentry");
+        g.field(DATASET, alert != null ? "memsentry.alert" : "memsentry.event");
         if (id != null) {
-            g.field("id", id);
+            g.field(ID, id);
         }
         g.endObject();
     }
 
     private void hostAndMessage(JsonLine g) {
-        g.name("host").startObject();
-        text(g, "hostname", hostname);
+        g.name(HOST).startObject();
+        text(g, HOSTNAME, hostname);
         g.endObject();
-        text(g, "message", message);
+        text(g, MESSAGE, message);
     }
 
     private void watch(JsonLine g) {
         if (watchScan != null) {
-            g.name("watch").startObject();
-            text(g, "scan", watchScan);
+            g.name(WATCH).startObject();
+            text(g, SCAN, watchScan);
             if (watchStartTicks >= 0) {
-                g.field("process_start_ticks", watchStartTicks);
+                g.field(PROCESS_START_TICKS, watchStartTicks);
             }
             g.endObject();
         }
     }
 
     private static void process(JsonLine g, ProcessRef p) {
-        g.name("process").startObject();
-        g.field("pid", p.pid());
-        text(g, "name", p.name());
-        text(g, "executable", p.executable());
-        text(g, "command_line", p.commandLine());
-        strings(g, "args", p.args());
+        g.name(PROCESS).startObject();
+        g.field(PID, p.pid());
+        text(g, NAME, p.name());
+        text(g, EXECUTABLE, p.executable());
+        text(g, COMMAND_LINE, p.commandLine());
+        strings(g, ARGS, p.args());
         if (p.sha256() != null) {
-            g.name("hash").startObject();
-            g.field("sha256", p.sha256());
+            g.name(HASH).startObject();
+            g.field(SHA256, p.sha256());
             g.endObject();
         }
         Container c = p.container();
         ContainerFacts f = c == null ? null : c.facts();
         if (f != null && f.has(ContainerFacts.NSPID_KNOWN) && f.nsPid() != p.pid()) {
-            g.field("vpid", f.nsPid());
+            g.field(VPID, f.nsPid());
         }
         g.endObject();
         if (c != null) {
@@ -317,31 +373,31 @@ public final class EcsDocument {
     private static void container(JsonLine g, Container c) {
         ContainerFacts f = c.facts();
         ContainerMetadata m = c.metadata();
-        g.name("container").startObject();
-        text(g, "id", f.id());
-        text(g, "runtime", f.runtime());
+        g.name(CONTAINER).startObject();
+        text(g, ID, f.id());
+        text(g, RUNTIME, f.runtime());
         if (m.name() != null) {
-            g.field("name", m.name());
+            g.field(NAME, m.name());
         }
         if (m.imageName() != null) {
-            g.name("image").startObject();
-            g.field("name", m.imageName());
+            g.name(IMAGE).startObject();
+            g.field(NAME, m.imageName());
             g.endObject();
         }
         g.endObject();
         if (f.has(ContainerFacts.POD) || m.podName() != null) {
-            g.name("orchestrator").startObject();
-            g.field("type", "kubernetes");
+            g.name(ORCHESTRATOR).startObject();
+            g.field(TYPE, "kubernetes");
             if (m.podNamespace() != null) {
-                g.field("namespace", m.podNamespace());
+                g.field(NAMESPACE, m.podNamespace());
             }
-            g.name("resource").startObject();
-            g.field("type", "pod");
+            g.name(RESOURCE).startObject();
+            g.field(TYPE, "pod");
             if (m.podName() != null) {
-                g.field("name", m.podName());
+                g.field(NAME, m.podName());
             }
             if (f.has(ContainerFacts.POD)) {
-                text(g, "id", f.podUid());
+                text(g, ID, f.podUid());
             }
             g.endObject().endObject();
         }
@@ -350,20 +406,20 @@ public final class EcsDocument {
     /** memsentry.host_executable and memsentry.namespaces: what ECS has no field for. */
     private static void processExtras(JsonLine g, ProcessRef p) {
         if (p.hostExecutable() != null) {
-            g.field("host_executable", p.hostExecutable());
+            g.field(HOST_EXECUTABLE, p.hostExecutable());
         }
         if (p.container() != null && p.container().facts().has(ContainerFacts.NS_KNOWN)) {
             ContainerFacts f = p.container().facts();
-            g.name("namespaces").startObject();
-            g.field("pid", f.pidNs());
-            g.field("mnt", f.mntNs());
-            g.field("user", f.userNs());
+            g.name(NAMESPACES).startObject();
+            g.field(PID, f.pidNs());
+            g.field(MNT, f.mntNs());
+            g.field(USER, f.userNs());
             g.endObject();
         }
     }
 
     /** A string member; null as JSON null. */
-    private static void text(JsonLine g, String name, String value) {
+    private static void text(JsonLine g, JsonLine.Name name, String value) {
         g.name(name);
         if (value == null) {
             g.nul();
@@ -372,7 +428,7 @@ public final class EcsDocument {
         }
     }
 
-    private static void strings(JsonLine g, String name, List<String> values) {
+    private static void strings(JsonLine g, JsonLine.Name name, List<String> values) {
         g.name(name).startArray();
         for (int i = 0, n = values.size(); i < n; i++) {
             String v = values.get(i);

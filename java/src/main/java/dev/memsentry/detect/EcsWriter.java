@@ -1,6 +1,7 @@
 package dev.memsentry.detect;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.agent.TraceEvent;
 import dev.memsentry.output.IsoInstant;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -50,11 +51,10 @@ public final class EcsWriter {
     }
 
     /**
-     * An alert raised on a syscall stream by `trace`: the alert, plus the syscall under memsentry.syscall
-     * (a JSON object from TraceRecords.syscall, written as it is).
+     * An alert raised on a syscall stream by `trace`: the alert, plus the syscall under memsentry.syscall.
      */
-    public EcsDocument traceAlert(Alert a, String syscallJson) {
-        return EcsDocument.alert(hostname, a).syscall(syscallJson);
+    public EcsDocument traceAlert(Alert a, TraceEvent syscall) {
+        return EcsDocument.alert(hostname, a).syscall(syscall);
     }
 
     /**

@@ -14,7 +14,6 @@ import dev.memsentry.detect.ProcessResult;
 import dev.memsentry.detect.Severity;
 import dev.memsentry.detect.TracerFinding;
 import dev.memsentry.output.Json;
-import dev.memsentry.output.TraceRecords;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.time.Duration;
@@ -598,7 +597,7 @@ public final class Watcher {
     private void traceAlert(WatchTracer.TracedAlert ta) {
         synchronized (outputLock) {
             stats.traceAlerts.incrementAndGet();
-            output.alert(ta.alert(), ecs.traceAlert(ta.alert(), TraceRecords.syscall(ta.raw().event())).watch("trace", -1));
+            output.alert(ta.alert(), ecs.traceAlert(ta.alert(), ta.raw().event()).watch("trace", -1));
         }
     }
 

@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.ContainerFacts;
+import dev.memsentry.agent.TraceAbi;
+import dev.memsentry.agent.TraceEvent;
+import dev.memsentry.agent.TraceEventKind;
 import dev.memsentry.container.Container;
 import dev.memsentry.container.ContainerMetadata;
 import dev.memsentry.detect.Alert;
@@ -90,7 +93,9 @@ class EcsDocumentTextTest {
             ecs.alert(new Alert(t, BuiltinRules.RWX, Severity.LOW, nulls, new AlertRegion(1, 2, "rwxp", null, "anonymous"),
                 "rwx", Json.object(), null)),
             ecs.traceAlert(new Alert(t, BuiltinRules.TRACE_WX_TRANSITION, Severity.HIGH, host, region, "mprotect",
-                Json.object().put("tid", 43).put("perms_before", "rw-p"), null), "{\"@timestamp\":\"x\",\"pid\":42}")
+                Json.object().put("tid", 43).put("perms_before", "rw-p"), null), new TraceEvent(TraceEventKind.SYSCALL,
+                1767323045678912345L, 42, 43, 10, TraceAbi.X86_64, "mprotect", new long[] {0x7f0000001000L, 0x2000, 5, 0, 0, 0},
+                "PROT_READ|PROT_EXEC", "", true, 0, "", 0, 0, 0))
                 .watch("trace", -1),
             ecs.alert(new Alert(t, BuiltinRules.RWX, Severity.HIGH, pod, region, "rwx", Json.object(), null))
                 .watch("new-exec", 123456),
