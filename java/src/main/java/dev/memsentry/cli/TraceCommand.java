@@ -21,7 +21,6 @@ import dev.memsentry.detect.EcsWriter;
 import dev.memsentry.detect.ProcessRef;
 import dev.memsentry.detect.TraceDetector;
 import dev.memsentry.output.Json;
-import dev.memsentry.output.TraceRecords;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -307,7 +306,7 @@ final class TraceCommand implements Callable<Integer> {
                 "PROT_READ|PROT_EXEC", "", true, 0, "", 0, 0, 0);
             Alert sample = new Alert(e.time(), BuiltinRules.TRACE_WX_TRANSITION, BuiltinRules.TRACE_WX_TRANSITION.severity(),
                 ProcessRef.pidOnly(target), new dev.memsentry.detect.AlertRegion(0x1000, 0x2000, "r-xp", "", "anonymous"),
-                "warm-up", Json.object(), null);
+                "warm-up", new dev.memsentry.output.JsonFields(), null);
             TraceOutput.warmUp(ecs.traceAlert(sample, e), e, !jsonOut.json);
         }
 

@@ -264,7 +264,8 @@ public final class EcsDocument {
             g.endObject();
         }
         if (!a.details().isEmpty()) {
-            g.name(DETAILS).tree(a.details());
+            g.name(DETAILS);
+            a.details().write(g);
         }
         if (a.yara() != null) {
             g.name(YARA).tree(a.yara());

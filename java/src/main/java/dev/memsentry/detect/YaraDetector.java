@@ -1,5 +1,6 @@
 package dev.memsentry.detect;
 
+import dev.memsentry.output.JsonFields;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.Agent;
@@ -212,7 +213,7 @@ public final class YaraDetector implements ProcessScanner.ExtraScan, AutoCloseab
         String cut = regionsTotal > MAX_REGIONS_PER_RULE
             ? " (" + regionsTotal + " regions matched; the first " + MAX_REGIONS_PER_RULE + " are reported)" : "";
         return new Finding(rule, 0, region, "YARA rule " + m.namespace() + ":" + m.rule() + " matched" + where + cut,
-            Json.object(), yara);
+            new JsonFields(), yara);
     }
 
     static Severity severity(Object meta) {

@@ -10,6 +10,7 @@ import dev.memsentry.agent.ContainerFacts;
 import dev.memsentry.container.Container;
 import dev.memsentry.container.ContainerMetadata;
 import dev.memsentry.output.Json;
+import dev.memsentry.output.JsonFields;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -18,7 +19,7 @@ class EcsWriterTest {
     private final EcsWriter ecs = new EcsWriter("host-1");
 
     private static Alert alert(AlertRegion region, ObjectNode yara) {
-        ObjectNode details = Json.object().put("first_difference", "0x7f0000001100");
+        JsonFields details = new JsonFields().put("first_difference", "0x7f0000001100");
         return new Alert(Instant.parse("2026-01-02T03:04:05.678Z"), BuiltinRules.CODE_PATCHED, Severity.HIGH,
             new ProcessRef(42, "nginx", "/usr/sbin/nginx", List.of("nginx", "-g", "daemon off;"), "ab".repeat(32)),
             region, "1 page(s) differ", details, yara);
@@ -83,7 +84,7 @@ class EcsWriterTest {
             "2f1b4c7e-9a3d-4e51-8c2b-6d0e7f9a1b23", 7, 4026532177L, 4026532174L, 4026531837L);
         Container c = new Container(facts, new ContainerMetadata("web", "docker.io/library/nginx:1.25", "web-7d9f", "shop"));
         ProcessRef p = new ProcessRef(4242, "nginx", "/usr/sbin/nginx", List.of("nginx"), null).inContainer(c, true);
-        Alert a = new Alert(Instant.now(), BuiltinRules.RWX, Severity.HIGH, p, null, "rwx", Json.object(), null);
+        Alert a = new Alert(Instant.now(), BuiltinRules.RWX, Severity.HIGH, p, null, "rwx", new JsonFields(), null);
         for (JsonNode d : List.of(tree(ecs.alert(a)), tree(ecs.event(Instant.now(), "kill", "success", p, "killed", null)))) {
             assertEquals(id, d.at("/container/id").asText());
             assertEquals("containerd", d.at("/container/runtime").asText());

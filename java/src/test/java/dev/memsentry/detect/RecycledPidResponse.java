@@ -61,7 +61,7 @@ public final class RecycledPidResponse {
                 new EcsWriter(), events::add, pins);
             ProcessRef ref = ProcessRef.pidOnly(pid);
             Alert alert = new Alert(Instant.now(), BuiltinRules.EXEC_ANONYMOUS, Severity.HIGH, ref, null,
-                "executable anonymous memory", Json.object(), null);
+                "executable anonymous memory", new dev.memsentry.output.JsonFields(), null);
             responder.respond(new ProcessResult(pid, ref, ProcessResult.Outcome.SCANNED, "", List.of(alert), 0, 0, 0,
                 0, 0, 0, List.of()));
             for (EcsDocument e : events) {

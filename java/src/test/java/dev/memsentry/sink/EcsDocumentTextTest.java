@@ -18,6 +18,7 @@ import dev.memsentry.detect.ProcessRef;
 import dev.memsentry.detect.Rule;
 import dev.memsentry.detect.Severity;
 import dev.memsentry.output.Json;
+import dev.memsentry.output.JsonFields;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -71,7 +72,7 @@ class EcsDocumentTextTest {
         ProcessRef bare = new ProcessRef(9, "x", "/x", List.of(), null).inContainer(new Container(
             new ContainerFacts(ContainerFacts.ID, "a".repeat(64), "docker", "", -1, 0, 0, 0), ContainerMetadata.NONE), false);
         ProcessRef nulls = new ProcessRef(5, null, null, List.of(), null);
-        ObjectNode details = Json.object().put("first_difference", "0x7f0000001100").put("pages", 3);
+        JsonFields details = new JsonFields().put("first_difference", "0x7f0000001100").put("pages", 3);
         details.putArray("samples").addObject().put("offset", 16).put("bytes", "9090");
         AlertRegion region = new AlertRegion(0x7f0000001000L, 0x7f0000003000L, "r-xp", "/usr/lib/libc.so.6", "file");
         ObjectNode yara = Json.object().put("rule", "r1").put("namespace", "default");
@@ -88,16 +89,16 @@ class EcsDocumentTextTest {
         return List.of(
             ecs.alert(new Alert(t, BuiltinRules.CODE_PATCHED, Severity.HIGH, host, region, "1 page(s) differ \u00e9\t",
                 details, null)),
-            ecs.alert(new Alert(t, yr, Severity.CRITICAL, pod, null, "YARA rule r1 matched", Json.object(), yara)),
-            ecs.alert(new Alert(t, BuiltinRules.RWX, Severity.MEDIUM, bare, region, "rwx", Json.object(), null)),
+            ecs.alert(new Alert(t, yr, Severity.CRITICAL, pod, null, "YARA rule r1 matched", new JsonFields(), yara)),
+            ecs.alert(new Alert(t, BuiltinRules.RWX, Severity.MEDIUM, bare, region, "rwx", new JsonFields(), null)),
             ecs.alert(new Alert(t, BuiltinRules.RWX, Severity.LOW, nulls, new AlertRegion(1, 2, "rwxp", null, "anonymous"),
-                "rwx", Json.object(), null)),
+                "rwx", new JsonFields(), null)),
             ecs.traceAlert(new Alert(t, BuiltinRules.TRACE_WX_TRANSITION, Severity.HIGH, host, region, "mprotect",
-                Json.object().put("tid", 43).put("perms_before", "rw-p"), null), new TraceEvent(TraceEventKind.SYSCALL,
+                new JsonFields().put("tid", 43).put("perms_before", "rw-p"), null), new TraceEvent(TraceEventKind.SYSCALL,
                 1767323045678912345L, 42, 43, 10, TraceAbi.X86_64, "mprotect", new long[] {0x7f0000001000L, 0x2000, 5, 0, 0, 0},
                 "PROT_READ|PROT_EXEC", "", true, 0, "", 0, 0, 0))
                 .watch("trace", -1),
-            ecs.alert(new Alert(t, BuiltinRules.RWX, Severity.HIGH, pod, region, "rwx", Json.object(), null))
+            ecs.alert(new Alert(t, BuiltinRules.RWX, Severity.HIGH, pod, region, "rwx", new JsonFields(), null))
                 .watch("new-exec", 123456),
             ecs.event(t, "scan-summary", null, null, "scanned 3 processes", summary),
             ecs.event(t, "kill", "success", pod, "killed", null),

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.memsentry.detect.EcsDocument;
 import dev.memsentry.detect.EcsWriter;
 import java.time.Instant;
-import dev.memsentry.output.Json;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;

@@ -38,7 +38,7 @@ final class TestDocs {
             Alert a = new Alert(Instant.now(), BuiltinRules.RWX, s, new ProcessRef(pid, "victim", "/bin/victim",
                 List.of("/bin/victim", "--n", Integer.toString(i)), null),
                 new AlertRegion(0x1000L * (i + 1), 0x1000L * (i + 2), "rwxp", "", "anonymous"), "alert " + i,
-                Json.object(), null);
+                new dev.memsentry.output.JsonFields(), null);
             out.add(ecs.alert(a));
         }
         return out;
