@@ -298,10 +298,27 @@ public final class JsonLine extends Writer {
 
     // As Jackson's default escapes: '"' and '\\', the control characters with their short forms
     // where JSON has one (b t n f r after a backslash), else backslash-u 00XX; everything else as it is.
+    // Copied whole first: names and values almost never need escaping, and this loop is inlined
+    // wherever a string is written.
     private void escape(String s) {
         int n = s.length();
         room(n);
+        int start = length;
+        s.getChars(0, n, chars, start);
         for (int i = 0; i < n; i++) {
+            char c = chars[start + i];
+            if (c < 0x20 || c == '"' || c == '\\') {
+                escapeFrom(s, i);
+                return;
+            }
+        }
+        length = start + n;
+    }
+
+    // The rest of s from i, escaping (length is where s starts).
+    private void escapeFrom(String s, int from) {
+        length += from;
+        for (int i = from, n = s.length(); i < n; i++) {
             char c = s.charAt(i);
             if (c >= 0x20 && c != '"' && c != '\\') {
                 put(c);
