@@ -2,7 +2,6 @@ package dev.memsentry.detect;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.TraceEvent;
-import dev.memsentry.output.IsoInstant;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -64,9 +63,5 @@ public final class EcsWriter {
     public EcsDocument event(Instant at, String action, String outcome, ProcessRef process, String message,
                              ObjectNode memsentry) {
         return EcsDocument.event(hostname, at, action, outcome, process, message, memsentry);
-    }
-
-    static String timestamp(Instant at) {
-        return IsoInstant.format(at);
     }
 }
