@@ -45,10 +45,6 @@ public final class JsonFields {
         return names.isEmpty();
     }
 
-    public boolean has(String name) {
-        return names.contains(name);
-    }
-
     /** The value of a member (String, Long, Boolean, JsonFields or Array), null if absent or null. */
     public Object get(String name) {
         int i = names.indexOf(name);
@@ -117,15 +113,6 @@ public final class JsonFields {
             JsonFields o = new JsonFields();
             items.add(o);
             return o;
-        }
-
-        public int size() {
-            return items.size();
-        }
-
-        /** The element at i (String, Long or JsonFields). */
-        public Object get(int i) {
-            return items.get(i);
         }
 
         private void write(JsonLine g) {

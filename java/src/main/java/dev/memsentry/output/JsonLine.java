@@ -12,9 +12,11 @@ import java.util.Map;
  * (an event line per syscall), where Jackson's generator was most of the time spent per line and
  * most of what the JIT had to compile before the first line came out fast. Writes exactly what
  * Jackson writes for the same calls (compact, strings escaped as Jackson escapes them), so event
- * lines and Jackson's documents read alike; {@link #tree} writes a whole document without making
- * Jackson's mapper (a tenth of a second or more of a trace's start). Also a {@link Writer} for raw
- * characters. Nesting depth at most 63. Not thread-safe.
+ * lines and Jackson's documents read alike. Alerts and events are written through it too
+ * (detect/EcsDocument), with their member names escaped once ({@link Name}); {@link #tree} writes
+ * what is still a Jackson tree in them (a YARA match, a summary) without making Jackson's mapper (a
+ * tenth of a second or more of a start). Also a {@link Writer} for raw characters. Nesting depth
+ * at most 63. Not thread-safe.
  */
 public final class JsonLine extends Writer {
     private static final char[] HEX = "0123456789ABCDEF".toCharArray();

@@ -32,6 +32,9 @@ class JsonLineTest {
             JsonLine line = new JsonLine();
             line.string(b.toString());
             assertEquals(jackson(b.toString()), line.toString());
+            // a name escaped once in advance is the name escaped where it is written
+            assertEquals(new JsonLine().startObject().name(b.toString()).number(i).endObject().toString(),
+                new JsonLine().startObject().name(new JsonLine.Name(b.toString())).number(i).endObject().toString());
         }
         for (int c = 0; c < 0x80; c++) {
             JsonLine line = new JsonLine();
