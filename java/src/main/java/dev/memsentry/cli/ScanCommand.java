@@ -1,6 +1,5 @@
 package dev.memsentry.cli;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.Agent;
 import dev.memsentry.agent.AgentException;
 import dev.memsentry.agent.DumpFormat;
@@ -28,6 +27,7 @@ import dev.memsentry.detect.yara.YaraDiagnostic;
 import dev.memsentry.detect.yara.YaraRules;
 import dev.memsentry.output.EvidenceFiles;
 import dev.memsentry.output.Json;
+import dev.memsentry.output.JsonFields;
 import dev.memsentry.output.Table;
 import dev.memsentry.output.TerminalText;
 import dev.memsentry.sink.SinkSet;
@@ -278,14 +278,14 @@ final class ScanCommand implements Callable<Integer> {
                 sinkStats.forEach(st -> stdout.println(st.text()));
                 stdout.flush();
             }
-            ObjectNode ms = Json.object();
-            ObjectNode summaryJson = summary.toJson();
+            JsonFields ms = new JsonFields();
+            JsonFields summaryJson = summary.toJson();
             if (!sinkStats.isEmpty()) {
                 summaryJson.set("sinks", SinkReport.json(sinkStats));
             }
             ms.set("summary", summaryJson);
             output.write(ecs.event(Instant.now(), "scan-summary", null, null, "scanned " + summary.toJson()
-                .get("processes_scanned").asInt() + " processes, " + summary.findings() + " findings", ms));
+                .get("processes_scanned") + " processes, " + summary.findings() + " findings", ms));
             SinkReport.log(output.closeSinks());
         } catch (IOException e) {
             spec.commandLine().getErr().println("memsentry: cannot write " + options.output.out + ": " + e.getMessage());

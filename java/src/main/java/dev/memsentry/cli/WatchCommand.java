@@ -1,6 +1,5 @@
 package dev.memsentry.cli;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.Agent;
 import dev.memsentry.agent.AgentException;
 import dev.memsentry.agent.ProcessEventSource;
@@ -16,6 +15,7 @@ import dev.memsentry.detect.Responder;
 import dev.memsentry.detect.ScanSession;
 import dev.memsentry.detect.Severity;
 import dev.memsentry.output.Json;
+import dev.memsentry.output.JsonFields;
 import dev.memsentry.output.TerminalText;
 import dev.memsentry.watch.Engine;
 import dev.memsentry.watch.ListingPoller;
@@ -271,7 +271,7 @@ final class WatchCommand implements Callable<Integer> {
             @Override
             public void event(EcsDocument doc, String line) {
                 if ("watch-stats".equals(doc.action()) && doc.memsentry() != null
-                    && doc.memsentry().get("watch_stats") instanceof ObjectNode stats) {
+                    && doc.memsentry().get("watch_stats") instanceof JsonFields stats) {
                     var sinks = out.sinkStats();
                     if (!sinks.isEmpty()) {
                         stats.set("sinks", SinkReport.json(sinks));

@@ -1,25 +1,23 @@
 package dev.memsentry.detect;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.ContainerFacts;
 import dev.memsentry.agent.TraceEvent;
 import dev.memsentry.container.Container;
 import dev.memsentry.container.ContainerMetadata;
 import dev.memsentry.output.IsoInstant;
+import dev.memsentry.output.JsonFields;
 import dev.memsentry.output.JsonLine;
 import dev.memsentry.output.TraceRecords;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 
 /**
  * One alert or event as an Elastic Common Schema document, from {@link EcsWriter}: what goes into
  * it is held here and written straight through {@link JsonLine} when the document goes out, field
  * by field in a fixed order, with no tree of nodes to build and walk per alert (on a traced launch
- * that tree was most of what the JIT compiled). Only the free-form parts (an alert's details and
- * YARA match, an event's memsentry payload) are Jackson trees. Add to a document (its event.id,
+ * that tree was most of what the JIT compiled); the free-form parts (an alert's details and YARA
+ * match, an event's memsentry payload) are {@link JsonFields}. Add to a document (its event.id,
  * memsentry.watch, a dump's file) before its first {@link #json()}: the text is made once.
  * Not thread-safe.
  */
@@ -84,7 +82,7 @@ public final class EcsDocument {
     private final String outcome;
     private final ProcessRef process; // null: about no process (events only)
     private final String message;
-    private final ObjectNode memsentry; // an event's memsentry.* payload, may be null
+    private final JsonFields memsentry; // an event's memsentry.* payload, may be null
     private TraceEvent syscall; // a trace alert's memsentry.syscall
     private String watchScan; // memsentry.watch.scan
     private long watchStartTicks = -1; // memsentry.watch.process_start_ticks, -1: none
@@ -94,7 +92,7 @@ public final class EcsDocument {
     private String json;
 
     private EcsDocument(String hostname, Instant at, Alert alert, String action, String outcome, ProcessRef process,
-                        String message, ObjectNode memsentry) {
+                        String message, JsonFields memsentry) {
         this.hostname = hostname;
         this.at = at;
         this.alert = alert;
@@ -110,7 +108,7 @@ public final class EcsDocument {
     }
 
     static EcsDocument event(String hostname, Instant at, String action, String outcome, ProcessRef process,
-                             String message, ObjectNode memsentry) {
+                             String message, JsonFields memsentry) {
         return new EcsDocument(hostname, at, null, action, outcome, process, message, memsentry);
     }
 
@@ -192,7 +190,7 @@ public final class EcsDocument {
     }
 
     /** An event's memsentry payload, to add to before it goes out (null: none). */
-    public ObjectNode memsentry() {
+    public JsonFields memsentry() {
         return memsentry;
     }
 
@@ -268,7 +266,8 @@ public final class EcsDocument {
             a.details().write(g);
         }
         if (a.yara() != null) {
-            g.name(YARA).tree(a.yara());
+            g.name(YARA);
+            a.yara().write(g);
         }
         if (syscall != null) {
             g.name(SYSCALL);
@@ -300,9 +299,7 @@ public final class EcsDocument {
         if (memsentry != null || extras || watchScan != null) {
             g.name(MEMSENTRY).startObject();
             if (memsentry != null) {
-                for (Map.Entry<String, JsonNode> member : memsentry.properties()) {
-                    g.name(member.getKey()).tree(member.getValue());
-                }
+                memsentry.writeMembers(g);
             }
             if (extras) {
                 processExtras(g, process);

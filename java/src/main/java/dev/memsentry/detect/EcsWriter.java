@@ -1,7 +1,7 @@
 package dev.memsentry.detect;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.TraceEvent;
+import dev.memsentry.output.JsonFields;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -61,7 +61,7 @@ public final class EcsWriter {
      * summary. outcome is "success", "failure" or null; memsentry (may be null) is its memsentry.* payload.
      */
     public EcsDocument event(Instant at, String action, String outcome, ProcessRef process, String message,
-                             ObjectNode memsentry) {
+                             JsonFields memsentry) {
         return EcsDocument.event(hostname, at, action, outcome, process, message, memsentry);
     }
 }

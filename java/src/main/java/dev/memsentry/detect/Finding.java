@@ -1,7 +1,6 @@
 package dev.memsentry.detect;
 
 import dev.memsentry.output.JsonFields;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.Region;
 
 /**
@@ -11,7 +10,7 @@ import dev.memsentry.agent.Region;
  * The policy turns a finding into an {@link Alert}.
  */
 public record Finding(Rule rule, int severityShift, Region region, String message, JsonFields details,
-                      ObjectNode yara) {
+                      JsonFields yara) {
     public Finding {
         if (severityShift > 0) {
             throw new IllegalArgumentException("a check may only lower a severity");

@@ -16,29 +16,43 @@ public final class JsonFields {
 
     /** A string member; null is written as JSON null. */
     public JsonFields put(String name, String value) {
-        return set(name, value);
+        return member(name, value);
     }
 
     public JsonFields put(String name, long value) {
-        return set(name, value);
+        return member(name, value);
     }
 
     public JsonFields put(String name, boolean value) {
-        return set(name, value);
+        return member(name, value);
     }
 
     /** A new array member, to add to. */
     public Array putArray(String name) {
         Array a = new Array();
-        set(name, a);
+        member(name, a);
         return a;
     }
 
     /** A new object member, to put into. */
     public JsonFields putObject(String name) {
         JsonFields o = new JsonFields();
-        set(name, o);
+        member(name, o);
         return o;
+    }
+
+    /** An object member made elsewhere. */
+    public JsonFields set(String name, JsonFields value) {
+        return member(name, value);
+    }
+
+    /** An array member made elsewhere. */
+    public JsonFields set(String name, Array value) {
+        return member(name, value);
+    }
+
+    public boolean has(String name) {
+        return names.contains(name);
     }
 
     public boolean isEmpty() {
@@ -53,11 +67,16 @@ public final class JsonFields {
 
     public void write(JsonLine g) {
         g.startObject();
+        writeMembers(g);
+        g.endObject();
+    }
+
+    /** The members alone, into an object g has open. */
+    public void writeMembers(JsonLine g) {
         for (int i = 0, n = names.size(); i < n; i++) {
             g.name(names.get(i));
             value(g, values.get(i));
         }
-        g.endObject();
     }
 
     @Override
@@ -67,7 +86,7 @@ public final class JsonFields {
         return g.toString();
     }
 
-    private JsonFields set(String name, Object value) {
+    private JsonFields member(String name, Object value) {
         int i = names.indexOf(name);
         if (i >= 0) {
             values.set(i, value);
@@ -97,6 +116,15 @@ public final class JsonFields {
     /** An array member: strings, numbers and objects, in order. */
     public static final class Array {
         private final List<Object> items = new ArrayList<>();
+
+        public int size() {
+            return items.size();
+        }
+
+        /** The element at i (String, Long or JsonFields). */
+        public Object get(int i) {
+            return items.get(i);
+        }
 
         public Array add(String value) {
             items.add(value);

@@ -1,11 +1,8 @@
 package dev.memsentry.output;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.Writer;
 import java.util.Arrays;
-import java.util.Map;
 
 /**
  * One JSON line built in a reused character buffer: the writer for the bulk of a trace's output
@@ -13,10 +10,9 @@ import java.util.Map;
  * most of what the JIT had to compile before the first line came out fast. Writes exactly what
  * Jackson writes for the same calls (compact, strings escaped as Jackson escapes them), so event
  * lines and Jackson's documents read alike. Alerts and events are written through it too
- * (detect/EcsDocument), with their member names escaped once ({@link Name}); {@link #tree} writes
- * what is still a Jackson tree in them (a YARA match, a summary) without making Jackson's mapper (a
- * tenth of a second or more of a start). Also a {@link Writer} for raw characters. Nesting depth
- * at most 63. Not thread-safe.
+ * (detect/EcsDocument, output/JsonFields), with their member names escaped once ({@link Name}),
+ * without Jackson's mapper (a tenth of a second or more of a start). Also a {@link Writer} for raw
+ * characters. Nesting depth at most 63. Not thread-safe.
  */
 public final class JsonLine extends Writer {
     private static final char[] HEX = "0123456789ABCDEF".toCharArray();
@@ -149,64 +145,11 @@ public final class JsonLine extends Writer {
         return this;
     }
 
-    /**
-     * A tree as Jackson writes it: objects, arrays, strings, integers, booleans and nulls here;
-     * anything else (floating point, binary, POJOs) through the mapper.
-     */
-    public JsonLine tree(JsonNode node) {
-        switch (node.getNodeType()) {
-            case OBJECT -> {
-                startObject();
-                for (Map.Entry<String, JsonNode> member : node.properties()) {
-                    name(member.getKey());
-                    tree(member.getValue());
-                }
-                endObject();
-            }
-            case ARRAY -> {
-                startArray();
-                for (JsonNode element : node) {
-                    tree(element);
-                }
-                endArray();
-            }
-            case STRING -> string(node.textValue());
-            case BOOLEAN -> bool(node.booleanValue());
-            case NULL -> nul();
-            case NUMBER -> {
-                if (node.isIntegralNumber() && node.canConvertToLong()) {
-                    number(node.longValue());
-                } else {
-                    raw(node);
-                }
-            }
-            default -> raw(node);
-        }
-        return this;
-    }
-
     /** A value that is JSON text already (an object, say), written as it is. */
     public JsonLine raw(String json) {
         separate();
         put(json);
         return this;
-    }
-
-    private void raw(JsonNode node) {
-        separate();
-        put(ThroughMapper.text(node));
-    }
-
-    // Its own class: verifying a catch of Jackson's exception loads Jackson's classes, which
-    // ps --json (through JsonObjectLines) must not load.
-    private static final class ThroughMapper {
-        static String text(JsonNode node) {
-            try {
-                return Json.mapper().writeValueAsString(node);
-            } catch (JsonProcessingException e) {
-                throw new IllegalArgumentException("a JSON tree that cannot be written: " + e.getMessage(), e);
-            }
-        }
     }
 
     public JsonLine field(String name, String value) {

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.ContainerFacts;
 import dev.memsentry.container.Container;
 import dev.memsentry.container.ContainerMetadata;
@@ -18,7 +17,7 @@ import org.junit.jupiter.api.Test;
 class EcsWriterTest {
     private final EcsWriter ecs = new EcsWriter("host-1");
 
-    private static Alert alert(AlertRegion region, ObjectNode yara) {
+    private static Alert alert(AlertRegion region, JsonFields yara) {
         JsonFields details = new JsonFields().put("first_difference", "0x7f0000001100");
         return new Alert(Instant.parse("2026-01-02T03:04:05.678Z"), BuiltinRules.CODE_PATCHED, Severity.HIGH,
             new ProcessRef(42, "nginx", "/usr/sbin/nginx", List.of("nginx", "-g", "daemon off;"), "ab".repeat(32)),
@@ -60,7 +59,7 @@ class EcsWriterTest {
 
     @Test
     void noRegionNoRegionObjectAndYaraIsKept() throws Exception {
-        ObjectNode yara = Json.object().put("rule", "r1").put("namespace", "default");
+        JsonFields yara = new JsonFields().put("rule", "r1").put("namespace", "default");
         JsonNode d = tree(ecs.alert(alert(null, yara)));
         assertTrue(d.at("/memsentry/region").isMissingNode());
         assertEquals("r1", d.at("/memsentry/yara/rule").asText());
@@ -69,7 +68,7 @@ class EcsWriterTest {
 
     @Test
     void eventsAreNotAlerts() throws Exception {
-        JsonNode e = tree(ecs.event(Instant.EPOCH, "scan-summary", null, null, "done", Json.object()));
+        JsonNode e = tree(ecs.event(Instant.EPOCH, "scan-summary", null, null, "done", new JsonFields()));
         assertEquals("event", e.at("/event/kind").asText());
         assertEquals("scan-summary", e.at("/event/action").asText());
         assertFalse(e.has("process"));

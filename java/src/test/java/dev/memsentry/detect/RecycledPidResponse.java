@@ -6,7 +6,6 @@ import dev.memsentry.agent.NativeAgent;
 import dev.memsentry.agent.NativeLoader;
 import dev.memsentry.agent.StubAgent;
 import dev.memsentry.config.ResponseAction;
-import dev.memsentry.output.Json;
 import dev.memsentry.testing.Victim;
 import java.nio.file.Files;
 import java.nio.file.Path;

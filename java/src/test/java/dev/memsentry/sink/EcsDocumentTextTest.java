@@ -2,7 +2,6 @@ package dev.memsentry.sink;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.ContainerFacts;
 import dev.memsentry.agent.TraceAbi;
 import dev.memsentry.agent.TraceEvent;
@@ -17,7 +16,6 @@ import dev.memsentry.detect.EcsWriter;
 import dev.memsentry.detect.ProcessRef;
 import dev.memsentry.detect.Rule;
 import dev.memsentry.detect.Severity;
-import dev.memsentry.output.Json;
 import dev.memsentry.output.JsonFields;
 import java.io.IOException;
 import java.io.InputStream;
@@ -75,16 +73,16 @@ class EcsDocumentTextTest {
         JsonFields details = new JsonFields().put("first_difference", "0x7f0000001100").put("pages", 3);
         details.putArray("samples").addObject().put("offset", 16).put("bytes", "9090");
         AlertRegion region = new AlertRegion(0x7f0000001000L, 0x7f0000003000L, "r-xp", "/usr/lib/libc.so.6", "file");
-        ObjectNode yara = Json.object().put("rule", "r1").put("namespace", "default");
+        JsonFields yara = new JsonFields().put("rule", "r1").put("namespace", "default");
         yara.putArray("tags").add("t1").add("t2");
         yara.putObject("meta").put("author", "me").put("score", 80).put("enabled", true);
         yara.putArray("strings").addObject().put("identifier", "$a").put("address", "0x7f0000001010").put("offset", 16)
             .put("length", 4);
         yara.put("regions_total", 2);
         Rule yr = new Rule("yara.default.r1", "r1", Severity.CRITICAL, null, null, List.of("malware"), "YARA rule r1", false);
-        ObjectNode summary = Json.object();
+        JsonFields summary = new JsonFields();
         summary.putObject("summary").put("processes_scanned", 3).putArray("x").add(1).add("y");
-        ObjectNode response = Json.object();
+        JsonFields response = new JsonFields();
         response.putObject("response").put("action", "dump");
         return List.of(
             ecs.alert(new Alert(t, BuiltinRules.CODE_PATCHED, Severity.HIGH, host, region, "1 page(s) differ \u00e9\t",
@@ -103,8 +101,8 @@ class EcsDocumentTextTest {
             ecs.event(t, "scan-summary", null, null, "scanned 3 processes", summary),
             ecs.event(t, "kill", "success", pod, "killed", null),
             ecs.event(t, "dump", "failure", bare, "dumped", null),
-            ecs.event(t, "dump", "failure", host, "dumped", Json.object().put("k", "v")),
+            ecs.event(t, "dump", "failure", host, "dumped", new JsonFields().put("k", "v")),
             ecs.event(t, "dump", "success", pod, "dump ok", response).succeeded("creation").file("/ev/x.core"),
-            ecs.event(t, "kill", "success", host, "kill ok", Json.object()).succeeded("end"));
+            ecs.event(t, "kill", "success", host, "kill ok", new JsonFields()).succeeded("end"));
     }
 }
