@@ -61,6 +61,9 @@ final class KafkaSink implements Sink {
         props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         // Unknown settings are found now, as usage errors, not at the first alert (this loads the
         // client's configuration classes: only when there are settings to check).
+        if (!settings.isEmpty()) {
+            KafkaPreload.await();
+        }
         for (String k : settings.keySet()) {
             if (!ProducerConfig.configNames().contains(k)) {
                 throw new SinkUriException("output.kafka: '" + k + "' is not a Kafka producer setting");
@@ -70,6 +73,7 @@ final class KafkaSink implements Sink {
 
     private KafkaProducer<byte[], byte[]> producer() throws SinkException {
         if (producer == null) {
+            KafkaPreload.await();
             try {
                 producer = new KafkaProducer<>(props);
             } catch (KafkaException e) {
