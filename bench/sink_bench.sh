@@ -12,7 +12,7 @@
 #   PARTS=3 bench/sink_bench.sh: only part 3 (PARTS is any of 1, 2, 3; default all)
 #   BASE_JAR=old.jar: part 3 also runs that jar with the Kafka sink, in the same rounds
 #   CDS=1: every java of part 3 uses a class-data archive dumped here from packaging/memsentry.classlist,
-#          as the installed launcher does (the archive postinst makes)
+#          as the installed launcher does (the archive postinst makes); with BASE_JAR, one for each jar
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 jar=${1:-$repo/target/orchestrator.jar}
@@ -91,14 +91,20 @@ fi
 if [[ $PARTS == *3* ]]; then
 echo "## 3. scan --all (fresh PID namespace), $REPEAT runs per mode, alternating"
 ms_java_opts=""
+base_java_opts=""
 if [[ ${CDS:-0} == 1 ]]; then
-  [[ -z ${BASE_JAR:-} ]] || { echo "CDS=1 and BASE_JAR: the archive is made for one jar"; exit 2; }
+  # One archive per jar (an archive is only used with the jar it was dumped for).
   "$java" -Xshare:dump -XX:SharedClassListFile="$repo/packaging/memsentry.classlist" \
     -XX:SharedArchiveFile="$work/memsentry.jsa" -Xlog:cds=off -cp "$jar" > /dev/null
   ms_java_opts="-XX:SharedArchiveFile=$work/memsentry.jsa -Xshare:auto -Xlog:cds=off"
   echo "# with the installation's class-data archive ($(stat -c %s "$work/memsentry.jsa") bytes)"
+  if [[ -n ${BASE_JAR:-} ]]; then
+    "$java" -Xshare:dump -XX:SharedClassListFile="$repo/packaging/memsentry.classlist" \
+      -XX:SharedArchiveFile="$work/base.jsa" -Xlog:cds=off -cp "$BASE_JAR" > /dev/null
+    base_java_opts="-XX:SharedArchiveFile=$work/base.jsa -Xshare:auto -Xlog:cds=off"
+  fi
 fi
-export MS_JAR=$jar MS_BASE_JAR=${BASE_JAR:-} MS_JAVA_OPTS=$ms_java_opts MS_VICTIMS=$repo/target/native-build/victims MS_REPEAT=$REPEAT MS_WORK=$work \
+export MS_JAR=$jar MS_BASE_JAR=${BASE_JAR:-} MS_JAVA_OPTS=$ms_java_opts MS_BASE_JAVA_OPTS=$base_java_opts MS_VICTIMS=$repo/target/native-build/victims MS_REPEAT=$REPEAT MS_WORK=$work \
   MS_TCP=$tcp MS_KAFKA=127.0.0.1:$kport
 unshare --pid --fork --mount-proc bash "$repo/bench/sink_bench_scan.sh"
 fi

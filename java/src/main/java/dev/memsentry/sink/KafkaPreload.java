@@ -25,7 +25,7 @@ import org.apache.kafka.common.requests.ApiVersionsResponse;
  * {@link #await()} runs before any other thread touches the client, so that two threads never run
  * the client's static initializers at once (a cycle between two of them would deadlock).
  */
-final class KafkaPreload {
+public final class KafkaPreload {
     /** How long a producer waits for a preload (which only loads classes) before going on anyway. */
     private static final long AWAIT_MS = 10_000;
     private static Thread thread;
@@ -33,23 +33,36 @@ final class KafkaPreload {
     private KafkaPreload() {
     }
 
-    /** Starts the preload if args name a kafka:// sink (--sink URI or --sink=URI); once per process. */
-    static synchronized void startFor(List<String> args) {
+    /**
+     * A hint from the raw command line, before it is parsed: starts the preload if it names a
+     * kafka:// sink (--sink URI or --sink=URI); once per process. Costs nothing otherwise (this
+     * class names the client's classes but loads none of them until the preload runs).
+     */
+    public static synchronized void startFor(String[] args) {
         if (thread != null) {
             return;
         }
-        boolean kafka = false;
-        for (int i = 0; i < args.size() && !kafka; i++) {
-            String a = args.get(i);
-            kafka = a.startsWith("--sink=" + SinkUri.Scheme.KAFKA.wireName() + "://")
-                || (a.equals("--sink") && i + 1 < args.size()
-                    && args.get(i + 1).startsWith(SinkUri.Scheme.KAFKA.wireName() + "://"));
-        }
-        if (kafka) {
+        if (namesKafka(List.of(args))) {
             thread = new Thread(KafkaPreload::load, "memsentry-kafka-preload");
             thread.setDaemon(true);
             thread.start();
         }
+    }
+
+    /** Whether a raw command line has a --sink kafka://... (or --sink=kafka://...) option. */
+    static boolean namesKafka(List<String> args) {
+        String kafka = "kafka://"; // SinkUri.Scheme.KAFKA, without loading the sink classes for every command
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if (a.equals("--")) {
+                return false; // what follows is a traced command's own arguments
+            }
+            if (a.startsWith("--sink=" + kafka) || (a.equals("--sink") && i + 1 < args.size()
+                && args.get(i + 1).startsWith(kafka))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Returns once a started preload is over (at once if none was started). */
@@ -70,6 +83,18 @@ final class KafkaPreload {
 
     private static void load() {
         try {
+            Classes.load();
+        } catch (RuntimeException | LinkageError e) {
+            // Only a head start: the producer loads what it needs itself and reports what fails.
+        }
+    }
+
+    /**
+     * Apart, so that verifying {@link KafkaPreload} (on the main thread, for every command) loads
+     * none of the client's classes.
+     */
+    private static final class Classes {
+        static void load() {
             ProducerConfig.configNames();
             ApiKeys.values();
             Errors.values();
@@ -78,8 +103,6 @@ final class KafkaPreload {
             new ApiVersionsResponse(new ApiVersionsResponseData());
             MemoryRecords.withRecords(Compression.NONE, new SimpleRecord(new byte[1], new byte[1]));
             ManagementFactory.getPlatformMBeanServer();
-        } catch (RuntimeException | LinkageError e) {
-            // Only a head start: the producer loads what it needs itself and reports what fails.
         }
     }
 }

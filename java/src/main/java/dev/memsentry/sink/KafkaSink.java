@@ -28,7 +28,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * key is host name and pid, so one process's documents stay in one partition, in order. A batch
  * is delivered when every record is acknowledged by the in-sync replicas. The producer settings
  * of the configuration (output.kafka) are passed through; the two above cannot be overridden.
- * This class is the only one that names kafka-clients: it is loaded only for a kafka sink.
+ * This class and {@link KafkaPreload} are the only ones that name kafka-clients: they are loaded
+ * only for a kafka sink.
  */
 final class KafkaSink implements Sink {
     /** How long a send may wait for a broker before the batch goes to the spool. */

@@ -46,14 +46,6 @@ public final class SinkSet implements AutoCloseable {
         this.wait = wait;
     }
 
-    /**
-     * A hint from the raw command line, before it is parsed: when it names a kafka:// sink, the
-     * Kafka client's classes start loading on a thread of their own ({@link KafkaPreload}).
-     */
-    public static void preloadFor(String[] args) {
-        KafkaPreload.startFor(List.of(args));
-    }
-
     /** Every URI checked for its syntax and settings, before anything is opened. */
     public static List<SinkUri> parseAll(List<String> uris) {
         List<SinkUri> out = new ArrayList<>();
