@@ -2,6 +2,8 @@ package dev.memsentry.sink;
 
 import java.lang.management.ManagementFactory;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
@@ -23,12 +25,16 @@ import org.apache.kafka.common.requests.ApiVersionsResponse;
  * start-up leaves idle instead of competing with the scan's workers. Nothing is connected or
  * produced: the objects made here are thrown away, only the classes stay.
  * {@link #await()} runs before any other thread touches the client, so that two threads never run
- * the client's static initializers at once (a cycle between two of them would deadlock).
+ * the client's static initializers at once (a cycle between two of them would deadlock); checking
+ * setting names needs only the configuration definitions, the preload's first step
+ * ({@link #awaitConfig()}), so the main thread does not wait for the rest.
  */
 public final class KafkaPreload {
     /** How long a producer waits for a preload (which only loads classes) before going on anyway. */
     private static final long AWAIT_MS = 10_000;
     private static Thread thread;
+    /** Counted down once the configuration definitions are initialized (the preload's first step). */
+    private static final CountDownLatch CONFIG_READY = new CountDownLatch(1);
 
     private KafkaPreload() {
     }
@@ -81,11 +87,31 @@ public final class KafkaPreload {
         }
     }
 
+    /**
+     * Returns once a started preload has initialized the producer's configuration definitions (its
+     * first step, tens of milliseconds): enough for checking setting names on the main thread
+     * without waiting for the rest.
+     */
+    static void awaitConfig() {
+        synchronized (KafkaPreload.class) {
+            if (thread == null) {
+                return;
+            }
+        }
+        try {
+            CONFIG_READY.await(AWAIT_MS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private static void load() {
         try {
             Classes.load();
         } catch (RuntimeException | LinkageError e) {
             // Only a head start: the producer loads what it needs itself and reports what fails.
+        } finally {
+            CONFIG_READY.countDown();
         }
     }
 
@@ -96,6 +122,7 @@ public final class KafkaPreload {
     private static final class Classes {
         static void load() {
             ProducerConfig.configNames();
+            CONFIG_READY.countDown();
             ApiKeys.values();
             Errors.values();
             // The request and response base classes name every request and response type.

@@ -63,7 +63,7 @@ final class KafkaSink implements Sink {
         // Unknown settings are found now, as usage errors, not at the first alert (this loads the
         // client's configuration classes: only when there are settings to check).
         if (!settings.isEmpty()) {
-            KafkaPreload.await();
+            KafkaPreload.awaitConfig();
         }
         for (String k : settings.keySet()) {
             if (!ProducerConfig.configNames().contains(k)) {
