@@ -166,6 +166,14 @@ class SinkIT {
             assertTrue(lines.get(0).startsWith("memsentry: ") && lines.get(0).contains(c.text()), r.err());
             assertEquals("", r.out(), "nothing scanned");
         }
+        // A setting kafka-clients does not know, checked while the client's classes preload.
+        Path cfg = tmp.resolve("bogus.json");
+        Files.writeString(cfg, "{\"output\": {\"kafka\": {\"bogus.setting\": \"1\"}}}");
+        CliIT.Run r = CliIT.jar(List.of(), "scan", "--pid", pid, "--config", cfg.toString(), "--sink",
+            "kafka://" + broker.bootstrap() + "/memsentry-bogus", "--spool", tmp.resolve("spool").toString());
+        assertEquals(2, r.code(), r.err());
+        assertEquals(List.of("memsentry: output.kafka: 'bogus.setting' is not a Kafka producer setting"),
+            r.err().strip().lines().toList());
     }
 
     @Test
