@@ -88,7 +88,6 @@ typedef struct dump_job {
     pthread_mutex_t lock; /* first_bad/first_err of regions shared by workers */
     int stop;             /* set (atomically) when one worker fails: the others stop */
     int helpers_running;  /* atomically counted */
-    bool mapped;          /* read straight into mappings of the file (stream_mapped) */
 
     ms_bytes header;
     ms_bytes notes;
@@ -113,11 +112,6 @@ typedef struct dump_worker {
     int source_fd;
     uint8_t *copy_buffer;
     ms_bulk_writer bulk;
-    /* stream_mapped(): the window being read (ranges, their regions, where each goes in the mapping) */
-    ms_range *win_ranges;
-    size_t *win_region;
-    uint8_t **win_dest;
-    uint64_t bytes_mapped;
     ms_status status;
     bool aborted; /* stopped because another worker failed */
     char detail[256];
@@ -135,12 +129,6 @@ typedef struct dump_worker {
  * page cache ever does. */
 #define DIRECT_MIN_BYTES ((uint64_t)64 << 20)
 #define HELPER_BUFFER ((size_t)2 << 20)
-/* Dumps of at least this many bytes (core format: raw hashes each byte in
- * user space, which a mapping must never see) are read into mappings of the
- * file: one copy, and two writers do not queue on the file's lock as
- * pwrite's do. */
-#define MAPPED_MIN_BYTES ((uint64_t)64 << 20)
-#define MAP_WINDOW ((uint64_t)128 << 20)
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
@@ -519,15 +507,11 @@ static ms_status report_progress(dump_job *j, bool final)
     return MS_OK;
 }
 
-/* Streams ranges (region[k] holds ranges[k]) into the file; with dest, the
- * reader has already put each DATA span at its place in a mapping of it. */
-static ms_status stream_ranges(dump_worker *w, const ms_range *ranges, const size_t *region, uint8_t *const *dest,
-                               size_t count)
+static ms_status stream_share(dump_worker *w)
 {
     dump_job *j = w->j;
     bool main_worker = w == j->workers;
-    ms_status st = dest ? ms__reader_begin_into(w->reader, ranges, dest, count)
-                        : ms__reader_begin(w->reader, ranges, count);
+    ms_status st = ms__reader_begin(w->reader, w->ranges, w->nranges);
     while (st == MS_OK) {
         if (cancelled(j))
             return ms__fail(MS_E_INTERRUPTED, "dump of process %" PRId64 " cancelled", j->pid);
@@ -540,9 +524,9 @@ static ms_status stream_ranges(dump_worker *w, const ms_range *ranges, const siz
         st = ms__reader_next(w->reader, &sp, &more);
         if (st != MS_OK || !more)
             break;
-        size_t index = region[sp.range];
+        size_t index = w->range_region[sp.range];
         dump_region *d = &j->regions[index];
-        if (sp.kind == MS_SPAN_DATA && !dest) {
+        if (sp.kind == MS_SPAN_DATA) {
             st = ms__evidence_write_bulk(&j->data, &w->bulk, sp.data, (size_t)sp.len,
                                          d->file_offset + (sp.addr - d->r.start));
             if (st != MS_OK)
@@ -562,78 +546,7 @@ static ms_status stream_ranges(dump_worker *w, const ms_range *ranges, const siz
     }
     if (st == MS_E_NO_SUCH_PROCESS)
         return ms__fail(st, "process %" PRId64 " exited during the dump", j->pid);
-    if (dest && st == MS_E_IO && ms__evidence_require_space(&j->data, j->page) != MS_OK)
-        st = MS_E_NO_SPACE; /* the mapping's page fault failed for want of space */
     return st;
-}
-
-static uint64_t file_offset_of(const dump_job *j, size_t region, uint64_t addr)
-{
-    const dump_region *d = &j->regions[region];
-    return d->file_offset + (addr - d->r.start);
-}
-
-/* One copy instead of two: the worker's ranges go through windows of at
- * most MAP_WINDOW bytes of the file, each mapped, read into by the kernel
- * (process_vm_readv) and unmapped, so address space and the dirty pages in
- * flight stay bounded. Where the file system refuses the mapping, the rest
- * is written the usual way. */
-static ms_status stream_mapped(dump_worker *w)
-{
-    dump_job *j = w->j;
-    size_t k = 0;
-    uint64_t at = w->nranges ? w->ranges[0].start : 0;
-    while (k < w->nranges) {
-        uint64_t base = file_offset_of(j, w->range_region[k], at);
-        size_t n = 0;
-        uint64_t end = base;
-        while (k < w->nranges) {
-            uint64_t off = file_offset_of(j, w->range_region[k], at);
-            if (off >= base + MAP_WINDOW)
-                break;
-            uint64_t take = w->ranges[k].end - at;
-            if (off + take > base + MAP_WINDOW)
-                take = base + MAP_WINDOW - off; /* page-aligned: base and off are */
-            w->win_ranges[n] = (ms_range){at, at + take};
-            w->win_region[n] = w->range_region[k];
-            w->win_dest[n++] = (uint8_t *)(uintptr_t)(off - base); /* relative until mapped */
-            end = off + take;
-            at += take;
-            if (at < w->ranges[k].end)
-                break; /* the window is full */
-            if (++k < w->nranges)
-                at = w->ranges[k].start;
-        }
-        size_t len = (size_t)(end - base);
-        uint8_t *map = ms__evidence_map(&j->data, base, len);
-        if (!map) {
-            if (w == j->workers)
-                ms__log(j->agent, MS_LOG_DEBUG, "process %" PRId64 ": cannot map %s (%s); writing it with pwrite",
-                        j->pid, j->path, strerror(errno));
-            /* The window's ranges, then the rest: the usual way. */
-            ms_status st = stream_ranges(w, w->win_ranges, w->win_region, NULL, n);
-            if (st == MS_OK && k < w->nranges) {
-                w->ranges[k].start = at;
-                st = stream_ranges(w, w->ranges + k, w->range_region + k, NULL, w->nranges - k);
-            }
-            return st;
-        }
-        for (size_t i = 0; i < n; i++)
-            w->win_dest[i] = map + (uintptr_t)w->win_dest[i];
-        ms_status st = stream_ranges(w, w->win_ranges, w->win_region, w->win_dest, n);
-        ms__evidence_unmap(map, len);
-        w->bytes_mapped += end - base;
-        if (st != MS_OK)
-            return st;
-    }
-    return MS_OK;
-}
-
-static ms_status stream_share(dump_worker *w)
-{
-    if (w->j->mapped)
-        return stream_mapped(w);
-    return stream_ranges(w, w->ranges, w->range_region, NULL, w->nranges);
 }
 
 static void finish_share(dump_worker *w)
@@ -680,13 +593,6 @@ static ms_status split_shares(dump_job *j, unsigned n)
         w->source_region = SIZE_MAX;
         w->ranges = calloc(j->nranges + n, sizeof *w->ranges);
         w->range_region = calloc(j->nranges + n, sizeof *w->range_region);
-        if (j->mapped) {
-            w->win_ranges = calloc(j->nranges + n, sizeof *w->win_ranges);
-            w->win_region = calloc(j->nranges + n, sizeof *w->win_region);
-            w->win_dest = calloc(j->nranges + n, sizeof *w->win_dest);
-            if (!w->win_ranges || !w->win_region || !w->win_dest)
-                return ms__fail(MS_E_NO_MEMORY, "work shares");
-        }
         if (!w->ranges || !w->range_region)
             return ms__fail(MS_E_NO_MEMORY, "work shares");
     }
@@ -768,9 +674,6 @@ static ms_status stream_regions(dump_job *j)
         if (w->bulk.bytes[1])
             ms__log(j->agent, MS_LOG_DEBUG, "process %" PRId64 ", thread %u: %" PRIu64 " bytes through the page cache, %" PRIu64
                     " around it (O_DIRECT)", j->pid, k, w->bulk.bytes[0], w->bulk.bytes[1]);
-        if (w->bytes_mapped)
-            ms__log(j->agent, MS_LOG_DEBUG, "process %" PRId64 ", thread %u: %" PRIu64 " bytes of the file read into in place (mapped)",
-                    j->pid, k, w->bytes_mapped);
         if (w->status != MS_OK && !w->aborted)
             return ms__fail(w->status, "%s", w->detail);
     }
@@ -1032,9 +935,6 @@ static ms_status run(dump_job *j)
             (st = ms__evidence_pwrite(&j->data, j->notes.p, j->notes.len, j->header.len)) != MS_OK)
             return st;
     }
-    j->mapped = !j->raw && j->total >= MAPPED_MIN_BYTES && ms__evidence_can_map();
-    if (j->mapped && ftruncate(j->data.fd, (off_t)j->file_size) != 0) /* a mapping reaches no further than the size */
-        return ms__fail(errno == ENOSPC ? MS_E_NO_SPACE : MS_E_IO, "size %s: %s", j->path, strerror(errno));
     if (j->total >= DIRECT_MIN_BYTES)
         ms__evidence_open_direct(&j->data);
     if (j->o.progress && j->o.progress(0, j->total, j->o.progress_user) != 0)
@@ -1076,9 +976,6 @@ static void job_cleanup(dump_job *j)
         free(w->copy_buffer);
         free(w->ranges);
         free(w->range_region);
-        free(w->win_ranges);
-        free(w->win_region);
-        free(w->win_dest);
         if (k > 0)
             ms__reader_free(w->reader);
     }

@@ -7,16 +7,11 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
@@ -211,7 +206,7 @@ static ms_status create_named(ms_evidence *ev)
 {
     for (int attempt = 0; attempt < 16 && ev->fd < 0; attempt++) {
         make_temp_name(ev, attempt);
-        ev->fd = openat(ev->dirfd, ev->temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        ev->fd = openat(ev->dirfd, ev->temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (ev->fd < 0 && errno != EEXIST)
             return create_failed(ev, errno);
     }
@@ -238,7 +233,7 @@ ms_status ms__evidence_create(const ms_evidence_where *where, const char *path, 
         return st;
     }
     warn_leftovers(where, ev->dirfd, path);
-    ev->fd = openat(ev->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    ev->fd = openat(ev->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
     if (ev->fd >= 0) {
         ev->unnamed = true;
     } else if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
@@ -310,29 +305,6 @@ void ms__evidence_open_direct(ms_evidence *ev)
     char self[64];
     snprintf(self, sizeof self, "/proc/self/fd/%d", ev->fd);
     ev->direct_fd = open(self, O_WRONLY | O_DIRECT | O_CLOEXEC);
-}
-
-void *ms__evidence_map(const ms_evidence *ev, uint64_t offset, size_t len)
-{
-    if (ev->fd < 0 || offset > (uint64_t)INT64_MAX)
-        return NULL;
-    /* Write-only is not a protection a shared file mapping has on x86. */
-    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, ev->fd, (off_t)offset);
-    return m == MAP_FAILED ? NULL : m;
-}
-
-void ms__evidence_unmap(void *map, size_t len)
-{
-    if (map)
-        munmap(map, len);
-}
-
-bool ms__evidence_can_map(void)
-{
-    /* A zero-length request: EINVAL for an advice the kernel does not know
-     * (before 5.14), 0 otherwise, touching nothing. */
-    static char probe[1] __attribute__((aligned(4096)));
-    return madvise(probe, 0, MADV_POPULATE_WRITE) == 0;
 }
 
 #define BULK_MIN ((size_t)256 << 10)

@@ -84,20 +84,6 @@ typedef struct ms_bulk_writer {
 ms_status ms__evidence_write_bulk(const ms_evidence *ev, ms_bulk_writer *w, const void *data, size_t len,
                                   uint64_t offset);
 
-/* Maps [offset, offset+len) of the file (page-aligned offset, within its
- * size) for writing in place, or NULL where the file system refuses.
- * Only the kernel may store into the mapping (ms__reader_begin_into(): a
- * failing page fault there is an error return; a store of our own would be
- * SIGBUS, which the JVM owns). Dirty pages go out with the file's fsync at
- * commit, like pwrite's. */
-void *ms__evidence_map(const ms_evidence *ev, uint64_t offset, size_t len);
-void ms__evidence_unmap(void *map, size_t len);
-
-/* Whether this kernel can fault a mapping in on request (MADV_POPULATE_WRITE,
- * 5.14), which is how a failing write into a mapping is told from a failing
- * read of the target; without it, evidence is written with pwrite. */
-bool ms__evidence_can_map(void);
-
 /* Links the file to its final name (without replacing anything unless
  * force: then a rename replaces the name, never what a link points to);
  * sync: fsync the file first and the directory after. */

@@ -27,10 +27,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAPPED (1ull << 62)
 
@@ -112,7 +108,6 @@ struct ms_reader {
     uint64_t scan_pos;   /* the last address classified from it */
 
     const ms_range *ranges;
-    uint8_t *const *dest; /* ms__reader_begin_into(): where each range's bytes go; NULL: the buffer */
     size_t nranges;
     size_t ri;    /* range being planned */
     uint64_t pos; /* next address to plan in it */
@@ -125,7 +120,6 @@ struct ms_reader {
     size_t read_upto; /* DATA spans below this index had their batch read */
 
     struct iovec iov[BATCH_IOV];
-    struct iovec local[BATCH_IOV]; /* the destinations' side, with dest */
     ms_reader_stats stats;
 };
 
@@ -186,7 +180,6 @@ void ms__reader_detach(ms_reader *r)
     r->scan_start = r->scan_end = 0;
     r->nruns = r->run_i = 0;
     r->ranges = NULL;
-    r->dest = NULL;
     r->nranges = 0;
     r->ri = 0;
     r->plan_len = r->plan_i = 0;
@@ -236,7 +229,6 @@ ms_status ms__reader_begin(ms_reader *r, const ms_range *ranges, size_t count)
         if (ranges[i].start > ranges[i].end)
             return ms__fail(MS_E_INVALID_ARGUMENT, "reader: range %zu ends before it starts", i);
     r->ranges = ranges;
-    r->dest = NULL;
     r->nranges = count;
     r->ri = 0;
     r->pos = count ? ranges[0].start : 0;
@@ -248,43 +240,6 @@ ms_status ms__reader_begin(ms_reader *r, const ms_range *ranges, size_t count)
     r->nruns = 0;
     r->pm_count = 0;
     return r->fatal == MS_OK ? MS_OK : fatal_again(r);
-}
-
-ms_status ms__reader_begin_into(ms_reader *r, const ms_range *ranges, uint8_t *const *dest, size_t count)
-{
-    ms_status st = ms__reader_begin(r, ranges, count);
-    if (st == MS_OK && !dest && count)
-        return ms__fail(MS_E_INVALID_ARGUMENT, "reader: no destinations");
-    if (st == MS_OK)
-        r->dest = dest;
-    return st;
-}
-
-/* Where the bytes of s go: the buffer, or the caller's destination. */
-static uint8_t *span_dst(const ms_reader *r, const plan_span *s)
-{
-    if (!r->dest)
-        return r->buf + s->buf_off;
-    return r->dest[s->range] + (s->addr - r->ranges[s->range].start);
-}
-
-/* A copy into a caller's destination stopped at dst: whose page failed?
- * The kernel reports a fault on either side as EFAULT. Faulting the local
- * page in for writing (in the kernel, so a file mapping's failure, a full
- * disk or an I/O error, comes back as an error and never as SIGBUS) tells:
- * true when it is ours, with the failure set. */
-static bool destination_failed(ms_reader *r, const uint8_t *dst, ms_status *st)
-{
-    if (!r->dest)
-        return false;
-    uintptr_t page = (uintptr_t)dst & ~(uintptr_t)(r->page - 1);
-    if (madvise((void *)page, (size_t)r->page, MADV_POPULATE_WRITE) == 0)
-        return false;
-    int err = errno;
-    *st = ms__fail(err == ENOMEM ? MS_E_NO_MEMORY : MS_E_IO,
-                   "the output could not take the bytes of 0x%" PRIx64 " (%s: a full file system or an I/O error)",
-                   (uint64_t)page, strerror(err));
-    return true;
 }
 
 static ms_status set_fatal(ms_reader *r, ms_status st)
@@ -593,17 +548,12 @@ static ms_status read_batch(ms_reader *r, size_t from)
     if (!(r->flags & MS_READER_NO_VM_READV) && !r->vm_readv_refused) {
         size_t niov = 0;
         for (size_t i = from; i < r->plan_len; i++)
-            if (r->plan[i].kind == MS_SPAN_DATA) {
-                if (r->dest)
-                    r->local[niov] = (struct iovec){span_dst(r, &r->plan[i]), (size_t)r->plan[i].len};
+            if (r->plan[i].kind == MS_SPAN_DATA)
                 r->iov[niov++] = (struct iovec){(void *)(uintptr_t)r->plan[i].addr, (size_t)r->plan[i].len};
-            }
         struct iovec local = {r->buf + r->plan[from].buf_off, r->buf_used - r->plan[from].buf_off};
-        struct iovec *liov = r->dest ? r->local : &local;
-        unsigned long nlocal = r->dest ? (unsigned long)niov : 1;
         ssize_t n;
         do {
-            n = process_vm_readv((pid_t)r->pid, liov, nlocal, r->iov, (unsigned long)niov, 0);
+            n = process_vm_readv((pid_t)r->pid, &local, 1, r->iov, (unsigned long)niov, 0);
             r->stats.vm_readv_calls++;
         } while (n < 0 && errno == EINTR);
         int err = n < 0 ? errno : 0;
@@ -623,9 +573,6 @@ static ms_status read_batch(ms_reader *r, size_t from)
                 s->valid = left < s->len ? left : s->len;
                 left -= s->valid;
                 if (s->valid < s->len) {
-                    ms_status st;
-                    if (destination_failed(r, span_dst(r, s) + s->valid, &st))
-                        return st;
                     r->read_upto = i + 1;
                     return MS_OK;
                 }
@@ -639,15 +586,12 @@ static ms_status read_batch(ms_reader *r, size_t from)
         if (s->kind != MS_SPAN_DATA)
             continue;
         int err;
-        s->valid = pread_mem(r, s->addr, span_dst(r, s), s->len, &err);
+        s->valid = pread_mem(r, s->addr, r->buf + s->buf_off, s->len, &err);
         if (r->fatal != MS_OK)
             return fatal_again(r);
         if (err == ESRCH && s->valid == 0)
             return target_gone(r);
         if (s->valid < s->len) {
-            ms_status st;
-            if (err == EFAULT && destination_failed(r, span_dst(r, s) + s->valid, &st))
-                return st;
             r->read_upto = i + 1;
             return MS_OK;
         }
@@ -670,7 +614,7 @@ static void emit(ms_reader *r, ms_span *out, const plan_span *s, ms_span_kind ki
 {
     *out = (ms_span){.addr = s->addr + off, .len = len, .range = s->range, .kind = kind, .err = err};
     if (kind == MS_SPAN_DATA) {
-        out->data = span_dst(r, s) + off;
+        out->data = r->buf + s->buf_off + off;
         r->stats.bytes_data += len;
     } else if (kind == MS_SPAN_HOLE) {
         r->stats.bytes_hole += len;
@@ -692,7 +636,7 @@ static ms_status salvage(ms_reader *r, plan_span *s, ms_span *out)
     int first_err = 0;
     while (at < s->len) {
         int err;
-        size_t got = pread_mem(r, s->addr + at, span_dst(r, s) + at, s->len - at, &err);
+        size_t got = pread_mem(r, s->addr + at, r->buf + s->buf_off + at, s->len - at, &err);
         if (got > 0) {
             s->valid = at + got;
             break;
@@ -701,9 +645,6 @@ static ms_status salvage(ms_reader *r, plan_span *s, ms_span *out)
             return fatal_again(r);
         if (err == ESRCH)
             return target_gone(r);
-        ms_status st;
-        if (err == EFAULT && destination_failed(r, span_dst(r, s) + at, &st))
-            return st;
         if (!first_err)
             first_err = err ? err : EIO;
         at = next_page(r, s->addr + at, s->addr + s->len) - s->addr;

@@ -96,17 +96,6 @@ void ms__reader_detach(ms_reader *r);
  * The array must stay valid until the iteration ends. */
 ms_status ms__reader_begin(ms_reader *r, const ms_range *ranges, size_t count);
 
-/* As ms__reader_begin(), but the bytes of DATA spans are read straight to
- * dest[i] + (addr - ranges[i].start) for range i (span.data points there),
- * not into the reader's buffer: one copy instead of two when dest is a
- * mapping of the output file. The reader writes there only through the
- * kernel (process_vm_readv, pread), never with a store of its own, so a
- * page fault that fails there (a file mapping on a full file system, an I/O
- * error) comes back as an error, never as SIGBUS: ms__reader_next() returns
- * MS_E_IO (MS_E_NO_MEMORY) and the iteration is over. dest must stay valid
- * and writable until then. */
-ms_status ms__reader_begin_into(ms_reader *r, const ms_range *ranges, uint8_t *const *dest, size_t count);
-
 /* The next span, in the order of the ranges and by address within each; the
  * spans tile the ranges exactly. Returns MS_OK with *more false after the
  * last one; MS_E_NO_SUCH_PROCESS when the target exited (spans returned
