@@ -271,13 +271,23 @@ static ms_status write_failed(const ms_evidence *ev, int err)
 }
 
 #define DIRECT_ALIGN ((uint64_t)4096)
+/* Page-cache writes go in pieces of at most this size. A write's length
+ * sets the size of the page-cache folios it creates (ext4 makes 2 MiB ones
+ * for a 4 MiB write), and a 2 MiB folio takes a whole free 2 MiB block: on
+ * a VM that hands free 2 MiB blocks back to its host (virtio-balloon free
+ * page reporting), exactly the memory whose first touch costs a host fault.
+ * Small folios come from memory the guest still holds. 1 GiB into a cold
+ * page cache: 2.3-4.6 s in 4 MiB writes, 0.46-1.15 s in 64 KiB ones
+ * (bench/write_paths.c, docs/BENCHMARKS.md). */
+#define PAGE_CACHE_PIECE ((size_t)64 << 10)
 
 /* Writes from *p until *left is 0 (direct: only while what is left stays
  * aligned for O_DIRECT). Returns 0, or the errno that stopped it. */
 static int write_all(int fd, bool direct, const char **p, size_t *left, uint64_t *offset)
 {
     while (*left > 0 && (!direct || (((uintptr_t)*p | (uint64_t)*left | *offset) & (DIRECT_ALIGN - 1)) == 0)) {
-        ssize_t n = pwrite(fd, *p, *left, (off_t)*offset);
+        size_t want = direct || *left <= PAGE_CACHE_PIECE ? *left : PAGE_CACHE_PIECE;
+        ssize_t n = pwrite(fd, *p, want, (off_t)*offset);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
