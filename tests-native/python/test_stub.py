@@ -4,6 +4,7 @@ zipapp speaks it in a child process. Run by ctest with MEMSENTRY_STUB_SOURCE (ja
 and MEMSENTRY_VICTIM_DIR."""
 
 import base64
+import errno
 import json
 import os
 import shutil
@@ -719,6 +720,63 @@ class DumpTest(unittest.TestCase):
                 self.assertFalse(a["ok"], a)
                 self.assertIn(why, a["error"]["message"])
             self.assertEqual([], os.listdir(theirs) + os.listdir(shared))
+
+    def test_a_stub_killed_mid_write_leaves_nothing(self):
+        """The data file is unnamed (O_TMPFILE) until the dump commits: SIGKILL leaves no file behind."""
+        with Victim("victim_bigheap", "256") as v:
+            path = os.path.join(self.dir, "killed.raw")
+            self.s.send(json.dumps({"v": 1, "id": 1, "op": "dump", "pid": v.pid, "path": path,
+                                    "max_region_size": 0}).encode())
+            writing = None
+            while writing is None:
+                a = self.s.answer()
+                self.assertNotIn("ok", a, "the dump ended before it could be killed")
+                if a["progress"]["done"] == 0:
+                    continue
+                fds = os.path.join("/proc", str(self.s.proc.pid), "fd")
+                for fd in os.listdir(fds):
+                    try:
+                        target = os.readlink(os.path.join(fds, fd))
+                    except OSError:
+                        continue
+                    if target.startswith(self.dir + "/"):
+                        writing = target
+            self.s.proc.kill()
+            self.s.proc.wait()
+            self.assertIn("(deleted)", writing, "the data file had a name while it was written")
+            self.assertEqual([], os.listdir(self.dir))
+
+    def test_without_o_tmpfile_the_file_is_written_under_a_hidden_name_and_published(self):
+        """A file system that refuses O_TMPFILE: the data goes to ".NAME.partial-TOKEN", linked into
+        place at the end; a failed dump removes it."""
+        real_open = os.open
+
+        def refusing_tmpfile(path, flags, *args, **kwargs):
+            if flags & os.O_TMPFILE == os.O_TMPFILE:
+                raise OSError(errno.EOPNOTSUPP, os.strerror(errno.EOPNOTSUPP))
+            return real_open(path, flags, *args, **kwargs)
+        names = []
+        real_publish = evidence.publish
+
+        def watching(dir_fd, tmp_name, name, force):
+            names.append((tmp_name, sorted(os.listdir(self.dir))))
+            return real_publish(dir_fd, tmp_name, name, force)
+        options = {"force": False, "suspicious_only": False, "sync": False, "max_region_size": 1 << 20,
+                   "max_total_size": 0, "skip_nonexec_over": 0}
+        with Victim("victim_marker") as v, mock.patch("os.open", refusing_tmpfile), \
+                mock.patch.object(evidence, "publish", watching):
+            path = os.path.join(self.dir, "v.raw")
+            totals = dump.dump_process(v.pid, path, options, lambda done, total: None)
+            self.assertEqual(os.path.getsize(path), totals["file_size"])
+            self.assertEqual(0o600, os.stat(path).st_mode & 0o777)
+            self.assertEqual([b".v.raw.json.partial-", b".v.raw.partial-"],
+                             sorted(t[:-12] for t, _ in names))
+            self.assertIn(os.fsdecode(names[0][0]), names[0][1])
+            self.assertEqual(["v.raw", "v.raw.json"], sorted(os.listdir(self.dir)))
+            with self.assertRaises(common.Failure) as e:
+                dump.dump_process(v.pid, path, options, lambda done, total: None)
+            self.assertEqual(common.EXISTS, e.exception.status)
+            self.assertEqual(["v.raw", "v.raw.json"], sorted(os.listdir(self.dir)))
 
     def test_dump_into_a_missing_directory_fails_cleanly(self):
         with Victim("victim_marker") as v:

@@ -15,6 +15,8 @@ extern "C" {
 
 #include "victim_win.hpp"
 
+#include <tlhelp32.h>
+
 namespace {
 
 struct Agent {
@@ -32,21 +34,28 @@ ms_status terminate(ms_agent *agent, int64_t pid, ms_terminate_report *r, bool d
     return ms_terminate(agent, pid, &o, r);
 }
 
-// A copy of victim_win_marker.exe under another name, next to the original.
+std::wstring system_directory()
+{
+    wchar_t dir[MAX_PATH];
+    UINT n = GetSystemDirectoryW(dir, MAX_PATH);
+    if (n == 0 || n >= MAX_PATH)
+        throw std::runtime_error("GetSystemDirectoryW");
+    return std::wstring(dir, n);
+}
+
+// A copy of victim_win_marker.exe named name in dir (the victims' directory by default). The test's
+// Wine prefix is its own (ci/windows-tests.sh), so a copy in its system directory harms nothing; an
+// existing file there is never replaced.
 class RenamedVictim {
 public:
-    explicit RenamedVictim(const std::wstring &name)
+    explicit RenamedVictim(const std::wstring &name, const std::wstring &dir = test_exe_dir() + L"\\victims")
     {
-        path_ = test_exe_dir() + L"\\victims\\" + name;
-        if (!CopyFileW(victim_path("victim_win_marker").c_str(), path_.c_str(), FALSE))
+        path_ = dir + L"\\" + name;
+        if (!CopyFileW(victim_path("victim_win_marker").c_str(), path_.c_str(), TRUE))
             throw std::runtime_error("copy to " + narrow(path_));
     }
     ~RenamedVictim() { DeleteFileW(path_.c_str()); }
-    std::string stem() const
-    {
-        std::wstring file = path_.substr(path_.find_last_of(L'\\') + 1);
-        return narrow(file.substr(0, file.size() - 4));
-    }
+    const std::wstring &path() const { return path_; }
 
 private:
     std::wstring path_;
@@ -67,11 +76,11 @@ TEST(WinTerminate, EndsTheVictimAndItsRegionsAreGone)
     EXPECT_EQ(v.stop(), 1u) << "TerminateProcess exit code";
 }
 
-TEST(WinTerminate, CriticalImageNameIsRefusedWhateverItsCase)
+TEST(WinTerminate, CriticalImageInTheSystemDirectoryIsRefusedWhateverItsCase)
 {
     for (const wchar_t *name : {L"lsass.exe", L"WinLogon.EXE"}) {
-        RenamedVictim copy(name);
-        Victim v(copy.stem());
+        RenamedVictim copy(name, system_directory());
+        Victim v(copy.path());
         Agent agent;
         ms_terminate_report r;
         EXPECT_EQ(terminate(agent.a, v.pid(), &r), MS_E_PROTECTED) << r.reason;
@@ -84,6 +93,46 @@ TEST(WinTerminate, CriticalImageNameIsRefusedWhateverItsCase)
         EXPECT_EQ(ms_protect_check(agent.a, v.pid(), &reason, detail, sizeof detail), MS_OK);
         EXPECT_EQ(reason, MS_PROTECT_CRITICAL) << detail;
     }
+}
+
+TEST(WinTerminate, ACopyNamedLikeACriticalImageElsewhereIsEnded)
+{
+    // Malware may call itself lsass.exe: outside the system directory the name protects nothing.
+    for (const wchar_t *name : {L"lsass.exe", L"CSRSS.EXE"}) {
+        RenamedVictim copy(name);
+        Victim v(copy.path());
+        Agent agent;
+        int32_t reason = -1;
+        char detail[256];
+        EXPECT_EQ(ms_protect_check(agent.a, v.pid(), &reason, detail, sizeof detail), MS_OK);
+        EXPECT_EQ(reason, MS_PROTECT_NONE) << detail;
+        ms_terminate_report r;
+        ASSERT_EQ(terminate(agent.a, v.pid(), &r), MS_OK) << r.reason;
+        EXPECT_EQ(r.result, MS_TERMINATE_KILLED);
+        EXPECT_TRUE(v.wait_exit(5000));
+    }
+}
+
+TEST(WinTerminate, WinesOwnServicesExeIsCritical)
+{
+    // services.exe, which Wine runs from the system directory of this test's prefix: checked, never signalled.
+    HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
+    ASSERT_NE(snap, INVALID_HANDLE_VALUE);
+    PROCESSENTRY32W e{};
+    e.dwSize = sizeof e;
+    DWORD services = 0;
+    for (BOOL more = Process32FirstW(snap, &e); more; more = Process32NextW(snap, &e)) {
+        if (_wcsicmp(e.szExeFile, L"services.exe") == 0)
+            services = e.th32ProcessID;
+    }
+    CloseHandle(snap);
+    ASSERT_NE(services, 0u) << "Wine runs services.exe in every prefix";
+    Agent agent;
+    int32_t reason = 0;
+    char detail[256];
+    EXPECT_EQ(ms_protect_check(agent.a, services, &reason, detail, sizeof detail), MS_OK);
+    EXPECT_EQ(reason, MS_PROTECT_CRITICAL) << detail;
+    EXPECT_NE(std::string(detail).find("services.exe"), std::string::npos) << detail;
 }
 
 bool always_critical(void *, bool *critical)

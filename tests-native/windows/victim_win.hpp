@@ -59,8 +59,14 @@ inline std::wstring victim_path(const std::string &name)
 class Victim {
 public:
     explicit Victim(const std::string &name, std::vector<std::wstring> args = {})
+        : Victim(victim_path(name), std::move(args))
     {
-        path_ = victim_path(name);
+    }
+
+    // The program at path (a copy of a victim placed elsewhere).
+    explicit Victim(const std::wstring &path, std::vector<std::wstring> args = {})
+    {
+        path_ = path;
         std::wstring cmd = L"\"" + path_ + L"\"";
         for (auto &a : args)
             cmd += L" \"" + a + L"\""; // test arguments hold no quotes
@@ -109,7 +115,7 @@ public:
             line.clear();
         }
         stop();
-        throw std::runtime_error("victim " + name + " exited before READY (exit code " +
+        throw std::runtime_error("victim " + narrow(path_) + " exited before READY (exit code " +
                                  std::to_string(exit_code_) + ")");
     }
 

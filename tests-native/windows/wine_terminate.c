@@ -131,18 +131,29 @@ int wmain(int argc, wchar_t **argv)
     check(WaitForSingleObject(pi.hProcess, 0) == WAIT_TIMEOUT, "refused child still running", &r);
     reap(&pi);
 
-    /* A built-in critical image name, whatever its case. */
-    wchar_t copy[MAX_PATH];
-    swprintf(copy, MAX_PATH, L"%.*lsCSRSS.EXE", (int)(base - self), self);
-    if (CopyFileW(self, copy, FALSE) && spawn(copy, L"child", &pi)) {
-        st = run(agent, pi.dwProcessId, 1, &r);
-        check(st == MS_E_PROTECTED && r.protection == MS_PROTECT_CRITICAL, "an image named CSRSS.EXE is refused",
-              &r);
-        reap(&pi);
-        DeleteFileW(copy);
-    } else {
-        printf("FAIL cannot copy to %ls\n", copy);
-        failures++;
+    /* A built-in critical image name, whatever its case, in the system directory (of this test's own
+     * Wine prefix); the same name anywhere else protects nothing. */
+    wchar_t sys[MAX_PATH], copy[2 * MAX_PATH];
+    UINT sys_len = GetSystemDirectoryW(sys, MAX_PATH);
+    for (int in_system = 1; in_system >= 0; in_system--) {
+        if (in_system)
+            swprintf(copy, 2 * MAX_PATH, L"%.*ls\\CSRSS.EXE", (int)sys_len, sys);
+        else
+            swprintf(copy, 2 * MAX_PATH, L"%.*lsCSRSS.EXE", (int)(base - self), self);
+        if (CopyFileW(self, copy, TRUE) && spawn(copy, L"child", &pi)) {
+            st = run(agent, pi.dwProcessId, 1, &r);
+            if (in_system)
+                check(st == MS_E_PROTECTED && r.protection == MS_PROTECT_CRITICAL,
+                      "CSRSS.EXE in the system directory is refused", &r);
+            else
+                check(st == MS_OK && r.result == MS_TERMINATE_WOULD_TERMINATE,
+                      "a copy named CSRSS.EXE elsewhere would be terminated", &r);
+            reap(&pi);
+            DeleteFileW(copy);
+        } else {
+            printf("FAIL cannot copy to %ls\n", copy);
+            failures++;
+        }
     }
 
     /* Ancestors: a child asks to terminate us. */

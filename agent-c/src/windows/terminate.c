@@ -40,6 +40,7 @@ typedef struct win_target {
     HANDLE handle;
     char image[IMAGE_MAX]; /* full path in UTF-8, "" when unknown */
     char name[MAX_PATH * 3]; /* image file name (from the path or the snapshot) */
+    bool system_image;       /* the image is in the system directory, or its path is unknown */
 } win_target;
 
 /* Parent PID and name of every process, from one Toolhelp snapshot. */
@@ -174,13 +175,40 @@ static bool query_critical(const ms_agent *agent, HANDLE h, bool *critical)
     return true;
 }
 
+/* Whether the image at path (Win32 form) sits directly in the system
+ * directory, where Windows keeps its critical programs. */
+static bool in_system_directory(const wchar_t *path, DWORD len)
+{
+    wchar_t sys[MAX_PATH];
+    UINT sys_len = GetSystemDirectoryW(sys, MAX_PATH);
+    if (sys_len == 0 || sys_len >= MAX_PATH)
+        return true; /* unknown: the name alone decides, erring toward sparing */
+    while (sys_len > 0 && sys[sys_len - 1] == L'\\')
+        sys_len--;
+    if (len >= 4 && wcsncmp(path, L"\\\\?\\", 4) == 0) {
+        path += 4;
+        len -= 4;
+    }
+    DWORD dir_len = len;
+    while (dir_len > 0 && path[dir_len - 1] != L'\\' && path[dir_len - 1] != L'/')
+        dir_len--;
+    if (dir_len == 0)
+        return false;
+    dir_len--; /* the separator */
+    return dir_len == sys_len && CompareStringOrdinal(path, (int)dir_len, sys, (int)sys_len, TRUE) == CSTR_EQUAL;
+}
+
 static void read_image(win_target *t, const snapshot *s)
 {
     wchar_t path[MAX_PATH * 4];
     DWORD len = (DWORD)(sizeof path / sizeof path[0]);
     t->image[0] = '\0';
-    if (QueryFullProcessImageNameW(t->handle, 0, path, &len))
+    t->system_image = true;
+    if (QueryFullProcessImageNameW(t->handle, 0, path, &len)) {
         utf8_of(path, t->image, sizeof t->image);
+        if (t->image[0])
+            t->system_image = in_system_directory(path, len);
+    }
     if (t->image[0]) {
         ms__strlcpy(t->name, ms__path_basename(t->image, true), sizeof t->name);
         return;
@@ -200,7 +228,9 @@ static bool has_exited(HANDLE h)
 static int32_t decide(const ms_agent *agent, const win_target *t, const snapshot *s, char *detail, size_t cap)
 {
     const char *label = t->image[0] ? t->image : t->name;
-    for (size_t i = 0; i < sizeof critical_images / sizeof critical_images[0]; i++) {
+    /* By name only where Windows keeps these programs: a copy named lsass.exe
+     * elsewhere is a process like any other, and malware may use the name. */
+    for (size_t i = 0; t->system_image && i < sizeof critical_images / sizeof critical_images[0]; i++) {
         if (ms__name_equal(critical_images[i], t->name, true)) {
             snprintf(detail, cap, "pid %" PRId64 " (%s) is the critical system process %s", t->pid, label,
                      critical_images[i]);

@@ -18,7 +18,7 @@ from .maps_parse import (
 from .regions import iter_regions, perms_string
 from .reader import Chunk, page_runs, read_pages
 from .container import manifest_container
-from .evidence import exists_at, open_excl, open_private_dir, publish, unlink_quietly
+from .evidence import EvidenceFile, exists_at, open_private_dir, unlink_quietly
 
 DUMP_DEFAULT_MAX_REGION = 10 << 20
 DUMP_CHUNK = 1 << 20                # bytes read from the target at once
@@ -41,8 +41,8 @@ def dump_process(pid, path, options, progress):
     directory, base = os.path.split(dest)
     manifest_base = base + b".json"
     dir_fd = open_private_dir(directory)
-    data_tmp = manifest_tmp = None
-    data_fd = mem_fd = pagemap_fd = None
+    data = manifest_file = None
+    mem_fd = pagemap_fd = None
     try:
         for name in (base, manifest_base):
             if exists_at(dir_fd, name) and not options["force"]:
@@ -75,13 +75,10 @@ def dump_process(pid, path, options, progress):
                           % (need, os.fsdecode(directory or b"."), free))
 
         token = os.urandom(6).hex().encode("ascii")
-        data_tmp = b"." + base + b".partial-" + token
-        data_fd = open_excl(dir_fd, data_tmp)
-        totals = write_regions(pid, data_fd, mem_fd, pagemap_fd, plans, progress)
+        data = EvidenceFile(dir_fd, base, token)
+        totals = write_regions(pid, data.fd, mem_fd, pagemap_fd, plans, progress)
         if options["sync"]:
-            os.fsync(data_fd)
-        os.close(data_fd)
-        data_fd = None
+            os.fsync(data.fd)
 
         manifest = {
             "format": "memsentry-raw",
@@ -101,25 +98,19 @@ def dump_process(pid, path, options, progress):
             "regions": [_manifest_entry(p) for p in plans],
         }
         text = (json.dumps(manifest, indent=1, ensure_ascii=True) + "\n").encode("ascii")
-        manifest_tmp = b"." + manifest_base + b".partial-" + token
-        mfd = open_excl(dir_fd, manifest_tmp)
-        try:
-            view = memoryview(text)
-            while view:
-                view = view[os.write(mfd, view):]
-            if options["sync"]:
-                os.fsync(mfd)
-        finally:
-            os.close(mfd)
+        manifest_file = EvidenceFile(dir_fd, manifest_base, token)
+        view = memoryview(text)
+        while view:
+            view = view[os.write(manifest_file.fd, view):]
+        if options["sync"]:
+            os.fsync(manifest_file.fd)
         # Manifest first, data last: a data file at the destination means a complete dump.
-        publish(dir_fd, manifest_tmp, manifest_base, options["force"])
-        manifest_tmp = None
+        manifest_file.commit(options["force"])
         try:
-            publish(dir_fd, data_tmp, base, options["force"])
+            data.commit(options["force"])
         except (OSError, Failure):
             unlink_quietly(dir_fd, manifest_base)
             raise
-        data_tmp = None
         if options["sync"]:
             os.fsync(dir_fd)
         result = dict(totals)
@@ -130,11 +121,12 @@ def dump_process(pid, path, options, progress):
         raise Failure(status_from_errno(e.errno) if e.errno not in (errno.EIO, errno.EFAULT) else IO_ERROR,
                       "dump of %d to %s: %s" % (pid, path, os.strerror(e.errno)))
     finally:
-        for fd in (data_fd, mem_fd, pagemap_fd):
+        for fd in (mem_fd, pagemap_fd):
             if fd is not None:
                 os.close(fd)
-        unlink_quietly(dir_fd, data_tmp)
-        unlink_quietly(dir_fd, manifest_tmp)
+        for f in (data, manifest_file):
+            if f is not None:
+                f.discard()
         os.close(dir_fd)
 
 

@@ -51,6 +51,61 @@ def publish(dir_fd, tmp_name, name, force):
     os.unlink(tmp_name, dir_fd=dir_fd)
 
 
+class EvidenceFile(object):
+    """One evidence file while it is written: unnamed (O_TMPFILE) until commit() links it into place,
+    so that a stub killed mid-write leaves nothing; where the file system refuses unnamed files,
+    under a hidden ".NAME.partial-TOKEN" name that discard() removes (agent-c/src/linux/evidence.c)."""
+
+    def __init__(self, dir_fd, name, token):
+        self.dir_fd = dir_fd
+        self.name = name
+        self.token = token
+        self.temp = None
+        try:
+            self.fd = os.open(".", os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
+        except OSError as e:
+            # EOPNOTSUPP: the file system; EISDIR or EINVAL: a kernel or libc without O_TMPFILE.
+            if e.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                raise
+            self.temp = b"." + name + b".partial-" + token
+            self.fd = open_excl(dir_fd, self.temp)
+
+    def _link_unnamed(self, name):
+        # linkat(AT_SYMLINK_FOLLOW) through /proc/self/fd works without CAP_DAC_READ_SEARCH, does not
+        # follow a link at the new name, and fails with EEXIST when the name exists.
+        os.link("/proc/self/fd/%d" % self.fd, name, dst_dir_fd=self.dir_fd, follow_symlinks=True)
+
+    def commit(self, force):
+        """Gives the file its name; without force never replaces what is there (Failure EXISTS)."""
+        if self.temp is not None:
+            publish(self.dir_fd, self.temp, self.name, force)
+            self.temp = None
+        elif force:
+            # Linked under a hidden name first, then renamed over the final one: the name changes atomically.
+            self.temp = b"." + self.name + b".partial-" + self.token
+            self._link_unnamed(self.temp)
+            os.replace(self.temp, self.name, src_dir_fd=self.dir_fd, dst_dir_fd=self.dir_fd)
+            self.temp = None
+        else:
+            try:
+                self._link_unnamed(self.name)
+            except FileExistsError:
+                raise Failure(EXISTS, "%s appeared while the dump was written; nothing was replaced"
+                              % os.fsdecode(self.name))
+        self.close()
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def discard(self):
+        """Closes the file; an uncommitted temporary name is removed (an unnamed file goes with its descriptor)."""
+        self.close()
+        unlink_quietly(self.dir_fd, self.temp)
+        self.temp = None
+
+
 def open_private_dir(directory):
     """MS_DUMP_PRIVATE_DIR: the output directory, opened without following a link and refused unless the
     running user owns it and nobody else may write to it; checked on the descriptor every write then
