@@ -8,17 +8,21 @@
 #   3. scan --all inside `unshare --pid --fork --mount-proc` (victims and sleepers this script
 #      starts), REPEAT times each (default 5), alternating: --out FILE against --sink file:,
 #      syslog+tcp and kafka; median wall time and the ratio to --out.
+#   4. a Kafka producer's start-up step by step on one thread (bench/KafkaStartup.java), in a fresh
+#      JVM, REPEAT times plain and REPEAT times with a dynamic class-data archive of that program:
+#      where the time a Kafka sink adds goes (classes and initializers, MBean server, round trips).
 #   bench/sink_bench.sh [path/to/orchestrator.jar]      (as root; after mvn package, which fills ~/.m2)
-#   PARTS=3 bench/sink_bench.sh: only part 3 (PARTS is any of 1, 2, 3; default all)
+#   PARTS=3 bench/sink_bench.sh: only part 3 (PARTS is any of 1, 2, 3, 4; default all)
 #   BASE_JAR=old.jar: part 3 also runs that jar with the Kafka sink, in the same rounds
 #   CDS=1: every java of part 3 uses a class-data archive dumped here from packaging/memsentry.classlist,
-#          as the installed launcher does (the archive postinst makes)
+#          as the installed launcher does (the archive postinst makes); with BASE_JAR, one for each jar
+#   EXTRA_JAVA_OPTS: added to every java of part 3 (e.g. -XX:TieredStopAtLevel=1, to try a launcher option)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 jar=${1:-$repo/target/orchestrator.jar}
 N=${N:-20000}
 REPEAT=${REPEAT:-5}
-PARTS=${PARTS:-123}
+PARTS=${PARTS:-1234}
 [[ $(id -u) == 0 ]] || { echo "run as root (PID namespaces)"; exit 2; }
 [[ -f $jar ]] || { echo "no $jar: run mvn package first"; exit 2; }
 work=$(mktemp -d /tmp/memsentry-sinkbench.XXXXXX)
@@ -91,14 +95,35 @@ fi
 if [[ $PARTS == *3* ]]; then
 echo "## 3. scan --all (fresh PID namespace), $REPEAT runs per mode, alternating"
 ms_java_opts=""
+base_java_opts=""
 if [[ ${CDS:-0} == 1 ]]; then
-  [[ -z ${BASE_JAR:-} ]] || { echo "CDS=1 and BASE_JAR: the archive is made for one jar"; exit 2; }
+  # One archive per jar (an archive is only used with the jar it was dumped for).
   "$java" -Xshare:dump -XX:SharedClassListFile="$repo/packaging/memsentry.classlist" \
     -XX:SharedArchiveFile="$work/memsentry.jsa" -Xlog:cds=off -cp "$jar" > /dev/null
   ms_java_opts="-XX:SharedArchiveFile=$work/memsentry.jsa -Xshare:auto -Xlog:cds=off"
   echo "# with the installation's class-data archive ($(stat -c %s "$work/memsentry.jsa") bytes)"
+  if [[ -n ${BASE_JAR:-} ]]; then
+    "$java" -Xshare:dump -XX:SharedClassListFile="$repo/packaging/memsentry.classlist" \
+      -XX:SharedArchiveFile="$work/base.jsa" -Xlog:cds=off -cp "$BASE_JAR" > /dev/null
+    base_java_opts="-XX:SharedArchiveFile=$work/base.jsa -Xshare:auto -Xlog:cds=off"
+  fi
 fi
-export MS_JAR=$jar MS_BASE_JAR=${BASE_JAR:-} MS_JAVA_OPTS=$ms_java_opts MS_VICTIMS=$repo/target/native-build/victims MS_REPEAT=$REPEAT MS_WORK=$work \
+ms_java_opts="$ms_java_opts ${EXTRA_JAVA_OPTS:-}"
+base_java_opts="$base_java_opts ${EXTRA_JAVA_OPTS:-}"
+[[ -z ${EXTRA_JAVA_OPTS:-} ]] || echo "# every java with $EXTRA_JAVA_OPTS"
+export MS_JAR=$jar MS_BASE_JAR=${BASE_JAR:-} MS_JAVA_OPTS=$ms_java_opts MS_BASE_JAVA_OPTS=$base_java_opts MS_VICTIMS=$repo/target/native-build/victims MS_REPEAT=$REPEAT MS_WORK=$work \
   MS_TCP=$tcp MS_KAFKA=127.0.0.1:$kport
 unshare --pid --fork --mount-proc bash "$repo/bench/sink_bench_scan.sh"
+fi
+if [[ $PARTS == *4* ]]; then
+echo "## 4. a Kafka producer's start-up, step by step on one thread (ms), $REPEAT fresh JVMs each"
+mkdir -p "$work/ks"
+javac -nowarn -d "$work/ks" -cp "$jar" "$repo/bench/KafkaStartup.java" 2>/dev/null
+(cd "$work/ks" && jar cf ../ks.jar .)
+ks=("$java" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$jar:$work/ks.jar")
+"${ks[@]}" -XX:ArchiveClassesAtExit="$work/ks.jsa" -Xlog:cds=off KafkaStartup "127.0.0.1:$kport" startup > /dev/null 2>&1
+for i in $(seq "$REPEAT"); do echo "plain   $("${ks[@]}" KafkaStartup "127.0.0.1:$kport" startup 2>/dev/null)"; done
+for i in $(seq "$REPEAT"); do
+  echo "archive $("${ks[@]}" -XX:SharedArchiveFile="$work/ks.jsa" -Xlog:cds=off KafkaStartup "127.0.0.1:$kport" startup 2>/dev/null)"
+done
 fi

@@ -24,9 +24,10 @@ declare -A times cpu
 for i in $(seq "$MS_REPEAT"); do
   for m in "${order[@]}"; do
     t0=$(date +%s%N)
-    # shellcheck disable=SC2086
+    # shellcheck disable=SC2086,SC2046
     /usr/bin/time -o "$MS_WORK/cpu" -f "%U %S" \
-      java ${MS_JAVA_OPTS:-} -jar "$([[ $m == kafka_base ]] && echo "$MS_BASE_JAR" || echo "$MS_JAR")" scan --all --no-progress --spool "$MS_WORK/scan-spool" ${modes[$m]} > /dev/null 2> "$MS_WORK/scan.err"
+      java $([[ $m == kafka_base ]] && echo "${MS_BASE_JAVA_OPTS:-}" || echo "${MS_JAVA_OPTS:-}") \
+      -jar "$([[ $m == kafka_base ]] && echo "$MS_BASE_JAR" || echo "$MS_JAR")" scan --all --no-progress --spool "$MS_WORK/scan-spool" ${modes[$m]} > /dev/null 2> "$MS_WORK/scan.err"
     code=$?
     t1=$(date +%s%N)
     [[ $code == 1 ]] || { echo "scan ($m) exited $code: $(cat "$MS_WORK/scan.err")"; }

@@ -5,6 +5,7 @@ import dev.memsentry.agent.BackendChoice;
 import dev.memsentry.agent.Backends;
 import dev.memsentry.agent.NativeAgent;
 import dev.memsentry.output.TerminalSafeWriter;
+import dev.memsentry.sink.KafkaPreload;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -155,6 +156,8 @@ public final class Main implements Runnable {
 
     /** Runs one command line; returns the exit code. Never calls System.exit, so tests can call it. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        // Before the command line is built (a third of a second): a Kafka client's classes load meanwhile.
+        KafkaPreload.startFor(args);
         Main main = new Main();
         CommandLine cl = commandLine(main, args);
         cl.setOut(out);

@@ -258,6 +258,38 @@ final class Delivery {
     }
 
     /**
+     * Ends the delivery thread: waits up to wait for the sink to take what is queued (retrying,
+     * with backoff, a sink that is down), then aborts a blocked delivery; what is left goes to the
+     * spool, and so do records offered after it. The sink and the spool stay open until
+     * {@link #close}. A second call returns at once.
+     */
+    void stop(Duration wait) {
+        synchronized (this) {
+            closing = true;
+            if (down) {
+                retryAt = System.currentTimeMillis(); // one attempt at once
+            }
+            notifyAll();
+        }
+        try {
+            thread.join(Math.max(1, wait.toMillis()));
+            if (thread.isAlive()) {
+                synchronized (this) {
+                    giveUp = true;
+                    if (lastError == null) {
+                        lastError = "not delivered within the shutdown wait";
+                    }
+                    notifyAll();
+                }
+                sink.abort();
+                thread.join(5000);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
      * Stops taking records and waits up to wait for the sink to take what is queued, retrying
      * (with backoff) a sink that is down. Past the wait, a blocked delivery is aborted; what is
      * left goes to the spool. Once only: a second caller waits for the first one's close.
@@ -272,26 +304,7 @@ final class Delivery {
     }
 
     private void closeOnce(Duration wait) {
-        synchronized (this) {
-            closing = true;
-            if (down) {
-                retryAt = System.currentTimeMillis(); // one attempt at once
-            }
-            notifyAll();
-        }
-        try {
-            thread.join(Math.max(1, wait.toMillis()));
-            if (thread.isAlive()) {
-                synchronized (this) {
-                    giveUp = true;
-                    notifyAll();
-                }
-                sink.abort();
-                thread.join(5000);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        stop(wait);
         sink.close();
         if (spool != null) {
             synchronized (this) {
@@ -305,17 +318,21 @@ final class Delivery {
         }
     }
 
-    /** Waits until nothing is queued or in flight, or the sink is down, or the deadline (System.nanoTime) passes. */
-    synchronized void awaitIdle(long deadline) throws InterruptedException {
+    /**
+     * Waits until nothing is queued or in flight, or the sink is down: true; false if the deadline
+     * (System.nanoTime) passed first.
+     */
+    synchronized boolean awaitIdle(long deadline) throws InterruptedException {
         // A sink that is down is done once its records are in the spool (with no spool, at once).
         while (thread.isAlive() && (inFlight || (!memory.isEmpty() && (spool != null || !down))
             || (!down && spool != null && spool.pending() > 0))) {
-            long left = (deadline - System.nanoTime()) / 1_000_000;
+            long left = deadline - System.nanoTime();
             if (left <= 0) {
-                return;
+                return false;
             }
-            wait(left);
+            wait(Math.max(1, left / 1_000_000));
         }
+        return true;
     }
 
     synchronized SinkStats stats() {

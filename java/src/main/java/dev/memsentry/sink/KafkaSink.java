@@ -28,7 +28,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * key is host name and pid, so one process's documents stay in one partition, in order. A batch
  * is delivered when every record is acknowledged by the in-sync replicas. The producer settings
  * of the configuration (output.kafka) are passed through; the two above cannot be overridden.
- * This class is the only one that names kafka-clients: it is loaded only for a kafka sink.
+ * This class and {@link KafkaPreload} are the only ones that name kafka-clients: they are loaded
+ * only for a kafka sink.
  */
 final class KafkaSink implements Sink {
     /** How long a send may wait for a broker before the batch goes to the spool. */
@@ -61,6 +62,9 @@ final class KafkaSink implements Sink {
         props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         // Unknown settings are found now, as usage errors, not at the first alert (this loads the
         // client's configuration classes: only when there are settings to check).
+        if (!settings.isEmpty()) {
+            KafkaPreload.awaitConfig();
+        }
         for (String k : settings.keySet()) {
             if (!ProducerConfig.configNames().contains(k)) {
                 throw new SinkUriException("output.kafka: '" + k + "' is not a Kafka producer setting");
@@ -70,6 +74,7 @@ final class KafkaSink implements Sink {
 
     private KafkaProducer<byte[], byte[]> producer() throws SinkException {
         if (producer == null) {
+            KafkaPreload.await();
             try {
                 producer = new KafkaProducer<>(props);
             } catch (KafkaException e) {

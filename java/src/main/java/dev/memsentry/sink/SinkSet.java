@@ -153,20 +153,28 @@ public final class SinkSet implements AutoCloseable {
 
     /**
      * Waits, within the shutdown wait, until every sink took what is queued or is down: then
-     * {@link #stats()} are what a summary should say. If the wait ran out, the close that follows
-     * gets 1 s (for the summary itself), so that a run never waits much more than the wait.
+     * {@link #stats()} are what a summary should say. If the wait ran out, the sinks still busy are
+     * stopped and what they hold goes to the spool now (the summary counts it there); the close that
+     * follows then gets 1 s, so that a run never waits much more than the wait.
      */
     public void drain() {
         long end = System.nanoTime() + wait.toNanos();
+        List<Delivery> busy = new ArrayList<>();
         for (Delivery d : deliveries) {
             try {
-                d.awaitIdle(end);
+                if (!d.awaitIdle(end)) {
+                    busy.add(d);
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
             }
         }
-        exhausted = System.nanoTime() >= end;
+        exhausted = !busy.isEmpty();
+        // A sink still busy (one that neither takes records nor fails, such as a broker that accepts
+        // connections and never answers) is stopped now and what it holds spooled, so that the
+        // summary written next counts it where it is; the summary itself then goes to its spool.
+        inParallel(busy, d -> d.stop(Duration.ZERO));
     }
 
     private long closeDeadline() {
@@ -201,20 +209,24 @@ public final class SinkSet implements AutoCloseable {
     }
 
     private void closeOnce(long deadline) {
-        List<Thread> closers = new ArrayList<>();
-        for (Delivery d : deliveries) {
-            Thread t = new Thread(() -> d.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))),
-                "memsentry-sink-close");
+        inParallel(deliveries, d -> d.close(Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))));
+        finalStats = deliveries.stream().map(Delivery::stats).toList();
+    }
+
+    /** Runs action for each delivery at once (each may wait its bounded time) and returns when all are done. */
+    private static void inParallel(List<Delivery> which, java.util.function.Consumer<Delivery> action) {
+        List<Thread> threads = new ArrayList<>();
+        for (Delivery d : which) {
+            Thread t = new Thread(() -> action.accept(d), "memsentry-sink-close");
             t.start();
-            closers.add(t);
+            threads.add(t);
         }
-        for (Thread t : closers) {
+        for (Thread t : threads) {
             try {
                 t.join();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         }
-        finalStats = deliveries.stream().map(Delivery::stats).toList();
     }
 }

@@ -166,6 +166,14 @@ class SinkIT {
             assertTrue(lines.get(0).startsWith("memsentry: ") && lines.get(0).contains(c.text()), r.err());
             assertEquals("", r.out(), "nothing scanned");
         }
+        // A setting kafka-clients does not know, checked while the client's classes preload.
+        Path cfg = tmp.resolve("bogus.json");
+        Files.writeString(cfg, "{\"output\": {\"kafka\": {\"bogus.setting\": \"1\"}}}");
+        CliIT.Run r = CliIT.jar(List.of(), "scan", "--pid", pid, "--config", cfg.toString(), "--sink",
+            "kafka://" + broker.bootstrap() + "/memsentry-bogus", "--spool", tmp.resolve("spool").toString());
+        assertEquals(2, r.code(), r.err());
+        assertEquals(List.of("memsentry: output.kafka: 'bogus.setting' is not a Kafka producer setting"),
+            r.err().strip().lines().toList());
     }
 
     @Test
@@ -436,6 +444,58 @@ class SinkIT {
         assertEquals(3, none.code(), none.out() + none.err());
         assertEquals(List.of("sink " + mtls + ": TLS: 127.0.0.1:" + rsyslog.mtlsPort() + " closed the connection after the "
             + "handshake: it wants a client certificate (cert=FILE&key=FILE)"), none.out().lines().toList());
+    }
+
+    /**
+     * A Kafka "broker" that accepts connections and never answers: the producer (made on its own
+     * thread while the scan runs) never gets metadata or a producer id. The scan must still end
+     * within its bounded wait with every document in the spool; a refused port likewise, without
+     * a producer at all.
+     */
+    @Test
+    void aKafkaBrokerThatNeverAnswersOrRefusesGetsEveryDocumentSpooledWithinTheBoundedWait() throws Exception {
+        List<java.net.Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Thread acceptor = new Thread(() -> {
+                try {
+                    while (true) {
+                        held.add(silent.accept()); // kept open, never read, never answered
+                    }
+                } catch (java.io.IOException closed) {
+                    // the test is over
+                }
+            }, "silent-broker");
+            acceptor.setDaemon(true);
+            acceptor.start();
+            int refused = closedPort();
+            for (String sink : List.of("kafka://127.0.0.1:" + silent.getLocalPort() + "/never",
+                "kafka://127.0.0.1:" + refused + "/never")) {
+                Path spool = tmp.resolve("spool-" + held.size() + "-" + sink.hashCode());
+                Path out = tmp.resolve("out-" + sink.hashCode() + ".json");
+                long t0 = System.nanoTime();
+                CliIT.Run r;
+                try (Victim v = Victim.start("victim_rwx")) {
+                    r = CliIT.jar(List.of(), "scan", "--pid", Long.toString(v.pid()), "--sink", sink, "--spool",
+                        spool.toString(), "--sink-wait", "2s", "--out", out.toString());
+                }
+                long seconds = Duration.ofNanos(System.nanoTime() - t0).toSeconds();
+                assertEquals(1, r.code(), sink + ": " + r.err());
+                Map<String, JsonNode> written = byId(Files.readAllLines(out));
+                assertTrue(written.size() >= 2, written.toString());
+                assertTrue(r.out().contains(written.size() - 1 + " waiting in the spool " + spool),
+                    "the summary counts what waits: " + r.out());
+                assertEquals(written.keySet(), spooledIds(spool), sink + ": every document, the summary too, spooled");
+                assertFalse(r.err().contains("Exception") || r.err().contains("\tat "), r.err());
+                // The bounded wait: 2 s for delivery, 1 s for the close, then the aborted producer (5 s at
+                // most); a run that waited on the client's own timeouts (8 s per delivery) would exceed it.
+                assertTrue(seconds < 20, sink + ": ended after " + seconds + " s");
+            }
+            assertFalse(held.isEmpty(), "the producer did connect to the silent listener");
+        } finally {
+            for (java.net.Socket s : held) {
+                s.close();
+            }
+        }
     }
 
     @Test
