@@ -1128,6 +1128,21 @@ TEST(DumpParallel, SameBytesWithOneOrSeveralThreads)
     EXPECT_EQ(d1.sha, d3.sha);
 }
 
+// Every page of victim_pages' mapping [map, map+len) in the core at path, as
+// the victim wrote it: its own address first, its index's low byte last.
+void expect_victim_pages(const std::string &path, uint64_t map, uint64_t len)
+{
+    Core core(path);
+    for (uint64_t at = map; at < map + len; at += 4096) {
+        std::string page = core.at(at, 4096);
+        ASSERT_EQ(page.size(), 4096u) << hex(at);
+        uint64_t tag;
+        memcpy(&tag, page.data(), 8);
+        ASSERT_EQ(tag, at);
+        ASSERT_EQ((uint8_t)page[4095], (uint8_t)((at - map) / 4096)) << hex(at);
+    }
+}
+
 // Big dumps write part of their pages around the page cache (O_DIRECT,
 // whichever way is faster at the moment): the file must not show it, to our
 // own parser or to gdb.
@@ -1162,15 +1177,7 @@ TEST(DumpDirect, PagesWrittenAroundThePageCacheAreTheTargetsAndGdbReadsThem)
         }
         EXPECT_GT(direct, 0u) << "no page went around the page cache";
         log.lines.clear();
-        Core core(path);
-        for (uint64_t at = map; at < map + len; at += 4096) {
-            std::string page = core.at(at, 4096);
-            ASSERT_EQ(page.size(), 4096u) << hex(at);
-            uint64_t tag;
-            memcpy(&tag, page.data(), 8);
-            ASSERT_EQ(tag, at) << "threads " << threads;
-            ASSERT_EQ((uint8_t)page[4095], (uint8_t)((at - map) / 4096)) << hex(at);
-        }
+        ASSERT_NO_FATAL_FAILURE(expect_victim_pages(path, map, len)) << "threads " << threads;
         if (threads == 1)
             continue; // gdb once is enough
         uint64_t probe_at = map + len / 2 + 4096 * 7;
@@ -1261,15 +1268,7 @@ TEST(DumpPageCache, WritesGoInPiecesOf64KiBAndTheFileIsTheTargets)
     EXPECT_GE(pieces, 32u) << "the first 4 MiB batch goes through the page cache";
     EXPECT_GE(bytes, len);
 
-    Core core(path);
-    for (uint64_t at = map; at < map + len; at += 4096) {
-        std::string page = core.at(at, 4096);
-        ASSERT_EQ(page.size(), 4096u) << hex(at);
-        uint64_t tag;
-        memcpy(&tag, page.data(), 8);
-        ASSERT_EQ(tag, at);
-        ASSERT_EQ((uint8_t)page[4095], (uint8_t)((at - map) / 4096)) << hex(at);
-    }
+    expect_victim_pages(path, map, len);
 }
 
 TEST(DumpParallel, TargetExitingStopsEveryThreadAndLeavesNoFile)
