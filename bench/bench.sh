@@ -9,9 +9,14 @@
 #      MS_BENCH_COLD_PAUSE seconds, default 5; 0 skips the cold pass);
 #   3. inside a fresh PID namespace holding a few dozen synthetic targets:
 #      `dump --all`, no cap, against a loop of gcore over the same processes,
-#      and the median milliseconds per process with the default 10 MiB cap.
+#      and the median milliseconds per process with the default 10 MiB cap;
+#   4. the floor under section 2 without the library (bench/write_paths.c):
+#      1 GiB copied from a child into a file in the work directory each way
+#      (two copies through pwrite, O_DIRECT, one copy into a MAP_SHARED
+#      mapping, the read alone, the first touch of the page cache alone),
+#      on one and two threads, warm and cold.
 # Sweeps run only inside the PID namespace (bench/sweep_ns.sh), never over
-# the machine's own processes. MS_BENCH_ONLY=2 runs section 2 alone.
+# the machine's own processes. MS_BENCH_ONLY=N runs section N alone.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,6 +42,7 @@ cc -O2 -std=gnu11 -D_GNU_SOURCE -I"$repo/include" -I"$repo/agent-c/src" "$repo/b
    "$build/agent-c/libmemsentry_static.a" -lpthread -o "$work/read_bandwidth"
 cc -O2 -std=gnu11 -D_GNU_SOURCE -I"$repo/include" "$repo/bench/dump_once.c" \
    "$build/agent-c/libmemsentry_static.a" -lpthread -o "$work/dump_once"
+cc -O2 -std=gnu11 "$repo/bench/write_paths.c" -lpthread -o "$work/write_paths"
 
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
@@ -103,4 +109,16 @@ fi
 if [[ -z $only || $only == 3 ]]; then
 echo "## 3. sweeps inside a fresh PID namespace"
 unshare --pid --fork --mount-proc bash "$repo/bench/sweep_ns.sh" "$build" "$jar" "$java" "$work" "$rounds"
+fi
+
+if [[ -z $only || $only == 4 ]]; then
+echo
+echo "## 4. the floor: 1 GiB from a child into a file in $work, each way, without the library ($rounds rounds)"
+echo "  warm (back to back):"
+"$work/write_paths" "$work" 1024 "$rounds"
+if [[ ${MS_BENCH_COLD_PAUSE:-5} != 0 ]]; then
+  echo "  cold (${MS_BENCH_COLD_PAUSE:-5} s before each, 2 rounds: the pauses alone take 2.7 min):"
+  "$work/write_paths" "$work" 1024 2 "${MS_BENCH_COLD_PAUSE:-5}"
+fi
+echo "  load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi

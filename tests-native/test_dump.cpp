@@ -1128,6 +1128,21 @@ TEST(DumpParallel, SameBytesWithOneOrSeveralThreads)
     EXPECT_EQ(d1.sha, d3.sha);
 }
 
+// Every page of victim_pages' mapping [map, map+len) in the core at path, as
+// the victim wrote it: its own address first, its index's low byte last.
+void expect_victim_pages(const std::string &path, uint64_t map, uint64_t len)
+{
+    Core core(path);
+    for (uint64_t at = map; at < map + len; at += 4096) {
+        std::string page = core.at(at, 4096);
+        ASSERT_EQ(page.size(), 4096u) << hex(at);
+        uint64_t tag;
+        memcpy(&tag, page.data(), 8);
+        ASSERT_EQ(tag, at);
+        ASSERT_EQ((uint8_t)page[4095], (uint8_t)((at - map) / 4096)) << hex(at);
+    }
+}
+
 // Big dumps write part of their pages around the page cache (O_DIRECT,
 // whichever way is faster at the moment): the file must not show it, to our
 // own parser or to gdb.
@@ -1162,15 +1177,7 @@ TEST(DumpDirect, PagesWrittenAroundThePageCacheAreTheTargetsAndGdbReadsThem)
         }
         EXPECT_GT(direct, 0u) << "no page went around the page cache";
         log.lines.clear();
-        Core core(path);
-        for (uint64_t at = map; at < map + len; at += 4096) {
-            std::string page = core.at(at, 4096);
-            ASSERT_EQ(page.size(), 4096u) << hex(at);
-            uint64_t tag;
-            memcpy(&tag, page.data(), 8);
-            ASSERT_EQ(tag, at) << "threads " << threads;
-            ASSERT_EQ((uint8_t)page[4095], (uint8_t)((at - map) / 4096)) << hex(at);
-        }
+        ASSERT_NO_FATAL_FAILURE(expect_victim_pages(path, map, len)) << "threads " << threads;
         if (threads == 1)
             continue; // gdb once is enough
         uint64_t probe_at = map + len / 2 + 4096 * 7;
@@ -1180,6 +1187,88 @@ TEST(DumpDirect, PagesWrittenAroundThePageCacheAreTheTargetsAndGdbReadsThem)
         snprintf(want, sizeof want, "0x%llx:\t0x%016llx", (unsigned long long)probe_at, (unsigned long long)probe_at);
         EXPECT_NE(gdb.find(want), std::string::npos) << gdb;
     }
+}
+
+// Page-cache writes go in 64 KiB pieces (evidence.c, PAGE_CACHE_PIECE: small
+// page-cache folios, not 2 MiB ones): strace of a dump says so, and the file
+// is still the target's page by page.
+TEST(DumpPageCache, WritesGoInPiecesOf64KiBAndTheFileIsTheTargets)
+{
+    if (run("command -v strace").empty())
+        GTEST_SKIP() << "needs strace";
+    Victim v("victim_pages", {"96", "1"});
+    uint64_t map = v.hex("map"), len = std::stoull(v.fact("len"));
+    TempDir dir;
+    std::string path = dir / "p.core", trace = dir.path + "/trace.txt";
+    int go[2];
+    ASSERT_EQ(pipe2(go, O_CLOEXEC), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        char c;
+        if (read(go[0], &c, 1) != 1)
+            _exit(10);
+        ms_dump_options o = options();
+        o.max_region_size = 0;
+        o.threads = 1;
+        _exit(dump(v.pid(), path, o) == MS_OK ? 0 : 11);
+    }
+    close(go[0]);
+    pid_t tracer = fork();
+    if (tracer == 0) {
+        std::string p = std::to_string(child);
+        execlp("strace", "strace", "-qq", "-e", "trace=pwrite64", "-e", "signal=none", "-o", trace.c_str(), "-p",
+               p.c_str(), (char *)nullptr);
+        _exit(127);
+    }
+    for (int i = 0; i < 5000 && proc_status_field(child, "TracerPid") == "0"; i++)
+        usleep(1000);
+    bool traced = proc_status_field(child, "TracerPid") != "0";
+    char c = 1;
+    EXPECT_EQ(write(go[1], &c, 1), 1);
+    close(go[1]);
+    int status = 0;
+    waitpid(child, &status, 0);
+    waitpid(tracer, nullptr, 0);
+    ASSERT_TRUE(traced) << "strace never attached";
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+
+    // pwrite64(FD, "..."..., SIZE, OFFSET) = N; the page-cache descriptor is
+    // the one that wrote the header at offset 0 (O_DIRECT writes use another).
+    std::istringstream lines(slurp(trace));
+    std::string line;
+    struct Write {
+        int fd;
+        uint64_t size, offset;
+    };
+    std::vector<Write> writes;
+    while (std::getline(lines, line)) {
+        if (line.rfind("pwrite64(", 0) != 0)
+            continue;
+        size_t eq = line.rfind(") = ");
+        size_t off_comma = line.rfind(", ", eq);
+        size_t size_comma = line.rfind(", ", off_comma - 1);
+        ASSERT_NE(eq, std::string::npos) << line;
+        writes.push_back({std::stoi(line.substr(9)), std::stoull(line.substr(size_comma + 2)),
+                          std::stoull(line.substr(off_comma + 2))});
+    }
+    int cache_fd = -1;
+    for (auto &w : writes)
+        if (w.offset == 0)
+            cache_fd = w.fd;
+    ASSERT_NE(cache_fd, -1) << "no header write in " << writes.size() << " pwrite64 calls";
+    size_t pieces = 0;
+    uint64_t bytes = 0;
+    for (auto &w : writes) {
+        bytes += w.size;
+        if (w.fd != cache_fd)
+            continue;
+        EXPECT_LE(w.size, 64u << 10) << "a page-cache write of " << w.size << " bytes at " << w.offset;
+        pieces += w.size == (64u << 10);
+    }
+    EXPECT_GE(pieces, 32u) << "the first 4 MiB batch goes through the page cache";
+    EXPECT_GE(bytes, len);
+
+    expect_victim_pages(path, map, len);
 }
 
 TEST(DumpParallel, TargetExitingStopsEveryThreadAndLeavesNoFile)

@@ -271,13 +271,23 @@ static ms_status write_failed(const ms_evidence *ev, int err)
 }
 
 #define DIRECT_ALIGN ((uint64_t)4096)
+/* Page-cache writes go in pieces of at most this size. A write's length
+ * sets the size of the page-cache folios it creates (ext4 makes 2 MiB ones
+ * for a 4 MiB write), and a 2 MiB folio takes a whole free 2 MiB block: on
+ * a VM that hands free 2 MiB blocks back to its host (virtio-balloon free
+ * page reporting), exactly the memory whose first touch costs a host fault.
+ * Small folios come from memory the guest still holds. 1 GiB into a cold
+ * page cache: 2.3-4.6 s in 4 MiB writes, 0.46-1.15 s in 64 KiB ones
+ * (bench/write_paths.c, docs/BENCHMARKS.md). */
+#define PAGE_CACHE_PIECE ((size_t)64 << 10)
 
 /* Writes from *p until *left is 0 (direct: only while what is left stays
  * aligned for O_DIRECT). Returns 0, or the errno that stopped it. */
 static int write_all(int fd, bool direct, const char **p, size_t *left, uint64_t *offset)
 {
     while (*left > 0 && (!direct || (((uintptr_t)*p | (uint64_t)*left | *offset) & (DIRECT_ALIGN - 1)) == 0)) {
-        ssize_t n = pwrite(fd, *p, *left, (off_t)*offset);
+        size_t want = direct || *left <= PAGE_CACHE_PIECE ? *left : PAGE_CACHE_PIECE;
+        ssize_t n = pwrite(fd, *p, want, (off_t)*offset);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -310,12 +320,21 @@ void ms__evidence_open_direct(ms_evidence *ev)
 #define BULK_MIN ((size_t)256 << 10)
 #define PROBE_FIRST 4u
 #define PROBE_MAX 64u
+#define DIRECT_MARGIN 2.0
 
 static double now_ns(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+/* O_DIRECT only when the page cache took twice as long per byte: in 64 KiB
+ * pieces a cold page cache is rarely slower than the disk, and a page-cache
+ * write that one preemption made slow must not send the next ones to it. */
+static bool direct_wins(const ms_bulk_writer *w)
+{
+    return w->ns_per_byte[1] * DIRECT_MARGIN < w->ns_per_byte[0];
 }
 
 /* 1 for O_DIRECT: each way is measured once, then the faster one is taken
@@ -327,7 +346,7 @@ static int choose_way(ms_bulk_writer *w)
         return 0;
     if (w->ns_per_byte[1] == 0)
         return 1;
-    int best = w->ns_per_byte[1] < w->ns_per_byte[0];
+    int best = direct_wins(w);
     if (++w->since_probe < w->probe_every)
         return best;
     w->since_probe = 0;
@@ -336,7 +355,7 @@ static int choose_way(ms_bulk_writer *w)
 
 static void record_way(ms_bulk_writer *w, int way, size_t len, double ns)
 {
-    int best_before = w->ns_per_byte[1] != 0 && w->ns_per_byte[1] < w->ns_per_byte[0];
+    int best_before = w->ns_per_byte[1] != 0 && direct_wins(w);
     double x = ns / (double)len;
     double *e = &w->ns_per_byte[way];
     /* The way in use is smoothed; a probe of the other replaces its stale
@@ -344,7 +363,7 @@ static void record_way(ms_bulk_writer *w, int way, size_t len, double ns)
      * batches. */
     *e = *e == 0 || way != best_before ? x : (*e * 3 + x) / 4;
     w->bytes[way] += len;
-    int best_after = w->ns_per_byte[1] != 0 && w->ns_per_byte[1] < w->ns_per_byte[0];
+    int best_after = w->ns_per_byte[1] != 0 && direct_wins(w);
     if (w->ns_per_byte[1] == 0 || w->probe_every == 0)
         w->probe_every = PROBE_FIRST;
     else if (way != best_before && best_after == best_before && w->probe_every < PROBE_MAX)

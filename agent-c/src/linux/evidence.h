@@ -63,7 +63,9 @@ ms_status ms__evidence_pwrite(const ms_evidence *ev, const void *data, size_t le
 void ms__evidence_open_direct(ms_evidence *ev);
 
 /* Big writes go either through the page cache or around it (O_DIRECT),
- * whichever took fewer nanoseconds per byte lately. On a virtual machine
+ * whichever took fewer nanoseconds per byte lately (O_DIRECT only when it
+ * took half as many: the page cache is written in 64 KiB pieces, and that
+ * is rarely slower than the disk). On a virtual machine
  * whose host takes freed guest memory back (virtio-balloon free page
  * reporting), a page-cache page the guest has not touched for a few seconds
  * costs a host fault on first write, several times the copy itself; pages
