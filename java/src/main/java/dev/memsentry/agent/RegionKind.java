@@ -4,6 +4,8 @@ package dev.memsentry.agent;
 public enum RegionKind {
     ANONYMOUS, FILE, HEAP, STACK, VDSO, VVAR, VSYSCALL, MEMFD, DELETED, SHM;
 
+    private final String wireName = name().toLowerCase(java.util.Locale.ROOT); // made once: written per alert
+
     public static RegionKind fromCode(int code) {
         RegionKind[] all = values();
         return code >= 0 && code < all.length ? all[code] : ANONYMOUS;
@@ -11,7 +13,7 @@ public enum RegionKind {
 
     /** The lowercase name used in JSON and tables, as ms_region_kind_name() gives it. */
     public String wireName() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return wireName;
     }
 
     public static RegionKind fromWireName(String name) {

@@ -10,12 +10,13 @@ public enum TraceAbi {
     X86_64, I386, X32, AARCH64, WIN64;
 
     private static final TraceAbi[] ALL = values();
+    private final String wireName = name().toLowerCase(Locale.ROOT).replace('_', '-'); // made once: written per event
 
     public static TraceAbi fromCode(long code) {
         return code >= 0 && code < ALL.length ? ALL[(int) code] : X86_64;
     }
 
     public String wireName() {
-        return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        return wireName;
     }
 }

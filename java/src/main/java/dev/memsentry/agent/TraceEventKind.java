@@ -19,6 +19,7 @@ public enum TraceEventKind {
     THREAD_FOUND;
 
     private static final TraceEventKind[] ALL = values();
+    private final String wireName = name().toLowerCase(Locale.ROOT).replace('_', '-'); // made once: written per event
 
     public static TraceEventKind fromCode(long code) {
         return code >= 0 && code < ALL.length ? ALL[(int) code] : SYSCALL;
@@ -26,6 +27,6 @@ public enum TraceEventKind {
 
     /** The lowercase name ms_trace_event_kind_name() gives: "thread-attached", ... */
     public String wireName() {
-        return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        return wireName;
     }
 }

@@ -1,9 +1,8 @@
 package dev.memsentry.cli;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.config.OutputSettings;
-import dev.memsentry.output.Json;
-import dev.memsentry.output.JsonLines;
+import dev.memsentry.detect.EcsDocument;
+import java.io.PrintWriter;
 import dev.memsentry.sink.FileSink;
 import dev.memsentry.sink.SinkException;
 import dev.memsentry.sink.SinkRecord;
@@ -29,11 +28,11 @@ import java.util.List;
  * before the summary, {@link #sinkStats()} into it, then {@code close()}.
  */
 final class AlertOutput implements AutoCloseable {
-    private final JsonLines stdout;
+    private final PrintWriter stdout; // null: no --json
     private final BufferedWriter file;
     private final SinkSet sinks;
 
-    private AlertOutput(JsonLines stdout, BufferedWriter file, SinkSet sinks) {
+    private AlertOutput(PrintWriter stdout, BufferedWriter file, SinkSet sinks) {
         this.stdout = stdout;
         this.file = file;
         this.sinks = sinks;
@@ -50,18 +49,18 @@ final class AlertOutput implements AutoCloseable {
         }
     }
 
-    static AlertOutput open(Path path, JsonLines stdout) throws IOException {
+    static AlertOutput open(Path path, PrintWriter stdout) throws IOException {
         return new AlertOutput(stdout, path == null ? null : appendTo(path), null);
     }
 
     /** With sinks: the --sink options over the configuration's output settings. */
-    static AlertOutput open(Path path, JsonLines stdout, SinkOptions options, OutputSettings cfg, Path evidenceDir)
+    static AlertOutput open(Path path, PrintWriter stdout, SinkOptions options, OutputSettings cfg, Path evidenceDir)
         throws OpenException {
         return open(path, stdout, openSinks(options, cfg, evidenceDir));
     }
 
     /** With sinks opened earlier (null: none); they are closed if the file cannot be opened. */
-    static AlertOutput open(Path path, JsonLines stdout, SinkSet sinks) throws OpenException {
+    static AlertOutput open(Path path, PrintWriter stdout, SinkSet sinks) throws OpenException {
         try {
             return new AlertOutput(stdout, path == null ? null : appendTo(path), sinks);
         } catch (IOException e) {
@@ -99,14 +98,15 @@ final class AlertOutput implements AutoCloseable {
             StandardCharsets.UTF_8));
     }
 
-    void write(ObjectNode doc) {
+    void write(EcsDocument doc) {
         SinkRecord.identify(doc);
         if (stdout != null) {
-            stdout.write(doc);
+            stdout.println(doc.json());
+            stdout.flush();
         }
         if (file != null) {
             try {
-                file.write(Json.mapper().writeValueAsString(doc));
+                file.write(doc.json());
                 file.newLine();
                 file.flush();
             } catch (IOException e) {

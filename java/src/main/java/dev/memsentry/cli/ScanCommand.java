@@ -1,6 +1,5 @@
 package dev.memsentry.cli;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.Agent;
 import dev.memsentry.agent.AgentException;
 import dev.memsentry.agent.DumpFormat;
@@ -28,7 +27,7 @@ import dev.memsentry.detect.yara.YaraDiagnostic;
 import dev.memsentry.detect.yara.YaraRules;
 import dev.memsentry.output.EvidenceFiles;
 import dev.memsentry.output.Json;
-import dev.memsentry.output.JsonLines;
+import dev.memsentry.output.JsonFields;
 import dev.memsentry.output.Table;
 import dev.memsentry.output.TerminalText;
 import dev.memsentry.sink.SinkSet;
@@ -226,7 +225,7 @@ final class ScanCommand implements Callable<Integer> {
         long started = System.nanoTime();
         AlertOutput output;
         try {
-            output = AlertOutput.open(options.output.out, json ? new JsonLines(stdout) : null, sinks);
+            output = AlertOutput.open(options.output.out, json ? stdout : null, sinks);
         } catch (AlertOutput.OpenException e) {
             if (pins != null) {
                 pins.close();
@@ -236,7 +235,7 @@ final class ScanCommand implements Callable<Integer> {
         }
         Responder responder = new Responder(agent, d.action, d.actionMin, d.grace, d.evidence, ecs, e -> {
             output.write(e);
-            actions.add(e.get("message").asText());
+            actions.add(e.message());
         }, pins);
         // SIGTERM or Ctrl-C: stop scanning, let the agent resume a target being dumped (the partial
         // file removed), then the summary and the sinks' bounded wait; what is not delivered is spooled.
@@ -279,14 +278,14 @@ final class ScanCommand implements Callable<Integer> {
                 sinkStats.forEach(st -> stdout.println(st.text()));
                 stdout.flush();
             }
-            ObjectNode ms = Json.object();
-            ObjectNode summaryJson = summary.toJson();
+            JsonFields ms = new JsonFields();
+            JsonFields summaryJson = summary.toJson();
             if (!sinkStats.isEmpty()) {
                 summaryJson.set("sinks", SinkReport.json(sinkStats));
             }
             ms.set("summary", summaryJson);
             output.write(ecs.event(Instant.now(), "scan-summary", null, null, "scanned " + summary.toJson()
-                .get("processes_scanned").asInt() + " processes, " + summary.findings() + " findings", ms));
+                .get("processes_scanned") + " processes, " + summary.findings() + " findings", ms));
             SinkReport.log(output.closeSinks());
         } catch (IOException e) {
             spec.commandLine().getErr().println("memsentry: cannot write " + options.output.out + ": " + e.getMessage());

@@ -1,7 +1,6 @@
 package dev.memsentry.cli;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import dev.memsentry.output.Json;
+import dev.memsentry.output.JsonFields;
 import dev.memsentry.sink.SinkStats;
 import java.util.List;
 import org.slf4j.Logger;
@@ -14,8 +13,8 @@ final class SinkReport {
     private SinkReport() {
     }
 
-    static ArrayNode json(List<SinkStats> stats) {
-        ArrayNode a = Json.mapper().createArrayNode();
+    static JsonFields.Array json(List<SinkStats> stats) {
+        JsonFields.Array a = new JsonFields.Array();
         for (SinkStats s : stats) {
             a.addObject().put("sink", s.sink()).put("delivered", s.delivered()).put("spooled", s.spooled())
                 .put("retried", s.retried()).put("dropped", s.dropped()).put("pending", s.pending())

@@ -1,6 +1,5 @@
 package dev.memsentry.cli;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.Agent;
 import dev.memsentry.agent.AgentException;
 import dev.memsentry.agent.Capability;
@@ -20,8 +19,7 @@ import dev.memsentry.detect.DetectionPolicy;
 import dev.memsentry.detect.EcsWriter;
 import dev.memsentry.detect.ProcessRef;
 import dev.memsentry.detect.TraceDetector;
-import dev.memsentry.output.Json;
-import dev.memsentry.output.TraceRecords;
+import dev.memsentry.output.JsonFields;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -238,7 +236,7 @@ final class TraceCommand implements Callable<Integer> {
             byRule.merge(d.rule().id(), 1, Integer::sum);
             return handoff.submit(() -> {
                 Alert alert = TraceDetector.build(d);
-                output.alert(alert, ecs.traceAlert(alert, TraceRecords.syscall(a.event())));
+                output.alert(alert, ecs.traceAlert(alert, a.event()));
             }, true);
         }
 
@@ -310,8 +308,8 @@ final class TraceCommand implements Callable<Integer> {
                 "PROT_READ|PROT_EXEC", "", true, 0, "", 0, 0, 0);
             Alert sample = new Alert(e.time(), BuiltinRules.TRACE_WX_TRANSITION, BuiltinRules.TRACE_WX_TRANSITION.severity(),
                 ProcessRef.pidOnly(target), new dev.memsentry.detect.AlertRegion(0x1000, 0x2000, "r-xp", "", "anonymous"),
-                "warm-up", Json.object(), null);
-            TraceOutput.warmUp(ecs.traceAlert(sample, TraceRecords.syscall(e)), e, !jsonOut.json);
+                "warm-up", new JsonFields(), null);
+            TraceOutput.warmUp(ecs.traceAlert(sample, e), e, !jsonOut.json);
         }
 
         /** The one line for a trace that could not start. */
@@ -368,8 +366,8 @@ final class TraceCommand implements Callable<Integer> {
             output.drainSinks();
             var sinkStats = output.sinkStats();
             if (jsonOut.json || jsonOut.out != null || !sinkStats.isEmpty()) {
-                ObjectNode ms = Json.object();
-                ObjectNode summaryJson = report.json();
+                JsonFields ms = new JsonFields();
+                JsonFields summaryJson = report.json();
                 if (!sinkStats.isEmpty()) {
                     summaryJson.set("sinks", SinkReport.json(sinkStats));
                 }

@@ -1,8 +1,8 @@
 package dev.memsentry.cli;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.TraceEvent;
 import dev.memsentry.detect.Alert;
+import dev.memsentry.detect.EcsDocument;
 import dev.memsentry.output.JsonLine;
 import dev.memsentry.output.TerminalText;
 import dev.memsentry.output.TraceRecords;
@@ -84,10 +84,10 @@ final class TraceOutput implements AutoCloseable {
      * Formats a made-up event and alert into nothing, so that the classes and code paths of the
      * output are loaded before the first real event, while no target waits on them.
      */
-    static void warmUp(ObjectNode sampleDoc, TraceEvent sampleEvent, boolean text) {
+    static void warmUp(EcsDocument sampleDoc, TraceEvent sampleEvent, boolean text) {
         try {
             TraceRecords.writeEvent(new JsonLine(), sampleEvent);
-            new JsonLine().tree(sampleDoc);
+            sampleDoc.write(new JsonLine());
             if (text) {
                 TraceRecords.writeText(java.io.Writer.nullWriter(), sampleEvent, ZoneId.systemDefault());
             }
@@ -115,7 +115,7 @@ final class TraceOutput implements AutoCloseable {
      * An alert: its ECS document in JSON, a highlighted line in text. Flushed by {@link #flushAlerts},
      * which the output thread calls once it has written what was queued with it.
      */
-    synchronized void alert(Alert a, ObjectNode doc) {
+    synchronized void alert(Alert a, EcsDocument doc) {
         if (!json) {
             String text = TerminalText.escape(TraceRecords.clock(a.timestamp(), zone) + " ALERT "
                 + a.severity().wireName() + " " + a.rule().id() + ": " + a.message());
@@ -137,7 +137,7 @@ final class TraceOutput implements AutoCloseable {
     }
 
     /** A document that is not an event (the summary); to stdout only with --json; flushed at once. */
-    synchronized void summary(ObjectNode doc) {
+    synchronized void summary(EcsDocument doc) {
         document(doc, json);
         try {
             flush();
@@ -146,14 +146,14 @@ final class TraceOutput implements AutoCloseable {
         }
     }
 
-    private void document(ObjectNode doc, boolean toStdout) {
+    private void document(EcsDocument doc, boolean toStdout) {
         SinkRecord.identify(doc);
         if (sinks != null) {
             sinks.write(doc);
         }
         try {
             if (json && toStdout || file != null) {
-                line.tree(doc);
+                doc.write(line);
                 writeLine(json && toStdout);
             }
         } catch (IOException ex) {

@@ -1,8 +1,7 @@
 package dev.memsentry.cli;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.TraceSummary;
-import dev.memsentry.output.Json;
+import dev.memsentry.output.JsonFields;
 import dev.memsentry.output.TraceRecords;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,16 +25,16 @@ record TraceReport(TraceSummary summary, List<String> command, int alerts, Map<S
     }
 
     /** memsentry.summary of the trace-summary document. */
-    ObjectNode json() {
+    JsonFields json() {
         TraceSummary s = summary;
-        ObjectNode sum = Json.object();
+        JsonFields sum = new JsonFields();
         sum.put("mode", launch() ? "launch" : "attach");
         sum.put("pid", s.pid());
         sum.put("ended", s.end().wireName());
         sum.put("duration_ms", TimeUnit.NANOSECONDS.toMillis(s.durationNs()));
         sum.put("syscalls", s.syscalls());
         sum.put("alerts", alerts);
-        ObjectNode rules = sum.putObject("alerts_by_rule");
+        JsonFields rules = sum.putObject("alerts_by_rule");
         new java.util.TreeMap<>(byRule).forEach(rules::put);
         sum.put("stops", s.stops());
         sum.put("threads", s.threads());
@@ -43,7 +42,7 @@ record TraceReport(TraceSummary summary, List<String> command, int alerts, Map<S
         sum.put("signals_passed_on", s.signals());
         sum.put("seccomp", s.seccomp());
         if (launch()) {
-            ObjectNode cmd = sum.putObject("command");
+            JsonFields cmd = sum.putObject("command");
             command.forEach(cmd.putArray("argv")::add);
             cmd.put("killed_at_end", s.killed());
             if (s.exitSignal() != 0) {

@@ -1,6 +1,5 @@
 package dev.memsentry.cli;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.Agent;
 import dev.memsentry.agent.AgentException;
 import dev.memsentry.agent.ProcessEventSource;
@@ -8,6 +7,7 @@ import dev.memsentry.agent.Status;
 import dev.memsentry.agent.WatchOptions;
 import dev.memsentry.detect.Alert;
 import dev.memsentry.detect.DetectionPolicy;
+import dev.memsentry.detect.EcsDocument;
 import dev.memsentry.detect.EcsWriter;
 import dev.memsentry.detect.ProcessPins;
 import dev.memsentry.detect.ProcessScanner;
@@ -15,7 +15,7 @@ import dev.memsentry.detect.Responder;
 import dev.memsentry.detect.ScanSession;
 import dev.memsentry.detect.Severity;
 import dev.memsentry.output.Json;
-import dev.memsentry.output.JsonLines;
+import dev.memsentry.output.JsonFields;
 import dev.memsentry.output.TerminalText;
 import dev.memsentry.watch.Engine;
 import dev.memsentry.watch.ListingPoller;
@@ -211,7 +211,7 @@ final class WatchCommand implements Callable<Integer> {
             statsInterval, detection.workers, maxTracked);
         EcsWriter ecs = new EcsWriter();
         Path evidenceBase = options.evidenceDir != null ? options.evidenceDir : detection.cfg.evidence().evidenceDir();
-        try (AlertOutput out = AlertOutput.open(options.output.out, options.output.json ? new JsonLines(spec.commandLine().getOut()) : null,
+        try (AlertOutput out = AlertOutput.open(options.output.out, options.output.json ? spec.commandLine().getOut() : null,
             options.sinks, detection.cfg.output(), evidenceBase)) {
             int code = watch(agent, source, settings, ecs, out, detection);
             SinkReport.log(out.closeSinks());
@@ -257,7 +257,7 @@ final class WatchCommand implements Callable<Integer> {
         boolean text = !options.output.json;
         WatchOutput output = new WatchOutput() {
             @Override
-            public void alert(Alert a, ObjectNode doc) {
+            public void alert(Alert a, EcsDocument doc) {
                 out.write(doc);
                 if (text) {
                     // Names and messages carry what the target chose: escaped for the terminal.
@@ -269,11 +269,12 @@ final class WatchCommand implements Callable<Integer> {
             }
 
             @Override
-            public void event(ObjectNode doc, String line) {
-                if (doc.at("/event/action").asText().equals("watch-stats") && doc.at("/memsentry/watch_stats").isObject()) {
+            public void event(EcsDocument doc, String line) {
+                if ("watch-stats".equals(doc.action()) && doc.memsentry() != null
+                    && doc.memsentry().get("watch_stats") instanceof JsonFields stats) {
                     var sinks = out.sinkStats();
                     if (!sinks.isEmpty()) {
-                        ((ObjectNode) doc.at("/memsentry/watch_stats")).set("sinks", SinkReport.json(sinks));
+                        stats.set("sinks", SinkReport.json(sinks));
                     }
                 }
                 out.write(doc);
@@ -343,7 +344,7 @@ final class WatchCommand implements Callable<Integer> {
         ScanSession session = new ScanSession(agent, new DetectionPolicy(d.cfg), pins);
         ProcessScanner scanner = new ProcessScanner(session, d.yara == null ? List.of() : List.of(d.yara));
         Responder responder = new Responder(agent, d.action, d.actionMin, d.grace, d.evidence, ecs,
-            e -> output.event(e, e.get("message").asText()), pins);
+            e -> output.event(e, e.message()), pins);
         return new Engine(scanner, session.policy(), responder, pins, d.threshold, d.budget, () -> {
             if (pins != null) {
                 pins.close();

@@ -1,6 +1,6 @@
 package dev.memsentry.detect;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.output.JsonFields;
 import java.time.Instant;
 import java.util.Objects;
 
@@ -14,7 +14,7 @@ import java.util.Objects;
  * @param yara    memsentry.yara for YARA hits, else null
  */
 public record Alert(Instant timestamp, Rule rule, Severity severity, ProcessRef process, AlertRegion region,
-                    String message, ObjectNode details, ObjectNode yara) {
+                    String message, JsonFields details, JsonFields yara) {
     public Alert {
         Objects.requireNonNull(timestamp, "timestamp");
         Objects.requireNonNull(rule, "rule");

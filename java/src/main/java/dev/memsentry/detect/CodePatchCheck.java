@@ -1,6 +1,6 @@
 package dev.memsentry.detect;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.memsentry.output.JsonFields;
 import dev.memsentry.agent.Agent;
 import dev.memsentry.agent.AgentException;
 import dev.memsentry.agent.CodeDiff;
@@ -78,7 +78,7 @@ final class CodePatchCheck implements Check {
                 .put("bytes_differing", bytes[0])
                 .put("pages_compared", stats.compared())
                 .put("pages_private", stats.privateCopies());
-            ArrayNode samples = f.details().putArray("samples");
+            JsonFields.Array samples = f.details().putArray("samples");
             for (CodeDiff d : diffs) {
                 samples.addObject()
                     .put("address", Json.hex(d.firstDiff()))

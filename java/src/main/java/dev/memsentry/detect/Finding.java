@@ -1,8 +1,7 @@
 package dev.memsentry.detect;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.output.JsonFields;
 import dev.memsentry.agent.Region;
-import dev.memsentry.output.Json;
 
 /**
  * What a check found, before policy: the rule, the region (or null), a message and details.
@@ -10,8 +9,8 @@ import dev.memsentry.output.Json;
  * in memory that is not executable, a deleted file that was replaced on disk); never positive.
  * The policy turns a finding into an {@link Alert}.
  */
-public record Finding(Rule rule, int severityShift, Region region, String message, ObjectNode details,
-                      ObjectNode yara) {
+public record Finding(Rule rule, int severityShift, Region region, String message, JsonFields details,
+                      JsonFields yara) {
     public Finding {
         if (severityShift > 0) {
             throw new IllegalArgumentException("a check may only lower a severity");
@@ -19,7 +18,7 @@ public record Finding(Rule rule, int severityShift, Region region, String messag
     }
 
     public static Finding of(Rule rule, Region region, String message) {
-        return new Finding(rule, 0, region, message, Json.object(), null);
+        return new Finding(rule, 0, region, message, new JsonFields(), null);
     }
 
     public Finding lowered(int steps) {

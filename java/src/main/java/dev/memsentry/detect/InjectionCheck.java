@@ -1,6 +1,6 @@
 package dev.memsentry.detect;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.memsentry.output.JsonFields;
 import dev.memsentry.agent.ProcessFacts;
 import dev.memsentry.agent.Region;
 import java.io.IOException;
@@ -51,7 +51,7 @@ final class InjectionCheck implements Check {
         List<String> libraries = splitLibraries(value);
         Finding f = Finding.of(BuiltinRules.LD_PRELOAD, null, variable + "=" + value);
         f.details().put("variable", variable).put("value", value);
-        ArrayNode libs = f.details().putArray("libraries");
+        JsonFields.Array libs = f.details().putArray("libraries");
         for (String lib : libraries) {
             Region mapped = mappedLibrary(ctx, lib);
             libs.addObject().put("name", lib).put("mapped", mapped != null)
@@ -116,7 +116,7 @@ final class InjectionCheck implements Check {
         }
         Finding f = Finding.of(BuiltinRules.LD_SO_PRELOAD, null, "/etc/ld.so.preload lists " + String.join(", ", libraries));
         f.details().put("file", "/etc/ld.so.preload").put("seen_through", file.toString()).put("content", content);
-        ArrayNode libs = f.details().putArray("libraries");
+        JsonFields.Array libs = f.details().putArray("libraries");
         for (String lib : libraries) {
             libs.addObject().put("name", lib).put("mapped_here", mappedLibrary(ctx, lib) != null);
         }

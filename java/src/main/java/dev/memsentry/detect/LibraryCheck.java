@@ -1,7 +1,6 @@
 package dev.memsentry.detect;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.output.JsonFields;
 import dev.memsentry.agent.ModuleInfo;
 import dev.memsentry.agent.Region;
 import dev.memsentry.output.Json;
@@ -104,7 +103,7 @@ final class LibraryCheck implements Check {
         return "the process's own user";
     }
 
-    private static ObjectNode details(ObjectNode d, ModuleInfo m) {
+    private static JsonFields details(JsonFields d, ModuleInfo m) {
         d.put("file", m.path()).put("address", Json.hex(m.execStart())).put("inode", m.inode())
             .put("device", m.devMajor() + ":" + m.devMinor());
         if (!m.soname().isEmpty()) {
@@ -112,7 +111,7 @@ final class LibraryCheck implements Check {
         }
         d.put("loaded_at_run_time", m.loadedAtRunTime()).put("executable", m.has(ModuleInfo.MAIN))
             .put("path_verified", m.has(ModuleInfo.PATH_VERIFIED));
-        ArrayNode by = d.putArray("writable_by");
+        JsonFields.Array by = d.putArray("writable_by");
         if (m.has(ModuleInfo.WORLD_WRITABLE)) {
             by.add("every user");
         }

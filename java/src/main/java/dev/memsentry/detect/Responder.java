@@ -1,7 +1,5 @@
 package dev.memsentry.detect;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.Agent;
 import dev.memsentry.agent.AgentException;
 import dev.memsentry.agent.CancelToken;
@@ -14,7 +12,7 @@ import dev.memsentry.agent.Status;
 import dev.memsentry.agent.TerminationReport;
 import dev.memsentry.config.ResponseAction;
 import dev.memsentry.output.EvidenceFiles;
-import dev.memsentry.output.Json;
+import dev.memsentry.output.JsonFields;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -52,20 +50,20 @@ public final class Responder {
     private final Duration grace;
     private final Evidence evidence;
     private final EcsWriter ecs;
-    private final Consumer<ObjectNode> events;
+    private final Consumer<EcsDocument> events;
     private final Map<String, Integer> counts = new TreeMap<>();
     private final CancelToken cancel = new CancelToken();
     private final ProcessPins pins;
 
     /** evidence may be null unless the action dumps. */
     public Responder(Agent agent, ResponseAction action, Severity min, Duration grace, Evidence evidence,
-                     EcsWriter ecs, Consumer<ObjectNode> events) {
+                     EcsWriter ecs, Consumer<EcsDocument> events) {
         this(agent, action, min, grace, evidence, ecs, events, null);
     }
 
     /** pins: the processes pinned when their scans started; a kill goes through the pin (null: by PID). */
     public Responder(Agent agent, ResponseAction action, Severity min, Duration grace, Evidence evidence,
-                     EcsWriter ecs, Consumer<ObjectNode> events, ProcessPins pins) {
+                     EcsWriter ecs, Consumer<EcsDocument> events, ProcessPins pins) {
         if (action.dumps() && evidence == null) {
             throw new IllegalArgumentException(action.wireName() + " needs an evidence directory");
         }
@@ -116,11 +114,11 @@ public final class Responder {
         }
     }
 
-    private ObjectNode response(String name, List<Alert> triggers) {
-        ObjectNode response = Json.object();
+    private JsonFields response(String name, List<Alert> triggers) {
+        JsonFields response = new JsonFields();
         response.put("action", name);
         response.put("min_severity", min.wireName());
-        ArrayNode rules = response.putArray("trigger_rules");
+        JsonFields.Array rules = response.putArray("trigger_rules");
         triggers.stream().map(a -> a.rule().id()).distinct().forEach(rules::add);
         return response;
     }
@@ -129,7 +127,7 @@ public final class Responder {
         DumpOptions options = evidence.options();
         Path file = evidence.dir().resolve(EvidenceFiles.timestampedName(p.name(), p.pid(), Instant.now(),
             options.format()));
-        ObjectNode response = response("dump", triggers);
+        JsonFields response = response("dump", triggers);
         response.put("path", file.toString());
         response.put("format", options.format().wireName());
         response.put("max_region_size", options.maxRegionSize());
@@ -164,16 +162,15 @@ public final class Responder {
             count("dump failed");
         }
         response.put("duration_ms", (System.nanoTime() - started) / 1_000_000);
-        ObjectNode event = emit("dump", outcome, p, message, response, "creation");
+        EcsDocument event = emit("dump", outcome, p, message, response, "creation");
         if (outcome.equals("success")) {
-            ((ArrayNode) event.at("/event/category")).add("file");
-            event.putObject("file").put("path", file.toString());
+            event.file(file.toString());
         }
         events.accept(event);
     }
 
     private void kill(ProcessRef p, List<Alert> triggers) {
-        ObjectNode response = response("kill", triggers);
+        JsonFields response = response("kill", triggers);
         response.put("grace_ms", grace.toMillis());
         String outcome;
         String message;
@@ -183,7 +180,7 @@ public final class Responder {
             TerminationReport t = pin != null ? agent.terminate(pin, grace, false)
                 : agent.terminate(p.pid(), grace, false);
             response.put("result", t.result().wireName());
-            ArrayNode signals = response.putArray("signals");
+            JsonFields.Array signals = response.putArray("signals");
             t.signals().forEach(signals::add);
             response.put("elapsed_ms", t.elapsedMs());
             response.put("protection", t.protection().wireName());
@@ -205,7 +202,7 @@ public final class Responder {
      * Logs the action (a failure is a WARN) and builds its ECS event; a success gets successType
      * as its event.type ("creation" of evidence, "end" of a process).
      */
-    private ObjectNode emit(String action, String outcome, ProcessRef p, String message, ObjectNode response,
+    private EcsDocument emit(String action, String outcome, ProcessRef p, String message, JsonFields response,
                             String successType) {
         boolean success = outcome.equals("success");
         if (success) {
@@ -213,11 +210,11 @@ public final class Responder {
         } else {
             LOG.warn("{}", message);
         }
-        ObjectNode ms = Json.object();
+        JsonFields ms = new JsonFields();
         ms.set("response", response);
-        ObjectNode event = ecs.event(Instant.now(), action, outcome, p, message, ms);
+        EcsDocument event = ecs.event(Instant.now(), action, outcome, p, message, ms);
         if (success) {
-            ((ArrayNode) event.at("/event/type")).removeAll().add(successType);
+            event.succeeded(successType);
         }
         return event;
     }

@@ -1,7 +1,6 @@
 package dev.memsentry.detect;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.memsentry.output.Json;
+import dev.memsentry.output.JsonFields;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.TreeMap;
@@ -113,17 +112,17 @@ public final class ScanSummary {
         return sorted.get(sorted.size() / 2) / 1_000_000;
     }
 
-    public synchronized ObjectNode toJson() {
-        ObjectNode o = Json.object();
+    public synchronized JsonFields toJson() {
+        JsonFields o = new JsonFields();
         o.put("processes_requested", requested);
         o.put("processes_scanned", scanned);
         o.put("processes_skipped", requested - scanned);
         o.put("interrupted", interrupted);
         o.put("scope", scope);
         o.put("processes_out_of_scope", outOfScope);
-        ObjectNode containers = o.putObject("scanned_by_container");
+        JsonFields containers = o.putObject("scanned_by_container");
         byContainer.forEach(containers::put);
-        ObjectNode skipped = o.putObject("skipped");
+        JsonFields skipped = o.putObject("skipped");
         outcomes.forEach((k, v) -> {
             if (k != ProcessResult.Outcome.SCANNED) {
                 skipped.put(k.wireName(), v);
@@ -133,20 +132,20 @@ public final class ScanSummary {
         o.put("bytes_mapped", bytesMapped);
         o.put("bytes_compared", bytesCompared);
         o.put("bytes_scanned_yara", bytesScanned);
-        ObjectNode sev = o.putObject("findings");
+        JsonFields sev = o.putObject("findings");
         for (Severity s : Severity.values()) {
             sev.put(s.wireName(), bySeverity.getOrDefault(s, 0));
         }
         o.put("findings_total", findings());
-        ObjectNode rules = o.putObject("findings_by_rule");
+        JsonFields rules = o.putObject("findings_by_rule");
         byRule.forEach(rules::put);
         o.put("suppressed_by_allowlist", suppressed);
         o.put("below_min_severity", belowThreshold);
         o.put("threads", threads);
         o.put("yara", yara);
-        ObjectNode skippedRules = o.putObject("rules_unsupported");
+        JsonFields skippedRules = o.putObject("rules_unsupported");
         unsupported.forEach(skippedRules::put);
-        ObjectNode resp = o.putObject("responses");
+        JsonFields resp = o.putObject("responses");
         responses.forEach(resp::put);
         o.put("elapsed_ms", elapsedNanos / 1_000_000);
         o.put("median_process_ms", medianProcessMillis());

@@ -12,6 +12,7 @@ public enum Severity {
     LOW(21), MEDIUM(47), HIGH(73), CRITICAL(99);
 
     private final int score;
+    private final String wireName = name().toLowerCase(Locale.ROOT); // made once: written per alert
 
     Severity(int score) {
         this.score = score;
@@ -22,7 +23,7 @@ public enum Severity {
     }
 
     public String wireName() {
-        return name().toLowerCase(Locale.ROOT);
+        return wireName;
     }
 
     /** This severity moved by steps (negative lowers), clamped to LOW..CRITICAL. */

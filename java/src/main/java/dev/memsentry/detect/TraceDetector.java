@@ -1,6 +1,6 @@
 package dev.memsentry.detect;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.output.JsonFields;
 import dev.memsentry.agent.Agent;
 import dev.memsentry.agent.AgentException;
 import dev.memsentry.agent.ProcessInfo;
@@ -111,7 +111,7 @@ public final class TraceDetector {
         TraceAlert a = d.raw();
         Rule rule = d.rule();
         TraceEvent e = a.event();
-        ObjectNode details = Json.object();
+        JsonFields details = new JsonFields();
         details.put("tid", e.tid());
         d.jit().ifPresent(rt -> details.put("jit_runtime", rt.name()));
         String message;

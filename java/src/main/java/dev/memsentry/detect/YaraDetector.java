@@ -1,7 +1,6 @@
 package dev.memsentry.detect;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.output.JsonFields;
 import dev.memsentry.agent.Agent;
 import dev.memsentry.agent.AgentException;
 import dev.memsentry.agent.ProcessInfo;
@@ -183,19 +182,19 @@ public final class YaraDetector implements ProcessScanner.ExtraScan, AutoCloseab
             .orElse("YARA rule " + m.rule() + " matched the process's memory");
         Rule rule = new Rule("yara." + m.namespace() + "." + m.rule(), m.rule(), severity, technique, null, CATEGORIES,
             description, false);
-        ObjectNode yara = Json.object();
+        JsonFields yara = new JsonFields();
         yara.put("rule", m.rule()).put("namespace", m.namespace()).put("rules_file", source.toString());
-        ArrayNode tags = yara.putArray("tags");
+        JsonFields.Array tags = yara.putArray("tags");
         m.tags().forEach(tags::add);
-        ObjectNode meta = yara.putObject("meta");
+        JsonFields meta = yara.putObject("meta");
         for (YaraMeta x : m.metas()) {
             if (!meta.has(x.identifier())) {
-                meta.set(x.identifier(), Json.mapper().valueToTree(x.value()));
+                meta(meta, x.identifier(), x.value());
             }
         }
-        ArrayNode strings = yara.putArray("strings");
+        JsonFields.Array strings = yara.putArray("strings");
         for (YaraStringMatch s : matched) {
-            ObjectNode o = strings.addObject().put("identifier", s.identifier()).put("address", s.addressHex());
+            JsonFields o = strings.addObject().put("identifier", s.identifier()).put("address", s.addressHex());
             if (region != null) {
                 o.put("offset", s.address() - region.start()); // into the region
             }
@@ -212,7 +211,7 @@ public final class YaraDetector implements ProcessScanner.ExtraScan, AutoCloseab
         String cut = regionsTotal > MAX_REGIONS_PER_RULE
             ? " (" + regionsTotal + " regions matched; the first " + MAX_REGIONS_PER_RULE + " are reported)" : "";
         return new Finding(rule, 0, region, "YARA rule " + m.namespace() + ":" + m.rule() + " matched" + where + cut,
-            Json.object(), yara);
+            new JsonFields(), yara);
     }
 
     static Severity severity(Object meta) {
@@ -242,5 +241,16 @@ public final class YaraDetector implements ProcessScanner.ExtraScan, AutoCloseab
             }
         }
         rules.forEach(YaraRules::close);
+    }
+
+    /** A metadata value as libyara gives it: a Long, a String or a Boolean. */
+    private static void meta(JsonFields meta, String name, Object value) {
+        if (value instanceof Long n) {
+            meta.put(name, n);
+        } else if (value instanceof Boolean b) {
+            meta.put(name, b);
+        } else {
+            meta.put(name, value == null ? null : value.toString());
+        }
     }
 }

@@ -1,21 +1,17 @@
 package dev.memsentry.output;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.POJONode;
-import com.fasterxml.jackson.databind.util.RawValue;
 import java.io.IOException;
 import java.io.Writer;
 import java.util.Arrays;
-import java.util.Map;
 
 /**
  * One JSON line built in a reused character buffer: the writer for the bulk of a trace's output
  * (an event line per syscall), where Jackson's generator was most of the time spent per line and
  * most of what the JIT had to compile before the first line came out fast. Writes exactly what
  * Jackson writes for the same calls (compact, strings escaped as Jackson escapes them), so event
- * lines and Jackson's documents read alike; {@link #tree} writes a whole document without making
- * Jackson's mapper (a tenth of a second or more of a trace's start). Also a {@link Writer} for raw
+ * lines and Jackson's documents read alike. Alerts and events are written through it too
+ * (detect/EcsDocument, output/JsonFields), with their member names escaped once ({@link Name}),
+ * without Jackson's mapper (a tenth of a second or more of a start). Also a {@link Writer} for raw
  * characters. Nesting depth at most 63. Not thread-safe.
  */
 public final class JsonLine extends Writer {
@@ -42,6 +38,39 @@ public final class JsonLine extends Writer {
 
     public JsonLine endArray() {
         return close(']');
+    }
+
+    /**
+     * A member name known in advance, escaped once: the per-event and per-alert writers name their
+     * members with these, so that each name costs a copy, not an escape loop the JIT compiles again
+     * at every place a member is written.
+     */
+    public static final class Name {
+        private final char[] chars; // "name":
+
+        public Name(String name) {
+            JsonLine g = new JsonLine();
+            g.name(name);
+            chars = Arrays.copyOf(g.chars, g.length);
+        }
+    }
+
+    public JsonLine name(Name name) {
+        separate();
+        char[] c = name.chars;
+        room(c.length);
+        System.arraycopy(c, 0, chars, length, c.length);
+        length += c.length;
+        afterName = true;
+        return this;
+    }
+
+    public JsonLine field(Name name, String value) {
+        return name(name).string(value);
+    }
+
+    public JsonLine field(Name name, long value) {
+        return name(name).number(value);
     }
 
     /** A member name, escaped as a string is; the value follows. */
@@ -116,66 +145,11 @@ public final class JsonLine extends Writer {
         return this;
     }
 
-    /**
-     * A tree as Jackson writes it: objects, arrays, strings, integers, booleans, nulls and raw
-     * values (an alert's memsentry.syscall) here; anything else (floating point, binary, POJOs)
-     * through the mapper.
-     */
-    public JsonLine tree(JsonNode node) {
-        switch (node.getNodeType()) {
-            case OBJECT -> {
-                startObject();
-                for (Map.Entry<String, JsonNode> member : node.properties()) {
-                    name(member.getKey());
-                    tree(member.getValue());
-                }
-                endObject();
-            }
-            case ARRAY -> {
-                startArray();
-                for (JsonNode element : node) {
-                    tree(element);
-                }
-                endArray();
-            }
-            case STRING -> string(node.textValue());
-            case BOOLEAN -> bool(node.booleanValue());
-            case NULL -> nul();
-            case NUMBER -> {
-                if (node.isIntegralNumber() && node.canConvertToLong()) {
-                    number(node.longValue());
-                } else {
-                    raw(node);
-                }
-            }
-            case POJO -> {
-                if (((POJONode) node).getPojo() instanceof RawValue r && r.rawValue() instanceof String text) {
-                    separate();
-                    put(text);
-                } else {
-                    raw(node);
-                }
-            }
-            default -> raw(node);
-        }
-        return this;
-    }
-
-    private void raw(JsonNode node) {
+    /** A value that is JSON text already (an object, say), written as it is. */
+    public JsonLine raw(String json) {
         separate();
-        put(ThroughMapper.text(node));
-    }
-
-    // Its own class: verifying a catch of Jackson's exception loads Jackson's classes, which
-    // ps --json (through JsonObjectLines) must not load.
-    private static final class ThroughMapper {
-        static String text(JsonNode node) {
-            try {
-                return Json.mapper().writeValueAsString(node);
-            } catch (JsonProcessingException e) {
-                throw new IllegalArgumentException("a JSON tree that cannot be written: " + e.getMessage(), e);
-            }
-        }
+        put(json);
+        return this;
     }
 
     public JsonLine field(String name, String value) {
@@ -269,10 +243,27 @@ public final class JsonLine extends Writer {
 
     // As Jackson's default escapes: '"' and '\\', the control characters with their short forms
     // where JSON has one (b t n f r after a backslash), else backslash-u 00XX; everything else as it is.
+    // Copied whole first: names and values almost never need escaping, and this loop is inlined
+    // wherever a string is written.
     private void escape(String s) {
         int n = s.length();
         room(n);
+        int start = length;
+        s.getChars(0, n, chars, start);
         for (int i = 0; i < n; i++) {
+            char c = chars[start + i];
+            if (c < 0x20 || c == '"' || c == '\\') {
+                escapeFrom(s, i);
+                return;
+            }
+        }
+        length = start + n;
+    }
+
+    // The rest of s from i, escaping (length is where s starts).
+    private void escapeFrom(String s, int from) {
+        length += from;
+        for (int i = from, n = s.length(); i < n; i++) {
             char c = s.charAt(i);
             if (c >= 0x20 && c != '"' && c != '\\') {
                 put(c);

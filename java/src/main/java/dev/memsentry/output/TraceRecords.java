@@ -11,8 +11,8 @@ import java.time.format.DateTimeFormatter;
 
 /**
  * Trace events as JSON lines and as strace-like text. Events are the bulk of a trace's output, so
- * the JSON is streamed (no tree per event); an alert's {@code memsentry.syscall} uses the same
- * fields through {@link #syscall(TraceEvent)}, as JSON text the alert document embeds as it is.
+ * the JSON is streamed (no tree per event), member names escaped once; an alert's
+ * {@code memsentry.syscall} has the same fields, through {@link #writeSyscall}.
  */
 public final class TraceRecords {
     private static final String[] SIGNALS = {"0", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT",
@@ -36,70 +36,63 @@ public final class TraceRecords {
         return signal >= 32 && signal <= 64 ? "SIGRT_" + (signal - 32) : "signal " + signal;
     }
 
+    private static final JsonLine.Name TIMESTAMP = new JsonLine.Name("@timestamp");
+    private static final JsonLine.Name EVENT = new JsonLine.Name("event");
+    private static final JsonLine.Name PID = new JsonLine.Name("pid");
+    private static final JsonLine.Name TID = new JsonLine.Name("tid");
+    private static final JsonLine.Name SYSCALL = new JsonLine.Name("syscall");
+    private static final JsonLine.Name NR = new JsonLine.Name("nr");
+    private static final JsonLine.Name ABI = new JsonLine.Name("abi");
+    private static final JsonLine.Name ADDR = new JsonLine.Name("addr");
+    private static final JsonLine.Name LEN = new JsonLine.Name("len");
+    private static final JsonLine.Name PROT = new JsonLine.Name("prot");
+    private static final JsonLine.Name FLAGS = new JsonLine.Name("flags");
+    private static final JsonLine.Name FD = new JsonLine.Name("fd");
+    private static final JsonLine.Name OFFSET = new JsonLine.Name("offset");
+    private static final JsonLine.Name ARGS = new JsonLine.Name("args");
+    private static final JsonLine.Name TARGET_PID = new JsonLine.Name("target_pid");
+    private static final JsonLine.Name RET = new JsonLine.Name("ret");
+    private static final JsonLine.Name COMPLETE = new JsonLine.Name("complete");
+    private static final JsonLine.Name ERROR = new JsonLine.Name("error");
+    private static final JsonLine.Name SIGNAL = new JsonLine.Name("signal");
+    private static final JsonLine.Name EXIT_CODE = new JsonLine.Name("exit_code");
+    /** The event object of each kind of event, written once: {"kind":"event","action":...}. */
+    private static final String[] EVENT_OBJECTS = new String[TraceEventKind.values().length];
+
+    static {
+        for (TraceEventKind k : TraceEventKind.values()) {
+            JsonLine g = new JsonLine();
+            g.startObject();
+            g.field("kind", "event");
+            g.field("action", k == TraceEventKind.SYSCALL ? "syscall" : k.wireName());
+            g.field("module", "memsentry");
+            g.field("dataset", "memsentry.trace");
+            g.endObject();
+            EVENT_OBJECTS[k.ordinal()] = g.toString();
+        }
+    }
+
     /** One event as a JSON line (ECS-shaped: @timestamp, event.*, then the syscall's fields), without the newline. */
     public static void writeEvent(JsonLine g, TraceEvent e) {
         g.startObject();
-        g.field("@timestamp", timestamp(e));
-        g.name("event").startObject();
-        g.field("kind", "event");
-        g.field("action", e.kind() == TraceEventKind.SYSCALL ? "syscall" : e.kind().wireName());
-        g.field("module", "memsentry");
-        g.field("dataset", "memsentry.trace");
-        g.endObject();
+        g.field(TIMESTAMP, timestamp(e));
+        g.name(EVENT).raw(EVENT_OBJECTS[e.kind().ordinal()]);
         fields(g, e);
         g.endObject();
     }
 
     /** The event's own fields: pid, tid, syscall, addr, len, prot, flags, fd, ret (and error when it failed). */
     private static void fields(JsonLine g, TraceEvent e) {
-        g.field("pid", e.pid());
-        g.field("tid", e.tid());
+        g.field(PID, e.pid());
+        g.field(TID, e.tid());
         switch (e.kind()) {
-            case SYSCALL -> {
-                g.field("syscall", e.syscall());
-                g.field("nr", e.nr());
-                if (e.abi() != TraceAbi.X86_64 && e.abi() != TraceAbi.AARCH64) {
-                    g.field("abi", e.abi().wireName());
-                }
-                if (e.hasRange()) {
-                    g.name("addr").hex(e.addr());
-                    g.name("len").hex(e.len());
-                    if (!e.syscall().equals("munmap")) {
-                        g.field("prot", e.prot());
-                    }
-                    if (e.isMmap()) {
-                        g.field("flags", e.flags());
-                        g.field("fd", e.fd());
-                        g.name("offset").hex(e.arg(5));
-                    } else if (e.abi() == TraceAbi.WIN64 && !e.flags().isEmpty()) {
-                        g.field("flags", e.flags());
-                    }
-                } else {
-                    g.name("args").startArray();
-                    for (int i = 0; i < 6; i++) {
-                        g.hex(e.arg(i));
-                    }
-                    g.endArray();
-                }
-                if (e.targetPid() != 0 && e.targetPid() != e.pid()) {
-                    g.field("target_pid", e.targetPid());
-                }
-                if (!e.complete()) {
-                    g.name("ret").nul();
-                    g.name("complete").bool(false);
-                } else {
-                    g.field("ret", e.ret());
-                    if (e.failed()) {
-                        g.field("error", e.errorName().isEmpty() ? "errno " + e.error() : e.errorName());
-                    }
-                }
-            }
-            case SIGNAL -> g.field("signal", signalName(e.signal()));
+            case SYSCALL -> syscallFields(g, e);
+            case SIGNAL -> g.field(SIGNAL, signalName(e.signal()));
             case THREAD_EXITED, PROCESS_EXITED -> {
                 if (e.signal() != 0) {
-                    g.field("signal", signalName(e.signal()));
+                    g.field(SIGNAL, signalName(e.signal()));
                 } else {
-                    g.field("exit_code", e.exitCode());
+                    g.field(EXIT_CODE, e.exitCode());
                 }
             }
             default -> {
@@ -107,14 +100,52 @@ public final class TraceRecords {
         }
     }
 
-    /** The event's own fields (with its @timestamp) as one JSON object, for an alert's memsentry.syscall. */
-    public static String syscall(TraceEvent e) {
-        JsonLine g = new JsonLine();
+    private static void syscallFields(JsonLine g, TraceEvent e) {
+        g.field(SYSCALL, e.syscall());
+        g.field(NR, e.nr());
+        if (e.abi() != TraceAbi.X86_64 && e.abi() != TraceAbi.AARCH64) {
+            g.field(ABI, e.abi().wireName());
+        }
+        if (e.hasRange()) {
+            g.name(ADDR).hex(e.addr());
+            g.name(LEN).hex(e.len());
+            if (!e.syscall().equals("munmap")) {
+                g.field(PROT, e.prot());
+            }
+            if (e.isMmap()) {
+                g.field(FLAGS, e.flags());
+                g.field(FD, e.fd());
+                g.name(OFFSET).hex(e.arg(5));
+            } else if (e.abi() == TraceAbi.WIN64 && !e.flags().isEmpty()) {
+                g.field(FLAGS, e.flags());
+            }
+        } else {
+            g.name(ARGS).startArray();
+            for (int i = 0; i < 6; i++) {
+                g.hex(e.arg(i));
+            }
+            g.endArray();
+        }
+        if (e.targetPid() != 0 && e.targetPid() != e.pid()) {
+            g.field(TARGET_PID, e.targetPid());
+        }
+        if (!e.complete()) {
+            g.name(RET).nul();
+            g.name(COMPLETE).bool(false);
+        } else {
+            g.field(RET, e.ret());
+            if (e.failed()) {
+                g.field(ERROR, e.errorName().isEmpty() ? "errno " + e.error() : e.errorName());
+            }
+        }
+    }
+
+    /** The event's own fields (with its @timestamp) as one JSON object: an alert's memsentry.syscall. */
+    public static void writeSyscall(JsonLine g, TraceEvent e) {
         g.startObject();
-        g.field("@timestamp", timestamp(e));
+        g.field(TIMESTAMP, timestamp(e));
         fields(g, e);
         g.endObject();
-        return g.toString();
     }
 
     static String timestamp(TraceEvent e) {

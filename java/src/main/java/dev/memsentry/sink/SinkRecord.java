@@ -2,8 +2,12 @@ package dev.memsentry.sink;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.detect.EcsDocument;
 import dev.memsentry.output.Json;
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.util.SplittableRandom;
 import java.util.UUID;
@@ -24,10 +28,9 @@ public record SinkRecord(String id, String json, String key, int severity, Strin
                          String timestamp) {
 
     /** Gives doc an event.id (a random UUID) if it has none; the caller's document is changed. */
-    public static void identify(ObjectNode doc) {
-        ObjectNode event = doc.get("event") instanceof ObjectNode e ? e : doc.putObject("event");
-        if (!event.path("id").isTextual()) {
-            event.put("id", randomId().toString());
+    public static void identify(EcsDocument doc) {
+        if (!doc.identified()) {
+            doc.identify(randomId());
         }
     }
 
@@ -43,21 +46,36 @@ public record SinkRecord(String id, String json, String key, int severity, Strin
         return new UUID(msb, lsb);
     }
 
-    private static final SplittableRandom SEED = new SplittableRandom(new SecureRandom().nextLong());
+    private static final SplittableRandom SEED = new SplittableRandom(seed());
     private static final ThreadLocal<SplittableRandom> IDS = ThreadLocal.withInitial(() -> {
         synchronized (SEED) {
             return SEED.split();
         }
     });
 
-    /** The record of doc, given an event.id if it has none. */
-    public static SinkRecord of(ObjectNode doc) {
-        identify(doc);
-        try {
-            return from(doc, Json.mapper().writeValueAsString(doc));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("an ECS document that cannot be written: " + e.getMessage(), e);
+    /**
+     * 64 bits from the kernel's random source. SecureRandom gives the same bits, but its first use
+     * loads the security providers: 30 to 50 ms of every run that writes a document.
+     */
+    private static long seed() {
+        try (InputStream in = new FileInputStream("/dev/urandom")) {
+            byte[] b = in.readNBytes(Long.BYTES);
+            if (b.length == Long.BYTES) {
+                return ByteBuffer.wrap(b).getLong();
+            }
+        } catch (IOException e) {
+            // no /dev/urandom here
         }
+        return new SecureRandom().nextLong();
+    }
+
+    /** The record of doc, given an event.id if it has none. */
+    public static SinkRecord of(EcsDocument doc) {
+        identify(doc);
+        String host = doc.hostname();
+        String key = doc.pid() >= 0 ? host + ":" + doc.pid() : host;
+        return new SinkRecord(doc.id(), doc.json(), key, severity(doc.isAlert(), doc.severity()),
+            doc.isAlert() ? doc.ruleId() : doc.action() != null ? doc.action() : "event", host, doc.timestamp());
     }
 
     /** A line read back from the spool; null if it is not a document with an event.id (a torn write). */
@@ -79,15 +97,23 @@ public record SinkRecord(String id, String json, String key, int severity, Strin
         JsonNode pid = doc.path("process").path("pid");
         String key = pid.isIntegralNumber() ? host + ":" + pid.asLong() : host;
         boolean alert = "alert".equals(event.path("kind").asText());
-        int severity = alert ? switch (doc.path("memsentry").path("severity").asText()) {
+        String msgid = event.path("action").isTextual() ? event.get("action").asText()
+            : alert ? doc.path("rule").path("id").asText("alert") : "event";
+        return new SinkRecord(event.get("id").asText(), json, key,
+            severity(alert, doc.path("memsentry").path("severity").asText()), msgid, host,
+            doc.path("@timestamp").asText(""));
+    }
+
+    /** The syslog severity of an alert of memsentry severity wireName, or of an event. */
+    private static int severity(boolean alert, String wireName) {
+        if (!alert) {
+            return 6;
+        }
+        return switch (wireName) {
             case "critical" -> 2;
             case "high" -> 3;
             case "medium" -> 4;
             default -> 5;
-        } : 6;
-        String msgid = event.path("action").isTextual() ? event.get("action").asText()
-            : alert ? doc.path("rule").path("id").asText("alert") : "event";
-        return new SinkRecord(event.get("id").asText(), json, key, severity, msgid, host,
-            doc.path("@timestamp").asText(""));
+        };
     }
 }

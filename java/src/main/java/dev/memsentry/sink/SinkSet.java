@@ -1,6 +1,6 @@
 package dev.memsentry.sink;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.detect.EcsDocument;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -133,7 +133,7 @@ public final class SinkSet implements AutoCloseable {
     }
 
     /** Queues doc (given an event.id if it has none) for every sink. Never blocks on a sink. */
-    public void write(ObjectNode doc) {
+    public void write(EcsDocument doc) {
         if (deliveries.isEmpty()) {
             return;
         }

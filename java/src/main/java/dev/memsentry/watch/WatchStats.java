@@ -1,7 +1,6 @@
 package dev.memsentry.watch;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.memsentry.output.Json;
+import dev.memsentry.output.JsonFields;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -30,9 +29,9 @@ public final class WatchStats {
     final AtomicLong stateFull = new AtomicLong();
 
     /** The counters as memsentry.watch_stats; the gauges and the response counts come from the watcher. */
-    ObjectNode toJson(String source, int tracked, int queueDepth, int tracing, Map<String, Integer> responses,
+    JsonFields toJson(String source, int tracked, int queueDepth, int tracing, Map<String, Integer> responses,
                       long processCpuMs, long uptimeMs) {
-        ObjectNode n = Json.object();
+        JsonFields n = new JsonFields();
         n.put("source", source);
         n.put("uptime_ms", uptimeMs);
         n.put("events_received", eventsReceived.get());
@@ -42,7 +41,7 @@ public final class WatchStats {
         n.put("processes_tracked", tracked);
         n.put("out_of_scope_seen", outOfScope.get());
         n.put("processes_scanned", scans.get());
-        ObjectNode by = n.putObject("scans");
+        JsonFields by = n.putObject("scans");
         by.put("exec", scansOnExec.get());
         by.put("exec_again", scansAgain.get());
         by.put("exec_late", scansLate.get());
@@ -54,7 +53,7 @@ public final class WatchStats {
         n.put("state_full", stateFull.get());
         n.put("alerts", alerts.get());
         n.put("alerts_repeated", alertsRepeated.get());
-        ObjectNode r = n.putObject("responses");
+        JsonFields r = n.putObject("responses");
         responses.forEach(r::put);
         n.put("traces_started", tracesStarted.get());
         n.put("traces_skipped", tracesSkipped.get());

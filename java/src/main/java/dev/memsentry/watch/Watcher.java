@@ -1,6 +1,5 @@
 package dev.memsentry.watch;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memsentry.agent.Agent;
 import dev.memsentry.agent.AgentException;
 import dev.memsentry.agent.ProcessEvent;
@@ -13,8 +12,7 @@ import dev.memsentry.detect.ProcessRef;
 import dev.memsentry.detect.ProcessResult;
 import dev.memsentry.detect.Severity;
 import dev.memsentry.detect.TracerFinding;
-import dev.memsentry.output.Json;
-import dev.memsentry.output.TraceRecords;
+import dev.memsentry.output.JsonFields;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.time.Duration;
@@ -548,10 +546,7 @@ public final class Watcher {
                     return;
                 }
                 stats.alerts.incrementAndGet();
-                ObjectNode doc = ecs.alert(a);
-                ((ObjectNode) doc.get("memsentry")).putObject("watch").put("scan", "ptrace-event")
-                    .put("process_start_ticks", t.key.startTicks());
-                output.alert(a, doc);
+                output.alert(a, ecs.alert(a).watch("ptrace-event", t.key.startTicks()));
             }
         } catch (AgentException gone) {
             LOG.debug("ptrace attach to {} by {}: {}", tracee, tracer, gone.getMessage());
@@ -576,10 +571,7 @@ public final class Watcher {
                 }
                 fresh.add(a);
                 stats.alerts.incrementAndGet();
-                ObjectNode doc = ecs.alert(a);
-                ObjectNode ms = (ObjectNode) doc.get("memsentry");
-                ms.putObject("watch").put("scan", reason.wireName).put("process_start_ticks", t.key.startTicks());
-                output.alert(a, doc);
+                output.alert(a, ecs.alert(a).watch(reason.wireName, t.key.startTicks()));
             }
             if (fresh.isEmpty()) {
                 return;
@@ -604,9 +596,7 @@ public final class Watcher {
     private void traceAlert(WatchTracer.TracedAlert ta) {
         synchronized (outputLock) {
             stats.traceAlerts.incrementAndGet();
-            ObjectNode doc = ecs.traceAlert(ta.alert(), TraceRecords.syscall(ta.raw().event()));
-            ((ObjectNode) doc.get("memsentry")).putObject("watch").put("scan", "trace");
-            output.alert(ta.alert(), doc);
+            output.alert(ta.alert(), ecs.traceAlert(ta.alert(), ta.raw().event()).watch("trace", -1));
         }
     }
 
@@ -616,8 +606,8 @@ public final class Watcher {
         if (a.region() != null) {
             k.append('@').append(Long.toHexString(a.region().start()));
         }
-        if (a.yara() != null && a.yara().has("rule")) {
-            k.append('#').append(a.yara().get("rule").asText());
+        if (a.yara() != null && a.yara().get("rule") instanceof String rule) {
+            k.append('#').append(rule);
         }
         return k.toString();
     }
@@ -625,14 +615,14 @@ public final class Watcher {
     private void emitStats() {
         synchronized (outputLock) {
             long cpuMs = ProcessHandle.current().info().totalCpuDuration().map(Duration::toMillis).orElse(-1L);
-            ObjectNode ms = Json.object();
+            JsonFields ms = new JsonFields();
             Map<String, Integer> responses = new java.util.TreeMap<>(retiredResponses);
             engine.responder().counts().forEach((k, v) -> responses.merge(k, v, Integer::sum));
-            ObjectNode s = stats.toJson(source.name(), tracked.size(), queue.depth(), tracer.running(), responses, cpuMs, (System.nanoTime() - started) / 1_000_000);
+            JsonFields s = stats.toJson(source.name(), tracked.size(), queue.depth(), tracer.running(), responses, cpuMs, (System.nanoTime() - started) / 1_000_000);
             ms.set("watch_stats", s);
-            String text = "watch-stats: " + s.get("events_received").asLong() + " events (" + s.get("events_lost").asLong()
-                + " lost), " + s.get("resyncs").asLong() + " resyncs, " + s.get("processes_scanned").asLong()
-                + " scans, " + s.get("alerts").asLong() + " alerts, queue " + s.get("queue_depth").asLong()
+            String text = "watch-stats: " + s.get("events_received") + " events (" + s.get("events_lost")
+                + " lost), " + s.get("resyncs") + " resyncs, " + s.get("processes_scanned")
+                + " scans, " + s.get("alerts") + " alerts, queue " + s.get("queue_depth")
                 + ", cpu " + cpuMs + " ms";
             output.event(ecs.event(Instant.now(), "watch-stats", null, null, text, ms), text);
         }

@@ -52,7 +52,7 @@ class DetectionPolicyTest {
         assertEquals(Severity.LOW, p.severity(Finding.of(BuiltinRules.LD_PRELOAD, null, "x").lowered(5),
             Optional.empty()), "clamped at low");
         assertThrows(IllegalArgumentException.class,
-            () -> new Finding(BuiltinRules.RWX, 1, null, "x", dev.memsentry.output.Json.object(), null));
+            () -> new Finding(BuiltinRules.RWX, 1, null, "x", new dev.memsentry.output.JsonFields(), null));
     }
 
     @Test

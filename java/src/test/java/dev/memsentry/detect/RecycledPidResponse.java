@@ -1,12 +1,11 @@
 package dev.memsentry.detect;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.detect.EcsDocument;
 import dev.memsentry.agent.Agent;
 import dev.memsentry.agent.NativeAgent;
 import dev.memsentry.agent.NativeLoader;
 import dev.memsentry.agent.StubAgent;
 import dev.memsentry.config.ResponseAction;
-import dev.memsentry.output.Json;
 import dev.memsentry.testing.Victim;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,16 +55,16 @@ public final class RecycledPidResponse {
             if (heir == null) {
                 return;
             }
-            List<ObjectNode> events = new ArrayList<>();
+            List<EcsDocument> events = new ArrayList<>();
             Responder responder = new Responder(agent, ResponseAction.KILL, Severity.HIGH, Duration.ofMillis(200), null,
                 new EcsWriter(), events::add, pins);
             ProcessRef ref = ProcessRef.pidOnly(pid);
             Alert alert = new Alert(Instant.now(), BuiltinRules.EXEC_ANONYMOUS, Severity.HIGH, ref, null,
-                "executable anonymous memory", Json.object(), null);
+                "executable anonymous memory", new dev.memsentry.output.JsonFields(), null);
             responder.respond(new ProcessResult(pid, ref, ProcessResult.Outcome.SCANNED, "", List.of(alert), 0, 0, 0,
                 0, 0, 0, List.of()));
-            for (ObjectNode e : events) {
-                System.out.println("EVENT " + Json.mapper().writeValueAsString(e));
+            for (EcsDocument e : events) {
+                System.out.println("EVENT " + e.json());
             }
             Thread.sleep(300);
             System.out.println("HEIR_ALIVE " + heir.isAlive());

@@ -99,7 +99,9 @@ class TraceRecordsTest {
     @Test
     void alertSyscallTreeHasTheSameFields() throws Exception {
         TraceEvent e = syscall("mprotect", new long[] {0x7f12a000L, 0x1000, 5, 0, 0, 0}, "PROT_READ|PROT_EXEC", "", 0, "", 0);
-        JsonNode tree = dev.memsentry.output.Json.mapper().readTree(TraceRecords.syscall(e));
+        JsonLine g = new JsonLine();
+        TraceRecords.writeSyscall(g, e);
+        JsonNode tree = dev.memsentry.output.Json.mapper().readTree(g.toString());
         JsonNode line = json(e);
         for (String f : new String[] {"pid", "tid", "syscall", "addr", "len", "prot", "ret"}) {
             assertEquals(line.get(f).asText(), tree.get(f).asText(), f);

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.detect.EcsDocument;
 import dev.memsentry.output.Json;
 import dev.memsentry.testing.KafkaBroker;
 import java.nio.file.Files;
@@ -57,9 +57,9 @@ class KafkaSinkTest {
         Map<String, JsonNode> sent = new HashMap<>();
         try (SinkSet sinks = open("alerts-keys", null)) {
             for (long pid : new long[] {11, 22, 33}) {
-                for (ObjectNode d : TestDocs.alerts(0, 10, pid)) {
+                for (EcsDocument d : TestDocs.alerts(0, 10, pid)) {
                     sinks.write(d);
-                    sent.put(d.at("/event/id").asText(), Json.mapper().readTree(Json.mapper().writeValueAsString(d)));
+                    sent.put(d.id(), Json.mapper().readTree(d.json()));
                 }
             }
             TestDocs.finish(sinks);

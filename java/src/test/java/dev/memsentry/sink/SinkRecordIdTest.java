@@ -3,8 +3,9 @@ package dev.memsentry.sink;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.memsentry.output.Json;
+import dev.memsentry.detect.EcsDocument;
+import dev.memsentry.detect.EcsWriter;
+import java.time.Instant;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,12 +35,12 @@ class SinkRecordIdTest {
 
     @Test
     void identifyKeepsAnIdAndGivesOneOtherwise() {
-        ObjectNode doc = Json.object();
+        EcsDocument doc = new EcsWriter("h").event(Instant.EPOCH, "x", null, null, "m", null);
         SinkRecord.identify(doc);
-        String id = doc.get("event").get("id").asText();
+        String id = doc.id();
         assertEquals(4, UUID.fromString(id).version());
         SinkRecord.identify(doc);
-        assertEquals(id, doc.get("event").get("id").asText());
+        assertEquals(id, doc.id());
         assertTrue(SinkRecord.of(doc).json().contains(id));
     }
 }

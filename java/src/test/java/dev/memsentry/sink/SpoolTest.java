@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.detect.EcsDocument;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,7 +23,7 @@ class SpoolTest {
 
     private static List<SinkRecord> records(int first, int n) {
         List<SinkRecord> out = new ArrayList<>();
-        for (ObjectNode d : TestDocs.alerts(first, n, 1)) {
+        for (EcsDocument d : TestDocs.alerts(first, n, 1)) {
             out.add(SinkRecord.of(d));
         }
         return out;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.detect.EcsDocument;
 import dev.memsentry.output.Json;
 import dev.memsentry.testing.Rsyslog;
 import java.nio.file.Files;
@@ -68,13 +68,13 @@ class SyslogSinkTest {
     void tcpAndTlsDeliverRfc5424RecordsWhoseMessageIsTheEcsDocument() throws Exception {
         String tcp = "syslog+tcp://127.0.0.1:" + rsyslog.tcpPort();
         String tls = "syslog+tls://127.0.0.1:" + rsyslog.tlsPort() + "?ca=" + rsyslog.ca();
-        List<ObjectNode> docs = TestDocs.alerts(0, 20, 4242);
+        List<EcsDocument> docs = TestDocs.alerts(0, 20, 4242);
         Map<String, String> sent = new HashMap<>();
         try (SinkSet sinks = SinkSet.open(new SinkSet.Settings(List.of(tcp, tls), null, 1 << 20, Duration.ofSeconds(20),
             Map.of()))) {
-            for (ObjectNode d : docs) {
+            for (EcsDocument d : docs) {
                 sinks.write(d);
-                sent.put(d.at("/event/id").asText(), Json.mapper().writeValueAsString(d));
+                sent.put(d.id(), d.json());
             }
             TestDocs.finish(sinks);
             for (SinkStats s : sinks.stats()) {
@@ -140,7 +140,7 @@ class SyslogSinkTest {
     @Test
     void aServerThatRequiresAClientCertificateTakesRecordsWithOneAndSaysWhyNotWithout() throws Exception {
         String base = "syslog+tls://127.0.0.1:" + rsyslog.mtlsPort() + "?ca=" + rsyslog.ca();
-        List<ObjectNode> docs = TestDocs.alerts(0, 10, 4343);
+        List<EcsDocument> docs = TestDocs.alerts(0, 10, 4343);
         Set<String> ids = new LinkedHashSet<>();
         try (SinkSet sinks = open(base + "&cert=" + rsyslog.clientCert() + "&key=" + rsyslog.clientKey(), null)) {
             TestDocs.write(sinks, docs, ids);

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memsentry.detect.EcsDocument;
 import dev.memsentry.detect.Alert;
 import dev.memsentry.detect.AlertRegion;
 import dev.memsentry.detect.BuiltinRules;
@@ -30,25 +30,25 @@ final class TestDocs {
     }
 
     /** n alerts about pid, severities in turn, messages numbered from first. */
-    static List<ObjectNode> alerts(int first, int n, long pid) {
+    static List<EcsDocument> alerts(int first, int n, long pid) {
         EcsWriter ecs = new EcsWriter("test-host");
-        List<ObjectNode> out = new ArrayList<>();
+        List<EcsDocument> out = new ArrayList<>();
         for (int i = first; i < first + n; i++) {
             Severity s = SEVERITIES[i % SEVERITIES.length];
             Alert a = new Alert(Instant.now(), BuiltinRules.RWX, s, new ProcessRef(pid, "victim", "/bin/victim",
                 List.of("/bin/victim", "--n", Integer.toString(i)), null),
                 new AlertRegion(0x1000L * (i + 1), 0x1000L * (i + 2), "rwxp", "", "anonymous"), "alert " + i,
-                Json.object(), null);
+                new dev.memsentry.output.JsonFields(), null);
             out.add(ecs.alert(a));
         }
         return out;
     }
 
     /** Writes docs to sinks, remembering their event.ids. */
-    static void write(SinkSet sinks, List<ObjectNode> docs, java.util.Set<String> ids) {
-        for (ObjectNode d : docs) {
+    static void write(SinkSet sinks, List<EcsDocument> docs, java.util.Set<String> ids) {
+        for (EcsDocument d : docs) {
             sinks.write(d);
-            ids.add(d.at("/event/id").asText());
+            ids.add(d.id());
         }
     }
 
