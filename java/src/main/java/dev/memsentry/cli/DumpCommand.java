@@ -72,7 +72,10 @@ import picocli.CommandLine.Spec;
             + "3 the dump failed (--all: at least one process failed otherwise), or the format is not written on "
             + "this system."})
 final class DumpCommand implements Callable<Integer> {
-    private static final Logger LOG = LoggerFactory.getLogger("memsentry.dump");
+    /** Apart, so that slf4j is set up only when a dump has something to warn about. */
+    private static final class Log {
+        static final Logger LOG = LoggerFactory.getLogger("memsentry.dump");
+    }
 
     @ParentCommand
     Main main;
@@ -327,7 +330,7 @@ final class DumpCommand implements Callable<Integer> {
             if (bar != null) {
                 bar.clear();
             }
-            LOG.warn("pid {} ({}): cannot freeze it ({}); dumped it running", pid, name, freezeFailed);
+            Log.LOG.warn("pid {} ({}): cannot freeze it ({}); dumped it running", pid, name, freezeFailed);
         }
     }
 
@@ -336,7 +339,7 @@ final class DumpCommand implements Callable<Integer> {
             if (bar != null) {
                 bar.clear();
             }
-            LOG.warn("pid {} ({}): {} regions partly unreadable ({} zero-filled); dump kept", pid, name,
+            Log.LOG.warn("pid {} ({}): {} regions partly unreadable ({} zero-filled); dump kept", pid, name,
                 r.regionsPartial(), SizeConverter.human(r.bytesUnreadable()));
         }
     }
@@ -443,12 +446,12 @@ final class DumpCommand implements Callable<Integer> {
             bar.clear();
             if (skip != null) {
                 s.count(s.skipped, skip);
-                LOG.warn("pid {} ({}): skipped, {}: {}", p.pid(), p.name(), skip, e.getMessage());
+                Log.LOG.warn("pid {} ({}): skipped, {}: {}", p.pid(), p.name(), skip, e.getMessage());
                 report(() -> DumpRecords.notDumped(p.pid(), p.name(), "skipped", skip, e.getMessage()));
             } else {
                 String why = e.status().message();
                 s.count(s.failed, why);
-                LOG.error("pid {} ({}): {}: {}", p.pid(), p.name(), why, e.getMessage());
+                Log.LOG.error("pid {} ({}): {}: {}", p.pid(), p.name(), why, e.getMessage());
                 report(() -> DumpRecords.notDumped(p.pid(), p.name(), "failed", why, e.getMessage()));
             }
         } finally {
