@@ -44,6 +44,11 @@ check "the launcher loads memsentry's and Kafka's classes from the archive" bash
   grep -q "dev.memsentry.cli.Main source: shared objects file" "$tmp/classes" &&
     grep -q "org.apache.kafka.clients.producer.KafkaProducer source: shared objects file" "$tmp/classes"
   ok=$?; rm -rf "$tmp"; exit $ok'
+# One-shot commands run on the first JIT compiler alone; watch keeps both (packaging/memsentry).
+tiers() { JAVA_TOOL_OPTIONS=-XX:+PrintFlagsFinal memsentry "$@" 2>/dev/null | awk '$2 == "TieredStopAtLevel" { print $4 }'; }
+check "one-shot commands run on C1 alone, watch on both compilers" bash -c "
+  $(declare -f tiers)
+  [[ \$(tiers --version) == 1 && \$(tiers --backend native scan --help) == 1 && \$(tiers -v watch --help) == 4 ]]"
 check "memsentry selftest" memsentry selftest
 check "man -w memsentry-scan" bash -c 'man -w memsentry-scan | grep -q /usr/share/man/man1/memsentry-scan.1.gz'
 check "bash completes 'memsentry sc' to scan" bash -c '
