@@ -6,8 +6,12 @@ for v in victim_rwx victim_shellcode victim_elf_anon victim_thread_anon victim_m
   sleep 3600 | "$MS_VICTIMS/$v" > /dev/null 2>&1 &
 done
 for _ in $(seq 20); do sleep 3600 & done
-python3 -c 'import time; time.sleep(3600)' &
+python=$(command -v /usr/bin/python3 python3 | head -n 1) # not a version manager's shim, which forks
+for _ in $(seq 0 "${MS_PYTHONS:-0}"); do "$python" -c 'import time; time.sleep(3600)' & done
 sleep 2
+processes() { find /proc -maxdepth 1 -name '[0-9]*' | wc -l; }
+until [[ $(processes) == "${last:-}" ]]; do last=$(processes); sleep 1; done # every one started
+echo "# $last processes in the namespace"
 declare -A modes=(
   [out]="--out $MS_WORK/scan-out.json"
   [file]="--sink file:$MS_WORK/scan-sink.json"
