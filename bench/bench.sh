@@ -64,10 +64,13 @@ exec 3<>"$work/hold"
 victims+=($!)
 until grep -q READY "$work/v1g.out" 2>/dev/null; do sleep 0.1; done
 pid=${victims[0]}
+# MS_JAVA_OPTS: JVM options for the memsentry side, e.g. the installed launcher's class-data archive
+# and -XX:TieredStopAtLevel=1 (packaging/memsentry).
+read -ra java_opts <<<"${MS_JAVA_OPTS:-}"
 one() { # one timed run of $1 (ms, gcore or lib), appended to $work/t.$1.$2
   local t0 t1
   case $1 in
-    ms) t0=$(ms); "$java" -jar "$jar" dump --pid "$pid" --out "$work/m.core" --max-region-size 0 >/dev/null; t1=$(ms)
+    ms) t0=$(ms); "$java" "${java_opts[@]}" -jar "$jar" dump --pid "$pid" --out "$work/m.core" --max-region-size 0 >/dev/null; t1=$(ms)
         rm -f "$work/m.core"; echo $((t1 - t0)) >>"$work/t.ms.$2" ;;
     gcore) t0=$(ms); gcore -o "$work/g" "$pid" >/dev/null 2>&1; t1=$(ms)
         rm -f "$work/g.$pid"; echo $((t1 - t0)) >>"$work/t.gcore.$2" ;;
