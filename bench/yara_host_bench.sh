@@ -14,7 +14,8 @@
 #   bench/yara_host_bench.sh [RULES] [path/to/orchestrator.jar] [BUILD_DIR]
 # RULES: a .yar file or a directory of them (default bench/rules/five_strings.yar);
 # BUILD_DIR holds victims/victim_bigheap (default target/native-build). As root.
-# MS_BENCH_SCAN_ARGS adds options to the memsentry side (e.g. --no-heuristics).
+# MS_BENCH_SCAN_ARGS adds options to the memsentry side (e.g. --no-heuristics); MS_JAVA_OPTS adds JVM
+# options (e.g. the installed launcher's class-data archive and -XX:TieredStopAtLevel=1).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 if [[ ${MS_BENCH_INSIDE:-} != 1 ]]; then
@@ -80,7 +81,8 @@ yara_loop() {
 }
 memsentry_all() {
   local code=0
-  java -jar "$MS_BENCH_JAR" scan --all --rules "$work/rules.yarc" --allow-compiled-rules --json --no-progress \
+  # shellcheck disable=SC2086
+  java ${MS_JAVA_OPTS:-} -jar "$MS_BENCH_JAR" scan --all --rules "$work/rules.yarc" --allow-compiled-rules --json --no-progress \
     ${MS_BENCH_SCAN_ARGS:-} > "$work/ms.json" 2> "$work/ms.err" || code=$?
   [[ $code == 0 || $code == 1 ]] || { echo "memsentry failed ($code):" >&2; cat "$work/ms.err" >&2; exit 3; }
 }
