@@ -21,7 +21,8 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${1:-5}
-build=${MS_BENCH_BUILD:-/tmp/build-bench}
+# One build directory per checkout: CMake refuses a cache made from another source tree.
+build=${MS_BENCH_BUILD:-/tmp/build-bench-$(printf %s "$repo" | cksum | cut -d" " -f1)}
 jar=$repo/target/orchestrator.jar
 java=${JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}/bin/java
 [[ -f $jar ]] || { echo "bench: build the jar first: mvn -B -q package" >&2; exit 2; }

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The cost of the Windows tracer per traced call, under Wine: victim_win_wx (one thread, LOOPS W^X
 # cycles: four memory calls each) untraced and launched under win_tracer, alternated ROUNDS times.
-#   bench/win_trace_bench.sh [LOOPS] [ROUNDS]     (builds into /tmp/build-win-bench)
+#   bench/win_trace_bench.sh [LOOPS] [ROUNDS]     (builds into /tmp/build-win-bench-CHECKSUM, one per checkout)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 loops=${1:-2000}
 rounds=${2:-3}
-build=/tmp/build-win-bench
+# One build directory per checkout: CMake refuses a cache made from another source tree.
+build=/tmp/build-win-bench-$(printf %s "$repo" | cksum | cut -d" " -f1)
 export WINEPREFIX=$(mktemp -d /tmp/memsentry-wine-bench.XXXXXX) WINEARCH=win64 DISPLAY= WINEDEBUG=-all
 export WINEDLLOVERRIDES="mscoree,mshtml=;winedbg.exe=d"
 trap 'wineserver -k >/dev/null 2>&1 || true; rm -rf "$WINEPREFIX"' EXIT
