@@ -48,7 +48,8 @@ check "the launcher loads memsentry's and Kafka's classes from the archive" bash
 tiers() { JAVA_TOOL_OPTIONS=-XX:+PrintFlagsFinal memsentry "$@" 2>/dev/null | awk '$2 == "TieredStopAtLevel" { print $4 }'; }
 check "one-shot commands run on C1 alone, watch on both compilers" bash -c "
   $(declare -f tiers)
-  [[ \$(tiers --version) == 1 && \$(tiers --backend native scan --help) == 1 && \$(tiers -v watch --help) == 4 ]]"
+  [[ \$(tiers --version) == 1 && \$(tiers --backend native scan --help) == 1 && \$(tiers -v watch --help) == 4 &&
+     \$(MEMSENTRY_JAVA_OPTS=-XX:TieredStopAtLevel=4 tiers --version) == 4 ]]"
 check "memsentry selftest" memsentry selftest
 check "man -w memsentry-scan" bash -c 'man -w memsentry-scan | grep -q /usr/share/man/man1/memsentry-scan.1.gz'
 check "bash completes 'memsentry sc' to scan" bash -c '
