@@ -44,6 +44,21 @@ const char *ms_trace_alert_rule_id(int32_t kind)
     return kind >= 0 && kind < COUNT_OF(alert_rule_ids) ? alert_rule_ids[kind] : "trace.unknown";
 }
 
+void ms__trace_alert_init(ms_trace_alert *a, int32_t kind, const ms_trace_event *ev, uint64_t start, uint64_t end,
+                          int32_t region_kind, const char *path, int64_t target_pid)
+{
+    memset(a, 0, sizeof *a);
+    a->struct_size = sizeof *a;
+    a->kind = kind;
+    a->rule_id = ms_trace_alert_rule_id(kind);
+    a->event = ev;
+    a->start = start;
+    a->end = end;
+    a->region_kind = region_kind;
+    a->path = path ? path : "";
+    a->target_pid = target_pid;
+}
+
 const char *ms_trace_end_name(int32_t end)
 {
     return end >= 0 && end < COUNT_OF(end_names) ? end_names[end] : "unknown";

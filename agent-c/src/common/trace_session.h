@@ -38,6 +38,11 @@ static inline int ms__nr_set_has(const ms__nr_set *set, int64_t nr)
     return nr >= 0 && nr < MS__TRACE_NR_LIMIT && (set->bits[nr / 64] >> (nr % 64) & 1u);
 }
 
+/* An alert of kind over [start, end), raised by ev: what every platform's tracer fills alike. The
+ * permissions before and after are left empty, for the platform to write in its own terms. */
+void ms__trace_alert_init(ms_trace_alert *a, int32_t kind, const ms_trace_event *ev, uint64_t start, uint64_t end,
+                          int32_t region_kind, const char *path, int64_t target_pid);
+
 /* Name of a syscall number in an ABI (ms_trace_abi), or NULL when unknown. */
 const char *ms__trace_syscall_name(int32_t abi, int64_t nr);
 /* "ENOMEM" for 12; NULL when unknown. */

@@ -290,19 +290,10 @@ void ms__trace_raise_alert(ms__trace_run *run, int32_t kind, const ms_trace_even
     if (!o->on_alert)
         return;
     ms_trace_alert a;
-    memset(&a, 0, sizeof a);
-    a.struct_size = sizeof a;
-    a.kind = kind;
-    a.rule_id = ms_trace_alert_rule_id(kind);
-    a.event = ev;
-    a.start = start;
-    a.end = end;
+    ms__trace_alert_init(&a, kind, ev, start, end, region_kind, path, target_pid);
     if (before_known)
         ms__perms_string(before, a.perms_before);
     ms__perms_string(after, a.perms_after);
-    a.region_kind = region_kind;
-    a.path = path ? path : "";
-    a.target_pid = target_pid;
     if (o->on_alert(&a, o->alert_user) != 0 && run->end < 0)
         run->end = MS_TRACE_END_CALLBACK;
 }

@@ -194,19 +194,11 @@ static int raise_alert(wsession *s, int32_t kind, const ms_trace_event *ev, uint
     if (!s->trace->opts.on_alert)
         return 0;
     ms_trace_alert a;
-    memset(&a, 0, sizeof a);
-    a.struct_size = sizeof a;
-    a.kind = kind;
-    a.rule_id = ms_trace_alert_rule_id(kind);
-    a.event = ev;
-    a.start = start & ~UINT64_C(0xfff);
-    a.end = (start + len + 0xfff) & ~UINT64_C(0xfff);
+    ms__trace_alert_init(&a, kind, ev, start & ~UINT64_C(0xfff), (start + len + 0xfff) & ~UINT64_C(0xfff),
+                         private_memory ? MS_REGION_ANONYMOUS : MS_REGION_FILE, "", target_pid);
     if (before)
         ms__win_perms_string(before, private_memory, a.perms_before);
     ms__win_perms_string(after, private_memory, a.perms_after);
-    a.region_kind = private_memory ? MS_REGION_ANONYMOUS : MS_REGION_FILE;
-    a.path = "";
-    a.target_pid = target_pid;
     return s->trace->opts.on_alert(&a, s->trace->opts.alert_user);
 }
 
