@@ -48,6 +48,8 @@ class EcsDocumentTextTest {
             SinkRecord r = SinkRecord.of(d);
             got.add(r.key() + "|" + r.severity() + "|" + r.msgid() + "|" + r.hostname() + "|" + r.timestamp());
             assertEquals(d.json(), r.json());
+            // The record a spool replay reads back from the line is the one delivered live.
+            assertEquals(r, SinkRecord.parse(r.json()), "replayed record of line " + (got.size() - 1));
         }
         assertEquals(expected.size(), got.size());
         for (int i = 0; i < got.size(); i++) {
