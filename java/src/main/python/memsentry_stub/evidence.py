@@ -67,8 +67,11 @@ class EvidenceFile(object):
             # EOPNOTSUPP: the file system; EISDIR or EINVAL: a kernel or libc without O_TMPFILE.
             if e.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
                 raise
-            self.temp = b"." + name + b".partial-" + token
+            self.temp = self._hidden_name()
             self.fd = open_excl(dir_fd, self.temp)
+
+    def _hidden_name(self):
+        return b"." + self.name + b".partial-" + self.token
 
     def _link_unnamed(self, name):
         # linkat(AT_SYMLINK_FOLLOW) through /proc/self/fd works without CAP_DAC_READ_SEARCH, does not
@@ -82,7 +85,7 @@ class EvidenceFile(object):
             self.temp = None
         elif force:
             # Linked under a hidden name first, then renamed over the final one: the name changes atomically.
-            self.temp = b"." + self.name + b".partial-" + self.token
+            self.temp = self._hidden_name()
             self._link_unnamed(self.temp)
             os.replace(self.temp, self.name, src_dir_fd=self.dir_fd, dst_dir_fd=self.dir_fd)
             self.temp = None
