@@ -286,9 +286,6 @@ final class TraceCommand implements Callable<Integer> {
                 return ExitCodes.FAILED;
             } finally {
                 session.close();
-                if (output == null && sinks != null) {
-                    sinks.closeNow(); // --out could not be opened: the output never owned the sinks
-                }
                 hook.close();
             }
         }

@@ -62,10 +62,20 @@ final class TraceOutput implements AutoCloseable {
         flusher.scheduleWithFixedDelay(this::flushIfDirty, FLUSH_MS, FLUSH_MS, TimeUnit.MILLISECONDS);
     }
 
-    /** color: highlight alerts (standard output is a terminal). sinks (may be null) get alerts and the summary. */
+    /**
+     * color: highlight alerts (standard output is a terminal). sinks (may be null) get alerts and the
+     * summary; they are closed here if --out cannot be opened, as {@link AlertOutput#open} does.
+     */
     static TraceOutput open(PrintWriter stdout, boolean json, Path out, boolean color, SinkSet sinks)
         throws IOException {
-        return new TraceOutput(stdout, json, out == null ? null : AlertOutput.appendTo(out), color, sinks);
+        try {
+            return new TraceOutput(stdout, json, out == null ? null : AlertOutput.appendTo(out), color, sinks);
+        } catch (IOException | RuntimeException e) {
+            if (sinks != null) {
+                sinks.closeNow();
+            }
+            throw e;
+        }
     }
 
     /** Per sink health so far (final after close); empty without sinks. */
