@@ -31,8 +31,6 @@ import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -90,6 +88,8 @@ import picocli.CommandLine.Spec;
         "As a service: packaging/memsentry-watch.service (see the README)."})
 final class WatchCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(WatchCommand.class);
+    /** How long a stopped watch may take to end (running traces detached, scans finished) before its sinks. */
+    private static final Duration WATCH_STOP_WAIT = Duration.ofSeconds(15);
     static final int DEFAULT_WORKERS = 2;
 
     @ParentCommand
@@ -213,9 +213,7 @@ final class WatchCommand implements Callable<Integer> {
         Path evidenceBase = options.evidenceDir != null ? options.evidenceDir : detection.cfg.evidence().evidenceDir();
         try (AlertOutput out = AlertOutput.open(options.output.out, options.output.json ? spec.commandLine().getOut() : null,
             options.sinks, detection.cfg.output(), evidenceBase)) {
-            int code = watch(agent, source, settings, ecs, out, detection);
-            SinkReport.log(out.closeSinks());
-            return code;
+            return watch(agent, source, settings, ecs, out, detection);
         } catch (AlertOutput.OpenException e) {
             err.println("memsentry: " + e.getMessage());
             return e.exitCode;
@@ -286,10 +284,9 @@ final class WatchCommand implements Callable<Integer> {
         };
         Watcher watcher = new Watcher(agent, source, scope.bind(agent), settings, engine(agent, first, ecs, output), ecs,
             output);
-        CountDownLatch finished = new CountDownLatch(1);
         AtomicBoolean reloading = new AtomicBoolean();
-        // SIGTERM and SIGINT end the watch cleanly (exit 0); the hook covers any other way the JVM is
-        // asked to end, so no trace outlives the watch.
+        // SIGTERM and SIGINT end the watch cleanly (exit 0); the hook below covers any other way the
+        // JVM is asked to end, so no trace outlives the watch.
         Signals.on("TERM", watcher::stop);
         Signals.on("INT", watcher::stop);
         Signals.on("HUP", () -> {
@@ -305,15 +302,11 @@ final class WatchCommand implements Callable<Integer> {
                 t.start();
             }
         });
-        Thread hook = new Thread(() -> {
-            watcher.stop();
-            try {
-                finished.await(15, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "memsentry-watch-stop");
-        Runtime.getRuntime().addShutdownHook(hook);
+        // Any other way the JVM is asked to end (System.exit elsewhere) goes through this hook: the
+        // watch stops, and if it has not ended (sinks closed) within the wait, the hook closes the
+        // sinks itself, so queued alerts reach the spool before the JVM halts.
+        StopHook hook = new StopHook("memsentry-watch-stop", watcher::stop,
+            WATCH_STOP_WAIT.plus(StopHook.afterStop(out.sinkWait())), out::closeSinks);
         try {
             Watcher.End end = watcher.run(duration == null ? Duration.ZERO : duration);
             if (end == Watcher.End.SOURCE_FAILED) {
@@ -329,12 +322,8 @@ final class WatchCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("memsentry: cannot write " + options.output.out + ": " + e.getCause().getMessage());
             return ExitCodes.FAILED;
         } finally {
-            finished.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook runs and returns now
-            }
+            SinkReport.log(out.closeSinks());
+            hook.close();
         }
     }
 

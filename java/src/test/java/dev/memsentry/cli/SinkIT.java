@@ -341,6 +341,82 @@ class SinkIT {
         assertEquals(written.keySet(), spooledIds(spool), "every alert and the summary wait in the spool");
     }
 
+    /** The documents a watch wrote to standard output, by event.id. */
+    private static Map<String, JsonNode> watchDocs(WatchRun w) throws Exception {
+        Map<String, JsonNode> out = new TreeMap<>();
+        for (JsonNode d : w.docs()) {
+            out.put(d.at("/event/id").asText(), d);
+        }
+        return out;
+    }
+
+    @Test
+    void aWatchDeliversEveryDocumentToSyslogAndKafkaAndItsStatsCountTheSinks() throws Exception {
+        String topic = "memsentry-watch";
+        int before = rsyslog.received().size();
+        Map<String, JsonNode> written;
+        try (ProcessTree tree = new ProcessTree(tmp);
+             WatchRun w = WatchRun.start(tmp, List.of(), "watch", "--scope", "tree:" + tree.pid(), "--json",
+                 "--stats-interval", "1s", "--sink", "syslog+tcp://127.0.0.1:" + rsyslog.tcpPort(),
+                 "--sink", "kafka://" + broker.bootstrap() + "/" + topic, "--spool", tmp.resolve("spool").toString())) {
+            tree.run(ProcessTree.victim("victim_watch") + " shellcode 300 > sc.out &");
+            long pid = Long.parseLong(tree.ready("sc.out", Duration.ofSeconds(15)).get("pid"));
+            w.await(WatchRun.alertFor(pid, "memory.exec_anonymous"), Duration.ofSeconds(15), "alert for the victim");
+            // The statistics name each sink with its numbers; both took the alert while the watch ran.
+            w.await(d -> d.at("/event/action").asText().equals("watch-stats")
+                && d.at("/memsentry/watch_stats/sinks").size() == 2
+                && d.at("/memsentry/watch_stats/sinks/0/delivered").asLong() >= 1
+                && d.at("/memsentry/watch_stats/sinks/1/delivered").asLong() >= 1, Duration.ofSeconds(30),
+                "watch-stats counting a delivery to each sink");
+            assertEquals(0, w.terminate(), w.err());
+            assertFalse(w.err().contains("Exception"), w.err());
+            written = watchDocs(w);
+        }
+        assertTrue(written.values().stream().anyMatch(d -> d.at("/event/kind").asText().equals("alert")), written.keySet().toString());
+        assertEquals(written.keySet(), receivedIds(before, written.size()), "syslog: every document the watch wrote");
+        Set<String> kafka = new TreeSet<>();
+        for (ConsumerRecord<String, String> rec : broker.consume(topic, written.size(), Duration.ofSeconds(30))) {
+            kafka.add(Json.mapper().readTree(rec.value()).at("/event/id").asText());
+        }
+        assertEquals(written.keySet(), kafka, "kafka: every document the watch wrote");
+        assertTrue(spooledIds(tmp.resolve("spool")).isEmpty(), "nothing left in the spool");
+    }
+
+    @Test
+    void aWatchStoppedWhileItsSinkIsDownLeavesItsDocumentsInTheSpoolForTheNextRun() throws Exception {
+        Path spool = tmp.resolve("spool");
+        String sink = "syslog+tcp://127.0.0.1:" + rsyslog.tcpPort();
+        int before = rsyslog.received().size();
+        Map<String, JsonNode> written;
+        rsyslog.stop();
+        try {
+            try (ProcessTree tree = new ProcessTree(tmp);
+                 WatchRun w = WatchRun.start(tmp, List.of(), "watch", "--scope", "tree:" + tree.pid(), "--json",
+                     "--sink", sink, "--spool", spool.toString(), "--sink-wait", "1s")) {
+                tree.run(ProcessTree.victim("victim_watch") + " shellcode 300 > sc.out &");
+                long pid = Long.parseLong(tree.ready("sc.out", Duration.ofSeconds(15)).get("pid"));
+                w.await(WatchRun.alertFor(pid, "memory.exec_anonymous"), Duration.ofSeconds(15), "alert for the victim");
+                assertEquals(0, w.terminate(), w.err());
+                assertTrue(w.err().contains("wait in the spool"), "it says where they are: " + w.err());
+                assertFalse(w.err().contains("Exception"), w.err());
+                written = watchDocs(w);
+            }
+            assertEquals(written.keySet(), spooledIds(spool), "rsyslog was down: every document is in the spool");
+        } finally {
+            rsyslog.restart();
+        }
+        CliIT.Run next;
+        try (Victim v = Victim.start("victim_rwx")) {
+            next = CliIT.jar(List.of(), "scan", "--pid", Long.toString(v.pid()), "--sink", sink, "--spool",
+                spool.toString(), "--out", tmp.resolve("next.json").toString());
+        }
+        assertEquals(1, next.code(), next.err());
+        Map<String, JsonNode> sent = new TreeMap<>(written);
+        sent.putAll(byId(Files.readAllLines(tmp.resolve("next.json"))));
+        assertEquals(sent.keySet(), receivedIds(before, sent.size()), "the watch's documents, then the scan's: none lost");
+        assertTrue(spooledIds(spool).isEmpty(), "spool empty afterwards");
+    }
+
     @Test
     void aFullSpoolDropsTheOldestCountsThemAndSaysSo() throws Exception {
         CliIT.Run r;
