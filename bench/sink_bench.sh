@@ -19,6 +19,10 @@
 #   EXTRA_JAVA_OPTS: added to every java of part 3 (e.g. -XX:TieredStopAtLevel=1, to try a launcher option)
 #   PYTHONS=N: part 3's namespace also holds N idle python3 processes (default 0), for a larger
 #          scan: a sink's cost is mostly fixed per run, so its share falls as the scan grows
+#   HEAPS=K HEAP_MIB=M RULES=FILE: part 3's namespace also holds K victims with M MiB of touched heap
+#          each (default 0 and 256), and every scan runs the YARA rules in FILE over them (default: no
+#          rules): a scan of a host with real memory in use, seconds long, where a sink's fixed cost
+#          is a smaller share
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 jar=${1:-$repo/target/orchestrator.jar}
@@ -114,7 +118,8 @@ ms_java_opts="$ms_java_opts ${EXTRA_JAVA_OPTS:-}"
 base_java_opts="$base_java_opts ${EXTRA_JAVA_OPTS:-}"
 [[ -z ${EXTRA_JAVA_OPTS:-} ]] || echo "# every java with $EXTRA_JAVA_OPTS"
 export MS_JAR=$jar MS_BASE_JAR=${BASE_JAR:-} MS_JAVA_OPTS=$ms_java_opts MS_BASE_JAVA_OPTS=$base_java_opts MS_VICTIMS=$repo/target/native-build/victims MS_REPEAT=$REPEAT MS_WORK=$work \
-  MS_PYTHONS=${PYTHONS:-0} MS_TCP=$tcp MS_KAFKA=127.0.0.1:$kport
+  MS_PYTHONS=${PYTHONS:-0} MS_HEAPS=${HEAPS:-0} MS_HEAP_MIB=${HEAP_MIB:-256} MS_RULES=${RULES:+$(realpath "$RULES")} \
+  MS_TCP=$tcp MS_KAFKA=127.0.0.1:$kport
 unshare --pid --fork --mount-proc bash "$repo/bench/sink_bench_scan.sh"
 fi
 if [[ $PARTS == *4* ]]; then

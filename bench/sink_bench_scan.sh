@@ -8,10 +8,18 @@ done
 for _ in $(seq 20); do sleep 3600 & done
 python=$(command -v /usr/bin/python3 python3 | head -n 1) # not a version manager's shim, which forks
 for _ in $(seq 0 "${MS_PYTHONS:-0}"); do "$python" -c 'import time; time.sleep(3600)' & done
+for i in $(seq 1 "${MS_HEAPS:-0}"); do
+  sleep 3600 | "$MS_VICTIMS/victim_bigheap" "${MS_HEAP_MIB:-256}" > "$MS_WORK/heap.$i" 2>&1 &
+done
+for i in $(seq 1 "${MS_HEAPS:-0}"); do
+  until grep -q READY "$MS_WORK/heap.$i" 2>/dev/null; do sleep 0.1; done
+done
+rules=()
+[[ -z ${MS_RULES:-} ]] || rules=(--rules "$MS_RULES")
 sleep 2
 processes() { find /proc -maxdepth 1 -name '[0-9]*' | wc -l; }
 until [[ $(processes) == "${last:-}" ]]; do last=$(processes); sleep 1; done # every one started
-echo "# $last processes in the namespace"
+echo "# $last processes in the namespace${MS_RULES:+, rules $MS_RULES}, ${MS_HEAPS:-0} heaps of ${MS_HEAP_MIB:-256} MiB"
 declare -A modes=(
   [out]="--out $MS_WORK/scan-out.json"
   [file]="--sink file:$MS_WORK/scan-sink.json"
@@ -31,7 +39,7 @@ for i in $(seq "$MS_REPEAT"); do
     # shellcheck disable=SC2086,SC2046
     /usr/bin/time -o "$MS_WORK/cpu" -f "%U %S" \
       java $([[ $m == kafka_base ]] && echo "${MS_BASE_JAVA_OPTS:-}" || echo "${MS_JAVA_OPTS:-}") \
-      -jar "$([[ $m == kafka_base ]] && echo "$MS_BASE_JAR" || echo "$MS_JAR")" scan --all --no-progress --spool "$MS_WORK/scan-spool" ${modes[$m]} > /dev/null 2> "$MS_WORK/scan.err"
+      -jar "$([[ $m == kafka_base ]] && echo "$MS_BASE_JAR" || echo "$MS_JAR")" scan --all --no-progress "${rules[@]}" --spool "$MS_WORK/scan-spool" ${modes[$m]} > /dev/null 2> "$MS_WORK/scan.err"
     code=$?
     t1=$(date +%s%N)
     [[ $code == 1 ]] || { echo "scan ($m) exited $code: $(cat "$MS_WORK/scan.err")"; }
