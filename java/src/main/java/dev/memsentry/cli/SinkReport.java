@@ -8,7 +8,10 @@ import org.slf4j.LoggerFactory;
 
 /** The sinks' health at the end of a run: in the summary document, and on stderr when something waits or was lost. */
 final class SinkReport {
-    private static final Logger LOG = LoggerFactory.getLogger(SinkReport.class);
+    /** In a holder: a run without sinks, or whose sinks took everything, starts no logging. */
+    private static final class Log {
+        static final Logger LOG = LoggerFactory.getLogger(SinkReport.class);
+    }
 
     private SinkReport() {
     }
@@ -26,10 +29,10 @@ final class SinkReport {
     static void log(List<SinkStats> stats) {
         for (SinkStats s : stats) {
             if (s.dropped() > 0) {
-                LOG.error("sink {}: {} events dropped ({})", s.sink(), s.dropped(), s.lastError());
+                Log.LOG.error("sink {}: {} events dropped ({})", s.sink(), s.dropped(), s.lastError());
             }
             if (s.pending() > 0) {
-                LOG.warn("sink {}: {} events wait in the spool {}; the next run delivers them", s.sink(), s.pending(),
+                Log.LOG.warn("sink {}: {} events wait in the spool {}; the next run delivers them", s.sink(), s.pending(),
                     s.spool());
             }
         }
