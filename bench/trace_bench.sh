@@ -17,6 +17,9 @@
 #   cli-attach        java -jar orchestrator.jar trace --json --out /dev/null --pid PID   (vs strace-attach)
 #   cli-launch        java -jar orchestrator.jar trace --json --out /dev/null -- ./trace_workload N
 #                     (vs strace-seccomp; the JSON lines go to a pipe, read by grep)
+#   cli-empty         the same command tracing ./trace_workload 0 (no loop: the JVM's start and set-up)
+#   cli-launch-noexec the same command tracing ./trace_workload N --no-exec (the same calls, no W^X:
+#                     every event line, no alert)
 #
 # trace_driver (bench/trace_driver.c) counts the events in its callback and does nothing else.
 # In attach modes the workload waits until /proc/self/status shows a tracer before its loop.
@@ -26,10 +29,10 @@
 # The cli modes run the whole orchestrator (JNI upcall per event, JSON lines written twice: to
 # stdout and to --out); JVM start-up is not in the workload's own loop time.
 #
-# Whole command: strace-seccomp and cli-launch also run under /usr/bin/time, and a second table
-# gives their median wall time and CPU time (user + system of the whole process tree: the tracer,
-# the JVM's threads and the workload), with cli-launch's ratio to strace-seccomp, from the same
-# interleaved rounds. These include the JVM's start-up, JIT compilation and output; that is what
+# Whole command: strace-seccomp, ms-launch and the cli-launch modes also run under /usr/bin/time,
+# and a second table gives their median wall time and CPU time (user + system of the whole process
+# tree: the tracer, the JVM's threads and the workload), with cli-launch's ratio to strace-seccomp,
+# from the same interleaved rounds. These include the JVM's start-up, JIT compilation and output; that is what
 # the issue's goal (at most 1.0x wall, 1.5x CPU) is about.
 # Usage: bench/trace_bench.sh [ITERATIONS] [REPEATS]   (default 20000 5)
 # MS_TRACE_MODES: the modes to run, space-separated (default all), e.g. "strace-seccomp cli-launch"
@@ -65,7 +68,7 @@ run_strace-launch()       { strace -f -e "$set_" -o /dev/null "$w" "$iterations"
 timed() { local m=$1; shift; /usr/bin/time -f '%e %U %S' -o "$work/time.$m" "$@"; }
 run_strace-seccomp()      { timed strace-seccomp strace -f --seccomp-bpf -e "$set_" -o /dev/null "$w" "$iterations" | elapsed; }
 run_ms-attach()           { attach_run "$d" attach; }
-run_ms-launch()           { "$d" launch "$w" "$iterations" | elapsed; }
+run_ms-launch()           { timed ms-launch "$d" launch "$w" "$iterations" | elapsed; }
 run_ms-launch-noseccomp() { "$d" launch --no-seccomp "$w" "$iterations" | elapsed; }
 jar=${MS_JAR:-$root/target/orchestrator.jar}
 # MS_JAVA_OPTS: JVM options for the cli modes, e.g. the installed launcher's class-data archive.
@@ -73,11 +76,16 @@ read -ra java_opts <<<"${MS_JAVA_OPTS:-}"
 cli=(java "${java_opts[@]}" -jar "$jar" trace --json --out /dev/null)
 run_cli-attach()          { attach_run "${cli[@]}" --pid; }
 run_cli-launch()          { { timed cli-launch "${cli[@]}" -- "$w" "$iterations" || [ $? -eq 1 ]; } | elapsed; }   # 1: alerts raised
+# Where cli-launch's CPU goes: the same command tracing a loop of no iterations (the JVM's start,
+# the library's and the command's set-up), and the workload without W^X transitions (every event
+# line, no alert document).
+run_cli-empty()           { timed cli-empty "${cli[@]}" -- "$w" 0 | elapsed; }
+run_cli-launch-noexec()   { timed cli-launch-noexec "${cli[@]}" -- "$w" "$iterations" --no-exec | elapsed; }
 
 modes=(untraced strace-attach ms-attach strace-launch ms-launch-noseccomp strace-seccomp ms-launch)
 declare -A peer=([ms-attach]=strace-attach [ms-launch]=strace-seccomp [ms-launch-noseccomp]=strace-launch)
 if [ -f "$jar" ] && command -v java >/dev/null; then
-  modes+=(cli-attach cli-launch)
+  modes+=(cli-attach cli-launch cli-empty cli-launch-noexec)
   peer+=([cli-attach]=strace-attach [cli-launch]=strace-seccomp)
 else
   echo "no $jar (or no java): the cli modes are skipped" >&2
@@ -125,7 +133,8 @@ if [ -n "${wall[cli-launch]:-}" ] && [ -n "${wall[strace-seccomp]:-}" ]; then
   echo "whole command (JVM start-up, JIT and output included), medians of $repeats; CPU = user + sys of the process tree"
   printf '| %-16s | %10s | %10s | %-24s | %-24s |\n' mode "wall s" "CPU s" "wall runs" "CPU runs"
   printf '| %-16s | %10s | %10s | %-24s | %-24s |\n' --- ---: ---: --- ---
-  for m in strace-seccomp cli-launch; do
+  for m in strace-seccomp ms-launch cli-empty cli-launch-noexec cli-launch; do
+    [ -n "${wall[$m]:-}" ] || continue
     printf '| %-16s | %10.2f | %10.2f | %-24s | %-24s |\n' "$m" "$(echo "${wall[$m]}" | median)" \
       "$(echo "${cpu[$m]}" | median)" "${wall[$m]% }" "${cpu[$m]% }"
   done

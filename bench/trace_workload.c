@@ -4,10 +4,13 @@
  * monitored one. Prints "elapsed_ns=N" for the loop alone, so start-up
  * (exec, the loader, attaching) is not part of the number.
  *
- *   trace_workload ITERATIONS [--wait-tracer]
+ *   trace_workload ITERATIONS [--wait-tracer] [--no-exec]
  * --wait-tracer: start the loop only once /proc/self/status shows a tracer
- * (for attach runs, whatever the tracer). */
+ * (for attach runs, whatever the tracer).
+ * --no-exec: mprotect read-only instead of read-execute, the same calls
+ * without a W^X transition, so a tracer raises no alert. */
 #define _GNU_SOURCE
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +36,15 @@ static int traced(void)
 int main(int argc, char **argv)
 {
     long iterations = argc > 1 ? atol(argv[1]) : 100000;
-    if (argc > 2 && strcmp(argv[2], "--wait-tracer") == 0) {
+    bool wait_tracer = false;
+    int final_prot = PROT_READ | PROT_EXEC;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--wait-tracer") == 0)
+            wait_tracer = true;
+        else if (strcmp(argv[i], "--no-exec") == 0)
+            final_prot = PROT_READ; /* the same calls without a W^X transition: no alert */
+    }
+    if (wait_tracer) {
         const struct timespec ms = {0, 1000000};
         while (!traced())
             nanosleep(&ms, NULL);
@@ -48,7 +59,7 @@ int main(int argc, char **argv)
         if (p == MAP_FAILED)
             return 1;
         p[0] = 0xc3;
-        if (mprotect(p, 4096, PROT_READ | PROT_EXEC) != 0 || munmap(p, 4096) != 0)
+        if (mprotect(p, 4096, final_prot) != 0 || munmap(p, 4096) != 0)
             return 1;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
