@@ -343,11 +343,7 @@ class SinkIT {
 
     /** The documents a watch wrote to standard output, by event.id. */
     private static Map<String, JsonNode> watchDocs(WatchRun w) throws Exception {
-        Map<String, JsonNode> out = new TreeMap<>();
-        for (JsonNode d : w.docs()) {
-            out.put(d.at("/event/id").asText(), d);
-        }
-        return out;
+        return byId(w.docs().stream().map(JsonNode::toString).toList());
     }
 
     @Test
