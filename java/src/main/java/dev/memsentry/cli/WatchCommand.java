@@ -322,8 +322,11 @@ final class WatchCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("memsentry: cannot write " + options.output.out + ": " + e.getCause().getMessage());
             return ExitCodes.FAILED;
         } finally {
-            SinkReport.log(out.closeSinks());
-            hook.close();
+            try {
+                SinkReport.log(out.closeSinks());
+            } finally {
+                hook.close();
+            }
         }
     }
 
