@@ -32,8 +32,8 @@
 # Whole command: strace-seccomp, ms-launch and the cli-launch modes also run under /usr/bin/time,
 # and a second table gives their median wall time and CPU time (user + system of the whole process
 # tree: the tracer, the JVM's threads and the workload), with cli-launch's ratio to strace-seccomp,
-# from the same interleaved rounds. These include the JVM's start-up, JIT compilation and output; that is what
-# the goal (at most 1.0x wall, 1.5x CPU) is about.
+# from the same interleaved rounds. These include the JVM's start-up, JIT compilation and output;
+# that is what the goal (at most 1.0x wall, 1.5x CPU) is about.
 # Usage: bench/trace_bench.sh [ITERATIONS] [REPEATS]   (default 20000 5)
 # MS_TRACE_MODES: the modes to run, space-separated (default all), e.g. "strace-seccomp cli-launch"
 # for the whole-command comparison alone.
