@@ -259,6 +259,21 @@ class SinkIT {
         }
     }
 
+    /**
+     * The next run after an outage: a scan of a fresh RWX victim with the same sink and spool, which
+     * delivers what waits in the spool; returns its own documents by event.id.
+     */
+    private Map<String, JsonNode> nextScan(String sink, Path spool) throws Exception {
+        Path out = tmp.resolve("next.json");
+        CliIT.Run next;
+        try (Victim v = Victim.start("victim_rwx")) {
+            next = CliIT.jar(List.of(), "scan", "--pid", Long.toString(v.pid()), "--sink", sink, "--spool",
+                spool.toString(), "--out", out.toString());
+        }
+        assertEquals(1, next.code(), next.err());
+        return byId(Files.readAllLines(out));
+    }
+
     @Test
     void aSigtermInTheMiddleOfAScanLosesNoAlert() throws Exception {
         Path spool = tmp.resolve("spool");
@@ -301,14 +316,8 @@ class SinkIT {
         assertTrue(summary.at("/memsentry/summary/interrupted").asBoolean(), summary.toString());
         assertEquals(written.keySet(), spooledIds(spool), "rsyslog was down: every document is in the spool");
 
-        CliIT.Run second;
-        try (Victim v = Victim.start("victim_rwx")) {
-            second = CliIT.jar(List.of(), "scan", "--pid", Long.toString(v.pid()), "--sink", sink, "--spool",
-                spool.toString(), "--out", tmp.resolve("second.json").toString());
-        }
-        assertEquals(1, second.code(), second.err());
         Map<String, JsonNode> sent = new TreeMap<>(written);
-        sent.putAll(byId(Files.readAllLines(tmp.resolve("second.json"))));
+        sent.putAll(nextScan(sink, spool));
         List<String> got = rsyslog.awaitReceived(before + sent.size(), 15_000);
         Map<String, JsonNode> arrived = new TreeMap<>();
         for (String line : got.subList(before, got.size())) {
@@ -401,14 +410,8 @@ class SinkIT {
         } finally {
             rsyslog.restart();
         }
-        CliIT.Run next;
-        try (Victim v = Victim.start("victim_rwx")) {
-            next = CliIT.jar(List.of(), "scan", "--pid", Long.toString(v.pid()), "--sink", sink, "--spool",
-                spool.toString(), "--out", tmp.resolve("next.json").toString());
-        }
-        assertEquals(1, next.code(), next.err());
         Map<String, JsonNode> sent = new TreeMap<>(written);
-        sent.putAll(byId(Files.readAllLines(tmp.resolve("next.json"))));
+        sent.putAll(nextScan(sink, spool));
         assertEquals(sent.keySet(), receivedIds(before, sent.size()), "the watch's documents, then the scan's: none lost");
         assertTrue(spooledIds(spool).isEmpty(), "spool empty afterwards");
     }
